@@ -1,0 +1,81 @@
+// Package docstore is motcua's document store port: JSON documents in an
+// S3-compatible bucket, updated with ETag compare-and-swap.
+//
+// Every Store is safe for concurrent use. A nil error from a write means the
+// object is durable in the bucket. Context cancellation aborts the call; a
+// cancelled write may or may not have happened, so callers retry writes only
+// through the conditional forms (IfMatch / IfNoneMatch), which are safe to
+// repeat.
+package docstore
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound means the key does not exist.
+var ErrNotFound = errors.New("docstore: not found")
+
+// ErrConflict means a create-once write (IfNoneMatch) found the key present.
+var ErrConflict = errors.New("docstore: already exists")
+
+// ErrPrecondition means an IfMatch write or delete found another ETag (the
+// document changed since it was read, or is gone).
+var ErrPrecondition = errors.New("docstore: precondition failed")
+
+// Object is one stored document as read.
+type Object struct {
+	Key          string
+	ETag         string
+	Body         []byte
+	ContentType  string
+	LastModified time.Time
+}
+
+// Entry is one key from a listing or a Head, without its body.
+type Entry struct {
+	Key          string
+	ETag         string
+	Size         int64
+	LastModified time.Time
+}
+
+// PutOptions makes a write conditional.
+type PutOptions struct {
+	// IfMatch, when set, writes only if the current ETag equals it.
+	IfMatch string
+	// IfNoneMatch, when true, writes only if the key does not exist yet.
+	IfNoneMatch bool
+	// ContentType of the body; "application/json" when empty.
+	ContentType string
+}
+
+// ListPage is one page of a prefix listing, keys in lexical order.
+type ListPage struct {
+	Entries []Entry
+	// Next is the token for the following page; empty on the last page.
+	Next string
+}
+
+// Store is the document store port.
+type Store interface {
+	// Get reads a document; ErrNotFound when absent.
+	Get(ctx context.Context, key string) (Object, error)
+	// Head reads a document's metadata; ErrNotFound when absent.
+	Head(ctx context.Context, key string) (Entry, error)
+	// Put writes a document and returns its new ETag; ErrConflict or
+	// ErrPrecondition when a condition fails.
+	Put(ctx context.Context, key string, body []byte, opts PutOptions) (etag string, err error)
+	// Delete removes a document (IfMatch optional, "" = unconditional);
+	// deleting an absent key is not an error.
+	Delete(ctx context.Context, key string, ifMatch string) error
+	// List returns up to limit keys under prefix, starting after the page
+	// token next ("" for the first page).
+	List(ctx context.Context, prefix, next string, limit int) (ListPage, error)
+	// PresignPut returns a URL a client can PUT the object to directly,
+	// valid for ttl.
+	PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (string, error)
+	// PresignGet returns a URL a client can GET the object from, valid for ttl.
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
