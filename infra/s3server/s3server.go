@@ -1,0 +1,228 @@
+// Package s3server is motcua's embedded S3-compatible server: gofakes3's
+// HTTP front end over a bbolt backend, persisting every acknowledged write to <DataDir>/s3.db
+// (fsynced per write), with writes to the same key serialised so that
+// conditional writes (If-Match / If-None-Match) are atomic under concurrency.
+//
+// Requests are path-style (http://host/bucket/key). Signatures are not
+// verified: the server is for local development and tests only.
+package s3server
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	bolt "go.etcd.io/bbolt"
+)
+
+// DBFile is the name of the bolt database inside Options.DataDir.
+const DBFile = "s3.db"
+
+// stripes is the number of key-lock stripes; writes to keys hashing to the
+// same stripe are serialised (correct, just slightly less parallel).
+const stripes = 256
+
+// Options configures a Server.
+type Options struct {
+	// DataDir is the directory holding s3.db; created if missing. Required.
+	DataDir string
+	// Logger receives structured logs; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// Server is an S3-compatible http.Handler backed by a bolt database. It is
+// safe for concurrent use.
+type Server struct {
+	db      *bolt.DB
+	backend *boltBackend
+	handler http.Handler
+	logger  *slog.Logger
+
+	// all is read-locked by single-key writes and write-locked by writes
+	// touching several keys (multi-object delete).
+	all   sync.RWMutex
+	locks [stripes]sync.Mutex
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens (or creates) <DataDir>/s3.db and returns a Server over it.
+func New(opts Options) (*Server, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("s3server: DataDir is required")
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("s3server: create data dir %s: %w", opts.DataDir, err)
+	}
+	path := filepath.Join(opts.DataDir, DBFile)
+	// NoSync=false (explicit): every bolt commit, hence every acknowledged
+	// PUT/DELETE, is fsynced before the response is written. The timeout
+	// stops a second process from hanging on the file lock.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      5 * time.Second,
+		NoSync:       false,
+		NoGrowSync:   false,
+		FreelistType: bolt.FreelistArrayType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3server: open %s: %w", path, err)
+	}
+	backend := &boltBackend{db: db, now: time.Now}
+	fake := gofakes3.New(backend,
+		gofakes3.WithLogger(slogLogger{logger}),
+		gofakes3.WithoutVersioning(),
+	)
+	s := &Server{db: db, backend: backend, handler: fake.Server(), logger: logger}
+	logger.Info("s3server opened", "path", path)
+	return s, nil
+}
+
+// ServeHTTP serves one S3 API request (path-style addressing).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	bucket, key := splitPath(r.URL.Path)
+	q := r.URL.Query()
+	switch {
+	case bucket != "" && key == "" && r.Method == http.MethodPost && q.Has("delete"):
+		// Multi-object delete touches many keys: exclude every key writer.
+		s.all.Lock()
+		defer s.all.Unlock()
+	case bucket != "" && key != "" && isWrite(r.Method):
+		s.all.RLock()
+		defer s.all.RUnlock()
+		mu := &s.locks[stripe(bucket, key)]
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodDelete && !q.Has("uploadId") && !q.Has("versionId") {
+			if ok := s.checkDeleteConditions(w, bucket, key, r.Header); !ok {
+				return
+			}
+		}
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+// checkDeleteConditions applies If-Match on DeleteObject (gofakes3 ignores
+// it). It must run under the key's lock. It reports whether to proceed.
+func (s *Server) checkDeleteConditions(w http.ResponseWriter, bucket, key string, h http.Header) bool {
+	ifMatch := h.Get("If-Match")
+	if ifMatch == "" {
+		return true
+	}
+	obj, err := s.backend.HeadObject(bucket, key)
+	if err != nil {
+		if gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey) {
+			// S3 answers 412 to If-Match on a missing key... except for
+			// DeleteObject, where a missing key is 404 NoSuchKey.
+			writeError(w, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.", key)
+			return false
+		}
+		if gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchBucket) {
+			return true // let gofakes3 answer NoSuchBucket
+		}
+		s.logger.Error("s3server: head before conditional delete", "bucket", bucket, "key", key, "err", err)
+		writeError(w, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.", key)
+		return false
+	}
+	want := strings.Trim(strings.TrimSpace(ifMatch), `"`)
+	have := strings.Trim(gofakes3.FormatETag(obj.Hash), `"`)
+	if want != "*" && want != have {
+		writeError(w, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", key)
+		return false
+	}
+	return true
+}
+
+// Close closes the database. Requests must have stopped; Close is
+// idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		// Wait for in-flight writers before closing the file.
+		s.all.Lock()
+		defer s.all.Unlock()
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("s3server: close db: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// isWrite reports whether method changes an object (PUT incl. copy and
+// upload part, DELETE, POST for multipart initiate/complete).
+func isWrite(method string) bool {
+	return method == http.MethodPut || method == http.MethodDelete || method == http.MethodPost
+}
+
+// splitPath splits a path-style URL path into bucket and key.
+func splitPath(p string) (bucket, key string) {
+	p = strings.TrimPrefix(p, "/")
+	bucket, key, _ = strings.Cut(p, "/")
+	return bucket, key
+}
+
+// stripe maps bucket+key to one of the lock stripes.
+func stripe(bucket, key string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(bucket))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % stripes)
+}
+
+// writeError writes an S3-style XML error.
+func writeError(w http.ResponseWriter, status int, code, msg, resource string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message><Resource>%s</Resource></Error>",
+		code, xmlEscape(msg), xmlEscape(resource))
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&apos;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// slogLogger adapts gofakes3's logger to slog; gofakes3's info logs are
+// per-request chatter and go to Debug.
+type slogLogger struct{ l *slog.Logger }
+
+// Print implements gofakes3.Logger.
+func (s slogLogger) Print(level gofakes3.LogLevel, v ...interface{}) {
+	msg := strings.TrimSpace(fmt.Sprintln(v...))
+	switch level {
+	case gofakes3.LogErr:
+		s.l.Error("gofakes3", "msg", msg)
+	case gofakes3.LogWarn:
+		s.l.Warn("gofakes3", "msg", msg)
+	default:
+		s.l.Debug("gofakes3", "msg", msg)
+	}
+}

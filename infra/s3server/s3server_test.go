@@ -1,0 +1,441 @@
+package s3server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"motcua/infra/s3server"
+)
+
+const bucket = "test-bucket"
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(io.Discard, nil))
+}
+
+// startServer opens a Server on dir and serves it on 127.0.0.1:0.
+func startServer(t testing.TB, dir string) (*s3server.Server, *httptest.Server) {
+	t.Helper()
+	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		hs.Close()
+		if err := srv.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return srv, hs
+}
+
+func newClient(endpoint string) *s3.Client {
+	cfg := aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+func createBucket(t testing.TB, c *s3.Client) {
+	t.Helper()
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+}
+
+func put(ctx context.Context, c *s3.Client, key, body string) (string, error) {
+	out, err := c.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body),
+	})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+func get(ctx context.Context, c *s3.Client, key string) (string, error) {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return "", err
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	return string(b), err
+}
+
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func TestPutGetDeleteRoundTrip(t *testing.T) {
+	_, hs := startServer(t, t.TempDir())
+	c := newClient(hs.URL)
+	ctx := context.Background()
+	createBucket(t, c)
+
+	key := "hồ-sơ/2024/0001.json"
+	etag, err := put(ctx, c, key, `{"a":1}`)
+	if err != nil || etag == "" {
+		t.Fatalf("put: etag=%q err=%v", etag, err)
+	}
+	got, err := get(ctx, c, key)
+	if err != nil || got != `{"a":1}` {
+		t.Fatalf("get = %q, %v", got, err)
+	}
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := get(ctx, c, key); errorCode(err) != "NoSuchKey" {
+		t.Fatalf("get after delete: want NoSuchKey, got %v", err)
+	}
+}
+
+func TestConditionalWriteRaces(t *testing.T) {
+	const writers = 50
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, c *s3.Client, key string) string // returns etag for IfMatch
+		input func(key, etag string, i int) *s3.PutObjectInput
+	}{
+		{
+			name: "if_match_same_etag_exactly_one_wins",
+			setup: func(t *testing.T, c *s3.Client, key string) string {
+				etag, err := put(context.Background(), c, key, "v0")
+				if err != nil {
+					t.Fatalf("seed: %v", err)
+				}
+				return etag
+			},
+			input: func(key, etag string, i int) *s3.PutObjectInput {
+				return &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+					Body: strings.NewReader(fmt.Sprintf("v1-writer-%d", i)), IfMatch: aws.String(etag)}
+			},
+		},
+		{
+			name:  "if_none_match_star_exactly_one_creates",
+			setup: func(*testing.T, *s3.Client, string) string { return "" },
+			input: func(key, _ string, i int) *s3.PutObjectInput {
+				return &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+					Body: strings.NewReader(fmt.Sprintf("create-%d", i)), IfNoneMatch: aws.String("*")}
+			},
+		},
+	}
+	_, hs := startServer(t, t.TempDir())
+	c := newClient(hs.URL)
+	createBucket(t, c)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "race/" + tc.name
+			etag := tc.setup(t, c, key)
+			var (
+				wg                    sync.WaitGroup
+				mu                    sync.Mutex
+				ok, failed412, others int
+				winner                string
+			)
+			start := make(chan struct{})
+			for i := range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, err := c.PutObject(context.Background(), tc.input(key, etag, i))
+					mu.Lock()
+					defer mu.Unlock()
+					var re interface{ HTTPStatusCode() int }
+					switch {
+					case err == nil:
+						ok++
+						winner = fmt.Sprint(i)
+					case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed && errorCode(err) == "PreconditionFailed":
+						failed412++
+					default:
+						others++
+						t.Errorf("writer %d: unexpected error %v", i, err)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if ok != 1 || failed412 != writers-1 || others != 0 {
+				t.Fatalf("ok=%d 412=%d other=%d; want 1/%d/0", ok, failed412, others, writers-1)
+			}
+			got, err := get(context.Background(), c, key)
+			if err != nil || !strings.HasSuffix(got, "-"+winner) {
+				t.Fatalf("stored body %q (err %v) is not the winner's (%s)", got, err, winner)
+			}
+		})
+	}
+}
+
+func TestDeleteIfMatch(t *testing.T) {
+	_, hs := startServer(t, t.TempDir())
+	c := newClient(hs.URL)
+	ctx := context.Background()
+	createBucket(t, c)
+	etag, err := put(ctx, c, "doc", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("doc"), IfMatch: aws.String(`"0123"`)})
+	if errorCode(err) != "PreconditionFailed" {
+		t.Fatalf("delete with stale etag: want PreconditionFailed, got %v", err)
+	}
+	if _, err := get(ctx, c, "doc"); err != nil {
+		t.Fatalf("object must survive a failed conditional delete: %v", err)
+	}
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("doc"), IfMatch: aws.String(etag)}); err != nil {
+		t.Fatalf("delete with current etag: %v", err)
+	}
+	if _, err := get(ctx, c, "doc"); errorCode(err) != "NoSuchKey" {
+		t.Fatalf("want NoSuchKey after delete, got %v", err)
+	}
+}
+
+func TestPresignedPutThenGet(t *testing.T) {
+	_, hs := startServer(t, t.TempDir())
+	c := newClient(hs.URL)
+	ctx := context.Background()
+	createBucket(t, c)
+	pc := s3.NewPresignClient(c)
+
+	putReq, err := pc.PresignPutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String("uploads/giấy tờ.pdf"), ContentType: aws.String("application/pdf"),
+	}, s3.WithPresignExpires(15*time.Minute))
+	if err != nil {
+		t.Fatalf("presign put: %v", err)
+	}
+	body := []byte("%PDF-1.7 fake")
+	req, err := http.NewRequestWithContext(ctx, putReq.Method, putReq.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/pdf")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PUT presigned: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT presigned: status %d", resp.StatusCode)
+	}
+
+	getReq, err := pc.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("uploads/giấy tờ.pdf")})
+	if err != nil {
+		t.Fatalf("presign get: %v", err)
+	}
+	resp, err = http.Get(getReq.URL)
+	if err != nil {
+		t.Fatalf("GET presigned: %v", err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, body) {
+		t.Fatalf("GET presigned: status %d body %q", resp.StatusCode, got)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/pdf" {
+		t.Fatalf("content type %q, want application/pdf", ct)
+	}
+}
+
+func TestListObjectsV2PrefixAndPagination(t *testing.T) {
+	_, hs := startServer(t, t.TempDir())
+	c := newClient(hs.URL)
+	ctx := context.Background()
+	createBucket(t, c)
+	var want []string
+	for i := range 23 {
+		k := fmt.Sprintf("apps/%03d.json", i)
+		want = append(want, k)
+		if _, err := put(ctx, c, k, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range []string{"app", "apps", "appsz/1", "other/1", "a/1"} {
+		if _, err := put(ctx, c, k, "y"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	pages := 0
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{
+		Bucket: aws.String(bucket), Prefix: aws.String("apps/"), MaxKeys: aws.Int32(5),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("page %d: %v", pages, err)
+		}
+		pages++
+		if len(out.Contents) > 5 {
+			t.Fatalf("page %d has %d keys, max 5", pages, len(out.Contents))
+		}
+		for _, o := range out.Contents {
+			got = append(got, aws.ToString(o.Key))
+		}
+		if pages > 10 {
+			t.Fatal("pagination does not terminate")
+		}
+	}
+	if pages != 5 {
+		t.Errorf("pages = %d, want 5", pages)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("keys = %v\nwant %v", got, want)
+	}
+
+	// Delimiter listing groups common prefixes.
+	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Delimiter: aws.String("/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prefixes []string
+	for _, cp := range out.CommonPrefixes {
+		prefixes = append(prefixes, aws.ToString(cp.Prefix))
+	}
+	if strings.Join(prefixes, ",") != "a/,apps/,appsz/,other/" {
+		t.Fatalf("common prefixes = %v", prefixes)
+	}
+}
+
+func TestRestartKeepsObjects(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	c := newClient(hs.URL)
+	createBucket(t, c)
+	etag, err := put(ctx, c, "k", "persisted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Close()
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	_, hs2 := startServer(t, dir)
+	c2 := newClient(hs2.URL)
+	got, err := get(ctx, c2, "k")
+	if err != nil || got != "persisted" {
+		t.Fatalf("after restart: %q, %v", got, err)
+	}
+	head, err := c2.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("k")})
+	if err != nil || aws.ToString(head.ETag) != etag {
+		t.Fatalf("etag after restart = %v (%v), want %s", aws.ToString(head.ETag), err, etag)
+	}
+}
+
+// crashChildEnv makes the test binary act as a writer child in TestCrashKeepsAcknowledgedWrites.
+const crashChildEnv = "MOTCUA_S3SERVER_CRASH_CHILD_DIR"
+
+// TestCrashChild is the child side of TestCrashKeepsAcknowledgedWrites: it
+// PUTs objects forever and prints each key once the PUT is acknowledged.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv(crashChildEnv)
+	if dir == "" {
+		t.Skip("helper process for TestCrashKeepsAcknowledgedWrites")
+	}
+	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger()})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(2)
+	}
+	hs := httptest.NewServer(srv)
+	c := newClient(hs.URL)
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(2)
+	}
+	for i := 0; ; i++ {
+		key := fmt.Sprintf("crash/%06d", i)
+		if _, err := put(ctx, c, key, "body-"+key); err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(2)
+		}
+		fmt.Println("ACK", key)
+	}
+}
+
+func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
+	if os.Getenv(crashChildEnv) != "" {
+		t.Skip("running as child")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v=false")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acked []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		if k, ok := strings.CutPrefix(line, "ACK "); ok {
+			acked = append(acked, k)
+			if len(acked) == 60 {
+				// Kill mid-stream: the child is in the middle of more PUTs.
+				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+		} else if strings.HasPrefix(line, "ERROR") {
+			t.Fatalf("child: %s", line)
+		}
+	}
+	// Acks printed between the last read and the kill count too.
+	for sc.Scan() {
+		if k, ok := strings.CutPrefix(sc.Text(), "ACK "); ok {
+			acked = append(acked, k)
+		}
+	}
+	_ = cmd.Wait()
+	if len(acked) < 60 {
+		t.Fatalf("child acknowledged only %d writes", len(acked))
+	}
+
+	_, hs := startServer(t, dir)
+	c := newClient(hs.URL)
+	ctx := context.Background()
+	for _, k := range acked {
+		got, err := get(ctx, c, k)
+		if err != nil || got != "body-"+k {
+			t.Fatalf("acknowledged key %s after SIGKILL: %q, %v", k, got, err)
+		}
+	}
+}
