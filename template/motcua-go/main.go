@@ -1,0 +1,240 @@
+// Command handler serves one motcua function over HTTP with the golang-http
+// contract: every request becomes a handler.Request (whole body, headers, raw
+// query, method, host) passed to function.Handle, and the handler.Response is
+// written back. In production of-watchdog (mode=http) proxies to it; locally
+// the motcua runner starts it directly.
+//
+// Environment:
+//
+//	MOTCUA_FN_ADDR   listen address (default 127.0.0.1:8082)
+//	MOTCUA_MAX_BODY  request body limit in bytes (default 1 MiB; 413 above)
+//	read_timeout     server read timeout (default 10s)
+//	write_timeout    server write timeout and shutdown drain (default 10s)
+//	exec_timeout     deadline of each request's context (default 10s)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"motcua/function"
+)
+
+const (
+	defaultAddr    = "127.0.0.1:8082"
+	defaultMaxBody = 1 << 20
+	defaultTimeout = 10 * time.Second
+	healthPath     = "/_/health"
+)
+
+// config is the process configuration read from the environment.
+type config struct {
+	addr         string
+	maxBody      int64
+	readTimeout  time.Duration
+	writeTimeout time.Duration
+	execTimeout  time.Duration
+}
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(logger); err != nil {
+		logger.Error("function stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(logger *slog.Logger) error {
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.addr, err)
+	}
+	var ready atomic.Bool
+	srv := &http.Server{
+		Handler:           newHandler(cfg, function.Handle, &ready, logger),
+		ReadHeaderTimeout: cfg.readTimeout,
+		ReadTimeout:       cfg.readTimeout,
+		WriteTimeout:      cfg.writeTimeout,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	ready.Store(true)
+	logger.Info("function listening", "addr", ln.Addr().String(),
+		"max_body", cfg.maxBody, "exec_timeout", cfg.execTimeout.String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	ready.Store(false)
+	logger.Info("shutting down, draining in-flight requests", "grace", cfg.writeTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.writeTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	cfg := config{addr: defaultAddr, maxBody: defaultMaxBody}
+	var errs []error
+	if v := getenv("MOTCUA_FN_ADDR"); v != "" {
+		cfg.addr = v
+	}
+	if v := getenv("MOTCUA_MAX_BODY"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("MOTCUA_MAX_BODY: %q is not a positive byte count", v))
+		}
+		cfg.maxBody = n
+	}
+	for _, t := range []struct {
+		key string
+		dst *time.Duration
+	}{{"read_timeout", &cfg.readTimeout}, {"write_timeout", &cfg.writeTimeout}, {"exec_timeout", &cfg.execTimeout}} {
+		d, err := parseTimeout(getenv(t.key))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t.key, err))
+		}
+		*t.dst = d
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// parseTimeout accepts a Go duration ("30s") or whole seconds ("30"); "" or 0
+// gives the default.
+func parseTimeout(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return defaultTimeout, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return 0, fmt.Errorf("%q is not a duration", v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", v)
+	}
+	if d == 0 {
+		return defaultTimeout, nil
+	}
+	return d, nil
+}
+
+// handleFunc is function.Handle's signature.
+type handleFunc func(handler.Request) (handler.Response, error)
+
+func newHandler(cfg config, handle handleFunc, ready *atomic.Bool, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == healthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			if !ready.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, "OK")
+			return
+		}
+		serveFunction(cfg, handle, logger, w, r)
+	})
+}
+
+func serveFunction(cfg config, handle handleFunc, logger *slog.Logger, w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > cfg.maxBody {
+		writeProblem(w, http.StatusRequestEntityTooLarge, "Payload Too Large")
+		return
+	}
+	var body []byte
+	if r.Body != nil {
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, cfg.maxBody))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				writeProblem(w, http.StatusRequestEntityTooLarge, "Payload Too Large")
+				return
+			}
+			logger.Warn("reading request body", "err", err)
+			writeProblem(w, http.StatusBadRequest, "Bad Request")
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), cfg.execTimeout)
+	defer cancel()
+	req := handler.Request{
+		Body:        body,
+		Header:      r.Header,
+		QueryString: r.URL.RawQuery,
+		Method:      r.Method,
+		Host:        r.Host,
+	}
+	req.WithContext(ctx)
+
+	res, err := safeHandle(handle, req)
+	if err != nil {
+		logger.Error("function returned an error", "method", r.Method,
+			"call_id", r.Header.Get("X-Call-Id"), "err", err)
+		writeProblem(w, http.StatusInternalServerError, "Internal Server Error")
+		return
+	}
+	for k, vs := range res.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	status := res.StatusCode
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	if len(res.Body) > 0 {
+		_, _ = w.Write(res.Body)
+	}
+}
+
+// errPanic marks a recovered panic in Handle.
+var errPanic = errors.New("panic in Handle")
+
+func safeHandle(handle handleFunc, req handler.Request) (res handler.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v\n%s", errPanic, p, debug.Stack())
+		}
+	}()
+	return handle(req)
+}
+
+func writeProblem(w http.ResponseWriter, status int, title string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintf(w, `{"type":"about:blank","title":%q,"status":%d}`, title, status)
+}
