@@ -1,0 +1,240 @@
+package docstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// DefaultContentType is the content type of documents written without one.
+const DefaultContentType = "application/json"
+
+// maxListLimit is S3's largest ListObjectsV2 page.
+const maxListLimit = 1000
+
+// S3Store is the Store adapter for an S3-compatible bucket (AWS S3,
+// LocalStack, the embedded stack) on aws-sdk-go-v2. Safe for concurrent use.
+type S3Store struct {
+	client  *s3.Client
+	presign *s3.PresignClient
+	bucket  string
+}
+
+var _ Store = (*S3Store)(nil)
+
+// NewS3Store returns a Store over bucket. presign may be nil, in which case
+// one is derived from client.
+func NewS3Store(client *s3.Client, presign *s3.PresignClient, bucket string) *S3Store {
+	if presign == nil {
+		presign = s3.NewPresignClient(client)
+	}
+	return &S3Store{client: client, presign: presign, bucket: bucket}
+}
+
+// Bucket returns the bucket the store reads and writes.
+func (s *S3Store) Bucket() string { return s.bucket }
+
+// Get reads a document; ErrNotFound when absent.
+func (s *S3Store) Get(ctx context.Context, key string) (Object, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return Object{}, fmt.Errorf("docstore get %s/%s: %w", s.bucket, key, mapErr(err, ErrPrecondition))
+	}
+	defer out.Body.Close()
+	body, err := io.ReadAll(out.Body)
+	if err != nil {
+		return Object{}, fmt.Errorf("docstore get %s/%s: read body: %w", s.bucket, key, err)
+	}
+	return Object{
+		Key:          key,
+		ETag:         aws.ToString(out.ETag),
+		Body:         body,
+		ContentType:  aws.ToString(out.ContentType),
+		LastModified: aws.ToTime(out.LastModified),
+	}, nil
+}
+
+// Head reads a document's metadata; ErrNotFound when absent.
+func (s *S3Store) Head(ctx context.Context, key string) (Entry, error) {
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return Entry{}, fmt.Errorf("docstore head %s/%s: %w", s.bucket, key, mapErr(err, ErrPrecondition))
+	}
+	return Entry{
+		Key:          key,
+		ETag:         aws.ToString(out.ETag),
+		Size:         aws.ToInt64(out.ContentLength),
+		LastModified: aws.ToTime(out.LastModified),
+	}, nil
+}
+
+// Put writes a document with PutObject, conditional on opts.IfMatch
+// (If-Match) or opts.IfNoneMatch (If-None-Match: *), and returns the ETag the
+// server gave (quoted).
+func (s *S3Store) Put(ctx context.Context, key string, body []byte, opts PutOptions) (string, error) {
+	if opts.IfMatch != "" && opts.IfNoneMatch {
+		return "", fmt.Errorf("docstore put %s/%s: IfMatch and IfNoneMatch together: %w", s.bucket, key, ErrPrecondition)
+	}
+	ct := opts.ContentType
+	if ct == "" {
+		ct = DefaultContentType
+	}
+	in := &s3.PutObjectInput{
+		Bucket:        &s.bucket,
+		Key:           &key,
+		Body:          bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))),
+		ContentType:   &ct,
+	}
+	failed := ErrPrecondition
+	if opts.IfMatch != "" {
+		in.IfMatch = aws.String(opts.IfMatch)
+	}
+	if opts.IfNoneMatch {
+		in.IfNoneMatch = aws.String("*")
+		failed = ErrConflict
+	}
+	out, err := s.client.PutObject(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("docstore put %s/%s: %w", s.bucket, key, mapErr(err, failed))
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// Delete removes a document. With ifMatch it is conditional: the current
+// ETag is checked first (a server that ignores If-Match on DeleteObject, as
+// some S3-compatible servers do, still gets the check, though not
+// atomically), then DeleteObject is sent with If-Match. A conditional delete
+// of an absent key is ErrPrecondition; an unconditional one succeeds.
+func (s *S3Store) Delete(ctx context.Context, key string, ifMatch string) error {
+	in := &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}
+	if ifMatch != "" {
+		e, err := s.Head(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("docstore delete %s/%s: gone: %w", s.bucket, key, ErrPrecondition)
+		}
+		if err != nil {
+			return fmt.Errorf("docstore delete %s/%s: %w", s.bucket, key, err)
+		}
+		if e.ETag != ifMatch {
+			return fmt.Errorf("docstore delete %s/%s: etag changed: %w", s.bucket, key, ErrPrecondition)
+		}
+		in.IfMatch = aws.String(ifMatch)
+	}
+	if _, err := s.client.DeleteObject(ctx, in); err != nil {
+		err = mapErr(err, ErrPrecondition)
+		if errors.Is(err, ErrNotFound) {
+			if ifMatch != "" {
+				return fmt.Errorf("docstore delete %s/%s: gone: %w", s.bucket, key, ErrPrecondition)
+			}
+			return nil
+		}
+		return fmt.Errorf("docstore delete %s/%s: %w", s.bucket, key, err)
+	}
+	return nil
+}
+
+// List returns up to limit keys under prefix (limit <= 0 or > 1000 means
+// 1000), starting at the continuation token next.
+func (s *S3Store) List(ctx context.Context, prefix, next string, limit int) (ListPage, error) {
+	if limit <= 0 || limit > maxListLimit {
+		limit = maxListLimit
+	}
+	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix, MaxKeys: aws.Int32(int32(limit))}
+	if next != "" {
+		in.ContinuationToken = &next
+	}
+	out, err := s.client.ListObjectsV2(ctx, in)
+	if err != nil {
+		return ListPage{}, fmt.Errorf("docstore list %s/%s: %w", s.bucket, prefix, mapErr(err, ErrPrecondition))
+	}
+	page := ListPage{Entries: make([]Entry, 0, len(out.Contents))}
+	for _, o := range out.Contents {
+		page.Entries = append(page.Entries, Entry{
+			Key:          aws.ToString(o.Key),
+			ETag:         aws.ToString(o.ETag),
+			Size:         aws.ToInt64(o.Size),
+			LastModified: aws.ToTime(o.LastModified),
+		})
+	}
+	if aws.ToBool(out.IsTruncated) {
+		page.Next = aws.ToString(out.NextContinuationToken)
+	}
+	return page, nil
+}
+
+// PresignPut returns a URL a client can PUT the object to, valid for ttl.
+// The client must send the same Content-Type header when contentType is set.
+func (s *S3Store) PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (string, error) {
+	in := &s3.PutObjectInput{Bucket: &s.bucket, Key: &key}
+	if contentType != "" {
+		in.ContentType = &contentType
+	}
+	req, err := s.presign.PresignPutObject(ctx, in, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("docstore presign put %s/%s: %w", s.bucket, key, err)
+	}
+	return req.URL, nil
+}
+
+// PresignGet returns a URL a client can GET the object from, valid for ttl.
+func (s *S3Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("docstore presign get %s/%s: %w", s.bucket, key, err)
+	}
+	return req.URL, nil
+}
+
+// mapErr turns S3 error kinds into the port's sentinels, keeping the SDK
+// error in the chain. failed is the sentinel for a failed write condition.
+func mapErr(err error, failed error) error {
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nf) {
+		return &kindError{kind: ErrNotFound, cause: err}
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchKey", "NotFound":
+			return &kindError{kind: ErrNotFound, cause: err}
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			return &kindError{kind: failed, cause: err}
+		case "NoSuchBucket":
+			// A missing bucket is a deployment fault, not a missing document.
+			return err
+		}
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		switch re.HTTPStatusCode() {
+		case http.StatusNotFound:
+			// HeadObject answers without a body, so only the status tells.
+			return &kindError{kind: ErrNotFound, cause: err}
+		case http.StatusPreconditionFailed:
+			return &kindError{kind: failed, cause: err}
+		}
+	}
+	return err
+}
+
+// kindError pairs a port sentinel with the adapter error that caused it;
+// errors.Is matches both.
+type kindError struct {
+	kind  error
+	cause error
+}
+
+func (e *kindError) Error() string   { return e.kind.Error() + ": " + e.cause.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.cause} }
