@@ -1,0 +1,127 @@
+package httpx
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+)
+
+type submitInput struct {
+	ProcedureCode string     `json:"procedureCode"`
+	Fee           int        `json:"fee"`
+	Applicant     applicant  `json:"applicant"`
+	Documents     []document `json:"documents"`
+}
+
+type applicant struct {
+	FullName string `json:"fullName"`
+	IDNumber string `json:"idNumber"`
+}
+
+type document struct {
+	Name  string `json:"name"`
+	Pages int    `json:"pages"`
+}
+
+func jsonReq(ct, body string) handler.Request {
+	h := http.Header{}
+	if ct != "" {
+		h.Set("Content-Type", ct)
+	}
+	return handler.Request{Method: http.MethodPost, Header: h, Body: []byte(body)}
+}
+
+func TestDecodeJSON(t *testing.T) {
+	const ok = `{"procedureCode":"1.00123","fee":50000,"applicant":{"fullName":"Nguyễn Văn A","idNumber":"001234567889"}}`
+	tests := []struct {
+		name       string
+		req        handler.Request
+		opts       []DecodeOption
+		wantStatus int    // 0: success
+		wantCode   string // problem code
+		wantField  string // FieldError.Field, when one is expected
+		wantDetail string // substring of Detail
+	}{
+		{name: "valid_body", req: jsonReq("application/json", ok)},
+		{name: "charset_param_allowed", req: jsonReq("application/json; charset=UTF-8", ok)},
+		{name: "plus_json_allowed", req: jsonReq("application/vnd.motcua+json", ok)},
+		{name: "trailing_whitespace_allowed", req: jsonReq("application/json", ok+"\n\t ")},
+		{name: "missing_content_type", req: jsonReq("", ok), wantStatus: 415, wantCode: "unsupported_media_type"},
+		{name: "form_content_type", req: jsonReq("application/x-www-form-urlencoded", ok), wantStatus: 415, wantCode: "unsupported_media_type"},
+		{name: "latin1_charset", req: jsonReq("application/json; charset=iso-8859-1", ok), wantStatus: 415, wantCode: "unsupported_media_type"},
+		{name: "body_over_default_limit", req: jsonReq("application/json", `{"procedureCode":"`+strings.Repeat("x", DefaultMaxBodyBytes)+`"}`), wantStatus: 413, wantCode: "body_too_large"},
+		{name: "body_over_custom_limit", req: jsonReq("application/json", ok), opts: []DecodeOption{MaxBytes(10)}, wantStatus: 413, wantCode: "body_too_large"},
+		{name: "empty_body", req: jsonReq("application/json", ""), wantStatus: 400, wantCode: "empty_body"},
+		{name: "whitespace_body", req: jsonReq("application/json", "  \n"), wantStatus: 400, wantCode: "empty_body"},
+		{name: "empty_body_allowed", req: jsonReq("application/json", ""), opts: []DecodeOption{AllowEmptyBody()}},
+		{name: "malformed_json_with_offset", req: jsonReq("application/json", `{"fee": 1,,}`), wantStatus: 400, wantCode: "malformed_json", wantDetail: "byte 11"},
+		{name: "truncated_json", req: jsonReq("application/json", `{"fee": 1`), wantStatus: 400, wantCode: "malformed_json", wantDetail: "byte 9"},
+		{name: "unknown_field_named", req: jsonReq("application/json", `{"fee":1,"discount":5}`), wantStatus: 400, wantCode: "unknown_field", wantField: "discount"},
+		{name: "unknown_field_allowed", req: jsonReq("application/json", `{"fee":1,"discount":5}`), opts: []DecodeOption{AllowUnknownFields()}},
+		{name: "wrong_type_named", req: jsonReq("application/json", `{"fee":"50000"}`), wantStatus: 400, wantCode: "invalid_type", wantField: "fee"},
+		{name: "wrong_type_nested_path", req: jsonReq("application/json", `{"applicant":{"idNumber":1234}}`), wantStatus: 400, wantCode: "invalid_type", wantField: "applicant.idNumber"},
+		{name: "wrong_type_in_array", req: jsonReq("application/json", `{"documents":[{"name":"a","pages":"x"}]}`), wantStatus: 400, wantCode: "invalid_type", wantField: "documents.pages"},
+		{name: "array_instead_of_object", req: jsonReq("application/json", `[1,2]`), wantStatus: 400, wantCode: "invalid_type"},
+		{name: "trailing_object", req: jsonReq("application/json", ok+`{}`), wantStatus: 400, wantCode: "trailing_data"},
+		{name: "trailing_garbage", req: jsonReq("application/json", ok+` x`), wantStatus: 400, wantCode: "trailing_data", wantDetail: "byte 109"},
+		{name: "invalid_utf8", req: jsonReq("application/json", "{\"procedureCode\":\"\xff\"}"), wantStatus: 400, wantCode: "invalid_encoding"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var dst submitInput
+			err := DecodeJSON(tt.req, &dst, tt.opts...)
+			if tt.wantStatus == 0 {
+				if err != nil {
+					t.Fatalf("DecodeJSON: %v", err)
+				}
+				return
+			}
+			var p *Problem
+			if !errors.As(err, &p) {
+				t.Fatalf("err = %v, want *Problem", err)
+			}
+			if p.Status != tt.wantStatus || p.Code != tt.wantCode {
+				t.Errorf("got %d %q, want %d %q (%s)", p.Status, p.Code, tt.wantStatus, tt.wantCode, p.Detail)
+			}
+			if p.Detail == "" || p.DetailVi == "" || p.TitleVi == "" {
+				t.Errorf("missing English or Vietnamese text: %+v", p)
+			}
+			if tt.wantDetail != "" && !strings.Contains(p.Detail, tt.wantDetail) {
+				t.Errorf("detail %q does not contain %q", p.Detail, tt.wantDetail)
+			}
+			if tt.wantField != "" {
+				if len(p.Errors) != 1 || p.Errors[0].Field != tt.wantField {
+					t.Errorf("errors = %+v, want field %q", p.Errors, tt.wantField)
+				}
+				if !strings.Contains(p.Detail, tt.wantField) {
+					t.Errorf("detail %q does not name %q", p.Detail, tt.wantField)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeJSONValues(t *testing.T) {
+	// "Nguyễn" written with combining marks (NFD) arrives as NFC.
+	nfd := "Nguye\u0302\u0303n"
+	var dst submitInput
+	err := DecodeJSON(jsonReq("application/json", `{"applicant":{"fullName":"`+nfd+`"},"fee":50000}`), &dst)
+	if err != nil {
+		t.Fatalf("DecodeJSON: %v", err)
+	}
+	if dst.Applicant.FullName != "Nguyễn" || dst.Fee != 50000 {
+		t.Errorf("decoded %+v", dst)
+	}
+}
+
+func TestDecodeJSONBadDestination(t *testing.T) {
+	var dst submitInput
+	err := DecodeJSON(jsonReq("application/json", `{}`), dst)
+	var p *Problem
+	if err == nil || errors.As(err, &p) {
+		t.Fatalf("err = %v, want a plain (programming) error", err)
+	}
+}
