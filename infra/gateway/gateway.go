@@ -1,0 +1,594 @@
+// Package gateway is motcua's local stand-in for the OpenFaaS gateway: an
+// http.Handler serving OpenFaaS's routes in front of the function processes.
+//
+//	/function/NAME[/anything]  synchronous call (any method), reverse-proxied
+//	/async-function/NAME       202 + X-Call-Id; the call is queued as an
+//	                           asynccall.Call for the queue connector
+//	/system/functions          GET: the functions, as OpenFaaS lists them
+//	/system/function/NAME      GET: one function
+//	/healthz                   200 when the gateway is up
+//
+// Errors are RFC 9457 problem+json with a Vietnamese title and detail beside
+// the English ones. Every call gets an X-Call-Id (a caller-supplied one is
+// kept) on the request to the function and on the response. Each call writes
+// one access-log line; bodies, queries and Authorization are never logged.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"motcua/infra/asynccall"
+)
+
+// Defaults for Options.
+const (
+	// DefaultMaxBody is the request body limit when Options.MaxBody is 0.
+	DefaultMaxBody int64 = 1 << 20
+	// DefaultTimeout bounds a synchronous call when Options.Timeout is 0; it
+	// is above the functions' 30 s exec_timeout so the function answers first.
+	DefaultTimeout = 60 * time.Second
+)
+
+// Header names the gateway sets or reads.
+const (
+	// HeaderCallID carries the call's correlation id.
+	HeaderCallID = "X-Call-Id"
+	// HeaderStartTime is the Unix time in nanoseconds the gateway received
+	// the call, as OpenFaaS sets it.
+	HeaderStartTime = "X-Start-Time"
+	// HeaderDuration is the call's duration in seconds on the response.
+	HeaderDuration = "X-Duration-Seconds"
+	// HeaderCallbackURL asks for an async call's result to be POSTed there.
+	HeaderCallbackURL = "X-Callback-Url"
+)
+
+// Function is one function as the gateway sees it.
+type Function struct {
+	// Name is the function name from stack.yml.
+	Name string
+	// Image is the function's image name.
+	Image string
+	// EnvProcess is the process the watchdog runs (fprocess).
+	EnvProcess string
+	// Labels and Annotations are the function's, from stack.yml.
+	Labels      map[string]string
+	Annotations map[string]string
+	// Replicas is the desired number of processes; AvailableReplicas the
+	// number ready now.
+	Replicas          int
+	AvailableReplicas int
+	// URL is the base URL (http://127.0.0.1:PORT) of a ready process, or ""
+	// while none is ready.
+	URL string
+}
+
+// FunctionSource tells the gateway which functions exist and where a ready
+// process of each listens. Implementations must be safe for concurrent use
+// and cheap: Function is called on every request.
+type FunctionSource interface {
+	// Functions lists every function, sorted by name.
+	Functions() []Function
+	// Function returns the named function; ok is false if there is none.
+	Function(name string) (fn Function, ok bool)
+}
+
+// AsyncQueue takes the message body of one asynchronous call (an encoded
+// asynccall.Call) to the asynccall.QueueName queue. Enqueue returns nil only
+// once the queue acknowledged the message; it must be safe for concurrent use.
+// A cancelled ctx aborts the send, which may or may not have happened.
+type AsyncQueue interface {
+	Enqueue(ctx context.Context, body []byte) error
+}
+
+// Options configures New.
+type Options struct {
+	// Functions is required.
+	Functions FunctionSource
+	// Async receives /async-function calls; nil answers those with 503.
+	Async AsyncQueue
+	// MaxBody is the request body limit in bytes (0: DefaultMaxBody).
+	MaxBody int64
+	// Timeout bounds a synchronous call (0: DefaultTimeout).
+	Timeout time.Duration
+	// Logger receives access and error logs (nil: discarded).
+	Logger *slog.Logger
+	// Transport reaches the functions (nil: a shared keep-alive transport).
+	Transport http.RoundTripper
+}
+
+// gateway is the http.Handler returned by New.
+type gateway struct {
+	fns     FunctionSource
+	async   AsyncQueue
+	maxBody int64
+	timeout time.Duration
+	log     *slog.Logger
+	proxy   *httputil.ReverseProxy
+
+	mu     sync.RWMutex
+	counts map[string]*atomic.Int64
+}
+
+// NewTransport returns the transport the gateway uses by default: keep-alive
+// connections to the loopback function processes, many idle per host.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// New returns the gateway handler. It panics on nothing; a nil
+// Options.Functions makes every function route answer 503.
+func New(opts Options) http.Handler {
+	g := &gateway{
+		fns:     opts.Functions,
+		async:   opts.Async,
+		maxBody: opts.MaxBody,
+		timeout: opts.Timeout,
+		log:     opts.Logger,
+		counts:  map[string]*atomic.Int64{},
+	}
+	if g.maxBody <= 0 {
+		g.maxBody = DefaultMaxBody
+	}
+	if g.timeout <= 0 {
+		g.timeout = DefaultTimeout
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	tr := opts.Transport
+	if tr == nil {
+		tr = NewTransport()
+	}
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:        g.rewrite,
+		Transport:      tr,
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler:   g.proxyError,
+		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	return g
+}
+
+// callInfo travels in the request context from ServeHTTP to the proxy hooks.
+type callInfo struct {
+	id       string
+	function string
+	target   *url.URL
+	path     string
+	start    time.Time
+}
+
+type ctxKey struct{}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w}
+	ci := &callInfo{id: callID(r.Header.Get(HeaderCallID)), start: start}
+	route := "other"
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/function/"):
+		route = "function"
+		g.serveFunction(rec, r, ci, strings.TrimPrefix(p, "/function/"))
+	case strings.HasPrefix(p, "/async-function/"):
+		route = "async-function"
+		g.serveAsync(rec, r, ci, strings.TrimPrefix(p, "/async-function/"))
+	case p == "/system/functions":
+		route = "system"
+		g.serveList(rec, r)
+	case strings.HasPrefix(p, "/system/function/"):
+		route = "system"
+		g.serveOne(rec, r, strings.TrimPrefix(p, "/system/function/"))
+	case p == "/healthz":
+		route = "healthz"
+		rec.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		rec.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(rec, "OK")
+	default:
+		g.problem(rec, r, notFound(r.URL.Path))
+	}
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	g.log.LogAttrs(r.Context(), slog.LevelInfo, "call",
+		slog.String("call_id", ci.id),
+		slog.String("route", route),
+		slog.String("function", ci.function),
+		slog.String("method", r.Method),
+		slog.Int("status", rec.status),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.Int64("bytes", rec.bytes),
+	)
+}
+
+// splitName splits "NAME/rest" into NAME and "/rest".
+func splitName(s string) (string, string) {
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		return s[:i], s[i:]
+	}
+	return s, "/"
+}
+
+func (g *gateway) lookup(w http.ResponseWriter, r *http.Request, name string) (Function, bool) {
+	if g.fns == nil {
+		g.problem(w, r, problem{Type: "function-not-ready", Status: http.StatusServiceUnavailable,
+			Title: "Function not ready", TitleVI: "Chức năng chưa sẵn sàng",
+			Detail: "no functions are configured", DetailVI: "Chưa có chức năng nào được cấu hình"})
+		return Function{}, false
+	}
+	fn, ok := g.fns.Function(name)
+	if !ok || name == "" {
+		g.problem(w, r, problem{Type: "function-not-found", Status: http.StatusNotFound,
+			Title: "Function not found", TitleVI: "Không tìm thấy chức năng",
+			Detail:   fmt.Sprintf("no function named %q is deployed", name),
+			DetailVI: fmt.Sprintf("Không có chức năng nào tên %q", name)})
+		return Function{}, false
+	}
+	return fn, true
+}
+
+func (g *gateway) tooLarge(w http.ResponseWriter, r *http.Request) {
+	g.problem(w, r, problem{Type: "payload-too-large", Status: http.StatusRequestEntityTooLarge,
+		Title: "Payload too large", TitleVI: "Dữ liệu gửi lên quá lớn",
+		Detail:   fmt.Sprintf("the request body exceeds %d bytes", g.maxBody),
+		DetailVI: fmt.Sprintf("Nội dung yêu cầu vượt quá %d byte", g.maxBody)})
+}
+
+func (g *gateway) serveFunction(w http.ResponseWriter, r *http.Request, ci *callInfo, rest string) {
+	name, path := splitName(rest)
+	ci.function = name
+	w.Header().Set(HeaderCallID, ci.id)
+	fn, ok := g.lookup(w, r, name)
+	if !ok {
+		return
+	}
+	g.counter(name).Add(1)
+	if fn.URL == "" {
+		w.Header().Set("Retry-After", "1")
+		g.problem(w, r, problem{Type: "function-not-ready", Status: http.StatusServiceUnavailable,
+			Title: "Function not ready", TitleVI: "Chức năng chưa sẵn sàng",
+			Detail:   fmt.Sprintf("function %q has no ready replica; retry shortly", name),
+			DetailVI: fmt.Sprintf("Chức năng %q chưa sẵn sàng, vui lòng thử lại sau giây lát", name)})
+		return
+	}
+	target, err := url.Parse(fn.URL)
+	if err != nil {
+		g.log.Error("bad function URL", "function", name, "err", err)
+		g.unavailable(w, r, name)
+		return
+	}
+	if r.ContentLength > g.maxBody {
+		g.tooLarge(w, r)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
+	}
+	ci.target, ci.path = target, path
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ci), g.timeout)
+	defer cancel()
+	g.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
+	ci, _ := pr.In.Context().Value(ctxKey{}).(*callInfo)
+	pr.Out.URL.Scheme = ci.target.Scheme
+	pr.Out.URL.Host = ci.target.Host
+	pr.Out.URL.Path = ci.path
+	pr.Out.URL.RawPath = ""
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
+	pr.Out.Host = ""
+	pr.SetXForwarded()
+	pr.Out.Header.Set(HeaderCallID, ci.id)
+	pr.Out.Header.Set(HeaderStartTime, strconv.FormatInt(ci.start.UnixNano(), 10))
+}
+
+func (g *gateway) modifyResponse(res *http.Response) error {
+	// The gateway's X-Call-Id is already on the response writer.
+	res.Header.Del(HeaderCallID)
+	if ci, ok := res.Request.Context().Value(ctxKey{}).(*callInfo); ok {
+		res.Header.Set(HeaderDuration, strconv.FormatFloat(time.Since(ci.start).Seconds(), 'f', 6, 64))
+	}
+	return nil
+}
+
+func (g *gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	ci, _ := r.Context().Value(ctxKey{}).(*callInfo)
+	name := ""
+	if ci != nil {
+		name = ci.function
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		g.tooLarge(w, r)
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded):
+		g.log.Warn("function timed out", "function", name, "call_id", idOf(ci), "timeout", g.timeout.String())
+		g.problem(w, r, problem{Type: "function-timeout", Status: http.StatusGatewayTimeout,
+			Title: "Function timed out", TitleVI: "Chức năng xử lý quá thời gian",
+			Detail:   fmt.Sprintf("function %q did not answer within %s", name, g.timeout),
+			DetailVI: fmt.Sprintf("Chức năng %q không phản hồi trong %s", name, g.timeout)})
+	case errors.Is(err, context.Canceled):
+		// The caller went away; nobody reads this answer.
+		w.WriteHeader(499)
+	default:
+		g.log.Warn("function unreachable", "function", name, "call_id", idOf(ci), "err", err)
+		g.unavailable(w, r, name)
+	}
+}
+
+func idOf(ci *callInfo) string {
+	if ci == nil {
+		return ""
+	}
+	return ci.id
+}
+
+func (g *gateway) unavailable(w http.ResponseWriter, r *http.Request, name string) {
+	g.problem(w, r, problem{Type: "function-unavailable", Status: http.StatusBadGateway,
+		Title: "Function unavailable", TitleVI: "Chức năng tạm thời không phản hồi",
+		Detail:   fmt.Sprintf("function %q could not be reached", name),
+		DetailVI: fmt.Sprintf("Không kết nối được tới chức năng %q", name)})
+}
+
+func (g *gateway) serveAsync(w http.ResponseWriter, r *http.Request, ci *callInfo, rest string) {
+	name, _ := splitName(rest)
+	ci.function = name
+	w.Header().Set(HeaderCallID, ci.id)
+	if _, ok := g.lookup(w, r, name); !ok {
+		return
+	}
+	if g.async == nil {
+		g.problem(w, r, problem{Type: "async-unavailable", Status: http.StatusServiceUnavailable,
+			Title: "Asynchronous calls unavailable", TitleVI: "Chưa thể nhận yêu cầu xử lý bất đồng bộ",
+			Detail: "no async queue is configured", DetailVI: "Chưa cấu hình hàng đợi xử lý bất đồng bộ"})
+		return
+	}
+	if r.ContentLength > g.maxBody {
+		g.tooLarge(w, r)
+		return
+	}
+	var body []byte
+	if r.Body != nil {
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			g.tooLarge(w, r)
+			return
+		case err != nil:
+			g.problem(w, r, problem{Type: "bad-request", Status: http.StatusBadRequest,
+				Title: "Bad request", TitleVI: "Yêu cầu không hợp lệ",
+				Detail: "the request body could not be read", DetailVI: "Không đọc được nội dung yêu cầu"})
+			return
+		}
+	}
+	hdr := r.Header.Clone()
+	removeHopByHop(hdr)
+	hdr.Set(HeaderCallID, ci.id)
+	call := asynccall.Call{
+		CallID:      ci.id,
+		Function:    name,
+		Method:      r.Method,
+		Query:       r.URL.RawQuery,
+		Header:      hdr,
+		Body:        body,
+		CallbackURL: r.Header.Get(HeaderCallbackURL),
+	}
+	msg, err := call.Encode()
+	if err == nil {
+		ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
+		err = g.async.Enqueue(ctx, msg)
+		cancel()
+	}
+	if err != nil {
+		g.log.Error("queueing async call", "function", name, "call_id", ci.id, "err", err)
+		g.problem(w, r, problem{Type: "async-unavailable", Status: http.StatusServiceUnavailable,
+			Title: "Asynchronous calls unavailable", TitleVI: "Chưa thể nhận yêu cầu xử lý bất đồng bộ",
+			Detail: "the call could not be queued; retry", DetailVI: "Không đưa được yêu cầu vào hàng đợi, vui lòng thử lại"})
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// hopByHop are the headers that apply to one connection only (RFC 9110 7.6.1).
+var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func removeHopByHop(h http.Header) {
+	for _, f := range h.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopByHop {
+		h.Del(name)
+	}
+}
+
+// FunctionStatus is one entry of /system/functions, shaped like OpenFaaS's.
+type FunctionStatus struct {
+	Name              string            `json:"name"`
+	Image             string            `json:"image"`
+	EnvProcess        string            `json:"envProcess"`
+	Labels            map[string]string `json:"labels"`
+	Annotations       map[string]string `json:"annotations"`
+	Replicas          int               `json:"replicas"`
+	AvailableReplicas int               `json:"availableReplicas"`
+	InvocationCount   float64           `json:"invocationCount"`
+}
+
+func (g *gateway) status(fn Function) FunctionStatus {
+	s := FunctionStatus{Name: fn.Name, Image: fn.Image, EnvProcess: fn.EnvProcess,
+		Labels: fn.Labels, Annotations: fn.Annotations,
+		Replicas: fn.Replicas, AvailableReplicas: fn.AvailableReplicas,
+		InvocationCount: float64(g.counter(fn.Name).Load())}
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	return s
+}
+
+func (g *gateway) serveList(w http.ResponseWriter, r *http.Request) {
+	if !g.readOnly(w, r) {
+		return
+	}
+	list := []FunctionStatus{}
+	if g.fns != nil {
+		for _, fn := range g.fns.Functions() {
+			list = append(list, g.status(fn))
+		}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (g *gateway) serveOne(w http.ResponseWriter, r *http.Request, name string) {
+	if !g.readOnly(w, r) {
+		return
+	}
+	fn, ok := g.lookup(w, r, name)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, g.status(fn))
+}
+
+func (g *gateway) readOnly(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	g.problem(w, r, problem{Type: "method-not-allowed", Status: http.StatusMethodNotAllowed,
+		Title: "Method not allowed", TitleVI: "Phương thức không được hỗ trợ",
+		Detail:   fmt.Sprintf("%s is not allowed here; use GET", r.Method),
+		DetailVI: fmt.Sprintf("Không hỗ trợ phương thức %s tại đây; hãy dùng GET", r.Method)})
+	return false
+}
+
+func (g *gateway) counter(name string) *atomic.Int64 {
+	g.mu.RLock()
+	c, ok := g.counts[name]
+	g.mu.RUnlock()
+	if ok {
+		return c
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok = g.counts[name]; !ok {
+		c = new(atomic.Int64)
+		g.counts[name] = c
+	}
+	return c
+}
+
+// callID keeps a caller's X-Call-Id if it is a sane token, else makes one.
+func callID(in string) string {
+	if in != "" && len(in) <= 128 && strings.IndexFunc(in, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c))
+	}) < 0 {
+		return in
+	}
+	return uuid.NewString()
+}
+
+// ProblemTypeBase prefixes every problem type slug.
+const ProblemTypeBase = "https://motcua.gov.vn/problems/"
+
+// problem is an RFC 9457 problem with Vietnamese title and detail.
+type problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	TitleVI  string `json:"title_vi,omitempty"`
+	DetailVI string `json:"detail_vi,omitempty"`
+}
+
+func notFound(path string) problem {
+	return problem{Type: "not-found", Status: http.StatusNotFound,
+		Title: "Not found", TitleVI: "Không tìm thấy",
+		Detail:   fmt.Sprintf("no route for %q", path),
+		DetailVI: fmt.Sprintf("Không có đường dẫn %q", path)}
+}
+
+func (g *gateway) problem(w http.ResponseWriter, r *http.Request, p problem) {
+	p.Type = ProblemTypeBase + p.Type
+	p.Instance = r.URL.Path
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	b, err := json.Marshal(p)
+	if err != nil {
+		w.WriteHeader(p.Status)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encoding error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// recorder notes the status and the bytes written, for the access log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (Flush).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
