@@ -36,6 +36,11 @@ type Options struct {
 	DataDir string
 	// Logger receives structured logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// NoSync skips the fsync of each commit (tests and benchmarks only).
+	// Writes still reach the OS before they are acknowledged, so they
+	// survive a process crash, but not a power loss. The default, false,
+	// makes every acknowledged write durable.
+	NoSync bool
 }
 
 // Server is an S3-compatible http.Handler backed by a bolt database. It is
@@ -68,12 +73,12 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("s3server: create data dir %s: %w", opts.DataDir, err)
 	}
 	path := filepath.Join(opts.DataDir, DBFile)
-	// NoSync=false (explicit): every bolt commit, hence every acknowledged
-	// PUT/DELETE, is fsynced before the response is written. The timeout
-	// stops a second process from hanging on the file lock.
+	// With NoSync false (the default) every bolt commit, hence every
+	// acknowledged PUT/DELETE, is fsynced before the response is written.
+	// The timeout stops a second process from hanging on the file lock.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      5 * time.Second,
-		NoSync:       false,
+		NoSync:       opts.NoSync,
 		NoGrowSync:   false,
 		FreelistType: bolt.FreelistArrayType,
 	})
@@ -86,7 +91,7 @@ func New(opts Options) (*Server, error) {
 		gofakes3.WithoutVersioning(),
 	)
 	s := &Server{db: db, backend: backend, handler: fake.Server(), logger: logger}
-	logger.Info("s3server opened", "path", path)
+	logger.Info("s3server opened", "path", path, "nosync", opts.NoSync)
 	return s, nil
 }
 
