@@ -57,6 +57,13 @@ func Load(ctx context.Context) (aws.Config, error) {
 // S3-compatible servers such as LocalStack and the embedded stack need.
 func S3(cfg aws.Config) *s3.Client {
 	force, _ := strconv.ParseBool(os.Getenv(PathStyleKey))
+	return S3WithPathStyle(cfg, force)
+}
+
+// S3WithPathStyle is S3 with the MOTCUA_S3_PATH_STYLE setting passed in
+// (for callers reading configuration from an injected source): path style
+// when force is true or a custom endpoint is configured.
+func S3WithPathStyle(cfg aws.Config, force bool) *s3.Client {
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		// The SDK has resolved the standard endpoint settings into
 		// o.BaseEndpoint by the time options functions run.
