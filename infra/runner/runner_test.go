@@ -1,0 +1,293 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"motcua/infra/buildctx/buildctxtest"
+	"motcua/infra/runner"
+)
+
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type fixture struct {
+	r       *runner.Runner
+	logs    *logBuffer
+	secrets string
+	opts    runner.Options
+}
+
+func newRunner(t *testing.T, grace time.Duration, fns ...buildctxtest.Func) *fixture {
+	t.Helper()
+	stack := buildctxtest.NewRepo(t, fns...)
+	logs := &logBuffer{}
+	opts := runner.Options{
+		StackFile:  stack,
+		BuildDir:   filepath.Join(t.TempDir(), "build"),
+		SecretsDir: filepath.Join(t.TempDir(), "secrets"),
+		Env: map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "ap-southeast-1",
+			"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test-secret-key"},
+		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
+		StopGrace: grace,
+	}
+	r, err := runner.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{r: r, logs: logs, secrets: opts.SecretsDir, opts: opts}
+}
+
+func (f *fixture) start(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := f.r.Start(ctx); err != nil {
+		t.Fatalf("Start: %v\nlogs:\n%s", err, f.logs)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = f.r.Stop(ctx)
+	})
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func echoFn() buildctxtest.Func {
+	return buildctxtest.Func{Name: "echo", Environment: map[string]string{"MOTCUA_BUCKET": "motcua-data"},
+		Secrets: []string{"staff-jwt-secret"}, Annotations: map[string]string{"topic": "application-events"}}
+}
+
+func TestRunner_start_env_secrets_and_metadata(t *testing.T) {
+	t.Setenv("MOTCUA_LEAK", "parent-only")
+	f := newRunner(t, 5*time.Second, echoFn())
+	f.start(t)
+	url, ok := f.r.URL("echo")
+	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("URL = %q, %v", url, ok)
+	}
+	if _, ok := f.r.URL("nope"); ok {
+		t.Fatal("URL of an unknown function")
+	}
+	cases := []struct {
+		name, query, want string
+	}{
+		{"stack_environment", "env=MOTCUA_BUCKET", "motcua-data"},
+		{"aws_variables", "env=AWS_REGION", "ap-southeast-1"},
+		{"aws_endpoint", "env=AWS_ENDPOINT_URL", "http://127.0.0.1:9"},
+		{"parent_env_not_leaked", "env=MOTCUA_LEAK", ""},
+		{"listen_address", "env=MOTCUA_FN_ADDR", strings.TrimPrefix(url, "http://")},
+		{"secret_file_of_64_hex_chars", "secret=staff-jwt-secret", "64"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, body := get(t, url+"/?"+tc.query); code != 200 || body != tc.want {
+				t.Fatalf("got %d %q, want %q", code, body, tc.want)
+			}
+		})
+	}
+	val, err := os.ReadFile(filepath.Join(f.secrets, "staff-jwt-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(f.logs.String(), "generated a development secret") || strings.Contains(f.logs.String(), string(val)) {
+		t.Fatal("dev secret generation must be logged without the value")
+	}
+	if strings.Contains(f.logs.String(), "test-secret-key") {
+		t.Fatal("AWS secret key logged")
+	}
+	fns := f.r.Functions()
+	if len(fns) != 1 || fns[0].Name != "echo" || fns[0].URL != url || fns[0].AvailableReplicas != 1 ||
+		fns[0].Annotations["topic"] != "application-events" || fns[0].Image != "motcua/echo:test" || fns[0].EnvProcess != "./handler" {
+		t.Fatalf("Functions = %+v", fns)
+	}
+	// The function's own logs reach the runner's logger with its name.
+	if !strings.Contains(f.logs.String(), `"msg":"echo: function listening"`) || !strings.Contains(f.logs.String(), `"function":"echo"`) {
+		t.Fatalf("function logs not relayed:\n%s", f.logs)
+	}
+}
+
+func TestRunner_keeps_existing_secret(t *testing.T) {
+	f := newRunner(t, 5*time.Second, echoFn())
+	if err := os.MkdirAll(f.secrets, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.secrets, "staff-jwt-secret"), []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.start(t)
+	url, _ := f.r.URL("echo")
+	if code, body := get(t, url+"/?secret=staff-jwt-secret"); code != 200 || body != "10" {
+		t.Fatalf("got %d %q", code, body)
+	}
+	if strings.Contains(f.logs.String(), "generated a development secret") {
+		t.Fatal("an existing secret was regenerated")
+	}
+}
+
+func TestRunner_restarts_crashed_process(t *testing.T) {
+	f := newRunner(t, 5*time.Second, echoFn())
+	f.start(t)
+	url, _ := f.r.URL("echo")
+	pid, _ := f.r.PID("echo")
+	if _, err := http.Get(url + "/?exit=1"); err == nil {
+		t.Fatal("the crash request got an answer")
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		newURL, ok := f.r.URL("echo")
+		newPID, _ := f.r.PID("echo")
+		if ok && newPID != pid {
+			if code, body := get(t, newURL+"/?x=1"); code != 200 || body != "GET x=1 " {
+				t.Fatalf("restarted function answered %d %q", code, body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not restarted; logs:\n%s", f.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if f.r.Restarts("echo") < 1 {
+		t.Fatal("Restarts not counted")
+	}
+	if !strings.Contains(f.logs.String(), "function process exited; restarting") {
+		t.Fatal("crash not logged")
+	}
+}
+
+func TestRunner_stop_drains_then_kills(t *testing.T) {
+	f := newRunner(t, 300*time.Millisecond, buildctxtest.Func{Name: "echo",
+		Environment: map[string]string{"write_timeout": "60s", "exec_timeout": "60s"}})
+	f.start(t)
+	url, _ := f.r.URL("echo")
+	pid, _ := f.r.PID("echo")
+	errc := make(chan error, 1)
+	go func() {
+		res, err := http.Get(url + "/?sleep=60s")
+		if err == nil {
+			res.Body.Close()
+		}
+		errc <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(f.logs.String(), "echo: sleeping") {
+		if time.Now().After(deadline) {
+			t.Fatal("request never reached the function")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := f.r.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("process %d still exists after Stop: %v", pid, err)
+	}
+	if !strings.Contains(f.logs.String(), "did not stop in time; killing") {
+		t.Fatal("hung process was not killed after the grace period")
+	}
+	if err := <-errc; err == nil {
+		t.Fatal("the killed request got an answer")
+	}
+	if _, ok := f.r.URL("echo"); ok {
+		t.Fatal("URL still given after Stop")
+	}
+	if err := f.r.Stop(ctx); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+}
+
+func TestRunner_graceful_stop(t *testing.T) {
+	f := newRunner(t, 30*time.Second, echoFn())
+	f.start(t)
+	pid, _ := f.r.PID("echo")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := f.r.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("process still exists: %v", err)
+	}
+	if strings.Contains(f.logs.String(), "killing") {
+		t.Fatal("an idle function was killed instead of stopping on SIGTERM")
+	}
+	if !strings.Contains(f.logs.String(), `"msg":"echo: stopped"`) {
+		t.Fatalf("function did not log its graceful stop:\n%s", f.logs)
+	}
+}
+
+func TestRunner_start_fails_for_function_that_never_gets_ready(t *testing.T) {
+	src := "package function\n\nimport (\n\t\"os\"\n\n\thandler \"github.com/openfaas/templates-sdk/go-http\"\n)\n\n" +
+		"func init() { os.Exit(7) }\n\n// Handle is never reached.\nfunc Handle(req handler.Request) (handler.Response, error) { return handler.Response{}, nil }\n"
+	f := newRunner(t, time.Second, buildctxtest.Func{Name: "crashy", Source: src})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := f.r.Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "crashy") || !strings.Contains(err.Error(), "exit status 7") {
+		t.Fatalf("Start = %v", err)
+	}
+	if _, ok := f.r.PID("crashy"); ok {
+		t.Fatal("a process is left running after a failed Start")
+	}
+}
+
+func TestNew_rejects_stack_with_missing_handler(t *testing.T) {
+	stack := buildctxtest.NewRepo(t, buildctxtest.Func{Name: "echo"})
+	if err := os.RemoveAll(filepath.Join(filepath.Dir(stack), "functions", "echo")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runner.New(runner.Options{StackFile: stack, BuildDir: t.TempDir(), SecretsDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "functions.echo.handler") {
+		t.Fatalf("New = %v", err)
+	}
+}
+
+func TestLogs_are_json_records(t *testing.T) {
+	f := newRunner(t, 5*time.Second, echoFn())
+	f.start(t)
+	for _, l := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("runner log line is not JSON: %q", l)
+		}
+	}
+}
