@@ -117,7 +117,7 @@ func TestValidate(t *testing.T) {
 			tt.mutate(&p)
 			err := Validate([]Procedure{p})
 			var ce *Error
-			if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidCatalog) || ce.HTTPStatus() != 422 {
+			if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidCatalog) || ce.StatusCode() != 422 {
 				t.Fatalf("err = %v, want ErrInvalidCatalog", err)
 			}
 			found := false
@@ -276,10 +276,10 @@ func TestQueryValidate(t *testing.T) {
 				return
 			}
 			var ce *Error
-			if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidQuery) || ce.Param() != tt.param || ce.HTTPStatus() != 400 {
+			if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidQuery) || ce.Param() != tt.param || ce.StatusCode() != 400 {
 				t.Fatalf("err = %v, want invalid %s", err, tt.param)
 			}
-			if ce.MessageVi() == "" || ce.MessageEn() == "" || ce.Code() != "invalid_query" {
+			if ce.MessageVi() == "" || ce.MessageEn() == "" || ce.ProblemCode() != "invalid_query" {
 				t.Fatalf("messages/code missing: %+v", ce)
 			}
 		})
@@ -294,7 +294,7 @@ func TestGet(t *testing.T) {
 	}
 	_, err = ix.Get("NOPE.1")
 	var ce *Error
-	if !errors.Is(err, ErrNotFound) || !errors.As(err, &ce) || ce.HTTPStatus() != 404 || ce.Code() != "procedure_not_found" {
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &ce) || ce.StatusCode() != 404 || ce.ProblemCode() != "procedure_not_found" {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
 	if !strings.Contains(ce.MessageVi(), "NOPE.1") {

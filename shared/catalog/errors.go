@@ -8,7 +8,9 @@ import (
 // Error is a catalog domain error: a stable code, the HTTP status it maps
 // to (a plain number, so the domain imports no HTTP package), Vietnamese and
 // English messages fit for clients, and optionally the offending parameter.
-// The wrapped cause is for logs only.
+// It implements httpx.Coded (and its optional MessageEn and ProblemFields)
+// so httpx.FromError turns it into a problem+json response. The wrapped
+// cause is for logs only.
 //
 // Compare kinds with errors.Is against the sentinels below (ErrNotFound …):
 // an *Error matches the sentinel with the same code.
@@ -48,11 +50,12 @@ var (
 		vi: "Danh mục thủ tục hành chính chưa được nạp.", en: "The procedure catalog has not been loaded."}
 )
 
-// Code returns the stable machine-readable code, e.g. "procedure_not_found".
-func (e *Error) Code() string { return e.code }
+// ProblemCode returns the stable machine-readable code, e.g.
+// "procedure_not_found" (httpx.Coded).
+func (e *Error) ProblemCode() string { return e.code }
 
-// HTTPStatus returns the HTTP status code the error maps to.
-func (e *Error) HTTPStatus() int { return e.status }
+// StatusCode returns the HTTP status code the error maps to (httpx.Coded).
+func (e *Error) StatusCode() int { return e.status }
 
 // MessageVi returns the client message in Vietnamese.
 func (e *Error) MessageVi() string { return e.vi }
@@ -62,6 +65,19 @@ func (e *Error) MessageEn() string { return e.en }
 
 // Param names the offending request parameter ("" when none).
 func (e *Error) Param() string { return e.param }
+
+// ProblemFields names the offending parameter or catalog entries as
+// {field, code, message, messageVi} rows (httpx.ProblemFields).
+func (e *Error) ProblemFields() [][4]string {
+	var out [][4]string
+	if e.param != "" {
+		out = append(out, [4]string{e.param, "invalid", e.en, e.vi})
+	}
+	for _, is := range e.issues {
+		out = append(out, [4]string{is.Path, "invalid", is.Message, is.Message})
+	}
+	return out
+}
 
 // Issues lists every problem found by Validate (nil for other errors).
 func (e *Error) Issues() []Issue { return e.issues }
