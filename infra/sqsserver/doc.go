@@ -1,0 +1,68 @@
+// Package sqsserver is motcua's embedded SQS-compatible server: an
+// http.Handler speaking the AWS JSON 1.0 protocol that aws-sdk-go-v2, boto3,
+// the JS SDK v3 and AWS CLI v2 use (POST, X-Amz-Target: AmazonSQS.<Action>,
+// Content-Type: application/x-amz-json-1.0), persisting every queue and
+// message in a bbolt database (DataDir/sqs.db).
+//
+// Usage:
+//
+//	srv, err := sqsserver.New(sqsserver.Options{DataDir: dir})
+//	...
+//	http.ListenAndServe("127.0.0.1:9324", srv) // then AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9324
+//	defer srv.Close()
+//
+// Supported actions: CreateQueue, GetQueueUrl, ListQueues,
+// GetQueueAttributes, SetQueueAttributes, DeleteQueue, PurgeQueue,
+// SendMessage, SendMessageBatch, ReceiveMessage, DeleteMessage,
+// DeleteMessageBatch, ChangeMessageVisibility, ChangeMessageVisibilityBatch.
+// Any other action gets 400 InvalidAction.
+//
+// Queue URLs are http://<request Host>/<AccountID>/<QueueName>; requests
+// naming a queue by URL are resolved by its last path segment, whatever the
+// host. Errors use the AWS JSON shape (HTTP 400, body __type
+// com.amazonaws.sqs#<Shape> and message, header x-amzn-query-error
+// <QueryCode>;Sender), which the Go SDK decodes to its typed errors
+// (*types.QueueDoesNotExist, *types.ReceiptHandleIsInvalid, ...).
+//
+// Durability: every API write (send, receive, delete, visibility change,
+// queue change) is one bbolt transaction committed, and fsynced unless
+// Options.NoSync, before the response is written. Concurrent writes are
+// group-committed (one fsync for all writes that arrive while the previous
+// commit is in progress), which keeps throughput up without adding latency.
+// Receive counts, visibility deadlines and receipt tokens are persisted, so
+// redrive counts and in-flight receipt handles survive a restart. Memory
+// holds an index (per-queue heap ordered by visibility time) rebuilt from the
+// database on New.
+//
+// Known differences from AWS:
+//   - Standard queues only: FIFO queues (.fifo names, FifoQueue=true,
+//     MessageGroupId, MessageDeduplicationId) are rejected.
+//   - No authentication: any SigV4 Authorization header is accepted unchecked;
+//     SenderId is the access key id from it (or the account id). Policy, KMS
+//     and tag parameters are stored or ignored, never enforced.
+//   - Counts and receives are exact, not approximate; messages are served in
+//     order of visibility time then send order (AWS standard queues give no
+//     ordering), and a receive sees every visible message (no sampling of
+//     servers, so short polls never miss messages).
+//   - PurgeQueue takes effect at once and may be repeated at any time (no
+//     60-second PurgeQueueInProgress); a deleted queue's name may be reused at
+//     once (no QueueDeletedRecently).
+//   - A message moved to the dead-letter queue keeps its MessageId, sent
+//     timestamp and ApproximateReceiveCount, and gains the
+//     DeadLetterQueueSourceArn system attribute. The move happens on the
+//     receive after the one that reached maxReceiveCount, as on AWS. If the
+//     dead-letter queue does not exist at that moment, the message is
+//     delivered normally.
+//   - DeleteMessage accepts any well-formed receipt handle of the queue: an
+//     older handle of a message received again still deletes it, and a handle
+//     of a message already gone succeeds. ChangeMessageVisibility is strict:
+//     an outdated or deleted handle gives ReceiptHandleIsInvalid, a current
+//     handle of a message whose timeout already expired MessageNotInflight.
+//   - Retention is enforced lazily: an expired message is dropped when a
+//     receive reaches it, so counts may include expired messages until then.
+//   - The maximum message size is 256 KiB (the newer 1 MiB limit is not
+//     offered); a batch's payload is limited to 256 KiB in total.
+//   - Message move tasks, permissions, tags (ListQueueTags etc.) and
+//     ListDeadLetterSourceQueues are not implemented (InvalidAction). The
+//     legacy Query (form-encoded) protocol is not supported.
+package sqsserver

@@ -1,0 +1,129 @@
+package sqsserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// env is one server under test with an SDK client talking to it over HTTP.
+type env struct {
+	t   testing.TB
+	dir string
+	srv *Server
+	ts  *httptest.Server
+	c   *sqs.Client
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(io.Discard, nil))
+}
+
+// newEnv starts a server on dir (a fresh temp dir when "").
+func newEnv(t testing.TB, dir string, noSync bool) *env {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	srv, err := New(Options{DataDir: dir, NoSync: noSync, Logger: quietLogger()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	e := &env{t: t, dir: dir, srv: srv}
+	e.ts = httptest.NewServer(srv)
+	e.c = newClient(e.ts.URL)
+	t.Cleanup(e.stop)
+	return e
+}
+
+func newClient(url string) *sqs.Client {
+	return sqs.New(sqs.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(url),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+// stop closes the HTTP server and the SQS server (idempotent).
+func (e *env) stop() {
+	if e.ts != nil {
+		e.ts.Close()
+		e.ts = nil
+	}
+	if e.srv != nil {
+		if err := e.srv.Close(); err != nil {
+			e.t.Errorf("Close: %v", err)
+		}
+		e.srv = nil
+	}
+}
+
+func (e *env) createQueue(name string, attrs map[string]string) string {
+	e.t.Helper()
+	out, err := e.c.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		e.t.Fatalf("CreateQueue %s: %v", name, err)
+	}
+	return aws.ToString(out.QueueUrl)
+}
+
+func (e *env) send(url, body string) *sqs.SendMessageOutput {
+	e.t.Helper()
+	out, err := e.c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)})
+	if err != nil {
+		e.t.Fatalf("SendMessage: %v", err)
+	}
+	return out
+}
+
+// receive receives with all attributes, waiting up to wait seconds.
+func (e *env) receive(url string, max, wait int32, vt *int32) []types.Message {
+	e.t.Helper()
+	in := &sqs.ReceiveMessageInput{
+		QueueUrl:                    aws.String(url),
+		MaxNumberOfMessages:         max,
+		WaitTimeSeconds:             wait,
+		MessageAttributeNames:       []string{"All"},
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+	}
+	if vt != nil {
+		in.VisibilityTimeout = *vt
+	}
+	out, err := e.c.ReceiveMessage(context.Background(), in)
+	if err != nil {
+		e.t.Fatalf("ReceiveMessage: %v", err)
+	}
+	return out.Messages
+}
+
+func (e *env) attrs(url string) map[string]string {
+	e.t.Helper()
+	out, err := e.c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll},
+	})
+	if err != nil {
+		e.t.Fatalf("GetQueueAttributes: %v", err)
+	}
+	return out.Attributes
+}
+
+// wantErr asserts err unwraps to the typed error T.
+func wantErr[T error](t testing.TB, err error) T {
+	t.Helper()
+	var target T
+	if !errors.As(err, &target) {
+		t.Fatalf("error = %v (%T), want %T", err, err, target)
+	}
+	return target
+}
+
+func i32(v int32) *int32 { return &v }

@@ -1,0 +1,385 @@
+package sqsserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Options configures a Server.
+type Options struct {
+	// DataDir is the directory holding the database file (sqs.db); required.
+	DataDir string
+	// AccountID appears in queue URLs and ARNs; default "000000000000".
+	AccountID string
+	// Region appears in queue ARNs; default "us-east-1".
+	Region string
+	// NoSync skips the fsync of each commit (benchmarks only). The default,
+	// false, makes every acknowledged write durable.
+	NoSync bool
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DBFileName is the name of the database file inside Options.DataDir.
+const DBFileName = "sqs.db"
+
+// maxRequestBytes bounds a request body (a 10-entry batch of 256 KiB
+// messages in JSON with escaping stays well below it).
+const maxRequestBytes = 8 << 20
+
+// Server is an SQS-compatible server speaking the AWS JSON 1.0 protocol,
+// persisting queues and messages in a bbolt database. It is an http.Handler;
+// all methods are safe for concurrent use.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	db     *bolt.DB
+	commit *committer
+
+	mu     sync.RWMutex
+	queues map[string]*queue
+	closed bool
+	done   chan struct{} // closed by Close: ends long polls
+	active sync.WaitGroup
+}
+
+// New opens (or creates) DataDir/sqs.db and restores every queue and message.
+func New(opts Options) (*Server, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("sqsserver: Options.DataDir is required")
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "000000000000"
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	lg := opts.Logger
+	if lg == nil {
+		lg = slog.Default()
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("sqsserver: create data dir: %w", err)
+	}
+	path := filepath.Join(opts.DataDir, DBFileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoSync: opts.NoSync})
+	if err != nil {
+		return nil, fmt.Errorf("sqsserver: open %s: %w", path, err)
+	}
+	s := &Server{
+		opts: opts, log: lg.With("component", "sqsserver"), db: db,
+		queues: map[string]*queue{}, done: make(chan struct{}),
+	}
+	if err := s.restore(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqsserver: restore %s: %w", path, err)
+	}
+	s.commit = newCommitter(db)
+	s.log.Info("sqs server ready", "path", path, "queues", len(s.queues))
+	return s, nil
+}
+
+// restore loads all queues and messages from the database.
+func (s *Server) restore() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		qb, err := tx.CreateBucketIfNotExists(queuesBucket)
+		if err != nil {
+			return fmt.Errorf("create queues bucket: %w", err)
+		}
+		return qb.ForEach(func(k, v []byte) error {
+			var rec queueRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode queue %s: %w", k, err)
+			}
+			if rec.Attrs == nil {
+				rec.Attrs = map[string]string{}
+			}
+			q := newQueue(rec, s.arn(rec.Name), parseConfig(rec.Attrs))
+			mb, err := tx.CreateBucketIfNotExists(msgBucketName(rec.UID))
+			if err != nil {
+				return fmt.Errorf("message bucket of %s: %w", rec.Name, err)
+			}
+			err = mb.ForEach(func(mk, mv []byte) error {
+				ver, mr, err := decodeMsg(mv)
+				if err != nil {
+					return fmt.Errorf("queue %s: %w", rec.Name, err)
+				}
+				m := &message{seq: bytesToSeq(mk), ver: ver, rec: *mr}
+				q.msgs[m.seq] = m
+				q.pushLocked(m)
+				if m.seq >= q.nextSeq {
+					q.nextSeq = m.seq + 1
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			s.queues[rec.Name] = q
+			return nil
+		})
+	})
+}
+
+func bytesToSeq(k []byte) uint64 {
+	if len(k) != 8 {
+		return 0
+	}
+	var n uint64
+	for _, b := range k {
+		n = n<<8 | uint64(b)
+	}
+	return n
+}
+
+// Close ends long polls, waits for requests in progress and closes the
+// database. Requests arriving afterwards get 503 ServiceUnavailable.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	s.mu.Unlock()
+	s.active.Wait()
+	s.commit.close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("sqsserver: close database: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) arn(name string) string {
+	return "arn:aws:sqs:" + s.opts.Region + ":" + s.opts.AccountID + ":" + name
+}
+
+// request is one decoded API call.
+type request struct {
+	ctx      context.Context
+	action   string
+	body     []byte
+	host     string
+	senderID string
+}
+
+type actionFunc func(s *Server, r *request) (any, *apiError)
+
+var actions = map[string]actionFunc{
+	"CreateQueue":                  (*Server).createQueue,
+	"GetQueueUrl":                  (*Server).getQueueURL,
+	"ListQueues":                   (*Server).listQueues,
+	"GetQueueAttributes":           (*Server).getQueueAttributes,
+	"SetQueueAttributes":           (*Server).setQueueAttributes,
+	"DeleteQueue":                  (*Server).deleteQueue,
+	"PurgeQueue":                   (*Server).purgeQueue,
+	"SendMessage":                  (*Server).sendMessage,
+	"SendMessageBatch":             (*Server).sendMessageBatch,
+	"ReceiveMessage":               (*Server).receiveMessage,
+	"DeleteMessage":                (*Server).deleteMessage,
+	"DeleteMessageBatch":           (*Server).deleteMessageBatch,
+	"ChangeMessageVisibility":      (*Server).changeMessageVisibility,
+	"ChangeMessageVisibilityBatch": (*Server).changeMessageVisibilityBatch,
+}
+
+// ServeHTTP speaks the SQS JSON 1.0 protocol on any path: POST with
+// X-Amz-Target: AmazonSQS.<Action>. Signatures are not checked.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := uuid.NewString()
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		errUnavailable().write(w, reqID)
+		return
+	}
+	s.active.Add(1)
+	s.mu.RUnlock()
+	defer s.active.Done()
+
+	if r.Method != http.MethodPost {
+		errInvalidAction(r.Method+" "+r.URL.Path).write(w, reqID)
+		return
+	}
+	target := r.Header.Get("X-Amz-Target")
+	action, ok := strings.CutPrefix(target, "AmazonSQS.")
+	if !ok {
+		if target == "" {
+			errMissing("X-Amz-Target header (only the AWS JSON 1.0 protocol is supported)").write(w, reqID)
+		} else {
+			errInvalidAction(target).write(w, reqID)
+		}
+		return
+	}
+	fn, ok := actions[action]
+	if !ok {
+		errInvalidAction(action).write(w, reqID)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+	if err != nil {
+		errMalformed("could not read request body").write(w, reqID)
+		return
+	}
+	if len(body) > maxRequestBytes {
+		errInvalidParam("Request body is too large.").write(w, reqID)
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	if !json.Valid(body) {
+		errMalformed("The request body is not valid JSON.").write(w, reqID)
+		return
+	}
+	req := &request{ctx: r.Context(), action: action, body: body, host: r.Host, senderID: senderID(r, s.opts.AccountID)}
+	out, aerr := fn(s, req)
+	if aerr != nil {
+		if aerr.receiver {
+			s.log.Error("sqs request failed", "action", action, "request_id", reqID, "error", aerr.message)
+		}
+		aerr.write(w, reqID)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/x-amz-json-1.0")
+	h.Set("x-amzn-RequestId", reqID)
+	if out == nil {
+		out = struct{}{}
+	}
+	payload, err := json.Marshal(out)
+	if err != nil {
+		s.log.Error("encode response", "action", action, "error", err)
+		errInternal().write(w, reqID)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(payload)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(payload)
+}
+
+// senderID returns the access key id of a SigV4 Authorization header, or the
+// account id, as the SenderId message attribute.
+func senderID(r *http.Request, account string) string {
+	auth := r.Header.Get("Authorization")
+	if i := strings.Index(auth, "Credential="); i >= 0 {
+		cred := auth[i+len("Credential="):]
+		if j := strings.IndexByte(cred, '/'); j > 0 {
+			return cred[:j]
+		}
+	}
+	return account
+}
+
+// decode unmarshals the request body into v.
+func decode(r *request, v any) *apiError {
+	if err := json.Unmarshal(r.body, v); err != nil {
+		// The body is valid JSON (checked in ServeHTTP): this is a type error.
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return errInvalidParam("Value for parameter %s has the wrong type.", te.Field)
+		}
+		return errInvalidParam("One or more parameters have the wrong type.")
+	}
+	return nil
+}
+
+// queueURL builds the URL of a queue as seen through host.
+func (s *Server) queueURL(host, name string) string {
+	if host == "" {
+		host = "localhost"
+	}
+	return "http://" + host + "/" + s.opts.AccountID + "/" + name
+}
+
+// lookup resolves a QueueUrl (any host; the last path segment is the name;
+// a bare name is accepted too).
+func (s *Server) lookup(queueURL string) (*queue, *apiError) {
+	if queueURL == "" {
+		return nil, errMissing("QueueUrl")
+	}
+	name := strings.TrimRight(queueURL, "/")
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	s.mu.RLock()
+	q := s.queues[name]
+	s.mu.RUnlock()
+	if q == nil {
+		return nil, errNoQueue()
+	}
+	return q, nil
+}
+
+// queueByName returns a live queue or nil.
+func (s *Server) queueByName(name string) *queue {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.queues[name]
+}
+
+// sortedNames lists queue names with a prefix, sorted.
+func (s *Server) sortedNames(prefix string) []string {
+	s.mu.RLock()
+	names := make([]string, 0, len(s.queues))
+	for n := range s.queues {
+		if strings.HasPrefix(n, prefix) {
+			names = append(names, n)
+		}
+	}
+	s.mu.RUnlock()
+	sort.Strings(names)
+	return names
+}
+
+// persist runs fn in a (group-committed) write transaction.
+func (s *Server) persist(fn func(tx *bolt.Tx) error) *apiError {
+	if err := s.commit.do(fn); err != nil {
+		if errors.Is(err, errStopped) {
+			return errUnavailable()
+		}
+		s.log.Error("sqs commit failed", "error", err)
+		return errInternal()
+	}
+	return nil
+}
+
+// nowMS is the current time in unix milliseconds.
+func nowMS() int64 { return time.Now().UnixMilli() }
+
+// optInt is an optional integer parameter that accepts a JSON number or a
+// numeric string (some clients send either).
+type optInt struct {
+	set bool
+	v   int64
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (o *optInt) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "null" {
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("value %s is not an integer", b)
+	}
+	o.set, o.v = true, n
+	return nil
+}
