@@ -8,9 +8,11 @@
 package s3server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -105,6 +107,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.all.Lock()
 		defer s.all.Unlock()
 	case bucket != "" && key != "" && isWrite(r.Method):
+		// Read the body before taking the key lock, so a slow client (a
+		// phone uploading over 3G) does not hold the lock while it sends.
+		// gofakes3 buffers whole objects anyway, so this costs no memory.
+		if r.Body != nil && r.Body != http.NoBody {
+			body, err := io.ReadAll(r.Body)
+			_ = r.Body.Close()
+			if err != nil {
+				s.logger.Warn("s3server: read request body", "bucket", bucket, "err", err)
+				writeError(w, http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.", key)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		s.all.RLock()
 		defer s.all.RUnlock()
 		mu := &s.locks[stripe(bucket, key)]
