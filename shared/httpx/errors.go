@@ -61,7 +61,8 @@ type ProblemFields interface {
 //   - anything else: 500 "internal_error" with a generic body.
 //
 // 5xx are logged at Error level with the whole error chain; 4xx coming from
-// sentinels or causes at Info. The call id from ctx (logx.WithCallID) is put
+// sentinels or problems with a cause at Info; other client problems at
+// Debug. The call id from ctx (logx.WithCallID) is put
 // in the log record and in the problem's instance. err must not be nil (a
 // nil err gives the generic 500 too, as it is a bug).
 func FromError(ctx context.Context, log *slog.Logger, err error) handler.Response {
@@ -78,6 +79,8 @@ func FromError(ctx context.Context, log *slog.Logger, err error) handler.Respons
 		log.ErrorContext(ctx, "request failed", "status", p.Status, "code", p.Code, "error", errString(err))
 	case internal:
 		log.InfoContext(ctx, "request refused", "status", p.Status, "code", p.Code, "error", errString(err))
+	default:
+		log.DebugContext(ctx, "request refused", "status", p.Status, "code", p.Code, "error", errString(err))
 	}
 	return ProblemResponse(p)
 }

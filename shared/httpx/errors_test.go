@@ -158,7 +158,7 @@ func TestFromError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			ctx := logx.WithCallID(context.Background(), "call-42")
-			resp := FromError(ctx, logx.New(&logs, "debug"), tt.err)
+			resp := FromError(ctx, logx.New(&logs, "info"), tt.err)
 			if resp.StatusCode != tt.wantStatus {
 				t.Errorf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
 			}

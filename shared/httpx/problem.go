@@ -236,7 +236,7 @@ func Internal() *Problem {
 			"Không thể xử lý yêu cầu. Vui lòng thử lại sau; nếu cần hỗ trợ, hãy cung cấp mã tham chiếu (instance).")
 }
 
-// statusTitles gives Vietnamese titles for the statuses FromError produces
+// statusTitlesVi gives Vietnamese titles for the statuses FromError produces
 // for Coded errors.
 var statusTitlesVi = map[int]string{
 	http.StatusBadRequest:            "Yêu cầu không hợp lệ",

@@ -52,12 +52,16 @@ const HeaderReplayed = "Idempotent-Replayed"
 
 // Defaults for New and its options.
 const (
-	DefaultTTL        = 24 * time.Hour
-	DefaultLockTTL    = 2 * time.Minute
+	// DefaultTTL is how long a completed response is replayed.
+	DefaultTTL = 24 * time.Hour
+	// DefaultLockTTL is how long a pending lock holds off other requests.
+	DefaultLockTTL = 2 * time.Minute
+	// DefaultRetryAfter is the Retry-After sent with 409 in progress.
 	DefaultRetryAfter = 2 * time.Second
-	maxKeyLen         = 255
-	maxAttempts       = 5
-	finishTimeout     = 10 * time.Second
+
+	maxKeyLen     = 255
+	maxAttempts   = 5
+	finishTimeout = 10 * time.Second
 )
 
 // defaultStoredHeaders are the response headers kept for replay.
