@@ -397,7 +397,7 @@ func TestRedriveToDeadLetterQueue(t *testing.T) {
 			// ReceiveMessage, so the queue default makes each receive visible again.
 			src := e.createQueue("jobs", map[string]string{
 				"VisibilityTimeout": "0",
-				"RedrivePolicy": `{"deadLetterTargetArn":"` + dlqArn + `","maxReceiveCount":` + tc.maxCount + `}`,
+				"RedrivePolicy":     `{"deadLetterTargetArn":"` + dlqArn + `","maxReceiveCount":` + tc.maxCount + `}`,
 			})
 			if rp := e.attrs(src)["RedrivePolicy"]; rp != `{"deadLetterTargetArn":"`+dlqArn+`","maxReceiveCount":2}` {
 				t.Fatalf("RedrivePolicy = %s", rp)
