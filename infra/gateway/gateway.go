@@ -169,6 +169,7 @@ func New(opts Options) http.Handler {
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.proxyError,
 		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		BufferPool:     bufferPool{},
 	}
 	return g
 }
@@ -566,6 +567,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// copyBuffers recycles the proxy's 32 KiB copy buffers across calls.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// bufferPool adapts copyBuffers to httputil.BufferPool.
+type bufferPool struct{}
+
+func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
 
 // recorder notes the status and the bytes written, for the access log.
 type recorder struct {
