@@ -3,26 +3,28 @@
 // RFC 9457 problem details (with Vietnamese text beside the English), and the
 // one place where error kinds become HTTP statuses (FromError).
 //
-// A handler typically reads:
+// A handler typically reads (Wrap builds the context with the call id and
+// sends any returned error through FromError):
 //
-//	func Handle(req handler.Request) (handler.Response, error) {
-//		ctx, log := httpx.RequestContext(req), logger
+//	var Handle = httpx.Wrap(logger, func(ctx context.Context, req handler.Request) (handler.Response, error) {
 //		if p := httpx.AllowMethods(req, http.MethodPost); p != nil {
 //			return httpx.ProblemResponse(p), nil
 //		}
 //		var in SubmitInput
 //		if err := httpx.DecodeJSON(req, &in); err != nil {
-//			return httpx.FromError(ctx, log, err), nil
+//			return handler.Response{}, err // a *Problem: 400/413/415
 //		}
 //		if err := httpx.Validate(&in); err != nil {
-//			return httpx.FromError(ctx, log, err), nil
+//			return handler.Response{}, err // a *Problem: 422
 //		}
-//		out, err := svc.Submit(ctx, in)
-//		if err != nil {
-//			return httpx.FromError(ctx, log, err), nil
-//		}
-//		return httpx.JSON(http.StatusCreated, out), nil
-//	}
+//		return keeper.Do(ctx, in.ApplicantID, req, func() (handler.Response, error) {
+//			out, err := svc.Submit(ctx, in)
+//			if err != nil {
+//				return httpx.FromError(ctx, logger, err), nil
+//			}
+//			return httpx.JSON(http.StatusCreated, out), nil
+//		})
+//	})
 package httpx
 
 import (
