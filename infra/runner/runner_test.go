@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"motcua/infra/buildctx/buildctxtest"
+	"motcua/infra/gateway"
 	"motcua/infra/runner"
 )
 
@@ -289,5 +291,30 @@ func TestLogs_are_json_records(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("runner log line is not JSON: %q", l)
 		}
+	}
+}
+
+func TestRunner_behind_gateway(t *testing.T) {
+	f := newRunner(t, 5*time.Second, echoFn())
+	f.start(t)
+	gw := httptest.NewServer(gateway.New(gateway.Options{Functions: f.r}))
+	defer gw.Close()
+	res, err := http.Post(gw.URL+"/function/echo?a=1", "text/plain", strings.NewReader("hồ sơ"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(b) != "POST a=1 hồ sơ" || res.Header.Get("X-Seen-Call-Id") != res.Header.Get("X-Call-Id") {
+		t.Fatalf("got %d %q %v", res.StatusCode, b, res.Header)
+	}
+	code, body := get(t, gw.URL+"/system/functions")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(body), &list); err != nil || code != 200 || len(list) != 1 {
+		t.Fatalf("system/functions %d %s", code, body)
+	}
+	if list[0]["name"] != "echo" || list[0]["availableReplicas"] != 1.0 || list[0]["invocationCount"] != 1.0 ||
+		list[0]["annotations"].(map[string]any)["topic"] != "application-events" {
+		t.Fatalf("entry %v", list[0])
 	}
 }
