@@ -106,13 +106,14 @@ func (s *S3Store) Put(ctx context.Context, key string, body []byte, opts PutOpti
 	}
 	out, err := s.client.PutObject(ctx, in)
 	if err != nil {
-		err = mapErr(err, failed)
-		if opts.IfMatch != "" && errors.Is(err, ErrNotFound) {
+		mapped := mapErr(err, failed)
+		if opts.IfMatch != "" && errors.Is(mapped, ErrNotFound) {
 			// S3 answers If-Match on a missing key with 404 NoSuchKey; for
-			// the port that is a failed precondition (the document is gone).
-			err = &kindError{kind: ErrPrecondition, cause: err}
+			// the port that is a failed precondition (the document is gone),
+			// and only that: the error must not also match ErrNotFound.
+			mapped = &kindError{kind: ErrPrecondition, cause: err}
 		}
-		return "", fmt.Errorf("docstore put %s/%s: %w", s.bucket, key, err)
+		return "", fmt.Errorf("docstore put %s/%s: %w", s.bucket, key, mapped)
 	}
 	return aws.ToString(out.ETag), nil
 }
