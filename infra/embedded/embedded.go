@@ -36,10 +36,15 @@ import (
 
 // Defaults of the embedded stack, the same as LocalStack's.
 const (
-	DefaultAddr     = "127.0.0.1:4566"
-	Region          = "us-east-1"
-	AccountID       = "000000000000"
-	AccessKeyID     = "test"
+	// DefaultAddr is the listen address when Config.Addr is empty.
+	DefaultAddr = "127.0.0.1:4566"
+	// Region is the stack's AWS region.
+	Region = "us-east-1"
+	// AccountID appears in queue URLs and ARNs.
+	AccountID = "000000000000"
+	// AccessKeyID is the static test access key (not checked).
+	AccessKeyID = "test"
+	// SecretAccessKey is the static test secret (not checked).
 	SecretAccessKey = "test"
 )
 

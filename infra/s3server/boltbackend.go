@@ -234,6 +234,12 @@ func (b *boltBackend) DeleteBucket(name string) error { return b.deleteBucket(na
 func (b *boltBackend) ForceDeleteBucket(name string) error { return b.deleteBucket(name, true) }
 
 func (b *boltBackend) GetObject(bucketName, objectName string, rangeRequest *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
+	return b.getObject(bucketName, objectName, rangeRequest, true)
+}
+
+// getObject reads an object; withContents false skips copying the body
+// (HEAD, condition checks).
+func (b *boltBackend) getObject(bucketName, objectName string, rangeRequest *gofakes3.ObjectRangeRequest, withContents bool) (*gofakes3.Object, error) {
 	var (
 		h    objectHeader
 		data []byte
@@ -253,7 +259,9 @@ func (b *boltBackend) GetObject(bucketName, objectName string, rangeRequest *gof
 		if err != nil {
 			return fmt.Errorf("get %s/%s: %w", bucketName, objectName, err)
 		}
-		data = bytes.Clone(contents)
+		if withContents {
+			data = bytes.Clone(contents)
+		}
 		return nil
 	})
 	if err != nil {
@@ -263,7 +271,7 @@ func (b *boltBackend) GetObject(bucketName, objectName string, rangeRequest *gof
 	if err != nil {
 		return nil, err
 	}
-	if rng != nil {
+	if rng != nil && withContents {
 		data = data[rng.Start : rng.Start+rng.Length]
 	}
 	return &gofakes3.Object{
@@ -277,12 +285,7 @@ func (b *boltBackend) GetObject(bucketName, objectName string, rangeRequest *gof
 }
 
 func (b *boltBackend) HeadObject(bucketName, objectName string) (*gofakes3.Object, error) {
-	obj, err := b.GetObject(bucketName, objectName, nil)
-	if err != nil {
-		return nil, err
-	}
-	obj.Contents = io.NopCloser(bytes.NewReader(nil))
-	return obj, nil
+	return b.getObject(bucketName, objectName, nil, false)
 }
 
 func (b *boltBackend) DeleteObject(bucketName, objectName string) (gofakes3.ObjectDeleteResult, error) {

@@ -4,7 +4,8 @@
 // conditional writes (If-Match / If-None-Match) are atomic under concurrency.
 //
 // Requests are path-style (http://host/bucket/key). Signatures are not
-// verified: the server is for local development and tests only.
+// verified (presigned URLs are refused once expired): the server is for
+// local development and tests only.
 package s3server
 
 import (
@@ -15,8 +16,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +104,10 @@ func New(opts Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bucket, key := splitPath(r.URL.Path)
 	q := r.URL.Query()
+	if expired(q, time.Now()) {
+		writeError(w, http.StatusForbidden, "AccessDenied", "Request has expired", r.URL.Path)
+		return
+	}
 	switch {
 	case bucket != "" && key == "" && r.Method == http.MethodPost && q.Has("delete"):
 		// Multi-object delete touches many keys: exclude every key writer.
@@ -125,40 +132,65 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		mu := &s.locks[stripe(bucket, key)]
 		mu.Lock()
 		defer mu.Unlock()
-		if r.Method == http.MethodDelete && !q.Has("uploadId") && !q.Has("versionId") {
-			if ok := s.checkDeleteConditions(w, bucket, key, r.Header); !ok {
-				return
-			}
+		if !s.checkConditions(w, r, bucket, key) {
+			return
 		}
 	}
 	s.handler.ServeHTTP(w, r)
 }
 
-// checkDeleteConditions applies If-Match on DeleteObject (gofakes3 ignores
-// it). It must run under the key's lock. It reports whether to proceed.
-func (s *Server) checkDeleteConditions(w http.ResponseWriter, bucket, key string, h http.Header) bool {
-	ifMatch := h.Get("If-Match")
-	if ifMatch == "" {
+// checkConditions applies If-Match / If-None-Match where gofakes3 ignores
+// them: DeleteObject, CopyObject (on the destination) and
+// CompleteMultipartUpload. Plain PutObject conditions are checked by the
+// backend inside its write transaction. It must run under the key's lock,
+// which makes check and write one atomic step. It reports whether to
+// proceed; when not, it has written the error response.
+func (s *Server) checkConditions(w http.ResponseWriter, r *http.Request, bucket, key string) bool {
+	ifMatch := strings.TrimSpace(r.Header.Get("If-Match"))
+	ifNoneMatch := strings.TrimSpace(r.Header.Get("If-None-Match"))
+	if ifMatch == "" && ifNoneMatch == "" {
+		return true
+	}
+	q := r.URL.Query()
+	var op string
+	switch {
+	case r.Method == http.MethodDelete && !q.Has("uploadId") && !q.Has("versionId"):
+		op = "delete"
+		ifNoneMatch = "" // not defined for DeleteObject
+	case r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" && !q.Has("uploadId"):
+		op = "copy"
+	case r.Method == http.MethodPost && q.Has("uploadId"):
+		op = "complete"
+	default:
 		return true
 	}
 	obj, err := s.backend.HeadObject(bucket, key)
-	if err != nil {
-		if gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey) {
-			// S3 answers 412 to If-Match on a missing key... except for
-			// DeleteObject, where a missing key is 404 NoSuchKey.
-			writeError(w, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.", key)
-			return false
-		}
-		if gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchBucket) {
-			return true // let gofakes3 answer NoSuchBucket
-		}
-		s.logger.Error("s3server: head before conditional delete", "bucket", bucket, "key", key, "err", err)
+	exists := err == nil
+	switch {
+	case err == nil, gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey):
+	case gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchBucket):
+		return true // let gofakes3 answer NoSuchBucket
+	default:
+		s.logger.Error("s3server: head before conditional write", "op", op, "bucket", bucket, "err", err)
 		writeError(w, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.", key)
 		return false
 	}
-	want := strings.Trim(strings.TrimSpace(ifMatch), `"`)
-	have := strings.Trim(gofakes3.FormatETag(obj.Hash), `"`)
-	if want != "*" && want != have {
+	if ifMatch != "" {
+		if !exists {
+			if op == "delete" {
+				writeError(w, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.", key)
+			} else {
+				writeError(w, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", key)
+			}
+			return false
+		}
+		want := strings.Trim(ifMatch, `"`)
+		if want != "*" && want != strings.Trim(gofakes3.FormatETag(obj.Hash), `"`) {
+			writeError(w, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", key)
+			return false
+		}
+	}
+	if ifNoneMatch == "*" && exists {
 		writeError(w, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", key)
 		return false
 	}
@@ -177,6 +209,24 @@ func (s *Server) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// expired reports whether q is a presigned URL (X-Amz-Date + X-Amz-Expires)
+// past its expiry, as S3 would refuse it. Signatures are not verified.
+func expired(q url.Values, now time.Time) bool {
+	date, secs := q.Get("X-Amz-Date"), q.Get("X-Amz-Expires")
+	if date == "" || secs == "" {
+		return false
+	}
+	signed, err := time.Parse("20060102T150405Z", date)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(secs)
+	if err != nil {
+		return false
+	}
+	return now.After(signed.Add(time.Duration(n) * time.Second))
 }
 
 // isWrite reports whether method changes an object (PUT incl. copy and

@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
 	"motcua/infra/s3server"
@@ -438,4 +440,110 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 			t.Fatalf("acknowledged key %s after SIGKILL: %q, %v", k, got, err)
 		}
 	}
+}
+
+func TestConditionsOnCopyAndMultipartComplete(t *testing.T) {
+	_, hs := startServer(t, t.TempDir())
+	c := newClient(hs.URL)
+	ctx := context.Background()
+	createBucket(t, c)
+	if _, err := put(ctx, c, "src", "source"); err != nil {
+		t.Fatal(err)
+	}
+	dstEtag, err := put(ctx, c, "dst", "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyIn := func(mod func(*s3.CopyObjectInput)) error {
+		in := &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String("dst"), CopySource: aws.String(bucket + "/src")}
+		mod(in)
+		_, err := c.CopyObject(ctx, in)
+		return err
+	}
+	complete := func(key string, mod func(*s3.CompleteMultipartUploadInput)) error {
+		up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			return err
+		}
+		part, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key),
+			UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("multipart-body")})
+		if err != nil {
+			return err
+		}
+		in := &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: up.UploadId,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{ETag: part.ETag, PartNumber: aws.Int32(1)}}}}
+		mod(in)
+		_, err = c.CompleteMultipartUpload(ctx, in)
+		return err
+	}
+	tests := []struct {
+		name     string
+		do       func() error
+		wantCode string
+	}{
+		{name: "copy_if_none_match_onto_existing_fails", wantCode: "PreconditionFailed",
+			do: func() error { return copyIn(func(in *s3.CopyObjectInput) { in.IfNoneMatch = aws.String("*") }) }},
+		{name: "copy_if_match_stale_fails", wantCode: "PreconditionFailed",
+			do: func() error { return copyIn(func(in *s3.CopyObjectInput) { in.IfMatch = aws.String(`"deadbeef"`) }) }},
+		{name: "copy_if_match_current_succeeds",
+			do: func() error { return copyIn(func(in *s3.CopyObjectInput) { in.IfMatch = aws.String(dstEtag) }) }},
+		{name: "complete_if_none_match_onto_existing_fails", wantCode: "PreconditionFailed",
+			do: func() error {
+				return complete("dst", func(in *s3.CompleteMultipartUploadInput) { in.IfNoneMatch = aws.String("*") })
+			}},
+		{name: "complete_if_none_match_new_key_succeeds",
+			do: func() error {
+				return complete("mp-new", func(in *s3.CompleteMultipartUploadInput) { in.IfNoneMatch = aws.String("*") })
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.do()
+			if tc.wantCode == "" && err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if tc.wantCode != "" && errorCode(err) != tc.wantCode {
+				t.Fatalf("got %v, want %s", err, tc.wantCode)
+			}
+		})
+	}
+	if got, err := get(ctx, c, "dst"); err != nil || got != "source" {
+		t.Fatalf("dst = %q, %v; want the successful copy", got, err)
+	}
+	if got, err := get(ctx, c, "mp-new"); err != nil || got != "multipart-body" {
+		t.Fatalf("mp-new = %q, %v", got, err)
+	}
+}
+
+func TestExpiredPresignedURLIsRefused(t *testing.T) {
+	_, hs := startServer(t, t.TempDir())
+	c := newClient(hs.URL)
+	ctx := context.Background()
+	createBucket(t, c)
+	if _, err := put(ctx, c, "doc", "x"); err != nil {
+		t.Fatal(err)
+	}
+	pc := s3.NewPresignClient(c, func(o *s3.PresignOptions) {
+		// Sign as of two hours ago, valid for one hour.
+		o.Presigner = backdatedPresigner{v4.NewSigner()}
+	})
+	req, err := pc.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("doc")}, s3.WithPresignExpires(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(req.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("expired URL: status %d, want 403", resp.StatusCode)
+	}
+}
+
+// backdatedPresigner signs as if it were two hours earlier.
+type backdatedPresigner struct{ s3.HTTPPresignerV4 }
+
+func (p backdatedPresigner) PresignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, signingTime time.Time, optFns ...func(*v4.SignerOptions)) (string, http.Header, error) {
+	return p.HTTPPresignerV4.PresignHTTP(ctx, creds, r, payloadHash, service, region, signingTime.Add(-2*time.Hour), optFns...)
 }
