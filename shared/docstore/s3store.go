@@ -243,5 +243,8 @@ type kindError struct {
 	cause error
 }
 
-func (e *kindError) Error() string   { return e.kind.Error() + ": " + e.cause.Error() }
+// Error names the port's error kind, then the adapter's.
+func (e *kindError) Error() string { return e.kind.Error() + ": " + e.cause.Error() }
+
+// Unwrap lets errors.Is match the sentinel and the SDK error.
 func (e *kindError) Unwrap() []error { return []error{e.kind, e.cause} }
