@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"motcua/shared/docstore"
@@ -58,8 +59,12 @@ func (s *Service) Search(ctx context.Context, q Query) (Page[Procedure], error) 
 }
 
 // Get returns one procedure; an ErrNotFound *Error when no procedure has
-// the code.
+// the code, an ErrInvalidQuery *Error naming "code" when code is blank.
 func (s *Service) Get(ctx context.Context, code string) (Procedure, error) {
+	code = strings.TrimSpace(code)
+	if code == "" || len(code) > 64 {
+		return Procedure{}, InvalidParam(ParamCode, "Mã thủ tục không được để trống và tối đa 64 ký tự.", "code must be 1 to 64 characters.")
+	}
 	if err := s.ensure(ctx); err != nil {
 		return Procedure{}, err
 	}
