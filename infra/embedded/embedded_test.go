@@ -8,9 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -177,4 +180,44 @@ func BenchmarkS3PutGet(b *testing.B) {
 			b.Fatalf("got %d bytes", n)
 		}
 	}
+}
+
+func TestCloseEndsLongPollsPromptly(t *testing.T) {
+	ctx := context.Background()
+	st, err := embedded.Start(ctx, embedded.Config{
+		Addr: "127.0.0.1:0", DataDir: t.TempDir(), NoSync: true,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sqsc, err := st.Clients(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, _ := st.QueueURL("payment-events")
+	polling := make(chan struct{})
+	var once sync.Once
+	traced := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { once.Do(func() { close(polling) }) },
+	})
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		// Returns (with or without an error) once the stack goes away.
+		_, _ = sqsc.ReceiveMessage(traced, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 20},
+			func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
+	}()
+	<-polling // the long poll is on the wire
+	closed := make(chan error, 1)
+	go func() { closed <- st.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("close: %v", err)
+		}
+	case <-time.After(15 * time.Second): // generous: the poll itself lasts 20 s
+		t.Fatal("Close waited for the 20 s long poll")
+	}
+	<-pollDone
 }
