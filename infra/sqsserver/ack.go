@@ -86,7 +86,7 @@ func (s *Server) ack(q *queue, entries []ackEntry, fn func(q *queue, e ackEntry,
 		q.mu.Unlock()
 		return nil, errNoQueue()
 	}
-	now := nowMS()
+	now := s.nowMS()
 	errs := make([]*apiError, len(entries))
 	var ws []msgWrite
 	for i, e := range entries {
@@ -96,6 +96,7 @@ func (s *Server) ack(q *queue, entries []ackEntry, fn func(q *queue, e ackEntry,
 			ws = append(ws, *w)
 		}
 	}
+	q.compactLocked()
 	q.mu.Unlock()
 	return errs, s.writeMsgs(q.uid, ws)
 }

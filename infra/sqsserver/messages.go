@@ -290,7 +290,7 @@ func (s *Server) sendMessage(r *request) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	rec, e := buildMessage(cfg, &in.sendEntry, r.senderID, nowMS())
+	rec, e := buildMessage(cfg, &in.sendEntry, r.senderID, s.nowMS())
 	if e != nil {
 		return nil, e
 	}
@@ -377,7 +377,7 @@ func (s *Server) sendMessageBatch(r *request) (any, *apiError) {
 	}{Failed: []batchFailure{}}
 	var recs []*msgRecord
 	var recIDs []string
-	now := nowMS()
+	now := s.nowMS()
 	for i := range in.Entries {
 		rec, e := buildMessage(cfg, &in.Entries[i], r.senderID, now)
 		if e != nil {

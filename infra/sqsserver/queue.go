@@ -98,6 +98,20 @@ func (q *queue) pushLocked(m *message) {
 	heap.Push(&q.ready, heapEntry{at: m.rec.VisibleAt, seq: m.seq, ver: m.ver, m: m})
 }
 
+// compactLocked rebuilds the ready heap when stale entries (left behind by
+// deletes and visibility changes) outnumber live messages, bounding memory.
+func (q *queue) compactLocked() {
+	if len(q.ready) <= 2*len(q.msgs)+64 {
+		return
+	}
+	h := make(msgHeap, 0, len(q.msgs))
+	for _, m := range q.msgs {
+		h = append(h, heapEntry{at: m.rec.VisibleAt, seq: m.seq, ver: m.ver, m: m})
+	}
+	heap.Init(&h)
+	q.ready = h
+}
+
 // heapEntry schedules a message version; stale entries are skipped lazily.
 type heapEntry struct {
 	at  int64

@@ -207,7 +207,7 @@ func (s *Server) getQueueAttributes(r *request) (any, *apiError) {
 		want[n] = true
 	}
 	out := map[string]string{}
-	now := nowMS()
+	now := s.nowMS()
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()

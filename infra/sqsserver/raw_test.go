@@ -160,6 +160,7 @@ func BenchmarkSendReceiveDelete(b *testing.B) {
 			}
 			var mu sync.Mutex
 			n := 0
+			b.SetParallelism(8) // 8 clients per CPU
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					mu.Lock()

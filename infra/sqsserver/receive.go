@@ -68,7 +68,7 @@ func (s *Server) receiveMessage(r *request) (any, *apiError) {
 			return nil, errInvalidParam("Value %d for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.", wait)
 		}
 	}
-	deadline := nowMS() + wait*1000
+	deadline := s.nowMS() + wait*1000
 	for {
 		got, next, notify, gone, e := s.tryReceive(q, int(max), in.VisibilityTimeout)
 		if e != nil {
@@ -77,7 +77,7 @@ func (s *Server) receiveMessage(r *request) (any, *apiError) {
 		if len(got) > 0 {
 			return s.receiveOut(q, &in, got), nil
 		}
-		now := nowMS()
+		now := s.nowMS()
 		if now >= deadline {
 			return struct{}{}, nil
 		}
@@ -134,7 +134,7 @@ func (s *Server) tryReceive(q *queue, max int, vtOverride optInt) ([]delivered, 
 	if vtOverride.set {
 		vt = vtOverride.v
 	}
-	now := nowMS()
+	now := s.nowMS()
 	var got []delivered
 	var moves []delivered
 	var expired []uint64
@@ -203,18 +203,25 @@ func (s *Server) tryReceive(q *queue, max int, vtOverride optInt) ([]delivered, 
 // one transaction inserts them into the DLQ and deletes them from src, so a
 // crash leaves each message in exactly one of the two queues.
 func (s *Server) moveToDLQ(src, dlq *queue, moves []delivered) {
+	// Put messages back in the source only after releasing the DLQ's lock,
+	// so no goroutine ever holds two queues' structural locks.
+	if !s.tryMoveToDLQ(src, dlq, moves) {
+		s.restoreToSource(src, moves)
+	}
+}
+
+func (s *Server) tryMoveToDLQ(src, dlq *queue, moves []delivered) bool {
 	dlq.ops.RLock()
 	defer dlq.ops.RUnlock()
 	dlq.mu.Lock()
 	if dlq.deleted {
 		dlq.mu.Unlock()
-		s.restoreToSource(src, moves)
-		return
+		return false
 	}
 	first := dlq.nextSeq
 	dlq.nextSeq += uint64(len(moves))
 	dlq.mu.Unlock()
-	now := nowMS()
+	now := s.nowMS()
 	recs := make([]msgRecord, len(moves))
 	vals := make([][]byte, len(moves))
 	for i, mv := range moves {
@@ -226,8 +233,7 @@ func (s *Server) moveToDLQ(src, dlq *queue, moves []delivered) {
 		val, err := encodeMsg(1, &rec)
 		if err != nil {
 			s.log.Error("encode message", "error", err)
-			s.restoreToSource(src, moves)
-			return
+			return false
 		}
 		vals[i] = val
 	}
@@ -250,8 +256,7 @@ func (s *Server) moveToDLQ(src, dlq *queue, moves []delivered) {
 		return nil
 	})
 	if e != nil {
-		s.restoreToSource(src, moves)
-		return
+		return false
 	}
 	dlq.mu.Lock()
 	for i := range recs {
@@ -264,6 +269,7 @@ func (s *Server) moveToDLQ(src, dlq *queue, moves []delivered) {
 	for _, mv := range moves {
 		s.log.Info("message moved to dead-letter queue", "queue", src.name, "dlq", dlq.name, "message_id", mv.rec.ID, "receives", mv.rec.Receives)
 	}
+	return true
 }
 
 // restoreToSource puts messages whose move failed back into src's memory

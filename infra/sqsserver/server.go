@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,6 +58,8 @@ type Server struct {
 	closed bool
 	done   chan struct{} // closed by Close: ends long polls
 	active sync.WaitGroup
+
+	skewMS atomic.Int64
 }
 
 // New opens (or creates) DataDir/sqs.db and restores every queue and message.
@@ -360,8 +363,10 @@ func (s *Server) persist(fn func(tx *bolt.Tx) error) *apiError {
 	return nil
 }
 
-// nowMS is the current time in unix milliseconds.
-func nowMS() int64 { return time.Now().UnixMilli() }
+// nowMS is the server's current time in unix milliseconds. skewMS moves the
+// server's clock forward; only tests set it (to age messages past their
+// retention period without waiting).
+func (s *Server) nowMS() int64 { return time.Now().UnixMilli() + s.skewMS.Load() }
 
 // optInt is an optional integer parameter that accepts a JSON number or a
 // numeric string (some clients send either).

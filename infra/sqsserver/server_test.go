@@ -674,3 +674,70 @@ func TestConcurrentSendReceive(t *testing.T) {
 		t.Fatalf("received %d distinct messages, want %d", len(seen), senders*perSender)
 	}
 }
+
+func TestRetentionDropsExpiredMessages(t *testing.T) {
+	e := newEnv(t, "", true)
+	url := e.createQueue("retention", map[string]string{"MessageRetentionPeriod": "60"})
+	e.send(url, "old")
+	e.srv.skewMS.Store(61_000) // the server clock is now 61 s later
+	if got := e.receive(url, 10, 0, nil); len(got) != 0 {
+		t.Fatalf("expired message delivered: %v", got)
+	}
+	e.send(url, "fresh")
+	got := e.receive(url, 10, 0, nil)
+	if len(got) != 1 || aws.ToString(got[0].Body) != "fresh" {
+		t.Fatalf("received %v, want only the fresh message", got)
+	}
+	e.stop()
+	// The expiry was persisted: the old message does not come back.
+	e2 := newEnv(t, e.dir, true)
+	if a := e2.attrs(e2.ts.URL + "/000000000000/retention"); a["ApproximateNumberOfMessagesNotVisible"] != "1" || a["ApproximateNumberOfMessages"] != "0" {
+		t.Fatalf("after restart: %v", a)
+	}
+}
+
+func TestReadyHeapStaysBounded(t *testing.T) {
+	e := newEnv(t, "", true)
+	url := e.createQueue("heap", map[string]string{"VisibilityTimeout": "600"})
+	for round := 0; round < 30; round++ {
+		for i := 0; i < 10; i++ {
+			e.send(url, "m")
+		}
+		for _, m := range e.receive(url, 10, 0, nil) {
+			if _, err := e.c.DeleteMessage(bg, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatalf("DeleteMessage: %v", err)
+			}
+		}
+	}
+	q := e.srv.queueByName("heap")
+	q.mu.Lock()
+	n, live := len(q.ready), len(q.msgs)
+	q.mu.Unlock()
+	if live != 0 || n > 64+2*live {
+		t.Fatalf("heap holds %d entries for %d live messages", n, live)
+	}
+}
+
+func TestDeleteQueueEndsLongPoll(t *testing.T) {
+	e := newEnv(t, "", true)
+	url := e.createQueue("doomed", nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 20})
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := e.c.DeleteQueue(bg, &sqs.DeleteQueueInput{QueueUrl: aws.String(url)}); err != nil {
+		t.Fatalf("DeleteQueue: %v", err)
+	}
+	err := <-done
+	if err != nil {
+		wantErr[*types.QueueDoesNotExist](t, err)
+	}
+	// Re-creating the name gives an empty, working queue.
+	url = e.createQueue("doomed", nil)
+	e.send(url, "new life")
+	if got := e.receive(url, 1, 0, nil); len(got) != 1 {
+		t.Fatalf("re-created queue receive = %v", got)
+	}
+}
