@@ -1,24 +1,17 @@
 package function
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"motcua/infra/embedded"
 	"motcua/shared/catalog"
-	"motcua/shared/config"
 	"motcua/shared/docstore"
 	"motcua/shared/httpx"
-	"motcua/shared/platform"
 )
 
 var _ httpx.Coded = (*catalog.Error)(nil)
@@ -128,87 +121,5 @@ func TestHandle(t *testing.T) {
 				tt.bodyCheck(t, resp.Body)
 			}
 		})
-	}
-}
-
-func TestHandleAgainstEmbeddedS3(t *testing.T) {
-	ctx := context.Background()
-	stack := embedded.StartForTest(t)
-	awsCfg, err := stack.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := platform.New(ctx, config.MapSource{config.KeyBucket: "motcua-data", "MOTCUA_S3_PATH_STYLE": "true"}, awsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// Several replicas cold-start at once on an empty bucket: each seeds
-	// if needed, all answer, one catalog version results.
-	var wg sync.WaitGroup
-	errs := make(chan string, 4)
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := catalog.NewService(p.Store, slog.New(slog.NewJSONHandler(io.Discard, nil)), catalog.ServiceOptions{SeedIfEmpty: true})
-			page, err := s.Search(ctx, catalog.Query{Text: "khai sinh"})
-			if err != nil || page.Total != 1 {
-				errs <- fmt.Sprintf("cold start search: total %d, err %v", page.Total, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Fatal(e)
-	}
-	listed, err := p.Store.List(ctx, "catalog/", "", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for _, e := range listed.Entries {
-		keys = append(keys, e.Key)
-	}
-	if strings.Join(keys, ",") != catalog.PointerKey+","+catalog.VersionKey(1) {
-		t.Fatalf("keys after concurrent cold starts = %v", keys)
-	}
-
-	// Through the function, on the real S3 protocol.
-	useStore(t, p.Store)
-	resp := call(t, "GET", "code=T.TP.001")
-	if resp.StatusCode != 200 || !strings.Contains(string(resp.Body), "Lý lịch tư pháp") {
-		t.Fatalf("get: %d %s", resp.StatusCode, resp.Body)
-	}
-	if resp := call(t, "GET", "code=NOPE"); resp.StatusCode != 404 {
-		t.Fatalf("unknown: %d %s", resp.StatusCode, resp.Body)
-	}
-
-	// An operator loads version 2 concurrently with another load: 2 and 3.
-	procs, err := catalog.SeedProcedures()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make([]int, 2)
-	var lw sync.WaitGroup
-	for i := range got {
-		lw.Add(1)
-		go func(i int) {
-			defer lw.Done()
-			n, err := catalog.Load(ctx, p.Store, procs)
-			if err != nil {
-				t.Error(err)
-			}
-			got[i] = n
-		}(i)
-	}
-	lw.Wait()
-	if got[0]+got[1] != 5 || got[0] == got[1] {
-		t.Fatalf("concurrent load versions = %v, want 2 and 3", got)
-	}
-	cur, err := catalog.Current(ctx, p.Store)
-	if err != nil || cur.Version != 3 {
-		t.Fatalf("current = %d, %v", cur.Version, err)
 	}
 }
