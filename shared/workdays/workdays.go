@@ -74,10 +74,12 @@ type Day struct {
 type File struct {
 	// Comment is free text.
 	Comment string `json:"comment,omitempty"`
-	// From and To (YYYY-MM-DD, optional) bound the period the file is
-	// known to be complete for.
+	// From (YYYY-MM-DD, optional) is the first day the file is known to be
+	// complete for.
 	From string `json:"from,omitempty"`
-	To   string `json:"to,omitempty"`
+	// To (YYYY-MM-DD, optional) is the last day the file is known to be
+	// complete for.
+	To string `json:"to,omitempty"`
 	// DaysOff are holidays and official days off (weekdays not worked).
 	DaysOff []Day `json:"days_off"`
 	// WorkingDays are compensatory working days (usually Saturdays).
