@@ -19,7 +19,7 @@
 //
 // Queue URLs are http://<request Host>/<AccountID>/<QueueName>; requests
 // naming a queue by URL are resolved by its last path segment, whatever the
-// host. Errors use the AWS JSON shape (HTTP 400, body __type
+// host or account in the URL (a bare queue name is accepted too). Errors use the AWS JSON shape (HTTP 400, body __type
 // com.amazonaws.sqs#<Shape> and message, header x-amzn-query-error
 // <QueryCode>;Sender), which the Go SDK decodes to its typed errors
 // (*types.QueueDoesNotExist, *types.ReceiptHandleIsInvalid, ...).

@@ -252,7 +252,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := &request{ctx: r.Context(), action: action, body: body, host: r.Host, senderID: senderID(r, s.opts.AccountID)}
+	start := time.Now()
 	out, aerr := fn(s, req)
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		code := ""
+		if aerr != nil {
+			code = aerr.queryCode
+		}
+		s.log.Debug("sqs request", "action", action, "request_id", reqID, "error_code", code, "duration_ms", time.Since(start).Milliseconds())
+	}
 	if aerr != nil {
 		if aerr.receiver {
 			s.log.Error("sqs request failed", "action", action, "request_id", reqID, "error", aerr.message)
