@@ -58,8 +58,9 @@
 //     of a message already gone succeeds. ChangeMessageVisibility is strict:
 //     an outdated or deleted handle gives ReceiptHandleIsInvalid, a current
 //     handle of a message whose timeout already expired MessageNotInflight.
-//   - Retention is enforced lazily: an expired message is dropped when a
-//     receive reaches it, so counts may include expired messages until then.
+//   - Retention: an expired message is dropped when a receive reaches it and
+//     by a background sweep once a minute, so counts may include expired
+//     messages for up to a minute.
 //   - The maximum message size is 256 KiB (the newer 1 MiB limit is not
 //     offered); a batch's payload is limited to 256 KiB in total.
 //   - Message move tasks, permissions, tags (ListQueueTags etc.) and

@@ -58,6 +58,8 @@ type Server struct {
 	closed bool
 	done   chan struct{} // closed by Close: ends long polls
 	active sync.WaitGroup
+	// background tracks the janitor goroutine.
+	background sync.WaitGroup
 
 	skewMS atomic.Int64
 }
@@ -94,6 +96,8 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("sqsserver: restore %s: %w", path, err)
 	}
 	s.commit = newCommitter(db)
+	s.background.Add(1)
+	go s.janitor()
 	s.log.Info("sqs server ready", "path", path, "queues", len(s.queues))
 	return s, nil
 }
@@ -163,6 +167,7 @@ func (s *Server) Close() error {
 	close(s.done)
 	s.mu.Unlock()
 	s.active.Wait()
+	s.background.Wait()
 	s.commit.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqsserver: close database: %w", err)

@@ -679,7 +679,16 @@ func TestRetentionDropsExpiredMessages(t *testing.T) {
 	e := newEnv(t, "", true)
 	url := e.createQueue("retention", map[string]string{"MessageRetentionPeriod": "60"})
 	e.send(url, "old")
+	inflight := e.createQueue("retention-inflight", map[string]string{"MessageRetentionPeriod": "60"})
+	e.send(inflight, "in flight")
+	e.receive(inflight, 1, 0, i32(600))
 	e.srv.skewMS.Store(61_000) // the server clock is now 61 s later
+	if n, err := e.srv.sweep(e.srv.queueByName("retention-inflight")); err != nil || n != 1 {
+		t.Fatalf("sweep = %d, %v; want 1 expired in-flight message removed", n, err)
+	}
+	if a := e.attrs(inflight); a["ApproximateNumberOfMessagesNotVisible"] != "0" {
+		t.Fatalf("after sweep: %v", a)
+	}
 	if got := e.receive(url, 10, 0, nil); len(got) != 0 {
 		t.Fatalf("expired message delivered: %v", got)
 	}
