@@ -291,4 +291,3 @@ func (r *recorder) all() []recorded {
 }
 
 func (r *recorder) count() int { return len(r.all()) }
-
