@@ -24,13 +24,13 @@ func strAttr(v string) types.MessageAttributeValue {
 
 func TestDelivery_ok_deletes_message_and_sets_headers(t *testing.T) {
 	h := newHarness(t)
-	qurl, _ := h.createQueue("t-deliver", 5, 3)
+	qurl := h.queueURL("application-events") // provisioned from infra/resources.json
 	var rec recorder
 	h.gw.handle("on-event", func(w http.ResponseWriter, r *http.Request) {
 		rec.add(r)
 		w.WriteHeader(http.StatusAccepted)
 	})
-	h.gw.setFunctions(topicFn("on-event", "t-deliver"), functionStatus{Name: "no-topic"})
+	h.gw.setFunctions(topicFn("on-event", "application-events"), functionStatus{Name: "no-topic"})
 	h.start(nil)
 
 	body := `{"id":"e-1","type":"application.submitted","payload":{}}`
@@ -53,7 +53,7 @@ func TestDelivery_ok_deletes_message_and_sets_headers(t *testing.T) {
 		"Content-Type":              "application/json",
 		"X-Message-Id":              id,
 		"X-Receive-Count":           "1",
-		"X-Queue-Name":              "t-deliver",
+		"X-Queue-Name":              "application-events",
 		"X-Correlation-Id":          "corr-42",
 		"X-Message-Attr-event_type": "application.submitted",
 		"X-Message-Attr-weight":     "",

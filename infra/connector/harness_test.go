@@ -16,29 +16,23 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"motcua/infra/embedded"
 )
 
 // deadline bounds every wait in these tests; it is generous on purpose.
 const deadline = 20 * time.Second
 
-// startSQSBackend returns an AWS config pointing at an SQS-compatible server
-// with the queues of infra/resources.json that the tests rely on.
+// startSQSBackend starts the embedded stack (queues of infra/resources.json
+// already provisioned) and returns an AWS config pointing at it.
 func startSQSBackend(t *testing.T) aws.Config {
 	t.Helper()
-	f := startFakeSQS(t)
-	cfg := aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(f.srv.URL),
-	}
-	c := sqs.NewFromConfig(cfg)
-	for _, name := range []string{"faas-async-calls"} {
-		if _, err := c.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: map[string]string{"VisibilityTimeout": "60"}}); err != nil {
-			t.Fatalf("create %s: %v", name, err)
-		}
+	stack := embedded.StartForTest(t)
+	cfg, err := stack.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatalf("embedded AWS config: %v", err)
 	}
 	return cfg
 }
