@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,7 +32,7 @@ func TestDelivery_ok_deletes_message_and_sets_headers(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	})
 	h.gw.setFunctions(topicFn("on-event", "application-events"), functionStatus{Name: "no-topic"})
-	h.start(nil)
+	h.start(func(o *Options) { o.GatewayUsername, o.GatewayPassword = "admin", "pw" })
 
 	body := `{"id":"e-1","type":"application.submitted","payload":{}}`
 	id := h.send(qurl, body, map[string]types.MessageAttributeValue{
@@ -57,6 +58,7 @@ func TestDelivery_ok_deletes_message_and_sets_headers(t *testing.T) {
 		"X-Correlation-Id":          "corr-42",
 		"X-Message-Attr-event_type": "application.submitted",
 		"X-Message-Attr-weight":     "",
+		"Authorization":             "", // gateway credentials never reach a function
 	} {
 		if v := got.header.Get(name); v != want {
 			t.Errorf("header %s = %q, want %q", name, v, want)
@@ -67,6 +69,9 @@ func TestDelivery_ok_deletes_message_and_sets_headers(t *testing.T) {
 	}
 	if n := h.messagesLeft(qurl); n != 0 {
 		t.Errorf("messages left on queue = %d, want 0", n)
+	}
+	if auth, _ := h.gw.listAuth.Load().(string); !strings.HasPrefix(auth, "Basic ") {
+		t.Errorf("/system/functions Authorization = %q, want basic auth", auth)
 	}
 }
 

@@ -57,6 +57,7 @@ type fakeGateway struct {
 	fns       []functionStatus
 	handlers  map[string]http.HandlerFunc
 	listCalls atomic.Int64
+	listAuth  atomic.Value // last Authorization header of /system/functions
 	srv       *httptest.Server
 }
 
@@ -65,6 +66,7 @@ func startFakeGateway(t *testing.T) *fakeGateway {
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/system/functions" {
 			g.listCalls.Add(1)
+			g.listAuth.Store(r.Header.Get("Authorization"))
 			g.mu.Lock()
 			b, _ := json.Marshal(g.fns)
 			g.mu.Unlock()
