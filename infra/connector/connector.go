@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -70,6 +71,9 @@ var ErrInvalidOptions = errors.New("connector: invalid options")
 // running at the end of the shutdown grace period and had to be abandoned;
 // their messages were not deleted and will be redelivered.
 var ErrGraceExceeded = errors.New("connector: shutdown grace period exceeded")
+
+// ErrAlreadyRun is returned by a second call to Run.
+var ErrAlreadyRun = errors.New("connector: Run called twice")
 
 // Options configures a Connector. GatewayURL and SQS are required; every
 // other zero value selects a default.
@@ -160,6 +164,8 @@ type Connector struct {
 	subs map[string]*subscription // by function name
 	wg   sync.WaitGroup           // every consumer loop and delivery
 
+	started atomic.Bool
+
 	queueMu sync.Mutex
 	queues  map[string]queueInfo // resolved queues by name
 }
@@ -213,6 +219,9 @@ func New(opts Options) (*Connector, error) {
 // redelivers them). Run returns nil after a clean drain, or an error
 // wrapping ErrGraceExceeded.
 func (c *Connector) Run(ctx context.Context) error {
+	if !c.started.CompareAndSwap(false, true) {
+		return ErrAlreadyRun
+	}
 	// hard is the context of deliveries: it outlives ctx by the grace period.
 	hard, hardCancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardCancel()
@@ -306,7 +315,12 @@ func (c *Connector) specFor(f functionStatus) (subscriptionSpec, bool) {
 	}
 	var queues []string
 	for q := range strings.SplitSeq(topic, ",") {
-		if q = strings.TrimSpace(q); q != "" && !slices.Contains(queues, q) {
+		q = strings.TrimSpace(q)
+		if q == asynccall.QueueName {
+			c.log.Warn("topic ignored: the async-calls queue is consumed by the async worker", "function", f.Name, "queue", q)
+			continue
+		}
+		if q != "" && !slices.Contains(queues, q) {
 			queues = append(queues, q)
 		}
 	}

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -68,6 +69,7 @@ func TestSpecFor(t *testing.T) {
 		{"concurrency_annotation", functionStatus{Name: "f", Annotations: map[string]string{"topic": "q1", ConcurrencyAnnotation: "9"}}, true, subscriptionSpec{[]string{"q1"}, 9}},
 		{"zero_concurrency_uses_default", functionStatus{Name: "f", Annotations: map[string]string{"topic": "q1", ConcurrencyAnnotation: "0"}}, true, subscriptionSpec{[]string{"q1"}, 4}},
 		{"topic_from_labels", functionStatus{Name: "f", Labels: map[string]string{"topic": "q3"}}, true, subscriptionSpec{[]string{"q3"}, 4}},
+		{"async_queue_is_not_a_topic", functionStatus{Name: "f", Annotations: map[string]string{"topic": "faas-async-calls,q1"}}, true, subscriptionSpec{[]string{"q1"}, 4}},
 		{"nameless_function_ignored", functionStatus{Annotations: map[string]string{"topic": "q1"}}, false, subscriptionSpec{}},
 	}
 	for _, tt := range tests {
@@ -167,5 +169,20 @@ func TestDeployment_grace_period_exceeds_drain(t *testing.T) {
 	}
 	if pod.Containers[0].Resources.Limits["memory"] == "" || pod.Containers[0].Resources.Limits["cpu"] == "" {
 		t.Errorf("missing resource limits")
+	}
+}
+
+func TestRun_twice_is_refused(t *testing.T) {
+	c, err := New(Options{GatewayURL: "http://127.0.0.1:1", SQS: sqs.New(sqs.Options{Region: "us-east-1"}), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Run(ctx); err != nil {
+		t.Fatalf("first Run = %v", err)
+	}
+	if err := c.Run(ctx); !errors.Is(err, ErrAlreadyRun) {
+		t.Fatalf("second Run = %v, want ErrAlreadyRun", err)
 	}
 }
