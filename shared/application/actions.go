@@ -1,0 +1,202 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"motcua/shared/docstore"
+)
+
+// UploadsResult is the answer to complete-uploads.
+type UploadsResult struct {
+	// Code is the application code.
+	Code string `json:"code"`
+	// Status is the application's status.
+	Status Status `json:"status"`
+	// Documents lists every declared document and whether it arrived.
+	Documents []Document `json:"documents"`
+	// Complete is true when every declared document has been uploaded.
+	Complete bool `json:"complete"`
+	// Uploads are fresh presigned URLs for the documents still missing.
+	Uploads []Upload `json:"uploads"`
+}
+
+// RefreshUploads checks the uploads bucket for every declared document not
+// yet recorded and records those that arrived (Head on the upload key; a
+// file larger than the document's maximum is not recorded). It returns the
+// application as stored afterwards. Status readers can call it to show
+// up-to-date documents; it writes only when something changed, and
+// publishes application.documents_uploaded when the last one arrives.
+func (s *Service) RefreshUploads(ctx context.Context, code, correlationID string) (Application, error) {
+	a, _, err := s.repo.Get(ctx, code)
+	if err != nil {
+		return Application{}, err
+	}
+	return s.refresh(ctx, a, correlationID)
+}
+
+func (s *Service) refresh(ctx context.Context, a Application, correlationID string) (Application, error) {
+	found := map[string]int64{}
+	for _, d := range a.Documents {
+		if d.Uploaded {
+			continue
+		}
+		e, err := s.d.Uploads.Head(ctx, d.UploadKey)
+		if errors.Is(err, docstore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Application{}, fmt.Errorf("refresh uploads %s: %w", a.Code, err)
+		}
+		if d.MaxSize > 0 && e.Size > d.MaxSize {
+			s.d.Log.WarnContext(ctx, "upload larger than allowed, not recorded", "code", a.Code, "document", d.Code, "size", e.Size)
+			continue
+		}
+		found[d.Code] = e.Size
+	}
+	if len(found) == 0 {
+		return a, nil
+	}
+	now := s.d.Now().UTC()
+	completed := false
+	updated, err := s.repo.Update(ctx, a.Code, func(cur *Application) error {
+		changed := false
+		completed = false
+		for i := range cur.Documents {
+			d := &cur.Documents[i]
+			if size, ok := found[d.Code]; ok && !d.Uploaded {
+				d.Uploaded, d.Size = true, size
+				at := now
+				d.UploadedAt = &at
+				changed = true
+			}
+		}
+		if !changed {
+			return docstore.ErrUnchanged
+		}
+		completed = len(cur.MissingUploads()) == 0
+		return nil
+	})
+	if err != nil {
+		return Application{}, err
+	}
+	if completed {
+		// The write is durable; this event is informative, so it goes
+		// through the plain outbox (stage after the fact).
+		ev, err := NewEvent(EventDocumentsUploaded, correlationID, updated, now)
+		if err == nil {
+			err = PublishWithOutbox(context.WithoutCancel(ctx), s.d.Store, s.d.Publisher, s.d.EventsQueue, ev)
+		}
+		if err != nil {
+			s.d.Log.WarnContext(ctx, "documents_uploaded event not published", "code", a.Code, "error", err.Error())
+		}
+	}
+	return updated, nil
+}
+
+// CompleteUploads is the applicant's "I have uploaded my files" call: with
+// the right code and PIN it records every upload that landed and returns
+// the documents, whether all are in, and fresh URLs for those missing.
+func (s *Service) CompleteUploads(ctx context.Context, code, pin, correlationID string) (UploadsResult, error) {
+	a, err := s.authorize(ctx, strings.TrimSpace(code), pin)
+	if err != nil {
+		return UploadsResult{}, err
+	}
+	a, err = s.refresh(ctx, a, correlationID)
+	if err != nil {
+		return UploadsResult{}, err
+	}
+	res := UploadsResult{Code: a.Code, Status: a.Status, Documents: a.Documents, Complete: len(a.MissingUploads()) == 0}
+	if res.Documents == nil {
+		res.Documents = []Document{}
+	}
+	uploadable := a.Status == StatusSubmitted || a.Status == StatusSupplementRequested
+	res.Uploads = []Upload{}
+	if uploadable {
+		if res.Uploads, err = s.presign(ctx, a, s.d.Now().UTC()); err != nil {
+			return UploadsResult{}, err
+		}
+	}
+	return res, nil
+}
+
+// CancelResult is the answer to cancel.
+type CancelResult struct {
+	// Code is the application code.
+	Code string `json:"code"`
+	// Status is cancelled.
+	Status Status `json:"status"`
+	// CancelledAt is when it was cancelled.
+	CancelledAt time.Time `json:"cancelledAt"`
+}
+
+// Cancel withdraws an application on the applicant's request (code and
+// PIN), only while it is still submitted (not yet received by staff).
+// Cancelling an already cancelled application answers as if it had just
+// been done (safe to retry). The application.cancelled event goes through
+// the outbox, staged before the write.
+func (s *Service) Cancel(ctx context.Context, code, pin, reason, correlationID string) (CancelResult, error) {
+	a, err := s.authorize(ctx, strings.TrimSpace(code), pin)
+	if err != nil {
+		return CancelResult{}, err
+	}
+	if a.Status == StatusCancelled {
+		return CancelResult{Code: a.Code, Status: a.Status, CancelledAt: lastAt(a)}, nil
+	}
+	if a.Status != StatusSubmitted {
+		return CancelResult{}, ErrInvalidState.withStatus(a.Status)
+	}
+	now := s.d.Now().UTC()
+	reason = strings.TrimSpace(reason)
+	if r := []rune(reason); len(r) > 500 {
+		reason = string(r[:500])
+	}
+	probe := a
+	probe.Status = StatusCancelled
+	env, err := NewEvent(EventCancelled, correlationID, probe, now)
+	if err != nil {
+		return CancelResult{}, fmt.Errorf("cancel %s: %w", a.Code, err)
+	}
+	if err := StageOutbox(ctx, s.d.Store, s.d.EventsQueue, env, a.Code); err != nil {
+		return CancelResult{}, fmt.Errorf("cancel %s: %w", a.Code, err)
+	}
+	already := false
+	updated, err := s.repo.Update(ctx, a.Code, func(cur *Application) error {
+		already = false
+		switch cur.Status {
+		case StatusCancelled:
+			already = true
+			return docstore.ErrUnchanged
+		case StatusSubmitted:
+		default:
+			return ErrInvalidState.withStatus(cur.Status)
+		}
+		cur.Status = StatusCancelled
+		cur.Timeline = append(cur.Timeline, Event{At: now, Status: StatusCancelled, Actor: ActorCitizen, Note: reason, EventID: env.ID})
+		return nil
+	})
+	if err != nil || already {
+		if derr := DiscardOutbox(context.WithoutCancel(ctx), s.d.Store, env.ID); derr != nil {
+			s.d.Log.WarnContext(ctx, "cancel: discard outbox marker", "event_id", env.ID, "error", derr.Error())
+		}
+		if err != nil {
+			return CancelResult{}, err
+		}
+		return CancelResult{Code: updated.Code, Status: updated.Status, CancelledAt: lastAt(updated)}, nil
+	}
+	if err := FlushOutbox(context.WithoutCancel(ctx), s.d.Store, s.d.Publisher, s.d.EventsQueue, env); err != nil {
+		s.d.Log.WarnContext(ctx, "cancel: event left in outbox for repair", "code", a.Code, "event_id", env.ID, "error", err.Error())
+	}
+	s.d.Log.InfoContext(ctx, "application cancelled by applicant", "code", a.Code)
+	return CancelResult{Code: updated.Code, Status: updated.Status, CancelledAt: now}, nil
+}
+
+func lastAt(a Application) time.Time {
+	if n := len(a.Timeline); n > 0 {
+		return a.Timeline[n-1].At
+	}
+	return a.SubmittedAt
+}
