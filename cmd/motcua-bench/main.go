@@ -1,0 +1,629 @@
+// Command motcua-bench measures motcua's local stack in one bounded run, on
+// loopback only, and prints markdown tables with ratios:
+//
+//  1. start-to-ready of the whole stack (app.Start: embedded S3/SQS, every
+//     function built and started, gateway, connector) with the build cache
+//     warm, and of one function process (exec to /_/health 200);
+//  2. gateway overhead: a 1 KiB POST to the procedures function's process
+//     directly vs through the gateway, p50/p99, at concurrency 1 and 10;
+//  3. S3 PUT+GET of 1 KiB and SQS send+receive+delete round trips against
+//     the embedded stack and, with -localstack URL, against LocalStack in
+//     the same run (ratio embedded/LocalStack).
+//
+// The 1 KiB POST goes to procedures, the cheapest real function path: the
+// template reads the whole body and the handler answers 405 (the catalog
+// only serves GET) without touching storage, so the hop's cost shows. A
+// second pair of rows uses GET ?code=X.HT.001 (an in-memory catalog lookup).
+//
+// Usage, from the repository:
+//
+//	go run ./cmd/motcua-bench [-n 2000] [-aws-n 300] [-starts 3] [-fn-starts 5]
+//	    [-localstack http://127.0.0.1:4566] [-json bench.json] [-nosync]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"motcua/cmd/motcua-local/app"
+	"motcua/infra/embedded"
+	"motcua/infra/gateway"
+	"motcua/infra/stackfile"
+)
+
+// benchFunction is the function measured.
+const benchFunction = "procedures"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the command's flags.
+type options struct {
+	repo       string
+	n          int
+	awsN       int
+	starts     int
+	fnStarts   int
+	localstack string
+	jsonPath   string
+	noSync     bool
+	timeout    time.Duration
+}
+
+// Stat summarises one series of latencies.
+type Stat struct {
+	// N is the number of samples.
+	N int `json:"n"`
+	// P50Ms and P99Ms are percentiles in milliseconds.
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	// MinMs and MaxMs are the extremes in milliseconds.
+	MinMs float64 `json:"min_ms"`
+	MaxMs float64 `json:"max_ms"`
+}
+
+// Pair is one measurement taken two ways (A, B) with ratio B/A at p50 and p99.
+type Pair struct {
+	// Name says what was measured.
+	Name string `json:"name"`
+	// LabelA and LabelB name the two ways.
+	LabelA string `json:"label_a"`
+	LabelB string `json:"label_b"`
+	// A and B are the two series; B is nil when not measured.
+	A *Stat `json:"a"`
+	B *Stat `json:"b,omitempty"`
+}
+
+// Report is the whole run's result (the -json output).
+type Report struct {
+	// When and Host say where and when it ran.
+	When string `json:"when"`
+	Host string `json:"host"`
+	// GoMaxProcs is runtime.GOMAXPROCS at the run.
+	CPUs int `json:"cpus"`
+	// Fsync tells whether the embedded stack synced every write.
+	Fsync bool `json:"fsync"`
+	// Startup, Gateway and Storage are the three tables.
+	Startup []Pair `json:"startup"`
+	Gateway []Pair `json:"gateway"`
+	Storage []Pair `json:"storage"`
+	// Notes explain the numbers.
+	Notes []string `json:"notes"`
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("motcua-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.repo, "repo", ".", "repository folder (searched upwards)")
+	fs.IntVar(&o.n, "n", 2000, "requests per gateway series (each way)")
+	fs.IntVar(&o.awsN, "aws-n", 300, "round trips per S3/SQS series")
+	fs.IntVar(&o.starts, "starts", 3, "warm whole-stack starts to time (after one cold start that builds)")
+	fs.IntVar(&o.fnStarts, "fn-starts", 5, "function process starts to time")
+	fs.StringVar(&o.localstack, "localstack", "", "LocalStack endpoint (e.g. http://127.0.0.1:4566) to compare S3/SQS with")
+	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this file")
+	fs.BoolVar(&o.noSync, "nosync", false, "run the embedded stack without fsync (default: fsync, as make run)")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "abort the whole run after this long")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if o.n < 1 || o.awsN < 1 || o.starts < 1 || o.fnStarts < 1 {
+		fmt.Fprintln(stderr, "motcua-bench: -n, -aws-n, -starts and -fn-starts must be at least 1")
+		return 2
+	}
+	if o.localstack != "" && !isLoopbackURL(o.localstack) {
+		fmt.Fprintln(stderr, "motcua-bench: -localstack must be a loopback URL (http://127.0.0.1:PORT)")
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	rep, err := bench(ctx, o, log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "motcua-bench: %v\n", err)
+		return 1
+	}
+	printReport(stdout, rep)
+	if o.jsonPath != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintf(stderr, "motcua-bench: %v\n", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+func isLoopbackURL(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "http://"), "https://")
+	host, _, err := net.SplitHostPort(strings.TrimRight(s, "/"))
+	if err != nil {
+		host = strings.TrimRight(s, "/")
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+func progress(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "motcua-bench: "+format+"\n", args...)
+}
+
+func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (*Report, error) {
+	root, err := app.FindRepoRoot(o.repo)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "motcua-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	host, _ := os.Hostname()
+	rep := &Report{When: time.Now().UTC().Format(time.RFC3339), Host: host, CPUs: numCPU(), Fsync: !o.noSync}
+	cfg := app.Config{
+		RepoRoot:               root,
+		EdgeAddr:               "127.0.0.1:0",
+		GatewayAddr:            "127.0.0.1:0",
+		DataDir:                filepath.Join(tmp, "data"),
+		BuildDir:               filepath.Join(root, ".build"),
+		SecretsDir:             filepath.Join(tmp, "data", "secrets"),
+		NoSync:                 o.noSync,
+		Logger:                 log,
+		ConnectorWaitTime:      time.Second,
+		ConnectorShutdownGrace: 5 * time.Second,
+		StopGrace:              5 * time.Second,
+	}
+
+	// 1. Whole-stack start-to-ready: one cold start (builds), then warm ones.
+	progress(stderr, "starting the stack (first start builds every function)")
+	var a *app.App
+	var cold time.Duration
+	var warm []time.Duration
+	for i := 0; i <= o.starts; i++ {
+		if a != nil {
+			sctx, cancel := context.WithTimeout(ctx, time.Minute)
+			err := a.Stop(sctx)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("stop: %w", err)
+			}
+		}
+		begin := time.Now()
+		a, err = app.Start(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("start: %w", err)
+		}
+		if d := time.Since(begin); i == 0 {
+			cold = d
+		} else {
+			warm = append(warm, d)
+		}
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = a.Stop(sctx)
+	}()
+	coldStat := summarize([]time.Duration{cold})
+	rep.Startup = append(rep.Startup, Pair{Name: "whole stack start-to-ready (app.Start)",
+		LabelA: "first start of the run", LabelB: "later starts", A: &coldStat, B: ptr(summarize(warm))})
+
+	progress(stderr, "timing %d function process starts", o.fnStarts)
+	fnStarts, err := functionStarts(ctx, root, cfg, a, o.fnStarts)
+	if err != nil {
+		return nil, err
+	}
+	rep.Startup = append(rep.Startup, Pair{Name: "one function process exec to /_/health 200 (" + benchFunction + ")",
+		LabelA: "process", A: ptr(summarize(fnStarts))})
+
+	// 2. Gateway overhead.
+	direct, ok := a.Runner().URL(benchFunction)
+	if !ok {
+		return nil, fmt.Errorf("function %s not ready", benchFunction)
+	}
+	viaGW := a.GatewayURL() + "/function/" + benchFunction
+	for _, c := range []int{1, 10} {
+		for _, call := range []struct {
+			name   string
+			method string
+			query  string
+			body   []byte
+			status int
+		}{
+			{"POST 1 KiB → 405", http.MethodPost, "", bytes.Repeat([]byte("a"), 1024), http.StatusMethodNotAllowed},
+			{"GET ?code= lookup", http.MethodGet, "?code=X.HT.001", nil, http.StatusOK},
+		} {
+			progress(stderr, "gateway overhead: %s, concurrency %d, %d calls each way", call.name, c, o.n)
+			d, g, err := overhead(ctx, direct+"/"+call.query, viaGW+call.query, call.method, call.body, call.status, c, o.n)
+			if err != nil {
+				return nil, err
+			}
+			rep.Gateway = append(rep.Gateway, Pair{Name: fmt.Sprintf("%s, concurrency %d", call.name, c),
+				LabelA: "direct", LabelB: "via gateway", A: &d, B: &g})
+		}
+	}
+
+	// 3. S3 and SQS round trips.
+	s3e, sqse := a.S3(), a.SQS()
+	var s3l *s3.Client
+	var sqsl *sqs.Client
+	if o.localstack != "" {
+		s3l, sqsl = localClients(o.localstack)
+	}
+	for _, m := range []struct {
+		name string
+		fn   func(context.Context, *s3.Client, *sqs.Client, int) (Stat, error)
+	}{
+		{"S3 PUT+GET 1 KiB", s3RoundTrips},
+		{"SQS send+receive+delete", sqsRoundTrips},
+	} {
+		progress(stderr, "%s: %d round trips on the embedded stack", m.name, o.awsN)
+		e, err := m.fn(ctx, s3e, sqse, o.awsN)
+		if err != nil {
+			return nil, fmt.Errorf("%s (embedded): %w", m.name, err)
+		}
+		p := Pair{Name: m.name, LabelA: "LocalStack", LabelB: "embedded", B: &e}
+		if s3l != nil {
+			progress(stderr, "%s: %d round trips on LocalStack %s", m.name, o.awsN, o.localstack)
+			l, err := m.fn(ctx, s3l, sqsl, o.awsN)
+			if err != nil {
+				return nil, fmt.Errorf("%s (LocalStack): %w", m.name, err)
+			}
+			p.A = &l
+		}
+		rep.Storage = append(rep.Storage, p)
+	}
+	rep.Notes = []string{
+		fmt.Sprintf("loopback only, %d CPUs shared with other work; each number is one run of this command", rep.CPUs),
+		"every whole-stack start assembles each build context and runs `go build` (compile cache warm after the first; link step always)",
+		"gateway rows alternate direct and gateway calls so both see the same machine load; POST 1 KiB answers 405 without storage",
+		fmt.Sprintf("embedded stack fsync per write: %v", rep.Fsync),
+	}
+	if o.localstack == "" {
+		rep.Notes = append(rep.Notes, "LocalStack not measured (pass -localstack http://127.0.0.1:4566)")
+	}
+	return rep, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func numCPU() int {
+	n := 0
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil {
+		n = strings.Count(string(b), "processor\t:")
+	}
+	return n
+}
+
+func summarize(ds []time.Duration) Stat {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return Stat{}
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	pct := func(p float64) time.Duration { return s[int(float64(len(s)-1)*p)] }
+	return Stat{N: len(s), P50Ms: ms(pct(0.50)), P99Ms: ms(pct(0.99)), MinMs: ms(s[0]), MaxMs: ms(s[len(s)-1])}
+}
+
+// overhead calls directURL and gwURL n times each with c workers, each worker
+// alternating the two, and returns their latency stats.
+func overhead(ctx context.Context, directURL, gwURL, method string, body []byte, want, c, n int) (Stat, Stat, error) {
+	client := &http.Client{Transport: gateway.NewTransport(), Timeout: 30 * time.Second}
+	call := func(url string) (time.Duration, error) {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, url, rd)
+		if err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		res, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		d := time.Since(start)
+		if res.StatusCode != want {
+			return 0, fmt.Errorf("%s %s: status %d, want %d", method, url, res.StatusCode, want)
+		}
+		return d, nil
+	}
+	for range 50 * c { // warm both connection pools
+		if _, err := call(directURL); err != nil {
+			return Stat{}, Stat{}, err
+		}
+		if _, err := call(gwURL); err != nil {
+			return Stat{}, Stat{}, err
+		}
+	}
+	var (
+		mu       sync.Mutex
+		ds, gs   []time.Duration
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	per := (n + c - 1) / c
+	for w := range c {
+		wg.Go(func() {
+			var d, g []time.Duration
+			for i := range per {
+				order := []string{directURL, gwURL}
+				if (i+w)%2 == 1 {
+					order = []string{gwURL, directURL}
+				}
+				for _, u := range order {
+					t, err := call(u)
+					if err != nil {
+						mu.Lock()
+						firstErr = cmpErr(firstErr, err)
+						mu.Unlock()
+						return
+					}
+					if u == directURL {
+						d = append(d, t)
+					} else {
+						g = append(g, t)
+					}
+				}
+			}
+			mu.Lock()
+			ds, gs = append(ds, d...), append(gs, g...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return Stat{}, Stat{}, firstErr
+	}
+	return summarize(ds), summarize(gs), nil
+}
+
+func cmpErr(old, err error) error {
+	if old != nil {
+		return old
+	}
+	return err
+}
+
+// functionStarts execs the already built function binary k times on a free
+// port with the runner's environment and times exec → /_/health 200.
+func functionStarts(ctx context.Context, root string, cfg app.Config, a *app.App, k int) ([]time.Duration, error) {
+	st, err := stackfile.Load(filepath.Join(root, "stack.yml"))
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := st.Function(benchFunction)
+	if !ok {
+		return nil, fmt.Errorf("no function %s in stack.yml", benchFunction)
+	}
+	fenv, err := st.Env(fn)
+	if err != nil {
+		return nil, err
+	}
+	bin := filepath.Join(cfg.BuildDir, benchFunction, "handler")
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+		"MOTCUA_SECRETS_DIR=" + filepath.Join(cfg.BuildDir, benchFunction, "secrets")}
+	for k, v := range fenv {
+		env = append(env, k+"="+v)
+	}
+	if es := a.Embedded(); es != nil {
+		env = append(env, es.Env()...)
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	var out []time.Duration
+	for range k {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(bin)
+		cmd.Dir = filepath.Dir(bin)
+		cmd.Env = append(slices.Clone(env), "MOTCUA_FN_ADDR="+addr)
+		begin := time.Now()
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start %s: %w", bin, err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		var d time.Duration
+		deadline := time.Now().Add(30 * time.Second)
+		for d == 0 {
+			if res, err := client.Get("http://" + addr + "/_/health"); err == nil {
+				res.Body.Close()
+				if res.StatusCode == http.StatusOK {
+					d = time.Since(begin)
+					break
+				}
+			}
+			select {
+			case err := <-exited:
+				return nil, fmt.Errorf("%s exited before ready: %v", bin, err)
+			case <-ctx.Done():
+				_ = cmd.Process.Kill()
+				return nil, ctx.Err()
+			case <-time.After(2 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				return nil, errors.New("function process not healthy in 30 s")
+			}
+		}
+		out = append(out, d)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+	return out, nil
+}
+
+func localClients(endpoint string) (*s3.Client, *sqs.Client) {
+	cfg := aws.Config{
+		Region:       embedded.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), sqs.NewFromConfig(cfg)
+}
+
+const (
+	benchBucket = "motcua-bench"
+	benchQueue  = "motcua-bench"
+)
+
+// s3RoundTrips times n PUT+GET pairs of a 1 KiB object.
+func s3RoundTrips(ctx context.Context, c *s3.Client, _ *sqs.Client, n int) (Stat, error) {
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(benchBucket)}); err != nil {
+		if _, herr := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(benchBucket)}); herr != nil {
+			return Stat{}, fmt.Errorf("create bucket: %w", err)
+		}
+	}
+	payload := bytes.Repeat([]byte("b"), 1024)
+	var ds []time.Duration
+	for i := range n + 10 {
+		key := fmt.Sprintf("bench/%06d", i%50)
+		start := time.Now()
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(benchBucket), Key: aws.String(key),
+			Body: bytes.NewReader(payload), ContentLength: aws.Int64(int64(len(payload)))}); err != nil {
+			return Stat{}, err
+		}
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(benchBucket), Key: aws.String(key)})
+		if err != nil {
+			return Stat{}, err
+		}
+		got, err := io.ReadAll(out.Body)
+		out.Body.Close()
+		if err != nil || len(got) != len(payload) {
+			return Stat{}, fmt.Errorf("get %s: %d bytes, %v", key, len(got), err)
+		}
+		if i >= 10 { // the first ten warm connections
+			ds = append(ds, time.Since(start))
+		}
+	}
+	return summarize(ds), nil
+}
+
+// sqsRoundTrips times n send, receive, delete cycles of one message.
+func sqsRoundTrips(ctx context.Context, _ *s3.Client, c *sqs.Client, n int) (Stat, error) {
+	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(benchQueue)})
+	if err != nil {
+		return Stat{}, fmt.Errorf("create queue: %w", err)
+	}
+	// Best effort: AWS allows one purge a minute; earlier runs delete
+	// every message they send anyway.
+	_, _ = c.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: q.QueueUrl})
+	var ds []time.Duration
+	for i := range n + 10 {
+		body := fmt.Sprintf("bench-%06d", i)
+		start := time.Now()
+		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(body)}); err != nil {
+			return Stat{}, err
+		}
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 5})
+		if err != nil {
+			return Stat{}, err
+		}
+		if len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != body {
+			return Stat{}, fmt.Errorf("receive: got %d messages, want %q", len(out.Messages), body)
+		}
+		if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q.QueueUrl, ReceiptHandle: out.Messages[0].ReceiptHandle}); err != nil {
+			return Stat{}, err
+		}
+		if i >= 10 {
+			ds = append(ds, time.Since(start))
+		}
+	}
+	return summarize(ds), nil
+}
+
+func fmtMs(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f ms", v)
+	case v >= 1:
+		return fmt.Sprintf("%.2f ms", v)
+	default:
+		return fmt.Sprintf("%.0f µs", v*1000)
+	}
+}
+
+func ratio(b, a float64) string {
+	if a <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", b/a)
+}
+
+func printReport(w io.Writer, r *Report) {
+	fmt.Fprintf(w, "## motcua-bench %s (%d CPUs, fsync %v)\n\n", r.When, r.CPUs, r.Fsync)
+	table := func(title string, rows []Pair, ratioLabel string) {
+		fmt.Fprintf(w, "### %s\n\n", title)
+		fmt.Fprintf(w, "| measurement | A | B | n | A p50 | A p99 | B p50 | B p99 | %s p50 | %s p99 |\n", ratioLabel, ratioLabel)
+		fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, p := range rows {
+			cell := func(s *Stat, pct func(Stat) float64) string {
+				if s == nil {
+					return "—"
+				}
+				return fmtMs(pct(*s))
+			}
+			p50 := func(s Stat) float64 { return s.P50Ms }
+			p99 := func(s Stat) float64 { return s.P99Ms }
+			n := 0
+			if p.B != nil {
+				n = p.B.N
+			} else if p.A != nil {
+				n = p.A.N
+			}
+			r50, r99 := "—", "—"
+			if p.A != nil && p.B != nil {
+				r50, r99 = ratio(p.B.P50Ms, p.A.P50Ms), ratio(p.B.P99Ms, p.A.P99Ms)
+			}
+			la, lb := p.LabelA, p.LabelB
+			if p.A == nil {
+				la = "(" + la + " not run)"
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", p.Name, la, lb, n,
+				cell(p.A, p50), cell(p.A, p99), cell(p.B, p50), cell(p.B, p99), r50, r99)
+		}
+		fmt.Fprintln(w)
+	}
+	table("Start-to-ready", r.Startup, "B/A")
+	table("Gateway overhead (function "+benchFunction+")", r.Gateway, "gateway/direct")
+	table("S3 / SQS round trips", r.Storage, "embedded/LocalStack")
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+}
