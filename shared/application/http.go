@@ -15,12 +15,12 @@ import (
 // Actions of the submit-application function, chosen with ?action= (the
 // template gives no path). No action means submit.
 const (
-	// ActionSubmit files a new application (body SubmitInput).
-	ActionSubmit = "submit"
-	// ActionCompleteUploads records landed uploads (body PINRequest).
-	ActionCompleteUploads = "complete-uploads"
-	// ActionCancel withdraws a submitted application (body PINRequest).
-	ActionCancel = "cancel"
+	// OpSubmit files a new application (body SubmitInput).
+	OpSubmit = "submit"
+	// OpCompleteUploads records landed uploads (body PINRequest).
+	OpCompleteUploads = "complete-uploads"
+	// OpCancel withdraws a submitted application (body PINRequest).
+	OpCancel = "cancel"
 )
 
 // IdempotencyScope is the Keeper scope of submissions.
@@ -62,9 +62,9 @@ func (h *HTTP) Serve(ctx context.Context, req handler.Request) handler.Response 
 		return httpx.ProblemResponse(p)
 	}
 	switch action := httpx.Query(req).Get("action"); action {
-	case "", ActionSubmit:
+	case "", OpSubmit:
 		return h.submit(ctx, req)
-	case ActionCompleteUploads:
+	case OpCompleteUploads:
 		in, resp, ok := h.pinRequest(ctx, req)
 		if !ok {
 			return resp
@@ -74,7 +74,7 @@ func (h *HTTP) Serve(ctx context.Context, req handler.Request) handler.Response 
 			return httpx.FromError(ctx, h.log, err)
 		}
 		return httpx.JSON(http.StatusOK, out, http.Header{"Cache-Control": {"no-store"}})
-	case ActionCancel:
+	case OpCancel:
 		in, resp, ok := h.pinRequest(ctx, req)
 		if !ok {
 			return resp
