@@ -7,7 +7,7 @@
 //
 //	go run ./cmd/motcua-local [-edge-addr 127.0.0.1:4566] [-data ./.data]
 //	    [-gateway-addr 127.0.0.1:8080] [-max-body 1048576]
-//	    [-external-aws [-no-provision]] [-repo .]
+//	    [-external-aws [-no-provision]] [-repo .] [-build .build]
 //
 // MOTCUA_EDGE_ADDR, MOTCUA_DATA_DIR and MOTCUA_GATEWAY_ADDR set the defaults of
 // the matching flags. With -external-aws nothing embedded starts: the
@@ -54,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	external := fs.Bool("external-aws", false, "do not start the embedded stack; use the AWS environment as given (LocalStack or AWS)")
 	noProvision := fs.Bool("no-provision", false, "with -external-aws: do not create buckets and queues")
 	repo := fs.String("repo", ".", "repository folder (stack.yml), searched upwards")
+	buildDir := fs.String("build", "", "folder for the functions' build contexts and binaries (default: <repo>/.build)")
 	startTimeout := fs.Duration("start-timeout", 5*time.Minute, "give up starting after this long (builds included)")
 	stopTimeout := fs.Duration("stop-timeout", 45*time.Second, "bound on the graceful stop")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -85,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		RepoRoot:    root,
 		EdgeAddr:    *edgeAddr,
 		DataDir:     data,
-		BuildDir:    filepath.Join(root, ".build"),
+		BuildDir:    *buildDir,
 		SecretsDir:  filepath.Join(data, "secrets"),
 		GatewayAddr: *gwAddr,
 		MaxBody:     *maxBody,
