@@ -1,0 +1,858 @@
+// Package api_test keeps api/openapi.yaml in step with the real functions:
+// the document lists exactly the functions of stack.yml, and every
+// documented example request, sent through the gateway to the real function
+// processes (built and run by infra/runner over the embedded S3/SQS stack),
+// gets an answer whose status, Content-Type, headers and body match the
+// documentation. Response schemas are closed, so an undocumented member
+// fails the check, and so does a documented required member that is missing.
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/uuid"
+
+	"motcua/infra/asynccall"
+	"motcua/infra/embedded"
+	"motcua/infra/gateway"
+	"motcua/infra/runner"
+	"motcua/infra/stackfile"
+	"motcua/shared/catalog"
+)
+
+// functionPrefix is the gateway route of synchronous function calls.
+const functionPrefix = "/function/"
+
+var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+
+// TestDocument_is_consistent checks the document on its own: references
+// resolve, schemas use only keywords the checker enforces and every object
+// schema says whether it is closed, operations are named and carry
+// well-formed examples for documented statuses and parameters, and the
+// static examples match their schemas.
+func TestDocument_is_consistent(t *testing.T) {
+	d := loadDocument(t)
+	for _, e := range lintDocument(d) {
+		t.Error(e)
+	}
+}
+
+// lintDocument returns every inconsistency of d.
+func lintDocument(d *document) []string {
+	var errs []string
+	fail := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	if v, _ := d.root["openapi"].(string); !strings.HasPrefix(v, "3.1.") && !strings.HasPrefix(v, "3.0.") {
+		fail("openapi: version %q, want 3.1.x or 3.0.x", v)
+	}
+	walkRefs(d.root, "#", func(at, ref string) {
+		if _, err := d.v.resolve(ref); err != nil {
+			fail("%s: %v", at, err)
+		}
+	})
+	comps, _ := d.root["components"].(map[string]any)
+	schemas, _ := comps["schemas"].(map[string]any)
+	for _, name := range sortedKeys(schemas) {
+		errs = append(errs, lintSchema(d, schemas[name], "#/components/schemas/"+name)...)
+	}
+	for _, kind := range []string{"parameters", "headers"} {
+		m, _ := comps[kind].(map[string]any)
+		for _, name := range sortedKeys(m) {
+			p, _ := m[name].(map[string]any)
+			errs = append(errs, lintSchema(d, p["schema"], fmt.Sprintf("#/components/%s/%s/schema", kind, name))...)
+		}
+	}
+	resps, _ := comps["responses"].(map[string]any)
+	for _, name := range sortedKeys(resps) {
+		errs = append(errs, lintResponse(d, resps[name], "#/components/responses/"+name, 0)...)
+	}
+	seen := map[string]bool{}
+	for _, o := range d.ops {
+		at := o.method + " " + o.path
+		id, _ := o.op["operationId"].(string)
+		switch {
+		case id == "":
+			fail("%s: operationId is missing", at)
+		case seen[id]:
+			fail("%s: operationId %q is used twice", at, id)
+		}
+		seen[id] = true
+		rs, _ := o.op["responses"].(map[string]any)
+		if len(rs) == 0 {
+			fail("%s: no responses", at)
+		}
+		for _, code := range sortedKeys(rs) {
+			st := 0
+			_, _ = fmt.Sscanf(code, "%d", &st)
+			errs = append(errs, lintResponse(d, rs[code], at+" "+code, st)...)
+		}
+		params, err := d.parameters(o)
+		if err != nil {
+			fail("%s: %v", at, err)
+		}
+		for _, k := range sortedKeys(params) {
+			errs = append(errs, lintSchema(d, params[k]["schema"], at+" parameter "+k)...)
+		}
+		if rb, ok := o.op["requestBody"]; ok {
+			m, err := d.v.deref(rb)
+			if err != nil {
+				fail("%s requestBody: %v", at, err)
+			}
+			content, _ := m["content"].(map[string]any)
+			for _, mt := range sortedKeys(content) {
+				c, _ := content[mt].(map[string]any)
+				errs = append(errs, lintSchema(d, c["schema"], at+" requestBody "+mt)...)
+			}
+		}
+		errs = append(errs, lintExamples(d, o, params)...)
+	}
+	return errs
+}
+
+// lintExamples checks an operation's x-motcua-examples.
+func lintExamples(d *document, o operation, params map[string]map[string]any) []string {
+	var errs []string
+	at := o.id()
+	fail := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	exs, err := o.examples()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if len(exs) == 0 {
+		fail("%s: no x-motcua-examples (every operation is exercised against the real handler)", at)
+	}
+	names := map[string]bool{}
+	for _, ex := range exs {
+		if !snakeCase.MatchString(ex.Name) || names[ex.Name] {
+			fail("%s: example name %q must be unique snake_case", at, ex.Name)
+		}
+		names[ex.Name] = true
+		if ex.Status == 0 {
+			fail("%s/%s: status is required", at, ex.Name)
+		} else if _, ok, _ := d.response(o, ex.Status); !ok {
+			fail("%s/%s: status %d is not documented", at, ex.Name, ex.Status)
+		}
+		for _, k := range sortedKeys(ex.Query) {
+			if _, ok := params["query:"+k]; !ok {
+				fail("%s/%s: query parameter %q is not documented", at, ex.Name, k)
+			}
+		}
+		pp, _ := ex.Path.(map[string]any)
+		if ex.Path != nil && pp == nil {
+			fail("%s/%s: path must be a map of path parameters", at, ex.Name)
+		}
+		for k := range params {
+			if name, ok := strings.CutPrefix(k, "path:"); ok {
+				if _, ok := pp[name]; !ok {
+					fail("%s/%s: path parameter %q has no value", at, ex.Name, name)
+				}
+			}
+		}
+		for i, s := range ex.Setup {
+			if p, ok := s.Path.(string); !ok || !strings.HasPrefix(p, "/") {
+				fail("%s/%s: setup[%d].path must be a full gateway path", at, ex.Name, i)
+			}
+		}
+	}
+	return errs
+}
+
+// lintResponse checks one response: schemas, problem media type for
+// errors, static examples valid.
+func lintResponse(d *document, r any, at string, status int) []string {
+	m, err := d.v.deref(r)
+	if err != nil {
+		return []string{at + ": " + err.Error()}
+	}
+	var errs []string
+	if s, _ := m["description"].(string); s == "" {
+		errs = append(errs, at+": description is required")
+	}
+	hs, _ := m["headers"].(map[string]any)
+	for _, name := range sortedKeys(hs) {
+		h, err := d.v.deref(hs[name])
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s header %s: %v", at, name, err))
+			continue
+		}
+		errs = append(errs, lintSchema(d, h["schema"], at+" header "+name)...)
+	}
+	content, _ := m["content"].(map[string]any)
+	for _, mt := range sortedKeys(content) {
+		if status >= 400 && mt != "application/problem+json" {
+			errs = append(errs, fmt.Sprintf("%s: error responses are application/problem+json, not %s", at, mt))
+		}
+		c, _ := content[mt].(map[string]any)
+		schema := c["schema"]
+		errs = append(errs, lintSchema(d, schema, at+" "+mt)...)
+		if ex, ok := c["example"]; ok {
+			for _, e := range d.v.Validate(schema, asJSON(ex)) {
+				errs = append(errs, fmt.Sprintf("%s %s example: %s", at, mt, e))
+			}
+		}
+		exs, _ := c["examples"].(map[string]any)
+		for _, name := range sortedKeys(exs) {
+			e, err := d.v.deref(exs[name])
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s example %s: %v", at, name, err))
+				continue
+			}
+			for _, msg := range d.v.Validate(schema, asJSON(e["value"])) {
+				errs = append(errs, fmt.Sprintf("%s %s example %s: %s", at, mt, name, msg))
+			}
+		}
+	}
+	return errs
+}
+
+// lintSchema checks a schema and its inline subschemas ($ref targets are
+// checked where they are defined): known keywords only, and every object
+// schema declares additionalProperties (false for closed objects, a schema
+// for maps).
+func lintSchema(d *document, schema any, at string) []string {
+	var errs []string
+	var walk func(s any, at string)
+	walk = func(s any, at string) {
+		m, ok := s.(map[string]any)
+		if !ok {
+			if _, isBool := s.(bool); s != nil && !isBool {
+				errs = append(errs, fmt.Sprintf("%s: a schema must be an object", at))
+			}
+			return
+		}
+		for _, k := range sortedKeys(m) {
+			if !schemaKeywords[k] && !strings.HasPrefix(k, "x-") {
+				errs = append(errs, fmt.Sprintf("%s: keyword %q is not enforced by the checker; use the supported subset", at, k))
+			}
+		}
+		_, hasProps := m["properties"]
+		if (hasProps || typeMatches(m["type"], map[string]any{})) && m["$ref"] == nil {
+			if _, ok := m["additionalProperties"]; !ok {
+				errs = append(errs, fmt.Sprintf("%s: object schema must declare additionalProperties (false, or a schema for maps)", at))
+			}
+		}
+		if ex, ok := m["example"]; ok {
+			for _, e := range d.v.Validate(m, asJSON(ex)) {
+				errs = append(errs, fmt.Sprintf("%s example: %s", at, e))
+			}
+		}
+		props, _ := m["properties"].(map[string]any)
+		for _, name := range sortedKeys(props) {
+			walk(props[name], at+"/properties/"+name)
+		}
+		if req, ok := m["required"].([]any); ok {
+			for _, r := range req {
+				if name, _ := r.(string); props[name] == nil {
+					errs = append(errs, fmt.Sprintf("%s: required %v is not a documented property", at, r))
+				}
+			}
+		}
+		walk(m["items"], at+"/items")
+		if ap, ok := m["additionalProperties"].(map[string]any); ok {
+			walk(ap, at+"/additionalProperties")
+		}
+		for _, k := range []string{"oneOf", "anyOf", "allOf"} {
+			list, _ := m[k].([]any)
+			for i, sub := range list {
+				walk(sub, fmt.Sprintf("%s/%s/%d", at, k, i))
+			}
+		}
+	}
+	walk(schema, at)
+	return errs
+}
+
+// asJSON converts a value decoded from YAML to its encoding/json form
+// (numbers as float64), as a client would see it.
+func asJSON(x any) any {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return x
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return x
+	}
+	return v
+}
+
+// walkRefs calls fn for every $ref string in x.
+func walkRefs(x any, at string, fn func(at, ref string)) {
+	switch v := x.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(v) {
+			if k == "$ref" {
+				if s, ok := v[k].(string); ok {
+					fn(at, s)
+				}
+				continue
+			}
+			walkRefs(v[k], at+"/"+k, fn)
+		}
+	case []any:
+		for i, e := range v {
+			walkRefs(e, fmt.Sprintf("%s/%d", at, i), fn)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// TestStack_functions_are_documented checks both directions: every function
+// of stack.yml has /function/<name>, every documented /function/<name> is
+// in stack.yml.
+func TestStack_functions_are_documented(t *testing.T) {
+	d := loadDocument(t)
+	st, err := stackfile.Load(filepath.Join(repoRoot(t), "stack.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range compareFunctions(st.FunctionNames(), d) {
+		t.Error(e)
+	}
+}
+
+// compareFunctions lists the differences between the stack's functions and
+// the documented /function/ paths.
+func compareFunctions(stack []string, d *document) []string {
+	var errs []string
+	paths, _ := d.root["paths"].(map[string]any)
+	documented := map[string]bool{}
+	for p := range paths {
+		if name, ok := strings.CutPrefix(p, functionPrefix); ok {
+			if name == "" || strings.ContainsAny(name, "/{}") {
+				errs = append(errs, fmt.Sprintf("path %s: a function has no sub-paths; document it as /function/<name>", p))
+				continue
+			}
+			documented[name] = true
+		}
+	}
+	inStack := map[string]bool{}
+	for _, name := range stack {
+		inStack[name] = true
+		if !documented[name] {
+			errs = append(errs, fmt.Sprintf("function %q of stack.yml has no path %s%s in api/openapi.yaml", name, functionPrefix, name))
+		}
+	}
+	for _, name := range sortedKeys(documented) {
+		if !inStack[name] {
+			errs = append(errs, fmt.Sprintf("path %s%s is documented but stack.yml has no function %q", functionPrefix, name, name))
+		}
+	}
+	return errs
+}
+
+// TestExamples_against_real_handlers runs every documented example through
+// the gateway against the real function processes and checks each answer
+// against the document.
+func TestExamples_against_real_handlers(t *testing.T) {
+	d := loadDocument(t)
+	gw, secret, logs, asyncURL, sqsClient := startPortal(t)
+	client := &http.Client{Timeout: 90 * time.Second}
+	vs := &vars{
+		captured: map[string]any{},
+		uuids:    map[string]string{},
+		newUUID:  uuid.NewString,
+		token:    func(agency string) (string, error) { return mintStaffToken(secret, agency) },
+	}
+	ran := 0
+	for _, o := range d.ops {
+		exs, err := o.examples()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ex := range exs {
+			ok := t.Run(o.id()+"/"+ex.Name, func(t *testing.T) {
+				runExample(t, client, gw, d, o, ex, vs)
+			})
+			ran++
+			if !ok {
+				t.Logf("function logs (tail):\n%s", logs.tail(40))
+			}
+		}
+	}
+	if ran == 0 {
+		t.Fatal("the document has no examples")
+	}
+	// The 202 of /async-function is real: the call is on the queue.
+	t.Run("async_call_is_queued", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(asyncURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			if c, err := asynccall.Decode([]byte(aws.ToString(m.Body))); err == nil && c.CallID == "api-example-async-1" && c.Function == "procedures" {
+				return
+			}
+		}
+		t.Fatalf("the documented async example's call is not on %s (%d messages)", asynccall.QueueName, len(out.Messages))
+	})
+}
+
+// runExample runs the setup steps, then the example, and checks the answer.
+func runExample(t *testing.T, client *http.Client, base string, d *document, o operation, ex example, vs *vars) {
+	for i, step := range ex.Setup {
+		req, err := buildRequest(base, nil, step, vs)
+		if err != nil {
+			t.Fatalf("setup[%d]: %v", i, err)
+		}
+		status, hdr, body := do(t, client, req)
+		if step.Status != 0 && status != step.Status {
+			t.Fatalf("setup[%d] %s %s: status %d, want %d: %s", i, req.Method, req.URL.Path, status, step.Status, truncate(body))
+		}
+		if err := vs.capture(step.Capture, hdr, body); err != nil {
+			t.Fatalf("setup[%d]: %v", i, err)
+		}
+	}
+	req, err := buildRequest(base, &o, ex, vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.hasBody && ex.Status < 400 {
+		checkRequestBody(t, d, o, req)
+	}
+	status, hdr, body := do(t, client, req)
+	if errs := d.checkResponse(o, ex, status, hdr, body); len(errs) > 0 {
+		t.Errorf("%s %s → %d %s\n%s\nbody: %s", req.Method, req.URL.RequestURI(), status, hdr.Get("Content-Type"),
+			strings.Join(errs, "\n"), truncate(body))
+		return
+	}
+	if err := vs.capture(ex.Capture, hdr, body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkRequestBody validates a successful example's JSON body against the
+// operation's documented request body.
+func checkRequestBody(t *testing.T, d *document, o operation, req *http.Request) {
+	t.Helper()
+	rb, ok := o.op["requestBody"]
+	if !ok {
+		return
+	}
+	m, err := d.v.deref(rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, _ := m["content"].(map[string]any)
+	media, ok := contentFor(content, mediaTypeOf(req.Header.Get("Content-Type")))
+	if !ok {
+		t.Fatalf("request Content-Type %q is not documented", req.Header.Get("Content-Type"))
+	}
+	b, err := req.GetBody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(b)
+	var val any
+	if err := json.Unmarshal(raw, &val); err != nil {
+		t.Fatalf("example body is not JSON: %v", err)
+	}
+	if errs := d.v.Validate(media["schema"], val); len(errs) > 0 {
+		t.Fatalf("the example's request body does not match the documented schema:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+func do(t *testing.T, client *http.Client, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
+	}
+	return res.StatusCode, res.Header, body
+}
+
+// startPortal starts the embedded S3/SQS stack, every function of stack.yml
+// as its own process (built by the runner), and the gateway in front of
+// them with asynchronous calls going to the real queue. It returns the
+// gateway URL, the staff-jwt-secret the functions read, their logs, the
+// async queue's URL and an SQS client.
+func startPortal(t *testing.T) (string, []byte, *logBuffer, string, *sqs.Client) {
+	t.Helper()
+	st := embedded.StartForTest(t)
+	env := map[string]string{}
+	for _, kv := range st.Env() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	secrets := t.TempDir()
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte(hex.EncodeToString(raw))
+	if err := os.WriteFile(filepath.Join(secrets, "staff-jwt-secret"), secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	r, err := runner.New(runner.Options{
+		RepoRoot:   repoRoot(t),
+		BuildDir:   t.TempDir(),
+		SecretsDir: secrets,
+		Env:        env,
+		Logger:     slog.New(slog.NewJSONHandler(logs, nil)),
+		StopGrace:  5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := r.Start(ctx); err != nil {
+		t.Fatalf("runner start: %v\nlogs:\n%s", err, logs.tail(60))
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := r.Stop(ctx); err != nil {
+			t.Logf("runner stop: %v", err)
+		}
+	})
+	_, sqsClient, err := st.Clients(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	qurl, ok := st.QueueURL(asynccall.QueueName)
+	if !ok {
+		t.Fatalf("the embedded stack has no %s queue", asynccall.QueueName)
+	}
+	gw := httptest.NewServer(gateway.New(gateway.Options{
+		Functions: r,
+		Async:     sqsQueue{client: sqsClient, url: qurl},
+		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
+	}))
+	t.Cleanup(gw.Close)
+	return gw.URL, secret, logs, qurl, sqsClient
+}
+
+// sqsQueue is the gateway's AsyncQueue over the embedded SQS.
+type sqsQueue struct {
+	client *sqs.Client
+	url    string
+}
+
+// Enqueue sends one async call message.
+func (q sqsQueue) Enqueue(ctx context.Context, body []byte) error {
+	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(body))})
+	if err != nil {
+		return fmt.Errorf("send async call: %w", err)
+	}
+	return nil
+}
+
+// mintStaffToken signs an HS256 staff token for agency, valid one hour,
+// in the format shared/staffauth verifies (sub, roles, agency, exp, iat).
+func mintStaffToken(secret []byte, agency string) (string, error) {
+	now := time.Now()
+	enc := base64.RawURLEncoding
+	h, err := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT"})
+	if err != nil {
+		return "", err
+	}
+	c, err := json.Marshal(map[string]any{"sub": "canbo-api-test", "roles": []string{"staff"}, "agency": agency,
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	if err != nil {
+		return "", err
+	}
+	input := enc.EncodeToString(h) + "." + enc.EncodeToString(c)
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(input))
+	return input + "." + enc.EncodeToString(m.Sum(nil)), nil
+}
+
+// logBuffer collects the functions' and the gateway's JSON logs.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// tail returns the last n lines.
+func (l *logBuffer) tail(n int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lines := strings.Split(strings.TrimRight(l.b.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestChecker_catches_drift is the meta test: the checker really fails when
+// a handler's answer drifts from the document.
+func TestChecker_catches_drift(t *testing.T) {
+	d := loadDocument(t)
+	procs, err := catalog.SeedProcedures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	toJSON := func(v any) map[string]any {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	procedure, _ := d.v.resolve("#/components/schemas/Procedure")
+	page, _ := d.v.resolve("#/components/schemas/ProcedurePage")
+
+	// Every seed procedure, as the Go model encodes it, fits the schema:
+	// the document describes the JSON the handler writes.
+	for _, p := range procs {
+		if errs := d.v.Validate(procedure, toJSON(p)); len(errs) > 0 {
+			t.Errorf("seed procedure %s does not fit the Procedure schema:\n%s", p.Code, strings.Join(errs, "\n"))
+		}
+	}
+	if errs := d.v.Validate(page, toJSON(catalog.NewIndex(procs).Search(catalog.Query{PageSize: 5}))); len(errs) > 0 {
+		t.Errorf("a search page does not fit ProcedurePage:\n%s", strings.Join(errs, "\n"))
+	}
+
+	o := findOperation(t, d, "procedures")
+	good := toJSON(procs[0])
+	tests := []struct {
+		name   string
+		status int
+		ctype  string
+		body   func() any
+		want   string // a substring of one reported error; "" = no error
+	}{
+		{"valid_procedure_passes", 200, "application/json; charset=utf-8", func() any { return good }, ""},
+		{"extra_member_is_rejected", 200, "application/json", func() any {
+			m := toJSON(procs[0])
+			m["internalNote"] = "x"
+			return m
+		}, `member "internalNote" is not documented`},
+		{"extra_nested_member_is_rejected", 200, "application/json", func() any {
+			m := toJSON(procs[0])
+			m["agency"].(map[string]any)["phone"] = "0243"
+			return m
+		}, `member "phone" is not documented`},
+		{"missing_required_member_is_reported", 200, "application/json", func() any {
+			m := toJSON(procs[0])
+			delete(m, "updatedAt")
+			return m
+		}, `required member "updatedAt" is missing`},
+		{"wrong_type_is_reported", 200, "application/json", func() any {
+			m := toJSON(procs[0])
+			m["processingDays"] = "15"
+			return m
+		}, "want type integer"},
+		{"enum_violation_is_reported", 200, "application/json", func() any {
+			m := toJSON(procs[0])
+			m["level"] = "national"
+			return m
+		}, "is not one of"},
+		{"bad_date_time_is_reported", 200, "application/json", func() any {
+			m := toJSON(procs[0])
+			m["updatedAt"] = "01/07/2025"
+			return m
+		}, "not an RFC 3339 date-time"},
+		{"undocumented_status_is_reported", 418, "application/json", func() any { return good }, "status 418 is not documented"},
+		{"undocumented_content_type_is_reported", 200, "text/html", func() any { return good }, "Content-Type \"text/html\" is not documented"},
+		{"problem_with_extra_member_is_rejected", 404, "application/problem+json", func() any {
+			return map[string]any{"type": "about:blank", "title": "Not found", "status": 404, "stack": "main.go:1"}
+		}, `member "stack" is not documented`},
+		{"problem_missing_title_is_reported", 400, "application/problem+json", func() any {
+			return map[string]any{"type": "about:blank", "status": 400}
+		}, `required member "title" is missing`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.body())
+			if err != nil {
+				t.Fatal(err)
+			}
+			hdr := http.Header{"Content-Type": {tc.ctype}, "X-Call-Id": {"c1"}}
+			errs := d.checkResponse(o, example{}, tc.status, hdr, b)
+			if tc.want == "" {
+				if len(errs) > 0 {
+					t.Fatalf("unexpected errors:\n%s", strings.Join(errs, "\n"))
+				}
+				return
+			}
+			if !strings.Contains(strings.Join(errs, "\n"), tc.want) {
+				t.Fatalf("errors %q do not report %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+// TestValidator covers the schema subset on small inline schemas.
+func TestValidator(t *testing.T) {
+	root := map[string]any{"components": map[string]any{"schemas": map[string]any{
+		"Point": map[string]any{"type": "object", "additionalProperties": false, "required": []any{"x"},
+			"properties": map[string]any{"x": map[string]any{"type": "integer", "minimum": 0, "maximum": 10}}},
+	}}}
+	v := newValidator(root)
+	ref := map[string]any{"$ref": "#/components/schemas/Point"}
+	tests := []struct {
+		name   string
+		schema any
+		val    string
+		want   string // substring of an error; "" = valid
+	}{
+		{"ref_valid", ref, `{"x":3}`, ""},
+		{"ref_extra_member", ref, `{"x":3,"y":1}`, `member "y" is not documented`},
+		{"ref_missing_required", ref, `{}`, `required member "x" is missing`},
+		{"integer_rejects_fraction", ref, `{"x":1.5}`, "want type integer"},
+		{"maximum", ref, `{"x":11}`, "above the maximum"},
+		{"minimum", ref, `{"x":-1}`, "below the minimum"},
+		{"open_map_values_checked", map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}, `{"a":1}`, "want type string"},
+		{"nullable_30", map[string]any{"type": "string", "nullable": true}, `null`, ""},
+		{"null_in_type_list_31", map[string]any{"type": []any{"string", "null"}}, `null`, ""},
+		{"null_rejected_without_nullable", map[string]any{"type": "string"}, `null`, "want type string"},
+		{"items", map[string]any{"type": "array", "items": map[string]any{"type": "string"}}, `["a",2]`, "$[1]"},
+		{"min_items", map[string]any{"type": "array", "minItems": 1}, `[]`, "at least 1"},
+		{"enum", map[string]any{"enum": []any{"a", "b"}}, `"c"`, "not one of"},
+		{"const", map[string]any{"const": "OK"}, `"KO"`, "is not"},
+		{"pattern", map[string]any{"type": "string", "pattern": "^[0-9]{12}$"}, `"123"`, "does not match"},
+		{"max_length_counts_runes", map[string]any{"type": "string", "maxLength": 3}, `"Đắk"`, ""},
+		{"date", map[string]any{"type": "string", "format": "date"}, `"2025-02-30"`, "not a date"},
+		{"date_time_ok", map[string]any{"type": "string", "format": "date-time"}, `"2025-07-01T00:00:00+07:00"`, ""},
+		{"one_of_none", map[string]any{"oneOf": []any{ref, map[string]any{"type": "string"}}}, `true`, "none of oneOf"},
+		{"one_of_two", map[string]any{"oneOf": []any{map[string]any{"type": "number"}, map[string]any{"type": "integer"}}}, `1`, "exactly one"},
+		{"any_of", map[string]any{"anyOf": []any{map[string]any{"type": "number"}, map[string]any{"type": "integer"}}}, `1`, ""},
+		{"all_of", map[string]any{"allOf": []any{map[string]any{"type": "number"}, map[string]any{"minimum": 5}}}, `1`, "below the minimum"},
+		{"unsupported_keyword_is_an_error", map[string]any{"type": "object", "patternProperties": map[string]any{}}, `{}`, "not supported"},
+		{"dangling_ref", map[string]any{"$ref": "#/components/schemas/Nope"}, `{}`, "no member"},
+		{"false_schema", false, `1`, "no value is allowed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var val any
+			if err := json.Unmarshal([]byte(tc.val), &val); err != nil {
+				t.Fatal(err)
+			}
+			errs := v.Validate(tc.schema, val)
+			if tc.want == "" {
+				if len(errs) > 0 {
+					t.Fatalf("unexpected errors %q", errs)
+				}
+				return
+			}
+			if !strings.Contains(strings.Join(errs, "\n"), tc.want) {
+				t.Fatalf("errors %q do not report %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+// TestLint_catches_bad_documents proves the document checks fail on the
+// mistakes they exist for.
+func TestLint_catches_bad_documents(t *testing.T) {
+	base := `openapi: 3.1.0
+info: {title: t, version: "1"}
+paths:
+  /function/a:
+    get:
+      operationId: a
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: %s
+      x-motcua-examples:
+        %s
+`
+	tests := []struct {
+		name, schema, examples string
+		want                   string
+	}{
+		{"consistent", `{type: object, additionalProperties: false, properties: {n: {type: integer}}}`, `- {name: ok, status: 200}`, ""},
+		{"open_object", `{type: object, properties: {n: {type: integer}}}`, `- {name: ok, status: 200}`, "must declare additionalProperties"},
+		{"required_not_a_property", `{type: object, additionalProperties: false, required: [m], properties: {n: {type: integer}}}`, `- {name: ok, status: 200}`, "is not a documented property"},
+		{"no_examples", `{type: string}`, `[]`, "no x-motcua-examples"},
+		{"undocumented_status", `{type: string}`, `- {name: ok, status: 404}`, "status 404 is not documented"},
+		{"undocumented_query", `{type: string}`, `- {name: ok, status: 200, query: {x: 1}}`, `query parameter "x" is not documented`},
+		{"bad_example_name", `{type: string}`, `- {name: Bad-Name, status: 200}`, "snake_case"},
+		{"dangling_ref", `{$ref: '#/components/schemas/Nope'}`, `- {name: ok, status: 200}`, "no member"},
+		{"unknown_example_member", `{type: string}`, `- {name: ok, status: 200, sattus: 1}`, "unknown field"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := parseDocument([]byte(fmt.Sprintf(base, tc.schema, tc.examples)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := lintDocument(d)
+			if tc.want == "" {
+				if len(errs) > 0 {
+					t.Fatalf("unexpected errors %q", errs)
+				}
+				return
+			}
+			if !strings.Contains(strings.Join(errs, "\n"), tc.want) {
+				t.Fatalf("errors %q do not report %q", errs, tc.want)
+			}
+		})
+	}
+	t.Run("function_sets_differ", func(t *testing.T) {
+		d, err := parseDocument([]byte(fmt.Sprintf(base, `{type: string}`, `- {name: ok, status: 200}`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := strings.Join(compareFunctions([]string{"b"}, d), "\n")
+		if !strings.Contains(errs, `function "b" of stack.yml has no path /function/b`) ||
+			!strings.Contains(errs, `path /function/a is documented but stack.yml has no function "a"`) {
+			t.Fatalf("got %q", errs)
+		}
+	})
+}
+
+// findOperation returns the operation with the id.
+func findOperation(t *testing.T, d *document, id string) operation {
+	t.Helper()
+	for _, o := range d.ops {
+		if o.id() == id {
+			return o
+		}
+	}
+	t.Fatalf("no operation %q", id)
+	return operation{}
+}
