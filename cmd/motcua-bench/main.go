@@ -68,6 +68,7 @@ type options struct {
 	fnStarts   int
 	localstack string
 	jsonPath   string
+	buildDir   string
 	noSync     bool
 	timeout    time.Duration
 }
@@ -124,6 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.fnStarts, "fn-starts", 5, "function process starts to time")
 	fs.StringVar(&o.localstack, "localstack", "", "LocalStack endpoint (e.g. http://127.0.0.1:4566) to compare S3/SQS with")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this file")
+	fs.StringVar(&o.buildDir, "build", "", "functions' build folder (default: <repo>/.build, shared with motcua-local)")
 	fs.BoolVar(&o.noSync, "nosync", false, "run the embedded stack without fsync (default: fsync, as make run)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "abort the whole run after this long")
 	if err := fs.Parse(args); err != nil {
@@ -181,13 +183,19 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 	}
 	defer os.RemoveAll(tmp)
 	host, _ := os.Hostname()
+	if o.buildDir == "" {
+		o.buildDir = filepath.Join(root, ".build")
+	}
+	if o.buildDir, err = filepath.Abs(o.buildDir); err != nil {
+		return nil, err
+	}
 	rep := &Report{When: time.Now().UTC().Format(time.RFC3339), Host: host, CPUs: numCPU(), Fsync: !o.noSync}
 	cfg := app.Config{
 		RepoRoot:               root,
 		EdgeAddr:               "127.0.0.1:0",
 		GatewayAddr:            "127.0.0.1:0",
 		DataDir:                filepath.Join(tmp, "data"),
-		BuildDir:               filepath.Join(root, ".build"),
+		BuildDir:               o.buildDir,
 		SecretsDir:             filepath.Join(tmp, "data", "secrets"),
 		NoSync:                 o.noSync,
 		Logger:                 log,
