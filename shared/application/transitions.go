@@ -1,0 +1,697 @@
+package application
+
+// The staff state machine (and the applicant's cancel), the internal audit
+// trail of staff steps, and the Processor behind the process-application
+// function.
+//
+//	action              from                          to
+//	receive             submitted                     received
+//	reject              submitted, received           rejected             reason required
+//	start               received                      processing
+//	request_supplement  received, processing          supplement_requested what is missing required
+//	resume              supplement_requested          processing           due date pushed back
+//	require_payment     processing                    awaiting_payment     only with a fee > 0, unpaid
+//	complete            processing                    processed            result required; settlement
+//	return              processed                     returned             method online|postal (+ tracking no.)
+//	cancel (applicant)  submitted                     cancelled
+//
+// Due dates: receive sets ReceivedAt and recomputes DueAt as
+// ProcessingDays working days from receipt (workdays.AddWorkingDays). While
+// an application waits for a supplement the legal clock is paused (Decree
+// 61/2018/NĐ-CP: the time the applicant takes to supplement is not counted):
+// resume pushes DueAt back by the working days that passed between the
+// request (exclusive) and the resumption (inclusive), as counted by
+// workdays.WorkingDaysBetween; resuming on the day of the request moves
+// nothing. complete sets SettledAt and Settlement (early / on_time / late
+// against DueAt); reject sets SettledAt (a refusal is a settlement) but no
+// Settlement class.
+//
+// Officers' ids never enter the Application document (which citizens see
+// through the status look-up): the timeline's Actor is the agency code. The
+// officer and the step's details go to an AuditRecord, a separate document
+// written before the application (create once, keyed by the step's event
+// ID) and counted only when the application's timeline holds that event ID,
+// the same rule the outbox follows. The model has no fields for a step's
+// result document or tracking number; they live in the AuditRecord and, in
+// words, in the timeline note.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"motcua/shared/docstore"
+	"motcua/shared/queue"
+	"motcua/shared/staffauth"
+	"motcua/shared/workdays"
+)
+
+// ActionName names a transition.
+type ActionName string
+
+// Actions of the state machine.
+const (
+	// ActReceive accepts a submitted application (tiếp nhận).
+	ActReceive ActionName = "receive"
+	// ActReject refuses it (từ chối), with a reason.
+	ActReject ActionName = "reject"
+	// ActStart starts processing a received application.
+	ActStart ActionName = "start"
+	// ActRequestSupplement asks the applicant for missing documents.
+	ActRequestSupplement ActionName = "request_supplement"
+	// ActResume resumes processing once the supplement arrived.
+	ActResume ActionName = "resume"
+	// ActRequirePayment asks for the (unpaid) fee.
+	ActRequirePayment ActionName = "require_payment"
+	// ActComplete records the result (có kết quả).
+	ActComplete ActionName = "complete"
+	// ActReturn hands the result over (trả kết quả).
+	ActReturn ActionName = "return"
+	// ActCancel is the applicant withdrawing the application (PIN
+	// checked by the caller).
+	ActCancel ActionName = "cancel"
+)
+
+// Actions lists every action in lifecycle order.
+var Actions = []ActionName{
+	ActReceive, ActReject, ActStart, ActRequestSupplement, ActResume,
+	ActRequirePayment, ActComplete, ActReturn, ActCancel,
+}
+
+// Event types published for the actions (application.<past tense>, like
+// EventSubmitted and EventCancelled).
+const (
+	// EventReceived follows ActReceive.
+	EventReceived = "application.received"
+	// EventRejected follows ActReject.
+	EventRejected = "application.rejected"
+	// EventProcessingStarted follows ActStart.
+	EventProcessingStarted = "application.processing_started"
+	// EventSupplementRequested follows ActRequestSupplement.
+	EventSupplementRequested = "application.supplement_requested"
+	// EventResumed follows ActResume.
+	EventResumed = "application.resumed"
+	// EventPaymentRequired follows ActRequirePayment.
+	EventPaymentRequired = "application.payment_required"
+	// EventProcessed follows ActComplete.
+	EventProcessed = "application.processed"
+	// EventReturned follows ActReturn.
+	EventReturned = "application.returned"
+)
+
+// transition is one row of the state machine.
+type transition struct {
+	from  []Status
+	to    Status
+	event string
+	// citizen is true for the applicant's action; staff actions are the others.
+	citizen bool
+}
+
+var transitions = map[ActionName]transition{
+	ActReceive:           {from: []Status{StatusSubmitted}, to: StatusReceived, event: EventReceived},
+	ActReject:            {from: []Status{StatusSubmitted, StatusReceived}, to: StatusRejected, event: EventRejected},
+	ActStart:             {from: []Status{StatusReceived}, to: StatusProcessing, event: EventProcessingStarted},
+	ActRequestSupplement: {from: []Status{StatusReceived, StatusProcessing}, to: StatusSupplementRequested, event: EventSupplementRequested},
+	ActResume:            {from: []Status{StatusSupplementRequested}, to: StatusProcessing, event: EventResumed},
+	ActRequirePayment:    {from: []Status{StatusProcessing}, to: StatusAwaitingPayment, event: EventPaymentRequired},
+	ActComplete:          {from: []Status{StatusProcessing}, to: StatusProcessed, event: EventProcessed},
+	ActReturn:            {from: []Status{StatusProcessed}, to: StatusReturned, event: EventReturned},
+	ActCancel:            {from: []Status{StatusSubmitted}, to: StatusCancelled, event: EventCancelled, citizen: true},
+}
+
+// Allowed reports whether action may be applied in status (ignoring the
+// action's parameters and the actor).
+func Allowed(status Status, action ActionName) bool {
+	t, ok := transitions[action]
+	return ok && slices.Contains(t.from, status)
+}
+
+// EventType returns the event type published after action ("" if unknown).
+func EventType(action ActionName) string { return transitions[action].event }
+
+// Result is the outcome document of a completed application.
+type Result struct {
+	// DocumentKey is the object key of the result document (e.g. the
+	// signed decision in the uploads bucket).
+	DocumentKey string `json:"documentKey"`
+	// Description says what the result is, in Vietnamese (public).
+	Description string `json:"description"`
+}
+
+// Delivery is how a result was handed over.
+type Delivery struct {
+	// Method is online or postal.
+	Method string `json:"method"`
+	// TrackingNumber is the postal tracking number (postal only).
+	TrackingNumber string `json:"trackingNumber,omitempty"`
+}
+
+// Action is one requested transition with its parameters.
+type Action struct {
+	// Name is the transition.
+	Name ActionName `json:"action"`
+	// Reason explains a rejection (required for reject).
+	Reason string `json:"reason,omitempty"`
+	// Missing lists what the applicant must supplement (required for
+	// request_supplement).
+	Missing []string `json:"missing,omitempty"`
+	// Result is the outcome (required for complete).
+	Result *Result `json:"result,omitempty"`
+	// Delivery is how the result went back (required for return).
+	Delivery *Delivery `json:"delivery,omitempty"`
+	// Note is an optional public remark for the other actions.
+	Note string `json:"note,omitempty"`
+}
+
+// ActorKind says who acts.
+type ActorKind string
+
+// Actor kinds.
+const (
+	// ActorKindStaff is an officer of an agency.
+	ActorKindStaff ActorKind = "staff"
+	// ActorKindCitizen is the applicant (authenticated by PIN).
+	ActorKindCitizen ActorKind = "citizen"
+)
+
+// Actor is who applies an action.
+type Actor struct {
+	// Kind is staff or citizen.
+	Kind ActorKind
+	// Agency is the officer's agency code (staff).
+	Agency string
+	// Officer is the officer's id (staff); kept in the audit trail only.
+	Officer string
+}
+
+// StaffActor returns the actor of a verified staff token.
+func StaffActor(c staffauth.Claims) Actor {
+	return Actor{Kind: ActorKindStaff, Agency: c.Agency, Officer: c.Subject}
+}
+
+// Errors of the state machine, on top of errors.go's.
+var (
+	// ErrIllegalTransition means the action is not allowed from the
+	// current status; the problem carries current_status and action.
+	ErrIllegalTransition = &Error{code: "illegal_transition", status: http.StatusConflict,
+		vi: "Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ.",
+		en: "This action is not allowed in the application's current status."}
+	// ErrConcurrentUpdate means another request changed the application
+	// between read and write; the problem carries current_status.
+	ErrConcurrentUpdate = &Error{code: "concurrent_update", status: http.StatusConflict,
+		vi: "Hồ sơ vừa được cập nhật bởi người khác; vui lòng tải lại và thử lại.",
+		en: "The application was changed by someone else meanwhile; reload it and try again."}
+	// ErrActorNotAllowed means the actor may not take this action (a
+	// citizen on a staff action, staff on the applicant's cancel).
+	ErrActorNotAllowed = &Error{code: "actor_not_allowed", status: http.StatusForbidden,
+		vi: "Bạn không có quyền thực hiện thao tác này.",
+		en: "You may not take this action."}
+	// ErrNothingToPay means require_payment on a free or paid application.
+	ErrNothingToPay = &Error{code: "nothing_to_pay", status: http.StatusConflict,
+		vi: "Hồ sơ không có phí, lệ phí phải thanh toán.",
+		en: "The application has no unpaid fee."}
+	// ErrUnknownAction means the action name is not one of Actions.
+	ErrUnknownAction = &Error{code: "unknown_action", status: http.StatusUnprocessableEntity,
+		vi: "Thao tác không hợp lệ.",
+		en: "Unknown action; use one of: " + strings.Join(actionNames(), ", ") + "."}
+)
+
+func actionNames() []string {
+	out := make([]string, len(Actions))
+	for i, a := range Actions {
+		out[i] = string(a)
+	}
+	return out
+}
+
+// withTransition returns a copy of e with extension members current_status and
+// action.
+func (e *Error) withTransition(s Status, action ActionName) *Error {
+	c := e.withStatus(s)
+	c.extra["action"] = string(action)
+	return c
+}
+
+// ActionError is a missing or bad action parameter (422
+// "validation_failed", naming the field).
+type ActionError struct {
+	// Field is the JSON field, e.g. "reason" or "delivery.trackingNumber".
+	Field string
+	// Code is the slug of the problem with the field ("required", "oneof").
+	Code string
+	// En and Vi explain it.
+	En, Vi string
+}
+
+// Error implements error.
+func (e *ActionError) Error() string { return "application: " + e.Field + ": " + e.En }
+
+// ProblemCode is "validation_failed".
+func (e *ActionError) ProblemCode() string { return "validation_failed" }
+
+// StatusCode is 422.
+func (e *ActionError) StatusCode() int { return http.StatusUnprocessableEntity }
+
+// MessageEn is the English detail.
+func (e *ActionError) MessageEn() string {
+	return "The action is missing a parameter or has a bad one."
+}
+
+// MessageVi is the Vietnamese detail.
+func (e *ActionError) MessageVi() string {
+	return "Thao tác thiếu thông tin hoặc có thông tin không hợp lệ."
+}
+
+// ProblemFields names the bad field (httpx.ProblemFields).
+func (e *ActionError) ProblemFields() [][4]string {
+	return [][4]string{{e.Field, e.Code, e.En, e.Vi}}
+}
+
+// Parameter limits.
+const (
+	maxReason  = 2000
+	maxMissing = 50
+	maxItem    = 500
+	maxKey     = 1024
+)
+
+// check validates a's parameters for its action and returns it normalised
+// (NFC is the decoder's job; this trims and bounds).
+func (a Action) check() (Action, error) {
+	a.Reason = strings.TrimSpace(a.Reason)
+	a.Note = strings.TrimSpace(a.Note)
+	if len([]rune(a.Note)) > maxReason {
+		return a, &ActionError{"note", "max", fmt.Sprintf("At most %d characters.", maxReason), fmt.Sprintf("Tối đa %d ký tự.", maxReason)}
+	}
+	switch a.Name {
+	case ActReject:
+		if a.Reason == "" {
+			return a, &ActionError{"reason", "required", "A reason is required to reject an application.", "Phải nêu lý do từ chối hồ sơ."}
+		}
+		if len([]rune(a.Reason)) > maxReason {
+			return a, &ActionError{"reason", "max", fmt.Sprintf("At most %d characters.", maxReason), fmt.Sprintf("Tối đa %d ký tự.", maxReason)}
+		}
+	case ActRequestSupplement:
+		var items []string
+		for _, m := range a.Missing {
+			if m = strings.TrimSpace(m); m != "" {
+				items = append(items, m)
+			}
+		}
+		if len(items) == 0 {
+			return a, &ActionError{"missing", "required", "List what the applicant must supplement.", "Phải nêu rõ thành phần hồ sơ cần bổ sung."}
+		}
+		if len(items) > maxMissing {
+			return a, &ActionError{"missing", "max", fmt.Sprintf("At most %d items.", maxMissing), fmt.Sprintf("Tối đa %d mục.", maxMissing)}
+		}
+		for _, m := range items {
+			if len([]rune(m)) > maxItem {
+				return a, &ActionError{"missing", "max", fmt.Sprintf("Each item has at most %d characters.", maxItem), fmt.Sprintf("Mỗi mục tối đa %d ký tự.", maxItem)}
+			}
+		}
+		a.Missing = items
+	case ActComplete:
+		if a.Result == nil || strings.TrimSpace(a.Result.DocumentKey) == "" {
+			return a, &ActionError{"result.documentKey", "required", "The result document is required.", "Phải có văn bản kết quả giải quyết."}
+		}
+		r := Result{DocumentKey: strings.TrimSpace(a.Result.DocumentKey), Description: strings.TrimSpace(a.Result.Description)}
+		if r.Description == "" {
+			return a, &ActionError{"result.description", "required", "Describe the result.", "Phải mô tả kết quả giải quyết."}
+		}
+		if len(r.DocumentKey) > maxKey || len([]rune(r.Description)) > maxReason {
+			return a, &ActionError{"result", "max", "The result key or description is too long.", "Khóa hoặc mô tả kết quả quá dài."}
+		}
+		a.Result = &r
+	case ActReturn:
+		if a.Delivery == nil || a.Delivery.Method == "" {
+			return a, &ActionError{"delivery.method", "required", "Say how the result was returned (online or postal).", "Phải nêu hình thức trả kết quả (online hoặc postal)."}
+		}
+		d := Delivery{Method: strings.TrimSpace(a.Delivery.Method), TrackingNumber: strings.TrimSpace(a.Delivery.TrackingNumber)}
+		switch d.Method {
+		case DeliveryOnline:
+			d.TrackingNumber = ""
+		case DeliveryPostal:
+			if d.TrackingNumber == "" {
+				return a, &ActionError{"delivery.trackingNumber", "required", "A postal return needs the tracking number.", "Trả kết quả qua bưu chính phải có mã vận đơn."}
+			}
+			if len(d.TrackingNumber) > 64 {
+				return a, &ActionError{"delivery.trackingNumber", "max", "At most 64 characters.", "Tối đa 64 ký tự."}
+			}
+		default:
+			return a, &ActionError{"delivery.method", "oneof", "Must be online or postal.", "Phải là online hoặc postal."}
+		}
+		a.Delivery = &d
+	}
+	return a, nil
+}
+
+var (
+	calOnce sync.Once
+	cal     *workdays.Calendar
+	calErr  error
+)
+
+// DefaultCalendar is the working-day calendar Apply uses: the embedded
+// Vietnamese calendar merged with MOTCUA_HOLIDAYS_FILE, loaded once.
+func DefaultCalendar() (*workdays.Calendar, error) {
+	calOnce.Do(func() { cal, calErr = workdays.FromEnv(os.Getenv) })
+	return cal, calErr
+}
+
+// Apply applies action by actor at now to app with DefaultCalendar: it
+// checks the transition, the actor and the parameters, changes app (status,
+// dates, fee state) and appends the step to app.Timeline, returning that
+// Event (its EventID is left for the caller to set). On error app is left
+// unchanged. Errors: ErrUnknownAction, ErrIllegalTransition (409 with
+// current_status), ErrActorNotAllowed (403), ErrNothingToPay (409),
+// *ActionError (422).
+func Apply(app *Application, action Action, actor Actor, now time.Time) (Event, error) {
+	c, err := DefaultCalendar()
+	if err != nil {
+		return Event{}, fmt.Errorf("apply %s: %w", action.Name, err)
+	}
+	return ApplyWith(c, app, action, actor, now)
+}
+
+// ApplyWith is Apply with an explicit calendar.
+func ApplyWith(c *workdays.Calendar, app *Application, action Action, actor Actor, now time.Time) (Event, error) {
+	t, ok := transitions[action.Name]
+	if !ok {
+		return Event{}, ErrUnknownAction
+	}
+	if !slices.Contains(t.from, app.Status) {
+		return Event{}, ErrIllegalTransition.withTransition(app.Status, action.Name)
+	}
+	switch {
+	case t.citizen && actor.Kind != ActorKindCitizen,
+		!t.citizen && (actor.Kind != ActorKindStaff || actor.Agency == ""):
+		return Event{}, ErrActorNotAllowed
+	}
+	action, err := action.check()
+	if err != nil {
+		return Event{}, err
+	}
+	if action.Name == ActRequirePayment && (app.Fee.AmountVND <= 0 || app.Fee.PaymentState == PaymentPaid) {
+		return Event{}, ErrNothingToPay.withStatus(app.Status)
+	}
+	now = now.UTC()
+	next := *app
+	next.Status = t.to
+	note := action.Note
+	switch action.Name {
+	case ActReceive:
+		at := now
+		next.ReceivedAt = &at
+		next.DueAt = c.AddWorkingDays(now, app.ProcessingDays).UTC()
+	case ActReject:
+		at := now
+		next.SettledAt = &at
+		note = action.Reason
+	case ActRequestSupplement:
+		note = "Cần bổ sung: " + strings.Join(action.Missing, "; ")
+	case ActResume:
+		if since, ok := supplementRequestedAt(*app); ok && !next.DueAt.IsZero() {
+			if paused := c.WorkingDaysBetween(since, now); paused > 0 {
+				next.DueAt = c.AddWorkingDays(next.DueAt, paused).UTC()
+			}
+		}
+	case ActRequirePayment:
+		next.Fee.PaymentState = PaymentUnpaid
+	case ActComplete:
+		at := now
+		next.SettledAt = &at
+		next.Settlement = workdays.Settlement(next.DueAt, now)
+		note = action.Result.Description
+	case ActReturn:
+		if action.Delivery.Method == DeliveryPostal {
+			note = "Trả kết quả qua bưu chính, mã vận đơn " + action.Delivery.TrackingNumber
+		} else {
+			note = "Trả kết quả trực tuyến"
+		}
+	}
+	ev := Event{At: now, Status: t.to, Actor: actor.Agency, Note: note}
+	if t.citizen {
+		ev.Actor = ActorCitizen
+	}
+	next.Timeline = append(slices.Clip(app.Timeline), ev)
+	*app = next
+	return ev, nil
+}
+
+// supplementRequestedAt returns when the pending supplement was asked for:
+// the latest timeline entry entering supplement_requested.
+func supplementRequestedAt(a Application) (time.Time, bool) {
+	for i := len(a.Timeline) - 1; i >= 0; i-- {
+		if a.Timeline[i].Status == StatusSupplementRequested {
+			return a.Timeline[i].At, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// AuditRecord is the internal record of one staff step: who did it and
+// with which parameters. It is never shown to citizens.
+type AuditRecord struct {
+	// EventID ties the record to the timeline entry (and the event).
+	EventID string `json:"eventId"`
+	// Code is the application code.
+	Code string `json:"code"`
+	// Action is the step taken.
+	Action ActionName `json:"action"`
+	// From and To are the statuses before and after.
+	From Status `json:"from"`
+	To   Status `json:"to"`
+	// At is when it happened.
+	At time.Time `json:"at"`
+	// Officer is the officer's id (token subject).
+	Officer string `json:"officer"`
+	// Agency is the officer's agency code.
+	Agency string `json:"agency"`
+	// Reason, Missing, Result, Delivery and Note are the action's parameters.
+	Reason   string    `json:"reason,omitempty"`
+	Missing  []string  `json:"missing,omitempty"`
+	Result   *Result   `json:"result,omitempty"`
+	Delivery *Delivery `json:"delivery,omitempty"`
+	Note     string    `json:"note,omitempty"`
+}
+
+// AuditPrefix returns the key prefix of an application's audit records.
+func AuditPrefix(code string) string { return "audit/applications/" + code + "/" }
+
+// AuditKey returns the key of the audit record of one step.
+func AuditKey(code, eventID string) string { return AuditPrefix(code) + eventID + ".json" }
+
+// AuditTrail returns the audit records of a's steps, oldest first. Records
+// whose event is not in a's timeline (the write they were staged for lost
+// its race or failed) are left out.
+func AuditTrail(ctx context.Context, store docstore.Store, a Application) ([]AuditRecord, error) {
+	var out []AuditRecord
+	next := ""
+	for {
+		page, err := store.List(ctx, AuditPrefix(a.Code), next, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("audit trail %s: %w", a.Code, err)
+		}
+		for _, e := range page.Entries {
+			var r AuditRecord
+			if _, err := docstore.GetJSON(ctx, store, e.Key, &r); err != nil {
+				if errors.Is(err, docstore.ErrNotFound) {
+					continue
+				}
+				return nil, fmt.Errorf("audit trail %s: %w", a.Code, err)
+			}
+			if hasEvent(a, r.EventID) {
+				out = append(out, r)
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		next = page.Next
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
+}
+
+// ProcessInput is the body of a staff action.
+type ProcessInput struct {
+	// Code is the application code.
+	Code string `json:"code" validate:"required,max=64"`
+	Action
+}
+
+// ProcessResult is the answer to a staff action.
+type ProcessResult struct {
+	// Application is the application after the step (without PIN data).
+	Application Application `json:"application"`
+	// Event is the timeline entry added.
+	Event Event `json:"event"`
+}
+
+// StaffView is the staff's full view of an application.
+type StaffView struct {
+	// Application is the stored application without PIN data.
+	Application Application `json:"application"`
+	// Audit is the internal trail of staff steps.
+	Audit []AuditRecord `json:"audit"`
+	// AllowedActions are the actions possible from the current status.
+	AllowedActions []ActionName `json:"allowedActions"`
+}
+
+// Processor applies staff actions to stored applications. Safe for
+// concurrent use.
+type Processor struct {
+	repo  *Repository
+	store docstore.Store
+	pub   queue.Publisher
+	queue string
+	cal   *workdays.Calendar
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewProcessor returns a Processor over the data bucket store, publishing
+// events to queueName through pub. now and log may be nil.
+func NewProcessor(store docstore.Store, pub queue.Publisher, queueName string, cal *workdays.Calendar, now func() time.Time, log *slog.Logger) (*Processor, error) {
+	if store == nil || pub == nil || queueName == "" || cal == nil {
+		return nil, errors.New("application.NewProcessor: store, publisher, queue name and calendar are required")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Processor{repo: NewRepository(store), store: store, pub: pub, queue: queueName, cal: cal, now: now, log: log}, nil
+}
+
+// View returns the staff view of an application of the officer's agency.
+func (p *Processor) View(ctx context.Context, claims staffauth.Claims, code string) (StaffView, error) {
+	a, _, err := p.repo.Get(ctx, strings.TrimSpace(code))
+	if err != nil {
+		return StaffView{}, err
+	}
+	if err := staffauth.Authorize(claims, a.Agency.Code); err != nil {
+		return StaffView{}, err
+	}
+	trail, err := AuditTrail(ctx, p.store, a)
+	if err != nil {
+		return StaffView{}, err
+	}
+	v := StaffView{Application: a.Redacted(), Audit: trail, AllowedActions: []ActionName{}}
+	if v.Audit == nil {
+		v.Audit = []AuditRecord{}
+	}
+	for _, name := range Actions {
+		if Allowed(a.Status, name) && !transitions[name].citizen {
+			v.AllowedActions = append(v.AllowedActions, name)
+		}
+	}
+	return v, nil
+}
+
+// Process applies one staff action: read the application with its ETag,
+// check the officer's agency (403), apply the transition, stage the
+// audit record and the event (outbox), write with If-Match, then publish.
+// A write that loses its race to another officer is not retried: the
+// answer is ErrConcurrentUpdate (409, with the status now stored), since
+// the officer decided on a state that is gone. Nothing acknowledged is
+// lost and no update is lost. correlationID goes into the event.
+func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in ProcessInput, correlationID string) (ProcessResult, error) {
+	code := strings.TrimSpace(in.Code)
+	a, etag, err := p.repo.Get(ctx, code)
+	if err != nil {
+		return ProcessResult{}, err
+	}
+	if err := staffauth.Authorize(claims, a.Agency.Code); err != nil {
+		return ProcessResult{}, err
+	}
+	from := a.Status
+	ev, err := ApplyWith(p.cal, &a, in.Action, StaffActor(claims), p.now())
+	if err != nil {
+		return ProcessResult{}, err
+	}
+	probe := a
+	probe.Version++ // the version UpdateIfMatch will write
+	env, err := NewEvent(EventType(in.Name), correlationID, probe, ev.At)
+	if err != nil {
+		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
+	}
+	ev.EventID = env.ID
+	a.Timeline[len(a.Timeline)-1].EventID = env.ID
+	checked, _ := in.Action.check() // already validated by ApplyWith
+	rec := AuditRecord{EventID: env.ID, Code: a.Code, Action: in.Name, From: from, To: a.Status, At: ev.At,
+		Officer: claims.Subject, Agency: claims.Agency, Reason: checked.Reason, Missing: checked.Missing,
+		Result: checked.Result, Delivery: checked.Delivery, Note: checked.Note}
+	if _, err := docstore.PutJSON(ctx, p.store, AuditKey(a.Code, env.ID), rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
+		return ProcessResult{}, fmt.Errorf("process %s %s: audit: %w", in.Name, code, err)
+	}
+	if err := StageOutbox(ctx, p.store, p.queue, env, a.Code); err != nil {
+		p.discard(ctx, a.Code, env.ID, false)
+		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
+	}
+	if _, err := p.repo.UpdateIfMatch(ctx, &a, etag); err != nil {
+		p.discard(ctx, a.Code, env.ID, true)
+		if errors.Is(err, docstore.ErrPrecondition) {
+			cur, _, gerr := p.repo.Get(context.WithoutCancel(ctx), code)
+			status := from
+			if gerr == nil {
+				status = cur.Status
+			}
+			p.log.InfoContext(ctx, "staff action lost a concurrent update", "code", code, "action", string(in.Name), "current_status", string(status))
+			return ProcessResult{}, fmt.Errorf("process %s %s: %w: %w", in.Name, code, ErrConcurrentUpdate.withTransition(status, in.Name), err)
+		}
+		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
+	}
+	if err := FlushOutbox(context.WithoutCancel(ctx), p.store, p.pub, p.queue, env); err != nil {
+		p.log.WarnContext(ctx, "staff action: event left in outbox for repair", "code", code, "event_id", env.ID, "error", err.Error())
+	}
+	p.log.InfoContext(ctx, "staff action applied", "code", code, "action", string(in.Name), "from", string(from), "to", string(a.Status), "agency", claims.Agency)
+	return ProcessResult{Application: a.Redacted(), Event: ev}, nil
+}
+
+// discard removes the audit record and (when staged) the outbox marker of
+// a step whose write did not happen; failures only leave records that
+// AuditTrail and RepairOutbox already ignore.
+func (p *Processor) discard(ctx context.Context, code, eventID string, outbox bool) {
+	ctx = context.WithoutCancel(ctx)
+	if err := p.store.Delete(ctx, AuditKey(code, eventID), ""); err != nil {
+		p.log.WarnContext(ctx, "staff action: stale audit record left", "code", code, "event_id", eventID, "error", err.Error())
+	}
+	if outbox {
+		if err := DiscardOutbox(ctx, p.store, eventID); err != nil {
+			p.log.WarnContext(ctx, "staff action: stale outbox marker left", "code", code, "event_id", eventID, "error", err.Error())
+		}
+	}
+}
+
+// statusLabels are the Vietnamese names of the statuses as the national
+// portal shows them.
+var statusLabels = map[Status]string{
+	StatusSubmitted:           "Đã nộp, chờ tiếp nhận",
+	StatusReceived:            "Đã tiếp nhận",
+	StatusRejected:            "Từ chối tiếp nhận",
+	StatusProcessing:          "Đang xử lý",
+	StatusSupplementRequested: "Yêu cầu bổ sung hồ sơ",
+	StatusAwaitingPayment:     "Chờ thanh toán phí, lệ phí",
+	StatusProcessed:           "Đã có kết quả",
+	StatusReturned:            "Đã trả kết quả",
+	StatusCancelled:           "Đã rút hồ sơ",
+}
+
+// StatusLabelVi returns the Vietnamese label of s (s itself if unknown).
+func StatusLabelVi(s Status) string {
+	if l, ok := statusLabels[s]; ok {
+		return l
+	}
+	return string(s)
+}
