@@ -54,8 +54,11 @@ type example struct {
 	BodyText   *string           `json:"bodyText"`
 	Status     int               `json:"status"`
 	ExpectBody any               `json:"expectBody"`
-	Capture    map[string]string `json:"capture"`
-	Setup      []example         `json:"setup"`
+	// ExpectHeaders are response headers that must have exactly these
+	// values.
+	ExpectHeaders map[string]string `json:"expectHeaders"`
+	Capture       map[string]string `json:"capture"`
+	Setup         []example         `json:"setup"`
 
 	hasBody bool
 }
@@ -301,6 +304,11 @@ func (d *document) checkResponse(o operation, ex example, status int, header htt
 			for _, e := range d.v.Validate(h["schema"], headerValue(h["schema"], val[0], d.v)) {
 				fail("header %s: %s", name, e)
 			}
+		}
+	}
+	for _, name := range sortedKeys(ex.ExpectHeaders) {
+		if got := header.Get(name); got != ex.ExpectHeaders[name] {
+			fail("expectHeaders: %s is %q, want %q", name, got, ex.ExpectHeaders[name])
 		}
 	}
 	content, _ := resp["content"].(map[string]any)

@@ -700,6 +700,9 @@ func TestChecker_catches_drift(t *testing.T) {
 		{"problem_missing_title_is_reported", 400, "application/problem+json", func() any {
 			return map[string]any{"type": "about:blank", "status": 400}
 		}, `required member "title" is missing`},
+		{"missing_required_header_is_reported", 405, "application/problem+json", func() any {
+			return map[string]any{"type": "about:blank", "title": "Method not allowed", "status": 405}
+		}, "required header Allow is missing"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -709,6 +712,13 @@ func TestChecker_catches_drift(t *testing.T) {
 			}
 			hdr := http.Header{"Content-Type": {tc.ctype}, "X-Call-Id": {"c1"}}
 			errs := d.checkResponse(o, example{}, tc.status, hdr, b)
+			if tc.status == 200 {
+				// The 200 of procedures requires X-Call-Id: dropping it must be caught too.
+				noID := http.Header{"Content-Type": {tc.ctype}}
+				if e := d.checkResponse(o, example{}, tc.status, noID, b); !strings.Contains(strings.Join(e, "\n"), "required header X-Call-Id is missing") {
+					t.Errorf("a 200 without X-Call-Id is not reported: %q", e)
+				}
+			}
 			if tc.want == "" {
 				if len(errs) > 0 {
 					t.Fatalf("unexpected errors:\n%s", strings.Join(errs, "\n"))

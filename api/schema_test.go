@@ -246,31 +246,34 @@ func (v *validator) checkCombinators(s map[string]any, val any, path string, err
 			v.check(sub, val, path, errs, depth+1)
 		}
 	}
-	matches := func(list []any) (int, []string) {
-		n := 0
-		var why []string
+	// matches counts the alternatives val satisfies and explains the
+	// closest miss (fewest errors), which is nearly always the intended one.
+	matches := func(list []any) (int, string) {
+		n, best := 0, ""
+		fewest := -1
 		for i, sub := range list {
 			var e []string
 			v.check(sub, val, path, &e, depth+1)
 			if len(e) == 0 {
 				n++
-			} else {
-				why = append(why, fmt.Sprintf("alternative %d: %s", i, strings.Join(e, "; ")))
+			} else if fewest < 0 || len(e) < fewest {
+				fewest = len(e)
+				best = fmt.Sprintf("closest is alternative %d: %s", i, strings.Join(e, "; "))
 			}
 		}
-		return n, why
+		return n, best
 	}
 	if one, ok := s["oneOf"].([]any); ok {
 		switch n, why := matches(one); {
 		case n == 0:
-			v.fail(errs, path, "matches none of oneOf (%s)", strings.Join(why, " | "))
+			v.fail(errs, path, "matches none of oneOf (%s)", why)
 		case n > 1:
 			v.fail(errs, path, "matches %d alternatives of oneOf, want exactly one", n)
 		}
 	}
 	if anyOf, ok := s["anyOf"].([]any); ok {
 		if n, why := matches(anyOf); n == 0 {
-			v.fail(errs, path, "matches none of anyOf (%s)", strings.Join(why, " | "))
+			v.fail(errs, path, "matches none of anyOf (%s)", why)
 		}
 	}
 }
