@@ -10,10 +10,7 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -40,6 +37,7 @@ import (
 	"motcua/infra/runner"
 	"motcua/infra/stackfile"
 	"motcua/shared/catalog"
+	"motcua/shared/staffauth"
 )
 
 // functionPrefix is the gateway route of synchronous function calls.
@@ -576,24 +574,10 @@ func (q sqsQueue) Enqueue(ctx context.Context, body []byte) error {
 	return nil
 }
 
-// mintStaffToken signs an HS256 staff token for agency, valid one hour,
-// in the format shared/staffauth verifies (sub, roles, agency, exp, iat).
+// mintStaffToken returns a staff token of agency valid for one hour,
+// signed with the run's staff-jwt-secret.
 func mintStaffToken(secret []byte, agency string) (string, error) {
-	now := time.Now()
-	enc := base64.RawURLEncoding
-	h, err := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT"})
-	if err != nil {
-		return "", err
-	}
-	c, err := json.Marshal(map[string]any{"sub": "canbo-api-test", "roles": []string{"staff"}, "agency": agency,
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
-	if err != nil {
-		return "", err
-	}
-	input := enc.EncodeToString(h) + "." + enc.EncodeToString(c)
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(input))
-	return input + "." + enc.EncodeToString(m.Sum(nil)), nil
+	return staffauth.Mint(secret, staffauth.Claims{Subject: "canbo-api-test", Roles: []string{staffauth.RoleStaff}, Agency: agency}, time.Hour)
 }
 
 // logBuffer collects the functions' and the gateway's JSON logs.
@@ -865,4 +849,83 @@ func findOperation(t *testing.T, d *document, id string) operation {
 	}
 	t.Fatalf("no operation %q", id)
 	return operation{}
+}
+
+// TestExamples_setup_and_capture runs a tiny document against a fake
+// function: a setup step submits and captures, the example reuses the
+// captured code, ${uuid:label} is stable, ${staff_token:AGENCY} verifies.
+func TestExamples_setup_and_capture(t *testing.T) {
+	secret := []byte(strings.Repeat("k", 64))
+	var gotKeys []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/function/submit" && r.Method == http.MethodPost:
+			gotKeys = append(gotKeys, r.Header.Get("Idempotency-Key"))
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, `{"code":"HS-001","pin":"123456"}`)
+		case r.URL.Path == "/function/status":
+			c, err := staffauth.Verify(secret, r.Header.Get("Authorization"), time.Now())
+			if err != nil || c.Agency != "STP" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			_, _ = fmt.Fprintf(w, `{"code":%q,"status":"received"}`, r.URL.Query().Get("code"))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	doc := `openapi: 3.1.0
+info: {title: t, version: "1"}
+paths:
+  /function/status:
+    get:
+      operationId: status
+      parameters:
+        - {name: code, in: query, schema: {type: string}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                additionalProperties: false
+                required: [code, status]
+                properties: {code: {type: string}, status: {type: string, enum: [received]}}
+      x-motcua-examples:
+        - name: after_submit
+          setup:
+            - {method: POST, path: /function/submit, headers: {Idempotency-Key: '${uuid:k1}'}, body: {a: 1}, status: 201, capture: {appCode: code}}
+            - {method: POST, path: /function/submit, headers: {Idempotency-Key: '${uuid:k1}'}, body: {a: 1}, status: 201}
+          headers: {Authorization: 'Bearer ${staff_token:STP}'}
+          query: {code: '${appCode}'}
+          status: 200
+          expectBody: {code: HS-001}
+`
+	d, err := parseDocument([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := lintDocument(d); len(errs) > 0 {
+		t.Fatalf("lint: %q", errs)
+	}
+	vs := &vars{captured: map[string]any{}, uuids: map[string]string{}, newUUID: uuid.NewString,
+		token: func(agency string) (string, error) { return mintStaffToken(secret, agency) }}
+	o := d.ops[0]
+	exs, err := o.examples()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runExample(t, srv.Client(), srv.URL, d, o, exs[0], vs)
+	if vs.captured["appCode"] != "HS-001" {
+		t.Fatalf("captured %v", vs.captured)
+	}
+	if len(gotKeys) != 2 || gotKeys[0] == "" || gotKeys[0] != gotKeys[1] {
+		t.Fatalf("Idempotency-Key per ${uuid:k1} not stable: %q", gotKeys)
+	}
+	if _, err := vs.substString("${never_captured}"); err == nil || !strings.Contains(err.Error(), "has not been captured") {
+		t.Fatalf("an uncaptured variable must be an error, got %v", err)
+	}
 }
