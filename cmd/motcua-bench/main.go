@@ -305,7 +305,7 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 	}
 	rep.Notes = []string{
 		fmt.Sprintf("loopback only, %d CPUs shared with other work; each number is one run of this command", rep.CPUs),
-		"every whole-stack start assembles each build context and runs `go build` (compile cache warm after the first; link step always)",
+		"every whole-stack start assembles each build context and runs `go build` (incremental: the compile cache is warm)",
 		"gateway rows alternate direct and gateway calls so both see the same machine load; POST 1 KiB answers 405 without storage",
 		fmt.Sprintf("embedded stack fsync per write: %v", rep.Fsync),
 	}
