@@ -124,6 +124,16 @@ func lintDocument(d *document) []string {
 			}
 		}
 		errs = append(errs, lintExamples(d, o, params)...)
+		secs, _ := o.op["security"].([]any)
+		schemes, _ := comps["securitySchemes"].(map[string]any)
+		for _, req := range secs {
+			m, _ := req.(map[string]any)
+			for name := range m {
+				if _, ok := schemes[name]; !ok {
+					fail("%s: security scheme %q is not defined in components/securitySchemes", at, name)
+				}
+			}
+		}
 	}
 	return errs
 }
@@ -167,6 +177,24 @@ func lintExamples(d *document, o operation, params map[string]map[string]any) []
 				}
 			}
 		}
+		if ex.Status >= 200 && ex.Status < 300 {
+			for _, k := range sortedKeys(params) {
+				in, name, _ := strings.Cut(k, ":")
+				if params[k]["required"] != true {
+					continue
+				}
+				switch in {
+				case "query":
+					if _, ok := ex.Query[name]; !ok {
+						fail("%s/%s: required query parameter %q is missing", at, ex.Name, name)
+					}
+				case "header":
+					if !hasHeader(ex.Headers, name) {
+						fail("%s/%s: required header %q is missing", at, ex.Name, name)
+					}
+				}
+			}
+		}
 		for i, s := range ex.Setup {
 			if p, ok := s.Path.(string); !ok || !strings.HasPrefix(p, "/") {
 				fail("%s/%s: setup[%d].path must be a full gateway path", at, ex.Name, i)
@@ -174,6 +202,15 @@ func lintExamples(d *document, o operation, params map[string]map[string]any) []
 		}
 	}
 	return errs
+}
+
+func hasHeader(h map[string]string, name string) bool {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // lintResponse checks one response: schemas, problem media type for
@@ -807,6 +844,10 @@ paths:
 		{"bad_example_name", `{type: string}`, `- {name: Bad-Name, status: 200}`, "snake_case"},
 		{"dangling_ref", `{$ref: '#/components/schemas/Nope'}`, `- {name: ok, status: 200}`, "no member"},
 		{"unknown_example_member", `{type: string}`, `- {name: ok, status: 200, sattus: 1}`, "unknown field"},
+		{"required_header_missing_on_success", `{type: string}
+      parameters: [{name: Idempotency-Key, in: header, required: true, schema: {type: string}}]`, `- {name: ok, status: 200}`, `required header "Idempotency-Key" is missing`},
+		{"undefined_security_scheme", `{type: string}
+      security: [{staffJwt: []}]`, `- {name: ok, status: 200}`, `security scheme "staffJwt" is not defined`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
