@@ -1,0 +1,95 @@
+// Package function is the "submit-application" function: citizens (and
+// reception staff, for counter and postal submissions) file applications,
+// then report their uploads or withdraw them.
+//
+//	POST                           file an application (201; Idempotency-Key honoured)
+//	POST ?action=complete-uploads  {code, pin}: record uploaded documents, fresh URLs for the rest
+//	POST ?action=cancel            {code, pin, reason}: withdraw while still submitted
+//
+// Channels direct and postal need a staff bearer token signed with the
+// staff-jwt-secret secret; without that secret only online submissions are
+// accepted. All logic lives in motcua/shared/application.
+package function
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"motcua/shared/application"
+	"motcua/shared/catalog"
+	"motcua/shared/httpx"
+	"motcua/shared/idempotency"
+	"motcua/shared/platform"
+	"motcua/shared/staffauth"
+	"motcua/shared/workdays"
+)
+
+// staffSecret is the OpenFaaS secret holding the staff token key.
+const staffSecret = "staff-jwt-secret"
+
+var (
+	mu  sync.Mutex
+	api *application.HTTP
+	log *slog.Logger
+)
+
+// build creates the dependencies on first successful use; a failure is
+// retried on the next request.
+func build() (*application.HTTP, *slog.Logger, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if api != nil {
+		return api, log, nil
+	}
+	p, err := platform.Get()
+	if err != nil {
+		return nil, nil, err
+	}
+	cal, err := workdays.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	var staff application.StaffVerifier
+	if secret, err := p.Secrets.Get(staffSecret); err == nil && secret != "" {
+		key := []byte(secret)
+		staff = func(auth string, now time.Time) (application.StaffClaims, error) {
+			c, err := staffauth.Verify(key, auth, now)
+			if err != nil {
+				return application.StaffClaims{}, err
+			}
+			return application.StaffClaims{Sub: c.Subject, Agency: c.Agency}, nil
+		}
+	} else {
+		p.Log.Warn("staff secret unavailable: only online submissions accepted", "secret", staffSecret)
+	}
+	svc, err := application.NewService(application.Deps{
+		Store: p.Store, Uploads: p.Uploads, Publisher: p.Queue, EventsQueue: p.Config.EventsQueue,
+		Procedures: catalog.NewService(p.Store, p.Log, catalog.ServiceOptions{SeedIfEmpty: true}),
+		Calendar:   cal, Staff: staff, Log: p.Log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	keeper := idempotency.New(p.Store, "idempotency/submit-application", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
+	api, log = application.NewHTTP(svc, keeper, p.Log), p.Log
+	return api, log, nil
+}
+
+// Handle answers one call of the submit-application function.
+func Handle(req handler.Request) (handler.Response, error) {
+	ctx := httpx.RequestContext(req)
+	h, l, err := build()
+	if err != nil {
+		return httpx.FromError(ctx, slog.Default(), err), nil
+	}
+	return serve(ctx, h, l, req), nil
+}
+
+func serve(ctx context.Context, h *application.HTTP, _ *slog.Logger, req handler.Request) handler.Response {
+	return h.Serve(ctx, req)
+}
