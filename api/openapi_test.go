@@ -178,6 +178,9 @@ func lintExamples(d *document, o operation, params map[string]map[string]any) []
 			}
 		}
 		if ex.Status >= 200 && ex.Status < 300 {
+			if rb, err := d.v.deref(o.op["requestBody"]); err == nil && rb["required"] == true && !ex.hasBody && ex.BodyText == nil {
+				fail("%s/%s: the request body is required but the example has none", at, ex.Name)
+			}
 			for _, k := range sortedKeys(params) {
 				in, name, _ := strings.Cut(k, ":")
 				if params[k]["required"] != true {
