@@ -9,7 +9,7 @@ import (
 )
 
 // QueueName is the queue that carries asynchronous calls (see
-// infra/resources.json).
+// infra/provision/resources.json).
 const QueueName = "faas-async-calls"
 
 // Call is one queued asynchronous invocation.
