@@ -490,7 +490,7 @@ func AuditPrefix(code string) string { return "audit/applications/" + code + "/"
 // AuditKey returns the key of the audit record of one step.
 func AuditKey(code, eventID string) string { return AuditPrefix(code) + eventID + ".json" }
 
-// AuditTrail returns the audit records of a's steps, oldest first. Records
+// AuditTrail returns the audit records of a's steps in timeline order. Records
 // whose event is not in a's timeline (the write they were staged for lost
 // its race or failed) are left out.
 func AuditTrail(ctx context.Context, store docstore.Store, a Application) ([]AuditRecord, error) {
@@ -518,7 +518,13 @@ func AuditTrail(ctx context.Context, store docstore.Store, a Application) ([]Aud
 		}
 		next = page.Next
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	pos := make(map[string]int, len(a.Timeline))
+	for i, e := range a.Timeline {
+		if e.EventID != "" {
+			pos[e.EventID] = i
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return pos[out[i].EventID] < pos[out[j].EventID] })
 	return out, nil
 }
 
