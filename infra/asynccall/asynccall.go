@@ -12,6 +12,20 @@ import (
 // infra/provision/resources.json).
 const QueueName = "faas-async-calls"
 
+// HeaderGatewayError is set by the gateway on the errors it answers itself
+// (the function was not reached: not ready, down, unknown), with the
+// problem's slug as value. The connector retries an async call answered with
+// one of RetryableGatewayErrors instead of reporting it as the function's
+// result, so a call queued while a function restarts is not lost.
+const HeaderGatewayError = "X-Gateway-Error"
+
+// RetryableGatewayErrors are the HeaderGatewayError values meaning "the
+// function was not reached, try again later".
+var RetryableGatewayErrors = map[string]bool{
+	"function-not-ready":   true,
+	"function-unavailable": true,
+}
+
 // Call is one queued asynchronous invocation.
 type Call struct {
 	// CallID is the X-Call-Id the gateway answered with (202).

@@ -377,6 +377,31 @@ func TestAsyncCall_gateway_unreachable_is_redelivered(t *testing.T) {
 	}
 }
 
+func TestAsyncCall_function_not_reached_is_redelivered(t *testing.T) {
+	h := newHarness(t)
+	var attempts recorder
+	h.gw.handle("echo", func(w http.ResponseWriter, r *http.Request) {
+		attempts.add(r)
+		if attempts.count() == 1 {
+			// What the gateway answers while the function restarts.
+			w.Header().Set(asynccall.HeaderGatewayError, "function-not-ready")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	h.start(nil)
+	msg, _ := asynccall.Call{CallID: "call-10", Function: "echo", Method: http.MethodPost}.Encode()
+	h.send(h.queueURL(asynccall.QueueName), string(msg), nil)
+	waitFor(t, "async message deleted after the retry", func() bool { return h.deletes.n.Load() == 1 })
+	if got := attempts.count(); got != 2 {
+		t.Errorf("attempts = %d, want 2 (first answered by the gateway, second by the function)", got)
+	}
+	if got := attempts.all()[1].header.Get("X-Receive-Count"); got != "2" {
+		t.Errorf("second attempt receive count = %s, want 2", got)
+	}
+}
+
 func TestRun_keeps_running_when_gateway_or_queue_is_missing(t *testing.T) {
 	h := newHarness(t)
 	h.gw.setFunctions(topicFn("orphan", "no-such-queue"))

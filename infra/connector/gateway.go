@@ -221,6 +221,12 @@ func (c *Connector) handleAsync(hard context.Context, q queueInfo, m types.Messa
 		log.Warn("async call: reading the function's response failed", "error", err, "status", resp.StatusCode)
 		return outcomeRetry
 	}
+	if ge := resp.Header.Get(asynccall.HeaderGatewayError); asynccall.RetryableGatewayErrors[ge] {
+		// The gateway answered for a function it could not reach (not
+		// ready, crashed, restarting): not the function's result.
+		log.Warn("async call: function not reached; message left for redelivery", "status", resp.StatusCode, "gateway_error", ge, "duration_ms", dur.Milliseconds())
+		return outcomeRetry
+	}
 	log = log.With("status", resp.StatusCode, "duration_ms", dur.Milliseconds())
 	log.Info("async call executed")
 

@@ -543,6 +543,7 @@ func notFound(path string) problem {
 }
 
 func (g *gateway) problem(w http.ResponseWriter, r *http.Request, p problem) {
+	w.Header().Set(asynccall.HeaderGatewayError, p.Type)
 	p.Type = ProblemTypeBase + p.Type
 	p.Instance = r.URL.Path
 	w.Header().Set("Content-Type", "application/problem+json")
