@@ -37,6 +37,7 @@ package application
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -535,10 +536,32 @@ type ProcessInput struct {
 	Action
 }
 
+// StaffApplication is an Application as sent to staff: its JSON leaves
+// out pinHash and pinSalt altogether.
+type StaffApplication struct {
+	Application
+}
+
+// MarshalJSON encodes the application without its PIN members.
+func (s StaffApplication) MarshalJSON() ([]byte, error) {
+	type plain Application // drops methods, so no recursion
+	b, err := json.Marshal(plain(s.Application))
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "pinHash")
+	delete(m, "pinSalt")
+	return json.Marshal(m)
+}
+
 // ProcessResult is the answer to a staff action.
 type ProcessResult struct {
 	// Application is the application after the step (without PIN data).
-	Application Application `json:"application"`
+	Application StaffApplication `json:"application"`
 	// Event is the timeline entry added.
 	Event Event `json:"event"`
 }
@@ -546,7 +569,7 @@ type ProcessResult struct {
 // StaffView is the staff's full view of an application.
 type StaffView struct {
 	// Application is the stored application without PIN data.
-	Application Application `json:"application"`
+	Application StaffApplication `json:"application"`
 	// Audit is the internal trail of staff steps.
 	Audit []AuditRecord `json:"audit"`
 	// AllowedActions are the actions possible from the current status.
@@ -593,7 +616,7 @@ func (p *Processor) View(ctx context.Context, claims staffauth.Claims, code stri
 	if err != nil {
 		return StaffView{}, err
 	}
-	v := StaffView{Application: a.Redacted(), Audit: trail, AllowedActions: []ActionName{}}
+	v := StaffView{Application: StaffApplication{a.Redacted()}, Audit: trail, AllowedActions: []ActionName{}}
 	if v.Audit == nil {
 		v.Audit = []AuditRecord{}
 	}
@@ -662,7 +685,7 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 		p.log.WarnContext(ctx, "staff action: event left in outbox for repair", "code", code, "event_id", env.ID, "error", err.Error())
 	}
 	p.log.InfoContext(ctx, "staff action applied", "code", code, "action", string(in.Name), "from", string(from), "to", string(a.Status), "agency", claims.Agency)
-	return ProcessResult{Application: a.Redacted(), Event: ev}, nil
+	return ProcessResult{Application: StaffApplication{a.Redacted()}, Event: ev}, nil
 }
 
 // discard removes the audit record and (when staged) the outbox marker of
