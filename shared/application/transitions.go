@@ -202,7 +202,7 @@ func StaffActor(c staffauth.Claims) Actor {
 // Errors of the state machine, on top of errors.go's.
 var (
 	// ErrIllegalTransition means the action is not allowed from the
-	// current status; the problem carries current_status and action.
+	// current status; the problem carries current_status.
 	ErrIllegalTransition = &Error{code: "illegal_transition", status: http.StatusConflict,
 		vi: "Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ.",
 		en: "This action is not allowed in the application's current status."}
@@ -232,14 +232,6 @@ func actionNames() []string {
 		out[i] = string(a)
 	}
 	return out
-}
-
-// withTransition returns a copy of e with extension members current_status and
-// action.
-func (e *Error) withTransition(s Status, action ActionName) *Error {
-	c := e.withStatus(s)
-	c.extra["action"] = string(action)
-	return c
 }
 
 // ActionError is a missing or bad action parameter (422
@@ -390,7 +382,7 @@ func ApplyWith(c *workdays.Calendar, app *Application, action Action, actor Acto
 		return Event{}, ErrUnknownAction
 	}
 	if !slices.Contains(t.from, app.Status) {
-		return Event{}, ErrIllegalTransition.withTransition(app.Status, action.Name)
+		return Event{}, ErrIllegalTransition.withStatus(app.Status)
 	}
 	switch {
 	case t.citizen && actor.Kind != ActorKindCitizen,
@@ -677,7 +669,7 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 				status = cur.Status
 			}
 			p.log.InfoContext(ctx, "staff action lost a concurrent update", "code", code, "action", string(in.Name), "current_status", string(status))
-			return ProcessResult{}, fmt.Errorf("process %s %s: %w: %w", in.Name, code, ErrConcurrentUpdate.withTransition(status, in.Name), err)
+			return ProcessResult{}, fmt.Errorf("process %s %s: %w: %w", in.Name, code, ErrConcurrentUpdate.withStatus(status), err)
 		}
 		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
 	}
