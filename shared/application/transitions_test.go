@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"motcua/infra/embedded"
 	"motcua/shared/application"
+	"motcua/shared/config"
 	"motcua/shared/docstore"
 	"motcua/shared/httpx"
+	"motcua/shared/platform"
 	"motcua/shared/queue"
 	"motcua/shared/staffauth"
 	"motcua/shared/workdays"
@@ -466,5 +469,82 @@ func TestProcessor_lost_race_is_409_concurrent_update(t *testing.T) {
 	v, err := rival.View(ctx, trClaims, "STP-260302-0001")
 	if err != nil || len(v.Audit) != 1 || v.Audit[0].Action != application.ActReject {
 		t.Fatalf("audit = %+v, %v", v.Audit, err)
+	}
+}
+
+// TestProcessor_concurrent_officers_on_embedded_S3 has several officers act
+// on one application at once through the real AWS SDK against the embedded
+// S3 server (conditional PUTs): exactly one wins, the others get 409
+// (concurrent_update, or illegal_transition if they read after the win),
+// and the stored application, the audit trail and the events show one step.
+func TestProcessor_concurrent_officers_on_embedded_S3(t *testing.T) {
+	ctx := context.Background()
+	stack := embedded.StartForTest(t)
+	awsCfg, err := stack.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.New(ctx, config.MapSource{config.KeyBucket: "motcua-data", "MOTCUA_S3_PATH_STYLE": "true"}, awsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trSeed(t, p.Store, application.StatusReceived)
+	proc, q := trProcessor(t, p.Store)
+	actions := []application.ActionName{application.ActStart, application.ActReject, application.ActRequestSupplement}
+	const officers = 8
+	var wg sync.WaitGroup
+	wins := make(chan application.ProcessResult, officers)
+	errs := make(chan error, officers)
+	start := make(chan struct{})
+	for i := range officers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			claims := staffauth.Claims{Subject: "officer" + string(rune('A'+i)), Agency: "STP", Roles: []string{staffauth.RoleStaff}}
+			res, err := proc.Process(ctx, claims, application.ProcessInput{Code: "STP-260302-0001", Action: trValidAction(actions[i%len(actions)])}, "")
+			if err != nil {
+				errs <- err
+				return
+			}
+			wins <- res
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(wins)
+	close(errs)
+	var won []application.ProcessResult
+	for r := range wins {
+		won = append(won, r)
+	}
+	if len(won) != 1 {
+		t.Fatalf("%d officers won, want exactly 1", len(won))
+	}
+	for err := range errs {
+		if !errors.Is(err, application.ErrConcurrentUpdate) && !errors.Is(err, application.ErrIllegalTransition) {
+			t.Fatalf("loser got %v", err)
+		}
+		if resp := httpx.FromError(ctx, trQuiet, err); resp.StatusCode != 409 || !strings.Contains(string(resp.Body), `"current_status":"`+string(won[0].Application.Status)+`"`) {
+			t.Fatalf("loser answer %d %s", resp.StatusCode, resp.Body)
+		}
+	}
+	got, _, err := application.NewRepository(p.Store).Get(ctx, "STP-260302-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != won[0].Application.Status || len(got.Timeline) != 2 || got.Timeline[1].EventID != won[0].Event.EventID || got.Version != 2 {
+		t.Fatalf("stored %s v%d timeline %+v; winner %s", got.Status, got.Version, got.Timeline, won[0].Application.Status)
+	}
+	trail, err := application.AuditTrail(ctx, p.Store, got)
+	if err != nil || len(trail) != 1 || trail[0].EventID != won[0].Event.EventID {
+		t.Fatalf("audit trail %+v, %v", trail, err)
+	}
+	if pub := q.Published("application-events"); len(pub) != 1 || pub[0].ID != won[0].Event.EventID {
+		t.Fatalf("published %d events", len(pub))
+	}
+	page, err := p.Store.List(ctx, application.OutboxPrefix, "", 100)
+	if err != nil || len(page.Entries) != 0 {
+		t.Fatalf("outbox markers left: %+v, %v", page.Entries, err)
 	}
 }
