@@ -39,7 +39,10 @@ localstack-down:
 LOCALSTACK_ENV = AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 test-localstack:
 	@started=0; \
-	if ! curl -sf http://127.0.0.1:4566/_localstack/health >/dev/null 2>&1; then bash localstack/start-host.sh && started=1; fi; \
+	if ! curl -sf http://127.0.0.1:4566/_localstack/health 2>/dev/null | grep -q "\"version\""; then \
+	  bash localstack/start-host.sh; rc=$$?; \
+	  if [ $$rc = 3 ]; then bash localstack/start-moto.sh || exit 1; elif [ $$rc != 0 ]; then exit $$rc; fi; started=1; \
+	fi; \
 	$(LOCALSTACK_ENV) $(GO) test -tags localstack -count=1 -run 'LocalStack|localstack' -v ./shared/... ./infra/... 2>&1 | tee .localstack-test.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' ; \
 	rc=$${PIPESTATUS[0]}; [ $$started = 1 ] && bash localstack/stop-host.sh; exit $$rc
 
