@@ -393,6 +393,14 @@ func (vs *vars) lookup(name string) (any, error) {
 		u := vs.newUUID()
 		vs.uuids[name] = u
 		return u, nil
+	case strings.HasPrefix(name, "repeat:"):
+		// ${repeat:N:text}: text N times (large bodies without a large document).
+		n, text, ok := strings.Cut(strings.TrimPrefix(name, "repeat:"), ":")
+		count, err := strconv.Atoi(n)
+		if !ok || err != nil || count < 0 || count > 8<<20 {
+			return nil, fmt.Errorf("${%s}: want ${repeat:N:text} with 0 <= N <= %d", name, 8<<20)
+		}
+		return strings.Repeat(text, count), nil
 	case strings.HasPrefix(name, "staff_token:"):
 		if vs.token == nil {
 			return nil, fmt.Errorf("${%s}: no staff token minter in this run", name)
@@ -452,6 +460,30 @@ func (vs *vars) subst(x any) (any, error) {
 		return out, nil
 	}
 	return x, nil
+}
+
+// expectations returns ex with placeholders substituted in expectBody and
+// expectHeaders, so an example can expect a value captured earlier.
+func (vs *vars) expectations(ex example) (example, error) {
+	if ex.ExpectBody != nil {
+		b, err := vs.subst(ex.ExpectBody)
+		if err != nil {
+			return ex, fmt.Errorf("expectBody: %w", err)
+		}
+		ex.ExpectBody = b
+	}
+	if len(ex.ExpectHeaders) > 0 {
+		h := make(map[string]string, len(ex.ExpectHeaders))
+		for k, v := range ex.ExpectHeaders {
+			s, err := vs.substString(v)
+			if err != nil {
+				return ex, fmt.Errorf("expectHeaders: %w", err)
+			}
+			h[k] = s
+		}
+		ex.ExpectHeaders = h
+	}
+	return ex, nil
 }
 
 func (vs *vars) substString(s string) (string, error) {

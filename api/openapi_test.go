@@ -476,6 +476,9 @@ func runExample(t *testing.T, client *http.Client, base string, d *document, o o
 	if err != nil {
 		t.Fatal(err)
 	}
+	if ex, err = vs.expectations(ex); err != nil {
+		t.Fatal(err)
+	}
 	if ex.hasBody && ex.Status < 400 {
 		checkRequestBody(t, d, o, req)
 	}
@@ -946,7 +949,7 @@ paths:
           headers: {Authorization: 'Bearer ${staff_token:STP}'}
           query: {code: '${appCode}'}
           status: 200
-          expectBody: {code: HS-001}
+          expectBody: {code: '${appCode}'}
 `
 	d, err := parseDocument([]byte(doc))
 	if err != nil {
@@ -968,6 +971,15 @@ paths:
 	}
 	if len(gotKeys) != 2 || gotKeys[0] == "" || gotKeys[0] != gotKeys[1] {
 		t.Fatalf("Idempotency-Key per ${uuid:k1} not stable: %q", gotKeys)
+	}
+	if got, err := vs.substString("a${repeat:3:xy}b"); err != nil || got != "axyxyxyb" {
+		t.Fatalf("${repeat:3:xy} = %q, %v", got, err)
+	}
+	if _, err := vs.substString("${repeat:many:x}"); err == nil {
+		t.Fatal("a bad ${repeat} must be an error")
+	}
+	if _, err := vs.expectations(example{ExpectBody: map[string]any{"code": "${never_captured}"}}); err == nil {
+		t.Fatal("an uncaptured variable in expectBody must be an error")
 	}
 	if _, err := vs.substString("${never_captured}"); err == nil || !strings.Contains(err.Error(), "has not been captured") {
 		t.Fatalf("an uncaptured variable must be an error, got %v", err)
