@@ -7,7 +7,7 @@ PKGS      ?= ./...
 TEST_FLAGS ?= -count=1 -timeout 15m
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test test-race vet fmt-check test-localstack localstack-up localstack-down bench fuzz provision tidy-check
+.PHONY: run test test-race vet fmt-check test-localstack localstack-up localstack-down bench fuzz provision tidy-check test-clients
 
 ## run: start the whole local stack (embedded S3+SQS, functions, gateway, connector) in the foreground
 run:
@@ -61,3 +61,7 @@ fuzz:
 ## provision: create buckets and queues on whatever AWS_ENDPOINT_URL / AWS account the environment names
 provision:
 	$(GO) run ./cmd/motcua-provision
+
+## test-clients: a non-Go client (boto3, as in the AWS CLI) against the embedded edge
+test-clients:
+	bash tests/clients/run.sh

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Starts the embedded local stack on spare ports and checks it with boto3 (the
+# Python SDK behind the AWS CLI). Needs python3 with boto3: uses the venv made
+# by localstack/start-host.sh or start-moto.sh when present, else makes one.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+py=""
+for v in .localstack/venv .localstack/moto-venv .localstack/clients-venv; do
+  if [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import boto3' 2>/dev/null; then py="$v/bin/python"; break; fi
+done
+if [ -z "$py" ]; then
+  python3 -m venv .localstack/clients-venv
+  .localstack/clients-venv/bin/pip install -q --disable-pip-version-check boto3
+  py=.localstack/clients-venv/bin/python
+fi
+data=$(mktemp -d)
+go build -o "$data/motcua-local" ./cmd/motcua-local
+"$data/motcua-local" -edge-addr 127.0.0.1:4599 -gateway-addr 127.0.0.1:8099 -data "$data/data" -build "$data/build" >"$data/out.log" 2>"$data/err.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 1 120); do
+  curl -sf http://127.0.0.1:8099/healthz >/dev/null 2>&1 && break
+  kill -0 $pid 2>/dev/null || { tail -20 "$data/err.log"; exit 1; }
+  sleep 1
+done
+AWS_ENDPOINT_URL=http://127.0.0.1:4599 "$py" tests/clients/boto3_check.py
