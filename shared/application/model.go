@@ -193,6 +193,13 @@ type Fee struct {
 	Kind string `json:"kind"`
 	// PaymentState is not_required, unpaid or paid.
 	PaymentState string `json:"paymentState"`
+	// PaymentRef is the reference of the payment that paid the fee (set
+	// with PaymentState paid by ApplyPaymentConfirmed).
+	PaymentRef string `json:"paymentRef,omitempty"`
+	// PaymentMethod is how it was paid (vnpay, vietqr).
+	PaymentMethod string `json:"paymentMethod,omitempty"`
+	// PaidAt is when the payment was confirmed.
+	PaidAt *time.Time `json:"paidAt,omitempty"`
 }
 
 // Event is one entry of an application's timeline.

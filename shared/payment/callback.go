@@ -1,0 +1,461 @@
+package payment
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"motcua/shared/docstore"
+	"motcua/shared/httpx"
+	"motcua/shared/payment/vnpay"
+	"motcua/shared/payment/webhook"
+)
+
+// RawCallback is a provider's HTTP call as received.
+type RawCallback struct {
+	// Method is the HTTP method.
+	Method string
+	// Query is the parsed query string.
+	Query url.Values
+	// Header holds the request headers.
+	Header http.Header
+	// Body is the raw body.
+	Body []byte
+	// CorrelationID is the call id (X-Call-Id) for logs and events.
+	CorrelationID string
+}
+
+// Redacted stands for secrets and signatures in stored callbacks.
+const Redacted = "[redacted]"
+
+// redactedHeaders are never stored (canonical names).
+var redactedHeaders = map[string]bool{
+	http.CanonicalHeaderKey(webhook.Header): true,
+	"Authorization":                         true,
+	"Cookie":                                true,
+	"Proxy-Authorization":                   true,
+}
+
+// AuditRecord is one raw callback as stored under
+// payments/audit/<yyyy>/<mm>/<dd>/<uuid>.json before it is acted on.
+type AuditRecord struct {
+	// ID is the record's uuid.
+	ID string `json:"id"`
+	// Provider is vnpay or bank (as asked by the caller's query).
+	Provider string `json:"provider"`
+	// ReceivedAt is when it arrived.
+	ReceivedAt time.Time `json:"receivedAt"`
+	// Method is the HTTP method.
+	Method string `json:"method"`
+	// Query is the query string with vnp_SecureHash redacted.
+	Query map[string][]string `json:"query,omitempty"`
+	// Headers are the request headers with signatures and credentials redacted.
+	Headers map[string][]string `json:"headers,omitempty"`
+	// Body is the raw body (text).
+	Body string `json:"body,omitempty"`
+}
+
+// AuditKey returns the key of an audit record.
+func AuditKey(at time.Time, id string) string {
+	return AuditPrefix + at.UTC().Format("2006/01/02") + "/" + id + ".json"
+}
+
+// Audit stores raw (redacted) and returns its key; callbacks are acted on
+// only once this succeeded.
+func (s *Service) Audit(ctx context.Context, provider string, raw RawCallback) (string, error) {
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return "", fmt.Errorf("audit callback: %w", err)
+	}
+	now := s.now().UTC()
+	rec := AuditRecord{ID: id.String(), Provider: provider, ReceivedAt: now, Method: raw.Method, Body: string(raw.Body)}
+	if len(raw.Query) > 0 {
+		rec.Query = map[string][]string{}
+		for k, v := range raw.Query {
+			if k == vnpay.ParamSecureHash {
+				v = []string{Redacted}
+			}
+			rec.Query[k] = append([]string(nil), v...)
+		}
+	}
+	if len(raw.Header) > 0 {
+		rec.Headers = map[string][]string{}
+		for k, v := range raw.Header {
+			if redactedHeaders[http.CanonicalHeaderKey(k)] {
+				v = []string{Redacted}
+			}
+			rec.Headers[k] = append([]string(nil), v...)
+		}
+	}
+	key := AuditKey(now, rec.ID)
+	if _, err := docstore.PutJSON(ctx, s.store, key, rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
+		return "", fmt.Errorf("audit callback: %w", err)
+	}
+	return key, nil
+}
+
+// VNPayIPN handles one VNPAY IPN (GET with vnp_* parameters) and returns
+// the reply VNPAY expects (always with HTTP 200). It stores the call first
+// (99 if that fails), then checks in VNPAY's order: signature (97) →
+// payment exists (01) → amount equals ours (04) → not already settled (02)
+// → apply (00). Success needs vnp_ResponseCode and vnp_TransactionStatus
+// both "00" and marks the payment paid — also after an earlier failure,
+// since the money arrived; anything else marks a pending payment failed.
+// A failure after success never un-pays (02). Storage faults answer 99, so
+// VNPAY retries.
+func (s *Service) VNPayIPN(ctx context.Context, raw RawCallback) vnpay.IPNReply {
+	if _, err := s.Audit(ctx, ProviderVNPay, raw); err != nil {
+		s.log.ErrorContext(ctx, "vnpay ipn not stored: answered 99", "error", err.Error())
+		return vnpay.ReplyUnknownError
+	}
+	if s.cfg.VNPay == nil {
+		s.log.ErrorContext(ctx, "vnpay ipn received but vnpay is not configured")
+		return vnpay.ReplyUnknownError
+	}
+	if err := vnpay.Verify(s.cfg.VNPay.HashSecret, raw.Query); err != nil {
+		s.log.WarnContext(ctx, "vnpay ipn refused", "reason", err.Error())
+		return vnpay.ReplyInvalidSignature
+	}
+	n, err := vnpay.ParseIPN(raw.Query)
+	if err != nil {
+		s.log.WarnContext(ctx, "vnpay ipn malformed", "error", err.Error())
+		return vnpay.ReplyUnknownError
+	}
+	if n.TmnCode != "" && n.TmnCode != s.cfg.VNPay.TmnCode {
+		s.log.WarnContext(ctx, "vnpay ipn for another terminal", "tmn_code", n.TmnCode)
+		return vnpay.ReplyOrderNotFound
+	}
+	var perr error
+	if n.Success() {
+		prov := Provider{Name: ProviderVNPay, TransactionNo: n.TransactionNo, BankCode: n.BankCode}
+		if !n.PayDate.IsZero() {
+			d := n.PayDate.UTC()
+			prov.PayDate = &d
+		}
+		_, perr = s.Confirm(ctx, Confirmation{Ref: n.TxnRef, AmountVND: n.AmountVND, Provider: prov, PaidAt: n.PayDate, CorrelationID: raw.CorrelationID})
+	} else {
+		_, perr = s.Fail(ctx, n.TxnRef, n.AmountVND, ProviderVNPay, n.ResponseCode+"/"+n.TransactionStatus, "vnpay reported an unsuccessful payment")
+	}
+	reply := vnpayReply(perr)
+	if reply.RspCode == vnpay.ReplyUnknownError.RspCode {
+		s.log.ErrorContext(ctx, "vnpay ipn failed: answered 99", "ref", n.TxnRef, "error", perr.Error())
+	} else {
+		s.log.InfoContext(ctx, "vnpay ipn handled", "ref", n.TxnRef, "rsp_code", reply.RspCode, "success", n.Success())
+	}
+	return reply
+}
+
+// vnpayReply maps the outcome of Confirm/Fail to VNPAY's reply.
+func vnpayReply(err error) vnpay.IPNReply {
+	switch {
+	case err == nil:
+		return vnpay.ReplyConfirmSuccess
+	case errors.Is(err, ErrNotFound):
+		return vnpay.ReplyOrderNotFound
+	case errors.Is(err, ErrAmountMismatch):
+		return vnpay.ReplyInvalidAmount
+	case errors.Is(err, ErrAlreadyConfirmed):
+		return vnpay.ReplyOrderAlreadyConfirmed
+	default:
+		return vnpay.ReplyUnknownError
+	}
+}
+
+// BankEventTransferReceived is the only bank webhook event type.
+const BankEventTransferReceived = "transfer.received"
+
+// BankEvent is the JSON body of the partner-bank webhook.
+type BankEvent struct {
+	// EventID identifies the event; each is processed once.
+	EventID string `json:"eventId"`
+	// Type is "transfer.received".
+	Type string `json:"type"`
+	// BankCode names the bank posting the event.
+	BankCode string `json:"bankCode"`
+	// AccountNumber is the credited account (ours).
+	AccountNumber string `json:"accountNumber"`
+	// Amount is the amount credited, whole đồng.
+	Amount int64 `json:"amount"`
+	// Currency is "VND".
+	Currency string `json:"currency"`
+	// TransferNote is the transfer content typed by the payer.
+	TransferNote string `json:"transferNote"`
+	// TransactionID is the bank's transaction id.
+	TransactionID string `json:"transactionId"`
+	// OccurredAt is when the money arrived.
+	OccurredAt time.Time `json:"occurredAt"`
+}
+
+var eventIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
+
+// validate reports every bad field of e.
+func (e BankEvent) validate() error {
+	var fs []httpx.FieldError
+	bad := func(field, code, en, vi string) {
+		fs = append(fs, httpx.FieldError{Field: field, Code: code, Message: en, MessageVi: vi})
+	}
+	if !eventIDPattern.MatchString(e.EventID) {
+		bad("eventId", "pattern", "1-128 letters, digits or _.:- required.", "Bắt buộc, 1-128 chữ cái, chữ số hoặc _.:-.")
+	}
+	if e.Type != BankEventTransferReceived {
+		bad("type", "oneof", "Must be transfer.received.", "Phải là transfer.received.")
+	}
+	if e.Currency != "VND" {
+		bad("currency", "oneof", "Must be VND.", "Phải là VND.")
+	}
+	if e.Amount <= 0 {
+		bad("amount", "gt", "Must be a positive whole number of đồng.", "Phải là số đồng nguyên dương.")
+	}
+	if strings.TrimSpace(e.TransactionID) == "" || len(e.TransactionID) > 128 {
+		bad("transactionId", "required", "Required, at most 128 characters.", "Bắt buộc, tối đa 128 ký tự.")
+	}
+	if e.OccurredAt.IsZero() {
+		bad("occurredAt", "required", "Required (RFC 3339).", "Bắt buộc (RFC 3339).")
+	}
+	if len(e.TransferNote) > 500 || len(e.BankCode) > 32 || len(e.AccountNumber) > 32 {
+		bad("transferNote", "max", "Transfer note, bank code or account too long.", "Nội dung chuyển khoản, mã ngân hàng hoặc số tài khoản quá dài.")
+	}
+	if len(fs) > 0 {
+		return httpx.ValidationProblem(fs...)
+	}
+	return nil
+}
+
+// Outcomes of a bank event (BankResult.Status).
+const (
+	// BankConfirmed means the transfer paid a payment.
+	BankConfirmed = "confirmed"
+	// BankDuplicate means the event (or its transaction) was processed before.
+	BankDuplicate = "duplicate"
+	// BankUnmatched means the transfer was recorded for staff.
+	BankUnmatched = "unmatched"
+)
+
+// Reasons of an Unmatched record.
+const (
+	// ReasonNoReference means the transfer note holds no payment reference.
+	ReasonNoReference = "no_reference"
+	// ReasonUnknownReference means no payment has the reference found.
+	ReasonUnknownReference = "unknown_reference"
+	// ReasonAmountMismatch means the amount differs from the amount due.
+	ReasonAmountMismatch = "amount_mismatch"
+	// ReasonWrongAccount means the money went to another account.
+	ReasonWrongAccount = "wrong_account"
+	// ReasonAlreadyPaid means the payment had been paid by another transaction.
+	ReasonAlreadyPaid = "already_paid"
+	// ReasonDuplicatePayment means the application's fee had been paid by
+	// another payment.
+	ReasonDuplicatePayment = "duplicate_payment"
+)
+
+// BankResult is the answer to a bank webhook call (HTTP 200).
+type BankResult struct {
+	// EventID echoes the event.
+	EventID string `json:"eventId"`
+	// Status is confirmed, duplicate or unmatched.
+	Status string `json:"status"`
+	// Ref is the payment matched, if any.
+	Ref string `json:"ref,omitempty"`
+	// Reason says why a transfer is unmatched.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Unmatched is a transfer staff must look at (refund or manual matching),
+// stored create-once under payments/unmatched/<id>.json.
+type Unmatched struct {
+	// ID is the record id (provider-eventId, or duplicate-<ref>).
+	ID string `json:"id"`
+	// Provider is bank or vnpay.
+	Provider string `json:"provider"`
+	// Reason is one of the Reason constants.
+	Reason string `json:"reason"`
+	// Ref is the payment reference found, if any.
+	Ref string `json:"ref,omitempty"`
+	// ApplicationCode is the application of that payment, if known.
+	ApplicationCode string `json:"applicationCode,omitempty"`
+	// AmountVND is the amount received.
+	AmountVND int64 `json:"amountVND"`
+	// ExpectedVND is the amount due, if a payment was found.
+	ExpectedVND int64 `json:"expectedVND,omitempty"`
+	// EventID is the provider's event id.
+	EventID string `json:"eventId,omitempty"`
+	// TransactionID is the provider's transaction id.
+	TransactionID string `json:"transactionId,omitempty"`
+	// BankCode, AccountNumber and TransferNote come from the event.
+	BankCode      string `json:"bankCode,omitempty"`
+	AccountNumber string `json:"accountNumber,omitempty"`
+	TransferNote  string `json:"transferNote,omitempty"`
+	// OccurredAt is when the money arrived.
+	OccurredAt *time.Time `json:"occurredAt,omitempty"`
+	// ReceivedAt is when we recorded it.
+	ReceivedAt time.Time `json:"receivedAt"`
+	// AuditKey points at the raw callback.
+	AuditKey string `json:"auditKey,omitempty"`
+}
+
+func (s *Service) recordUnmatched(ctx context.Context, u Unmatched) error {
+	_, err := docstore.PutJSON(ctx, s.store, UnmatchedKey(u.ID), u, docstore.PutOptions{IfNoneMatch: true})
+	if err != nil && !errors.Is(err, docstore.ErrConflict) {
+		return fmt.Errorf("record unmatched %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// eventRecord marks a provider event as seen (create once) and, once
+// processed, its outcome.
+type eventRecord struct {
+	EventID    string     `json:"eventId"`
+	BodySHA256 string     `json:"bodySha256"`
+	ReceivedAt time.Time  `json:"receivedAt"`
+	Result     BankResult `json:"result"`
+	Done       bool       `json:"done"`
+	AuditKey   string     `json:"auditKey"`
+}
+
+// BankWebhook handles one partner-bank webhook call. It stores the call
+// first, verifies X-Motcua-Signature against every configured secret with
+// the tolerance (ErrBadSignature, 401), decodes and validates the event
+// (422), then processes each event id once: a replay of a finished event
+// answers "duplicate" with the same ref; the same id with another body is
+// ErrEventIDReused (409). The transfer is matched to a payment by the
+// reference in its note and by amount and confirms it; a transfer that
+// matches nothing, pays the wrong amount, goes to another account or pays
+// an already-paid payment is recorded under payments/unmatched/ for staff
+// ("unmatched"). Storage faults are returned (5xx, the bank retries; the
+// processing is idempotent).
+func (s *Service) BankWebhook(ctx context.Context, raw RawCallback) (BankResult, error) {
+	auditKey, err := s.Audit(ctx, ProviderBank, raw)
+	if err != nil {
+		return BankResult{}, err
+	}
+	if s.secrets == nil {
+		return BankResult{}, errors.New("bank webhook: no secrets configured")
+	}
+	secrets, err := s.secrets()
+	if err != nil {
+		return BankResult{}, fmt.Errorf("bank webhook: secrets: %w", err)
+	}
+	if err := webhook.Verify(raw.Header.Get(webhook.Header), raw.Body, secrets, s.now(), s.cfg.WebhookTolerance); err != nil {
+		if errors.Is(err, webhook.ErrNoSecrets) {
+			return BankResult{}, fmt.Errorf("bank webhook: %w", err)
+		}
+		s.log.WarnContext(ctx, "bank webhook refused", "reason", err.Error(), "audit_key", auditKey)
+		return BankResult{}, ErrBadSignature
+	}
+	var ev BankEvent
+	dec := json.NewDecoder(bytes.NewReader(raw.Body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		return BankResult{}, httpx.BadRequest("malformed_json", "The body is not a bank event: "+jsonErr(err), "Nội dung không phải sự kiện ngân hàng hợp lệ.")
+	}
+	if err := ev.validate(); err != nil {
+		return BankResult{}, err
+	}
+	sum := sha256.Sum256(raw.Body)
+	rec := eventRecord{EventID: ev.EventID, BodySHA256: hex.EncodeToString(sum[:]), ReceivedAt: s.now().UTC(), AuditKey: auditKey}
+	key := EventKey(ProviderBank, ev.EventID)
+	if _, err := docstore.PutJSON(ctx, s.store, key, rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
+		if !errors.Is(err, docstore.ErrConflict) {
+			return BankResult{}, fmt.Errorf("bank webhook %s: %w", ev.EventID, err)
+		}
+		var old eventRecord
+		if _, err := docstore.GetJSON(ctx, s.store, key, &old); err != nil {
+			return BankResult{}, fmt.Errorf("bank webhook %s: %w", ev.EventID, err)
+		}
+		if old.BodySHA256 != rec.BodySHA256 {
+			return BankResult{}, ErrEventIDReused
+		}
+		if old.Done {
+			s.log.InfoContext(ctx, "bank webhook replay answered as duplicate", "event_id", ev.EventID)
+			return BankResult{EventID: ev.EventID, Status: BankDuplicate, Ref: old.Result.Ref, Reason: old.Result.Reason}, nil
+		}
+		// Seen but not finished (in flight, or crashed): processing is
+		// idempotent, so do it again.
+	}
+	res, err := s.processTransfer(ctx, ev, auditKey, raw.CorrelationID)
+	if err != nil {
+		return BankResult{}, err
+	}
+	err = docstore.Update(ctx, s.store, key, &rec, func() error {
+		if rec.Done {
+			return docstore.ErrUnchanged
+		}
+		rec.Done, rec.Result = true, res
+		return nil
+	}, 0)
+	if err != nil {
+		s.log.WarnContext(ctx, "bank event outcome not recorded", "event_id", ev.EventID, "error", err.Error())
+	}
+	s.log.InfoContext(ctx, "bank webhook handled", "event_id", ev.EventID, "status", res.Status, "ref", res.Ref, "reason", res.Reason)
+	return res, nil
+}
+
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "field " + te.Field + " has the wrong type"
+	}
+	if strings.HasPrefix(err.Error(), "json: unknown field ") {
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "invalid JSON"
+}
+
+// processTransfer matches one verified transfer (idempotent per event).
+func (s *Service) processTransfer(ctx context.Context, ev BankEvent, auditKey, correlationID string) (BankResult, error) {
+	occurred := ev.OccurredAt.UTC()
+	u := Unmatched{
+		ID: ProviderBank + "-" + ev.EventID, Provider: ProviderBank, AmountVND: ev.Amount, EventID: ev.EventID,
+		TransactionID: ev.TransactionID, BankCode: ev.BankCode, AccountNumber: ev.AccountNumber,
+		TransferNote: ev.TransferNote, OccurredAt: &occurred, ReceivedAt: s.now().UTC(), AuditKey: auditKey,
+	}
+	unmatched := func(reason string) (BankResult, error) {
+		u.Reason = reason
+		if err := s.recordUnmatched(ctx, u); err != nil {
+			return BankResult{}, err
+		}
+		s.log.WarnContext(ctx, "bank transfer recorded for staff", "event_id", ev.EventID, "reason", reason, "ref", u.Ref)
+		return BankResult{EventID: ev.EventID, Status: BankUnmatched, Ref: u.Ref, Reason: reason}, nil
+	}
+	if c := s.cfg.VietQR; c != nil && ev.AccountNumber != "" && ev.AccountNumber != c.AccountNumber {
+		return unmatched(ReasonWrongAccount)
+	}
+	ref := FindRef(ev.TransferNote)
+	if ref == "" {
+		return unmatched(ReasonNoReference)
+	}
+	u.Ref = ref
+	prov := Provider{Name: ProviderBank, TransactionNo: ev.TransactionID, BankCode: ev.BankCode, EventID: ev.EventID, PayDate: &occurred}
+	p, err := s.Confirm(ctx, Confirmation{Ref: ref, AmountVND: ev.Amount, Provider: prov, PaidAt: occurred, CorrelationID: correlationID})
+	u.ApplicationCode, u.ExpectedVND = p.ApplicationCode, p.AmountVND
+	switch {
+	case err == nil:
+		return BankResult{EventID: ev.EventID, Status: BankConfirmed, Ref: ref}, nil
+	case errors.Is(err, ErrNotFound):
+		return unmatched(ReasonUnknownReference)
+	case errors.Is(err, ErrAmountMismatch):
+		return unmatched(ReasonAmountMismatch)
+	case errors.Is(err, ErrAlreadyConfirmed):
+		if p.Provider != nil && p.Provider.Name == ProviderBank && p.Provider.TransactionNo == ev.TransactionID {
+			return BankResult{EventID: ev.EventID, Status: BankDuplicate, Ref: ref}, nil
+		}
+		return unmatched(ReasonAlreadyPaid)
+	default:
+		return BankResult{}, err
+	}
+}

@@ -1,0 +1,270 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"motcua/shared/application"
+	"motcua/shared/docstore"
+	"motcua/shared/payment/vietqr"
+	"motcua/shared/payment/vnpay"
+	"motcua/shared/throttle"
+)
+
+// PayInput asks for a payment of an application's fee.
+type PayInput struct {
+	// Code is the application code.
+	Code string `json:"code" validate:"required,max=80"`
+	// PIN is the application's look-up PIN.
+	PIN string `json:"pin" validate:"required,max=32"`
+	// Method is vnpay or vietqr.
+	Method Method `json:"method" validate:"required,oneof=vnpay vietqr"`
+	// ClientIP is the citizen's address (vnp_IpAddr and throttling); not
+	// part of the JSON body.
+	ClientIP string `json:"-"`
+}
+
+// Pay creates a payment of the fee of in.Code (amount from the
+// application, which took it from the catalog at submission), or returns
+// the application's still-valid pending payment of the same method
+// (created == false). There is one active payment per application, kept by
+// a create-once / compare-and-swap marker, so concurrent calls all get the
+// same payment; a failed, expired or cancelled payment is replaced by a new
+// one. Errors: application.ErrWrongPIN (404, also for unknown codes),
+// *throttle.LimitedError (429), ErrAlreadyPaid, ErrNotRequired,
+// ErrNotPayable, ErrInProgress (another method pending),
+// ErrMethodUnavailable.
+func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool, err error) {
+	if !in.Method.Valid() || !s.methodEnabled(in.Method) {
+		return Payment{}, false, ErrMethodUnavailable.with(map[string]any{"methods": s.Methods()})
+	}
+	app, err := s.checkPIN(ctx, strings.TrimSpace(in.Code), in.PIN, in.ClientIP)
+	if err != nil {
+		return Payment{}, false, err
+	}
+	switch {
+	case app.Fee.PaymentState == application.PaymentPaid:
+		return Payment{}, false, ErrAlreadyPaid.with(map[string]any{"paymentRef": app.Fee.PaymentRef})
+	case app.Fee.PaymentState == application.PaymentNotRequired || app.Fee.AmountVND <= 0:
+		return Payment{}, false, ErrNotRequired
+	case app.Status == application.StatusCancelled || app.Status == application.StatusRejected || app.Status == application.StatusReturned:
+		return Payment{}, false, ErrNotPayable.with(map[string]any{"current_status": string(app.Status)})
+	}
+	for range maxPayAttempts {
+		now := s.now().UTC()
+		m, etag, err := s.repo.Active(ctx, app.Code)
+		switch {
+		case errors.Is(err, docstore.ErrNotFound):
+			etag = ""
+		case err != nil:
+			return Payment{}, false, err
+		default:
+			old, _, gerr := s.repo.Get(ctx, m.Ref)
+			switch {
+			case errors.Is(gerr, ErrNotFound):
+				// A marker without its payment: replace it.
+			case gerr != nil:
+				return Payment{}, false, gerr
+			case old.State == StatePaid:
+				if ferr := s.finish(ctx, old); ferr != nil {
+					s.log.WarnContext(ctx, "finishing a paid payment failed", "ref", old.Ref, "error", ferr.Error())
+				}
+				return Payment{}, false, ErrAlreadyPaid.with(map[string]any{"paymentRef": old.Ref})
+			case old.Pending(now):
+				if old.Method == in.Method {
+					return old, false, nil
+				}
+				return Payment{}, false, ErrInProgress.with(map[string]any{
+					"paymentRef": old.Ref, "method": string(old.Method), "expiresAt": old.ExpiresAt,
+				})
+			case old.State == StatePending:
+				exp, xerr := s.Expire(ctx, old.Ref)
+				if xerr != nil {
+					return Payment{}, false, xerr
+				}
+				if !exp.State.Replaceable() {
+					continue // paid meanwhile: look again
+				}
+			}
+		}
+		np, err := s.newPayment(app, in, now)
+		if err != nil {
+			return Payment{}, false, err
+		}
+		if err := s.repo.Create(ctx, &np); err != nil {
+			return Payment{}, false, err
+		}
+		if err := s.repo.SetActive(ctx, app.Code, np.Ref, etag, now); err != nil {
+			// Never handed out: remove it (best effort; an orphan is inert).
+			if derr := s.store.Delete(context.WithoutCancel(ctx), Key(np.Ref), ""); derr != nil {
+				s.log.WarnContext(ctx, "orphan payment left", "ref", np.Ref, "error", derr.Error())
+			}
+			if lostRace(err) {
+				continue
+			}
+			return Payment{}, false, err
+		}
+		s.log.InfoContext(ctx, "payment created", "ref", np.Ref, "application", app.Code, "method", string(np.Method), "amount_vnd", np.AmountVND)
+		return np, true, nil
+	}
+	return Payment{}, false, fmt.Errorf("pay %s: too many concurrent changes: %w", app.Code, docstore.ErrPrecondition)
+}
+
+// Methods lists the methods configured here.
+func (s *Service) Methods() []string {
+	var out []string
+	if s.cfg.VNPay != nil {
+		out = append(out, string(MethodVNPay))
+	}
+	if s.cfg.VietQR != nil {
+		out = append(out, string(MethodVietQR))
+	}
+	return out
+}
+
+func (s *Service) methodEnabled(m Method) bool {
+	switch m {
+	case MethodVNPay:
+		return s.cfg.VNPay != nil
+	case MethodVietQR:
+		return s.cfg.VietQR != nil
+	}
+	return false
+}
+
+// checkPIN reads application code and checks its PIN under the throttle.
+// Unknown codes and wrong PINs give the same application.ErrWrongPIN.
+func (s *Service) checkPIN(ctx context.Context, code, pin, client string) (application.Application, error) {
+	return s.checkPINKey(ctx, code, code, pin, client)
+}
+
+// checkPINKey is checkPIN counting attempts under throttleKey.
+func (s *Service) checkPINKey(ctx context.Context, throttleKey, code, pin, client string) (application.Application, error) {
+	var tk *throttle.Ticket
+	if s.thr != nil {
+		t, err := s.thr.Acquire(ctx, throttleKey, client)
+		if err != nil {
+			return application.Application{}, err
+		}
+		tk = t
+	}
+	app, _, err := s.apps.Get(ctx, code)
+	if err != nil && !errors.Is(err, application.ErrNotFound) {
+		if tk != nil {
+			if rerr := tk.Release(context.WithoutCancel(ctx)); rerr != nil {
+				s.log.WarnContext(ctx, "throttle release failed", "error", rerr.Error())
+			}
+		}
+		return application.Application{}, err
+	}
+	if err != nil || !application.CheckPIN(app, pin) {
+		return application.Application{}, application.ErrWrongPIN
+	}
+	if tk != nil {
+		if serr := tk.Succeed(context.WithoutCancel(ctx)); serr != nil {
+			s.log.WarnContext(ctx, "throttle success not recorded", "error", serr.Error())
+		}
+	}
+	return app, nil
+}
+
+// newPayment builds (without storing) a pending payment of app's fee.
+func (s *Service) newPayment(app application.Application, in PayInput, now time.Time) (Payment, error) {
+	ref, err := NewRef()
+	if err != nil {
+		return Payment{}, err
+	}
+	p := Payment{
+		Ref: ref, ApplicationCode: app.Code, AmountVND: app.Fee.AmountVND, Method: in.Method,
+		State: StatePending, CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL),
+		Timeline: []Attempt{{At: now, State: StatePending, Source: application.ActorCitizen, Note: "payment created"}},
+	}
+	switch in.Method {
+	case MethodVNPay:
+		ip := in.ClientIP
+		if _, err := netip.ParseAddr(ip); err != nil {
+			ip = "127.0.0.1"
+		}
+		u, err := vnpay.BuildPaymentURL(*s.cfg.VNPay, vnpay.Payment{
+			TxnRef: ref, AmountVND: p.AmountVND, OrderInfo: "Thanh toán phí, lệ phí hồ sơ " + app.Code,
+			OrderType: vnpay.OrderTypeBillPayment, IPAddr: ip, CreatedAt: now, ExpireAt: p.ExpiresAt,
+		})
+		if err != nil {
+			if errors.Is(err, vnpay.ErrInvalid) {
+				return Payment{}, ErrMethodUnavailable.with(map[string]any{"reason": "amount outside VNPAY's limits", "methods": s.Methods()})
+			}
+			return Payment{}, err
+		}
+		p.PayURL = u
+	case MethodVietQR:
+		c := s.cfg.VietQR
+		payload, err := vietqr.Build(vietqr.Payload{BankBIN: c.BankBIN, AccountNumber: c.AccountNumber, AmountVND: p.AmountVND, Reference: ref})
+		if err != nil {
+			return Payment{}, fmt.Errorf("new payment %s: %w", ref, err)
+		}
+		p.QR = &QR{Payload: payload, BankBIN: c.BankBIN, AccountNumber: c.AccountNumber, AccountName: c.AccountName, TransferNote: ref}
+	}
+	return p, nil
+}
+
+// Lookup returns payment ref to the holder of its application's PIN,
+// expiring it first if its time is up. Unknown refs and wrong PINs give the
+// same ErrNotFound; guesses are throttled per ref and client.
+func (s *Service) Lookup(ctx context.Context, ref, pin, client string) (Payment, error) {
+	ref = strings.ToUpper(strings.TrimSpace(ref))
+	var tk *throttle.Ticket
+	if s.thr != nil {
+		t, err := s.thr.Acquire(ctx, ref, client)
+		if err != nil {
+			return Payment{}, err
+		}
+		tk = t
+	}
+	p, _, err := s.repo.Get(ctx, ref)
+	var app application.Application
+	if err == nil {
+		app, _, err = s.apps.Get(ctx, p.ApplicationCode)
+	}
+	if err != nil && !errors.Is(err, docstore.ErrNotFound) {
+		if tk != nil {
+			_ = tk.Release(context.WithoutCancel(ctx))
+		}
+		return Payment{}, err
+	}
+	if err != nil || !application.CheckPIN(app, pin) {
+		return Payment{}, ErrNotFound
+	}
+	if tk != nil {
+		if serr := tk.Succeed(context.WithoutCancel(ctx)); serr != nil {
+			s.log.WarnContext(ctx, "throttle success not recorded", "error", serr.Error())
+		}
+	}
+	if p.State == StatePending && !p.Pending(s.now()) {
+		if exp, err := s.Expire(ctx, p.Ref); err == nil {
+			p = exp
+		}
+	}
+	if p.State == StatePaid && !p.Applied && s.now().Sub(confirmedAt(p)) > finishGrace {
+		if err := s.finish(ctx, p); err != nil {
+			s.log.WarnContext(ctx, "finishing a paid payment failed", "ref", p.Ref, "error", err.Error())
+		}
+	}
+	return p, nil
+}
+
+// QRPNG renders p's VietQR code as a PNG (scale pixels per module; < 1 for
+// the default).
+func QRPNG(p Payment, scale int) ([]byte, error) {
+	if p.QR == nil {
+		return nil, fmt.Errorf("qr png %s: not a vietqr payment", p.Ref)
+	}
+	pl, err := vietqr.Parse(p.QR.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("qr png %s: %w", p.Ref, err)
+	}
+	return vietqr.PNG(pl, scale)
+}

@@ -1,0 +1,114 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"motcua/shared/docstore"
+)
+
+// updateRetries bounds the compare-and-swap attempts of Repository.Update.
+const updateRetries = 32
+
+// ActiveMarker names the active payment of an application
+// (payments/by-application/<code>.json). It is created once and then
+// replaced by compare-and-swap, so an application has one active payment
+// even under concurrent requests.
+type ActiveMarker struct {
+	// Ref is the active payment.
+	Ref string `json:"ref"`
+	// UpdatedAt is when the marker was last written.
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Repository stores payments in the data bucket. Safe for concurrent use.
+type Repository struct {
+	store docstore.Store
+}
+
+// NewRepository returns a repository over store (the motcua-data bucket).
+func NewRepository(store docstore.Store) *Repository { return &Repository{store: store} }
+
+// Store returns the underlying document store.
+func (r *Repository) Store() docstore.Store { return r.store }
+
+// Get reads payment ref and its ETag. Unknown refs give an error matching
+// ErrNotFound.
+func (r *Repository) Get(ctx context.Context, ref string) (Payment, string, error) {
+	if !ValidRef(ref) {
+		return Payment{}, "", fmt.Errorf("get payment %q: %w", ref, ErrNotFound)
+	}
+	var p Payment
+	etag, err := docstore.GetJSON(ctx, r.store, Key(ref), &p)
+	if errors.Is(err, docstore.ErrNotFound) {
+		return Payment{}, "", fmt.Errorf("get payment %s: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return Payment{}, "", fmt.Errorf("get payment %s: %w", ref, err)
+	}
+	return p, etag, nil
+}
+
+// Create writes a new payment once (If-None-Match: *) with Version 1.
+func (r *Repository) Create(ctx context.Context, p *Payment) error {
+	p.Version = 1
+	if _, err := docstore.PutJSON(ctx, r.store, Key(p.Ref), p, docstore.PutOptions{IfNoneMatch: true}); err != nil {
+		p.Version = 0
+		return fmt.Errorf("create payment %s: %w", p.Ref, err)
+	}
+	return nil
+}
+
+// Update applies mutate in a compare-and-swap loop and returns the payment
+// as stored. mutate may run several times on fresh copies; returning
+// docstore.ErrUnchanged skips the write, any other error aborts and is
+// returned wrapped.
+func (r *Repository) Update(ctx context.Context, ref string, mutate func(*Payment) error) (Payment, error) {
+	var p Payment
+	err := docstore.Update(ctx, r.store, Key(ref), &p, func() error {
+		if err := mutate(&p); err != nil {
+			return err
+		}
+		p.Version++
+		return nil
+	}, updateRetries)
+	if errors.Is(err, docstore.ErrNotFound) {
+		return Payment{}, fmt.Errorf("update payment %s: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return Payment{}, fmt.Errorf("update payment %s: %w", ref, err)
+	}
+	return p, nil
+}
+
+// Active reads the active-payment marker of application code and its
+// ETag; an application without one gives docstore.ErrNotFound.
+func (r *Repository) Active(ctx context.Context, code string) (ActiveMarker, string, error) {
+	var m ActiveMarker
+	etag, err := docstore.GetJSON(ctx, r.store, ActiveKey(code), &m)
+	if err != nil {
+		return ActiveMarker{}, "", fmt.Errorf("active payment of %s: %w", code, err)
+	}
+	return m, etag, nil
+}
+
+// SetActive points application code's marker at ref: create once when
+// etag is "", else only if the marker still has etag. A lost race gives an
+// error matching docstore.ErrConflict or docstore.ErrPrecondition.
+func (r *Repository) SetActive(ctx context.Context, code, ref, etag string, now time.Time) error {
+	opts := docstore.PutOptions{IfMatch: etag}
+	if etag == "" {
+		opts = docstore.PutOptions{IfNoneMatch: true}
+	}
+	if _, err := docstore.PutJSON(ctx, r.store, ActiveKey(code), ActiveMarker{Ref: ref, UpdatedAt: now.UTC()}, opts); err != nil {
+		return fmt.Errorf("set active payment of %s: %w", code, err)
+	}
+	return nil
+}
+
+// lostRace reports a create-once or compare-and-swap write that lost.
+func lostRace(err error) bool {
+	return errors.Is(err, docstore.ErrConflict) || errors.Is(err, docstore.ErrPrecondition)
+}

@@ -1,0 +1,371 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"motcua/shared/application"
+	"motcua/shared/docstore"
+	"motcua/shared/payment/vietqr"
+	"motcua/shared/payment/vnpay"
+	"motcua/shared/queue"
+	"motcua/shared/throttle"
+)
+
+// Defaults of Config.
+const (
+	// DefaultTTL is how long a payment is offered (VNPAY's usual 15 min).
+	DefaultTTL = 15 * time.Minute
+	// DefaultEventsQueue receives payment.confirmed (the receipt issuer
+	// subscribes to it).
+	DefaultEventsQueue = "payment-events"
+	// finishGrace is how long after a confirmation a duplicate callback
+	// leaves the follow-up (application update, event) to the request that
+	// confirmed; after it, any duplicate or Finish repairs a crash.
+	finishGrace = 30 * time.Second
+	// maxPayAttempts bounds the create-or-return loop of Pay.
+	maxPayAttempts = 16
+)
+
+// VietQRConfig is the collecting agency's account shown in VietQR codes.
+type VietQRConfig struct {
+	// BankBIN is the NAPAS BIN of the collecting bank.
+	BankBIN string
+	// AccountNumber is the collecting account.
+	AccountNumber string
+	// AccountName is the account holder's name.
+	AccountName string
+}
+
+// Config configures a Service. A nil VNPay or VietQR disables the method.
+type Config struct {
+	// TTL is how long a payment is offered; DefaultTTL when zero.
+	TTL time.Duration
+	// VNPay is the merchant terminal.
+	VNPay *vnpay.Config
+	// VietQR is the collecting account.
+	VietQR *VietQRConfig
+	// EventsQueue receives payment.confirmed; DefaultEventsQueue when empty.
+	EventsQueue string
+	// WebhookTolerance is the accepted clock skew of bank webhooks;
+	// webhook.DefaultTolerance (300 s) when zero.
+	WebhookTolerance time.Duration
+}
+
+// Deps are the Service's collaborators.
+type Deps struct {
+	// Store is the data bucket (payments and applications).
+	Store docstore.Store
+	// Publisher publishes payment.confirmed.
+	Publisher queue.Publisher
+	// Throttle limits PIN guessing; nil disables it.
+	Throttle *throttle.Throttle
+	// BankSecrets returns the webhook secrets (read on each call, so a
+	// rotated secrets file takes effect without a restart); nil disables
+	// the bank webhook.
+	BankSecrets func() ([][]byte, error)
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Log receives structured logs; slog.Default when nil.
+	Log *slog.Logger
+}
+
+// Service is the payment domain: creating payments, answering look-ups and
+// applying provider callbacks. Safe for concurrent use.
+type Service struct {
+	repo    *Repository
+	apps    *application.Repository
+	store   docstore.Store
+	pub     queue.Publisher
+	thr     *throttle.Throttle
+	secrets func() ([][]byte, error)
+	cfg     Config
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// NewService checks deps and cfg and returns a Service.
+func NewService(d Deps, cfg Config) (*Service, error) {
+	var errs []error
+	if d.Store == nil {
+		errs = append(errs, errors.New("store is required"))
+	}
+	if d.Publisher == nil {
+		errs = append(errs, errors.New("publisher is required"))
+	}
+	if cfg.VNPay != nil {
+		if err := cfg.VNPay.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("vnpay: %w", err))
+		}
+	}
+	if cfg.VietQR != nil {
+		if err := (vietqr.Payload{BankBIN: cfg.VietQR.BankBIN, AccountNumber: cfg.VietQR.AccountNumber}).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("vietqr: %w", err))
+		}
+	}
+	if cfg.TTL < 0 {
+		errs = append(errs, errors.New("ttl must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("payment.NewService: %w", err)
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.EventsQueue == "" {
+		cfg.EventsQueue = DefaultEventsQueue
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return &Service{
+		repo: NewRepository(d.Store), apps: application.NewRepository(d.Store), store: d.Store,
+		pub: d.Publisher, thr: d.Throttle, secrets: d.BankSecrets, cfg: cfg, now: d.Now, log: d.Log,
+	}, nil
+}
+
+// Repository returns the payment repository.
+func (s *Service) Repository() *Repository { return s.repo }
+
+// Config returns the effective configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// Errors of Confirm and Fail (not HTTP problems: callbacks map them to
+// their provider's replies).
+var (
+	// ErrAlreadyConfirmed means the payment is already paid (Confirm, Fail)
+	// or already failed/expired (Fail).
+	ErrAlreadyConfirmed = errors.New("payment: already confirmed")
+	// ErrAmountMismatch means the amount paid differs from the amount due.
+	ErrAmountMismatch = errors.New("payment: amount mismatch")
+)
+
+// Confirmation is a provider's word that the money of a payment arrived.
+type Confirmation struct {
+	// Ref is the payment reference.
+	Ref string
+	// AmountVND is the amount the provider says was paid.
+	AmountVND int64
+	// Provider describes the provider's transaction.
+	Provider Provider
+	// PaidAt is when the money arrived (the provider's time, else now).
+	PaidAt time.Time
+	// CorrelationID goes into the event.
+	CorrelationID string
+}
+
+// Confirm marks payment c.Ref paid — from pending, and also from failed,
+// expired or cancelled, since the money arrived — then records it on the
+// application (fee paid, awaiting_payment → processing) and publishes one
+// payment.confirmed event through the outbox. Exactly one of any number of
+// concurrent Confirm calls for a ref wins; the others get
+// ErrAlreadyConfirmed, as does any later call. A wrong amount gives
+// ErrAmountMismatch and changes nothing; an unknown ref ErrNotFound. If
+// the follow-up fails after the payment was marked paid the error is
+// returned (the caller answers with a retryable failure) and the next
+// duplicate callback, or Finish, completes it.
+func (s *Service) Confirm(ctx context.Context, c Confirmation) (Payment, error) {
+	now := s.now().UTC()
+	paidAt := c.PaidAt
+	if paidAt.IsZero() {
+		paidAt = now
+	}
+	paidAt = paidAt.UTC()
+	var cur Payment
+	p, err := s.repo.Update(ctx, c.Ref, func(p *Payment) error {
+		cur = *p
+		if c.AmountVND != p.AmountVND {
+			return ErrAmountMismatch
+		}
+		if p.State == StatePaid {
+			return ErrAlreadyConfirmed
+		}
+		env, err := queue.NewEnvelope(EventConfirmed, c.CorrelationID, ConfirmedPayload{
+			Ref: p.Ref, ApplicationCode: p.ApplicationCode, AmountVND: p.AmountVND, Method: p.Method,
+			PaidAt: paidAt, Provider: c.Provider.Name, ProviderTxn: c.Provider.TransactionNo,
+		})
+		if err != nil {
+			return err
+		}
+		prov := c.Provider
+		if prov.PayDate == nil {
+			prov.PayDate = &paidAt
+		}
+		from := p.State
+		p.State = StatePaid
+		p.PaidAt = &paidAt
+		p.Provider = &prov
+		p.ConfirmEvent = &env
+		note := "payment confirmed"
+		if from != StatePending {
+			note = "payment confirmed after " + string(from)
+		}
+		p.Timeline = append(p.Timeline, Attempt{At: now, State: StatePaid, Source: c.Provider.Name, Code: "00", Note: note})
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrAlreadyConfirmed) {
+			if now.Sub(confirmedAt(cur)) > finishGrace {
+				if ferr := s.finish(ctx, cur); ferr != nil {
+					return cur, ferr
+				}
+			}
+			return cur, fmt.Errorf("confirm %s: %w", c.Ref, ErrAlreadyConfirmed)
+		}
+		return cur, fmt.Errorf("confirm %s: %w", c.Ref, err)
+	}
+	s.log.InfoContext(ctx, "payment confirmed", "ref", p.Ref, "application", p.ApplicationCode,
+		"amount_vnd", p.AmountVND, "provider", c.Provider.Name, "provider_txn", c.Provider.TransactionNo)
+	if err := s.finish(ctx, p); err != nil {
+		return p, err
+	}
+	p, _, gerr := s.repo.Get(ctx, p.Ref)
+	if gerr != nil {
+		return p, nil //nolint:nilerr // the confirmation is durable; the re-read only refreshes flags
+	}
+	return p, nil
+}
+
+// confirmedAt returns when p was marked paid (its last timeline entry into
+// paid), or the zero time.
+func confirmedAt(p Payment) time.Time {
+	for i := len(p.Timeline) - 1; i >= 0; i-- {
+		if p.Timeline[i].State == StatePaid {
+			return p.Timeline[i].At
+		}
+	}
+	return time.Time{}
+}
+
+// Finish completes the follow-up of a paid payment whose application
+// update or event may have been lost to a crash: it records the payment on
+// the application and publishes payment.confirmed (once), or reports a
+// duplicate payment for refund. It does nothing for a payment that is not
+// paid or already finished. Reconciliation calls it for paid payments
+// whose Applied flag is false.
+func (s *Service) Finish(ctx context.Context, ref string) error {
+	p, _, err := s.repo.Get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return s.finish(ctx, p)
+}
+
+func (s *Service) finish(ctx context.Context, p Payment) error {
+	if p.State != StatePaid || p.ConfirmEvent == nil || p.Applied {
+		return nil
+	}
+	env := *p.ConfirmEvent
+	pc := application.PaymentConfirmation{Ref: p.Ref, Method: string(p.Method), AmountVND: p.AmountVND, EventID: env.ID}
+	if p.PaidAt != nil {
+		pc.PaidAt = *p.PaidAt
+	}
+	_, outcome, err := application.ConfirmPayment(ctx, s.apps, p.ApplicationCode, s.cfg.EventsQueue, env, pc)
+	if err != nil {
+		return fmt.Errorf("finish payment %s: %w", p.Ref, err)
+	}
+	duplicate := false
+	switch outcome {
+	case application.PaymentApplied:
+		if err := application.FlushOutbox(context.WithoutCancel(ctx), s.store, s.pub, s.cfg.EventsQueue, env); err != nil {
+			s.log.WarnContext(ctx, "payment.confirmed left in outbox for repair", "ref", p.Ref, "event_id", env.ID, "error", err.Error())
+		}
+	case application.PaymentPaidByOther:
+		duplicate = true
+		rec := Unmatched{
+			ID: "duplicate-" + p.Ref, Provider: providerName(p), Reason: ReasonDuplicatePayment, Ref: p.Ref,
+			ApplicationCode: p.ApplicationCode, AmountVND: p.AmountVND, ExpectedVND: p.AmountVND,
+			TransactionID: providerTxn(p), ReceivedAt: s.now().UTC(),
+		}
+		if err := s.recordUnmatched(ctx, rec); err != nil {
+			return fmt.Errorf("finish payment %s: %w", p.Ref, err)
+		}
+		s.log.WarnContext(ctx, "payment duplicates an earlier one: reported for refund", "ref", p.Ref, "application", p.ApplicationCode)
+	}
+	_, err = s.repo.Update(ctx, p.Ref, func(q *Payment) error {
+		if q.Applied {
+			return docstore.ErrUnchanged
+		}
+		q.Applied, q.Duplicate = true, duplicate
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finish payment %s: %w", p.Ref, err)
+	}
+	return nil
+}
+
+func providerName(p Payment) string {
+	if p.Provider != nil {
+		return p.Provider.Name
+	}
+	return ""
+}
+
+func providerTxn(p Payment) string {
+	if p.Provider != nil {
+		return p.Provider.TransactionNo
+	}
+	return ""
+}
+
+// Fail records a failed or cancelled attempt reported by source (vnpay,
+// bank) with the provider's code: a pending payment becomes failed (the
+// citizen may pay again with a new payment). It never un-pays: a paid
+// payment gives ErrAlreadyConfirmed, as does one already failed, expired
+// or cancelled (the attempt is still noted on its timeline). A wrong
+// amount gives ErrAmountMismatch.
+func (s *Service) Fail(ctx context.Context, ref string, amountVND int64, source, code, note string) (Payment, error) {
+	now := s.now().UTC()
+	settled := false
+	var cur Payment
+	p, err := s.repo.Update(ctx, ref, func(p *Payment) error {
+		cur = *p
+		settled = false
+		if amountVND != p.AmountVND {
+			return ErrAmountMismatch
+		}
+		switch p.State {
+		case StatePaid:
+			return ErrAlreadyConfirmed
+		case StatePending:
+			p.State = StateFailed
+		default:
+			settled = true
+		}
+		p.Timeline = append(p.Timeline, Attempt{At: now, State: p.State, Source: source, Code: code, Note: note})
+		return nil
+	})
+	if err != nil {
+		return cur, fmt.Errorf("fail %s: %w", ref, err)
+	}
+	if settled {
+		return p, fmt.Errorf("fail %s: %w", ref, ErrAlreadyConfirmed)
+	}
+	s.log.InfoContext(ctx, "payment failed", "ref", ref, "source", source, "code", code)
+	return p, nil
+}
+
+// Expire marks a pending payment whose time is up as expired and returns
+// it; any other payment is returned unchanged.
+func (s *Service) Expire(ctx context.Context, ref string) (Payment, error) {
+	now := s.now().UTC()
+	p, err := s.repo.Update(ctx, ref, func(p *Payment) error {
+		if p.State != StatePending || now.Before(p.ExpiresAt) {
+			return docstore.ErrUnchanged
+		}
+		p.State = StateExpired
+		p.Timeline = append(p.Timeline, Attempt{At: now, State: StateExpired, Source: "system", Note: "payment not completed in time"})
+		return nil
+	})
+	if err != nil {
+		return Payment{}, fmt.Errorf("expire %s: %w", ref, err)
+	}
+	return p, nil
+}
