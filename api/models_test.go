@@ -1,0 +1,72 @@
+package api_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"motcua/shared/application"
+)
+
+// TestApplication_models_fit_the_document checks the Go answers of the
+// application functions, filled in every member (optional ones too), against
+// their documented schemas: a member added to a model without documenting it
+// fails here even when no example makes the handler send it.
+func TestApplication_models_fit_the_document(t *testing.T) {
+	d := loadDocument(t)
+	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	later := now.Add(time.Hour)
+	upload := application.Upload{DocumentCode: "TK", Method: "PUT", URL: "http://127.0.0.1:9000/motcua-uploads/x",
+		Headers: map[string]string{"Content-Type": "application/pdf"}, ExpiresAt: later}
+	doc := application.Document{Code: "TK", Name: "Tờ khai", FileName: "to_khai.pdf", ContentType: "application/pdf",
+		Size: 120000, MaxSize: 10 << 20, Required: true, UploadKey: "applications/A-261124-0001/documents/TK/to_khai.pdf",
+		Uploaded: true, UploadedAt: &later}
+	tests := []struct {
+		name   string
+		schema string
+		value  any
+	}{
+		{"submit_result", "SubmitApplicationResult", application.SubmitResult{
+			Code: "UBND-X-VIETHUNG-261124-0001", PIN: "01234567", Status: application.StatusSubmitted,
+			ProcedureCode: "X.HT.004", ProcedureName: "Cấp bản sao trích lục hộ tịch",
+			Agency:      application.Agency{Code: "UBND-X-VIETHUNG", Name: "Ủy ban nhân dân xã Việt Hùng"},
+			Fee:         application.Fee{AmountVND: 4000, Kind: "fee", PaymentState: application.PaymentUnpaid},
+			SubmittedAt: now, DueDate: later, Uploads: []application.Upload{upload},
+		}},
+		{"uploads_result", "UploadsResult", application.UploadsResult{
+			Code: "UBND-X-VIETHUNG-261124-0001", Status: application.StatusSubmitted,
+			Documents: []application.Document{doc}, Complete: true, Uploads: []application.Upload{},
+		}},
+		{"cancel_result", "CancelApplicationResult", application.CancelResult{
+			Code: "UBND-X-VIETHUNG-261124-0001", Status: application.StatusCancelled, CancelledAt: now,
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			schema, err := d.v.resolve("#/components/schemas/" + tc.schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(tc.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v any
+			if err := json.Unmarshal(b, &v); err != nil {
+				t.Fatal(err)
+			}
+			if errs := d.v.Validate(schema, v); len(errs) > 0 {
+				t.Fatalf("%s does not fit %s:\n%s\n%s", tc.name, tc.schema, strings.Join(errs, "\n"), b)
+			}
+		})
+	}
+	// The sealed PIN of stored idempotency records is never documented.
+	res, _ := d.v.resolve("#/components/schemas/SubmitApplicationResult")
+	b, _ := json.Marshal(application.SubmitResult{Code: "A-261124-0001", PINSealed: "x", Status: application.StatusSubmitted})
+	var v any
+	_ = json.Unmarshal(b, &v)
+	if errs := strings.Join(d.v.Validate(res, v), "\n"); !strings.Contains(errs, `"pinSealed" is not documented`) {
+		t.Fatalf("pinSealed must not be documented, got %q", errs)
+	}
+}
