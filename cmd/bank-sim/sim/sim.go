@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"motcua/shared/payment"
 	"motcua/shared/payment/vietqr"
 	"motcua/shared/payment/vnpay"
 	"motcua/shared/payment/vnpay/vnpaytest"
@@ -60,9 +61,12 @@ const (
 	// identical IPN again.
 	ModeReplayStale Mode = "replay-stale"
 	// ModeLateFailure sends the success callback, then a failure callback
-	// for the same payment (which must never un-pay it).
+	// for the same payment (which must never un-pay it); for the bank
+	// webhook the failure is a "transfer.reversed" event.
 	ModeLateFailure Mode = "late-failure"
-	// ModeFailure sends one correctly signed failure callback.
+	// ModeFailure sends one correctly signed failure callback (VNPAY: a
+	// cancelled payment; bank webhook: a transfer whose note lost the
+	// reference, which must be kept for staff).
 	ModeFailure Mode = "failure"
 )
 
@@ -117,8 +121,8 @@ type Bank struct {
 	prefix string
 
 	mu        sync.Mutex
-	transfers map[string]Transfer // by reference, latest successful
-	fileErr   error               // last ledger-file write error
+	transfers map[string]payment.BankEvent // by reference, latest successful
+	fileErr   error                        // last ledger-file write error
 }
 
 // New returns a Bank for cfg.
@@ -139,7 +143,7 @@ func New(cfg Config) *Bank {
 		cfg:       cfg,
 		ledger:    vnpaytest.NewBank(cfg.HashSecret, cfg.TmnCode),
 		prefix:    strings.ToUpper(hex.EncodeToString(p[:])),
-		transfers: map[string]Transfer{},
+		transfers: map[string]payment.BankEvent{},
 	}
 }
 
@@ -455,33 +459,10 @@ func (b *Bank) QueryHandler() http.Handler {
 // Queries returns the querydr requests answered so far.
 func (b *Bank) Queries() []vnpay.QueryRequest { return b.ledger.Queries() }
 
-// Transfer is the JSON body of the generic bank webhook (provider=bank):
-// one incoming transfer to the collecting agency's account.
-type Transfer struct {
-	// EventID identifies the notification; the same event is processed once.
-	EventID string `json:"event_id"`
-	// Type is "transfer.succeeded" or "transfer.failed".
-	Type string `json:"type"`
-	// BankBIN and AccountNumber are the credited account.
-	BankBIN       string `json:"bank_bin"`
-	AccountNumber string `json:"account_number"`
-	// AmountVND is the amount credited, in đồng.
-	AmountVND int64 `json:"amount_vnd"`
-	// Description is the transfer note; it carries the payment reference.
-	Description string `json:"description"`
-	// Reference is the payment reference when the bank extracted it.
-	Reference string `json:"reference,omitempty"`
-	// BankTransactionID is the bank's id of the transfer.
-	BankTransactionID string `json:"bank_transaction_id"`
-	// OccurredAt is when the transfer happened (RFC 3339).
-	OccurredAt time.Time `json:"occurred_at"`
-}
-
-// WebhookEventSucceeded and WebhookEventFailed are the Transfer types.
-const (
-	WebhookEventSucceeded = "transfer.succeeded"
-	WebhookEventFailed    = "transfer.failed"
-)
+// EventReversed is the type the late-failure mode sends for a VietQR
+// transfer: the protocol knows only payment.BankEventTransferReceived, so
+// it must be refused and must never un-pay anything.
+const EventReversed = "transfer.reversed"
 
 // PostWebhook signs body with the webhook secret at t (or with secret when
 // not nil) and POSTs it to payment-callback?provider=bank.
@@ -513,17 +494,18 @@ func (b *Bank) PayVietQR(ctx context.Context, payload string, mode Mode) (Result
 		return Result{}, errors.New("sim: the VietQR payload carries no amount or no reference")
 	}
 	now := b.cfg.Now()
-	tr := Transfer{EventID: b.nextEventID(), Type: WebhookEventSucceeded, BankBIN: p.BankBIN,
-		AccountNumber: p.AccountNumber, AmountVND: p.AmountVND, Description: "CK " + p.Reference,
-		Reference: p.Reference, BankTransactionID: "FT" + b.nextTxnNo(), OccurredAt: now.UTC().Truncate(time.Second)}
+	tr := payment.BankEvent{EventID: b.nextEventID(), Type: payment.BankEventTransferReceived,
+		BankCode: p.BankBIN, AccountNumber: p.AccountNumber, Amount: p.AmountVND, Currency: "VND",
+		TransferNote: "CK " + p.Reference + " le phi ho so", TransactionID: "FT" + b.nextTxnNo(),
+		OccurredAt: now.UTC().Truncate(time.Second)}
 	if mode == ModeWrongAmount {
-		tr.AmountVND -= 1000
+		tr.Amount -= 1000
 	}
-	res := Result{Mode: mode, Reference: p.Reference, AmountVND: tr.AmountVND, TransactionNo: tr.BankTransactionID}
-	post := func(what string, tr Transfer, t time.Time, secret []byte) error {
-		body, err := json.Marshal(tr)
+	res := Result{Mode: mode, Reference: p.Reference, AmountVND: tr.Amount, TransactionNo: tr.TransactionID}
+	post := func(what string, ev payment.BankEvent, t time.Time, secret []byte) error {
+		body, err := json.Marshal(ev)
 		if err != nil {
-			return fmt.Errorf("encode transfer: %w", err)
+			return fmt.Errorf("encode bank event: %w", err)
 		}
 		d, err := b.PostWebhook(ctx, what, body, t, secret)
 		res.Deliveries = append(res.Deliveries, d)
@@ -533,11 +515,14 @@ func (b *Bank) PayVietQR(ctx context.Context, payload string, mode Mode) (Result
 	case ModeBadSignature:
 		return res, post("bad-signature", tr, now, []byte("not-the-webhook-secret"))
 	case ModeFailure:
-		tr.Type = WebhookEventFailed
+		// A transfer cannot fail after the fact; what goes wrong is a
+		// payer who mistypes the note: money with no reference, which
+		// must be kept for staff.
+		tr.TransferNote = "chuyen tien le phi"
 		return res, post("failure", tr, now, nil)
 	}
 	b.mu.Lock()
-	b.transfers[tr.Reference] = tr
+	b.transfers[p.Reference] = tr
 	b.mu.Unlock()
 	if err := post("success", tr, now, nil); err != nil {
 		return res, err
@@ -549,17 +534,17 @@ func (b *Bank) PayVietQR(ctx context.Context, payload string, mode Mode) (Result
 		return res, post("replay-stale", tr, now.Add(-10*time.Minute), nil)
 	case ModeLateFailure:
 		late := tr
-		late.EventID, late.Type = b.nextEventID(), WebhookEventFailed
+		late.EventID, late.Type = b.nextEventID(), EventReversed
 		return res, post("late-failure", late, now, nil)
 	}
 	return res, nil
 }
 
 // Transfers returns the successful VietQR transfers made so far.
-func (b *Bank) Transfers() []Transfer {
+func (b *Bank) Transfers() []payment.BankEvent {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]Transfer, 0, len(b.transfers))
+	out := make([]payment.BankEvent, 0, len(b.transfers))
 	for _, t := range b.transfers {
 		out = append(out, t)
 	}

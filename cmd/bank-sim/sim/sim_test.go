@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"motcua/cmd/bank-sim/sim"
+	"motcua/shared/payment"
 	"motcua/shared/payment/vietqr"
 	"motcua/shared/payment/vnpay"
 	"motcua/shared/payment/webhook"
@@ -62,9 +63,9 @@ func (f *fakeCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err := webhook.Verify(r.Header.Get(webhook.Header), body, [][]byte{[]byte(whSec)}, time.Now(), 0)
 		c.valid = err == nil
 		c.stale = errors.Is(err, webhook.ErrStaleTimestamp)
-		var tr sim.Transfer
-		_ = json.Unmarshal(body, &tr)
-		c.success, c.ref, c.amount = tr.Type == sim.WebhookEventSucceeded, tr.Reference, tr.AmountVND
+		var ev payment.BankEvent
+		_ = json.Unmarshal(body, &ev)
+		c.success, c.ref, c.amount = ev.Type == payment.BankEventTransferReceived, payment.FindRef(ev.TransferNote), ev.Amount
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, c)
@@ -169,7 +170,7 @@ func replaceParam(t *testing.T, raw, k, v string) string {
 }
 
 func TestPayVietQR_modes(t *testing.T) {
-	payload, err := vietqr.Build(vietqr.Payload{BankBIN: "970436", AccountNumber: "0011001234567", AmountVND: 30000, Reference: "QR123"})
+	payload, err := vietqr.Build(vietqr.Payload{BankBIN: "970436", AccountNumber: "0011001234567", AmountVND: 30000, Reference: "MCABCDEFGHIJKL"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestPayVietQR_modes(t *testing.T) {
 		{sim.ModeDuplicate, []callback{{valid: true, success: true, amount: 30000}, {valid: true, success: true, amount: 30000}}},
 		{sim.ModeReplayStale, []callback{{valid: true, success: true, amount: 30000}, {valid: false, success: true, amount: 30000, stale: true}}},
 		{sim.ModeLateFailure, []callback{{valid: true, success: true, amount: 30000}, {valid: true, success: false, amount: 30000}}},
-		{sim.ModeFailure, []callback{{valid: true, success: false, amount: 30000}}},
+		{sim.ModeFailure, []callback{{valid: true, success: true, amount: 30000, ref: "-"}}},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.mode), func(t *testing.T) {
@@ -198,7 +199,12 @@ func TestPayVietQR_modes(t *testing.T) {
 				t.Fatalf("deliveries %+v, calls %+v", res.Deliveries, fc.calls)
 			}
 			for i, w := range tc.want {
-				w.provider, w.ref = "bank", "QR123"
+				w.provider = "bank"
+				if w.ref == "-" {
+					w.ref = "" // the note lost the reference
+				} else {
+					w.ref = "MCABCDEFGHIJKL"
+				}
 				if fc.calls[i] != w {
 					t.Errorf("call %d = %+v, want %+v", i, fc.calls[i], w)
 				}
