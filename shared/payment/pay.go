@@ -117,7 +117,7 @@ func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool
 // Methods lists the methods configured here.
 func (s *Service) Methods() []string {
 	var out []string
-	if s.cfg.VNPay != nil {
+	if s.methodEnabled(MethodVNPay) {
 		out = append(out, string(MethodVNPay))
 	}
 	if s.cfg.VietQR != nil {
@@ -129,7 +129,7 @@ func (s *Service) Methods() []string {
 func (s *Service) methodEnabled(m Method) bool {
 	switch m {
 	case MethodVNPay:
-		return s.cfg.VNPay != nil
+		return s.cfg.VNPay != nil && s.cfg.VNPay.ReturnURL != ""
 	case MethodVietQR:
 		return s.cfg.VietQR != nil
 	}

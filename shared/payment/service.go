@@ -97,8 +97,14 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 		errs = append(errs, errors.New("publisher is required"))
 	}
 	if cfg.VNPay != nil {
-		if err := cfg.VNPay.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("vnpay: %w", err))
+		// A pay-side terminal (with a return URL) must be complete; the
+		// callback side needs only the hash secret.
+		if cfg.VNPay.ReturnURL != "" {
+			if err := cfg.VNPay.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("vnpay: %w", err))
+			}
+		} else if cfg.VNPay.HashSecret == "" {
+			errs = append(errs, errors.New("vnpay: hash secret is required"))
 		}
 	}
 	if cfg.VietQR != nil {

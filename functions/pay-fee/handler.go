@@ -1,0 +1,68 @@
+// Package function is the "pay-fee" function: a citizen pays the fee of an
+// application online.
+//
+//	POST {"code", "pin", "method": "vnpay"|"vietqr"}  201 a new payment / 200 the still-valid one
+//	POST {"action": "status", "ref", "pin"}           200 the payment's state
+//	GET  ?ref=&pin=[&format=png]                      200 the payment (or its VietQR image)
+//
+// The amount is the application's fee (from the catalog), never the
+// client's; one payment is active per application; Idempotency-Key is
+// honoured. VNPAY needs the secrets vnpay-tmn-code and vnpay-hash-secret and
+// MOTCUA_VNPAY_RETURN_URL; VietQR needs MOTCUA_VIETQR_BIN and
+// MOTCUA_VIETQR_ACCOUNT. All logic lives in motcua/shared/payment.
+package function
+
+import (
+	"log/slog"
+	"os"
+	"sync"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"motcua/shared/config"
+	"motcua/shared/httpx"
+	"motcua/shared/idempotency"
+	"motcua/shared/payment"
+	"motcua/shared/platform"
+	"motcua/shared/throttle"
+)
+
+var (
+	mu  sync.Mutex
+	api *payment.PayHTTP
+)
+
+// build creates the dependencies on first successful use; a failure is
+// retried on the next request.
+func build() (*payment.PayHTTP, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if api != nil {
+		return api, nil
+	}
+	p, err := platform.Get()
+	if err != nil {
+		return nil, err
+	}
+	cfg, _, err := payment.LoadConfig(config.FromEnviron(os.Environ()), p.Secrets, payment.Needs{Pay: true}, p.Log)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := payment.NewService(payment.Deps{Store: p.Store, Publisher: p.Queue, Throttle: throttle.New(p.Store), Log: p.Log}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	keeper := idempotency.New(p.Store, "idempotency/pay-fee", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
+	api = payment.NewPayHTTP(svc, keeper, p.Log)
+	return api, nil
+}
+
+// Handle answers one call of the pay-fee function.
+func Handle(req handler.Request) (handler.Response, error) {
+	ctx := httpx.RequestContext(req)
+	h, err := build()
+	if err != nil {
+		return httpx.FromError(ctx, slog.Default(), err), nil
+	}
+	return h.Serve(ctx, req), nil
+}

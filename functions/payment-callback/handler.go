@@ -1,0 +1,65 @@
+// Package function is the "payment-callback" function: payment providers
+// tell motcua that money arrived (or did not).
+//
+//	GET  ?provider=vnpay&vnp_...  VNPAY IPN; always 200 {"RspCode","Message"} as VNPAY expects
+//	POST ?provider=bank           partner-bank webhook (X-Motcua-Signature); 200 {eventId, status, ref, reason}
+//
+// Every call is stored raw (signatures redacted) before it is acted on; a
+// confirmed payment marks the application's fee paid and publishes one
+// payment.confirmed event to MOTCUA_PAYMENT_EVENTS_QUEUE (payment-events).
+// Secrets: vnpay-hash-secret, bank-webhook-secrets (one per line, re-read on
+// each call so a rotation needs no restart). All logic lives in
+// motcua/shared/payment.
+package function
+
+import (
+	"log/slog"
+	"os"
+	"sync"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"motcua/shared/config"
+	"motcua/shared/httpx"
+	"motcua/shared/payment"
+	"motcua/shared/platform"
+)
+
+var (
+	mu  sync.Mutex
+	api *payment.CallbackHTTP
+)
+
+// build creates the dependencies on first successful use; a failure is
+// retried on the next request.
+func build() (*payment.CallbackHTTP, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if api != nil {
+		return api, nil
+	}
+	p, err := platform.Get()
+	if err != nil {
+		return nil, err
+	}
+	cfg, secrets, err := payment.LoadConfig(config.FromEnviron(os.Environ()), p.Secrets, payment.Needs{Callbacks: true}, p.Log)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := payment.NewService(payment.Deps{Store: p.Store, Publisher: p.Queue, BankSecrets: secrets, Log: p.Log}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	api = payment.NewCallbackHTTP(svc, p.Log)
+	return api, nil
+}
+
+// Handle answers one call of the payment-callback function.
+func Handle(req handler.Request) (handler.Response, error) {
+	ctx := httpx.RequestContext(req)
+	h, err := build()
+	if err != nil {
+		return httpx.FromError(ctx, slog.Default(), err), nil
+	}
+	return h.Serve(ctx, req), nil
+}
