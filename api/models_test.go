@@ -10,7 +10,7 @@ import (
 )
 
 // TestApplication_models_fit_the_document checks the Go answers of the
-// application functions, filled in every member (optional ones too), against
+// application functions, with every member filled (optional ones too), against
 // their documented schemas: a member added to a model without documenting it
 // fails here even when no example makes the handler send it.
 func TestApplication_models_fit_the_document(t *testing.T) {
@@ -40,6 +40,32 @@ func TestApplication_models_fit_the_document(t *testing.T) {
 		}},
 		{"cancel_result", "CancelApplicationResult", application.CancelResult{
 			Code: "UBND-X-VIETHUNG-261124-0001", Status: application.StatusCancelled, CancelledAt: now,
+		}},
+		{"staff_view_every_member", "StaffApplicationView", application.StaffView{
+			Application: application.StaffApplication{Application: application.Application{
+				Code: "UBND-X-VIETHUNG-261124-0001", ProcedureCode: "X.HT.004", ProcedureName: "Cấp bản sao trích lục hộ tịch",
+				ProcedureVersion: 2, ProcessingDays: 3,
+				Agency: application.Agency{Code: "UBND-X-VIETHUNG", Name: "Ủy ban nhân dân xã Việt Hùng"},
+				Applicant: application.Applicant{Kind: application.ApplicantBusiness, Name: "Công ty TNHH Việt Hùng",
+					IDNumber: "001190123456", DateOfBirth: "1990-05-17", Gender: "female", TaxCode: "0101234567",
+					Representative: &application.Representative{Name: "Nguyễn Thị Hoa", IDNumber: "001190123456", Position: "Giám đốc"},
+					Phone:          "+84912345678", Email: "hoa@example.vn", Address: "Thôn 1, xã Việt Hùng"},
+				Form:           map[string]any{"soBanSao": 2.0, "loaiTrichLuc": "Khai sinh", "gap": true},
+				Documents:      []application.Document{doc},
+				Channel:        application.ChannelPostal,
+				ResultDelivery: application.ResultDelivery{Method: application.DeliveryPostal, Address: "Thôn 1"},
+				Status:         application.StatusReturned,
+				Fee: application.Fee{AmountVND: 8000, Kind: "fee", PaymentState: application.PaymentPaid,
+					PaymentRef: "PAY-1", PaymentMethod: "vietqr", PaidAt: &later},
+				SubmittedAt: now, ReceivedAt: &now, DueAt: later, SettledAt: &later, Settlement: "on_time",
+				Timeline: []application.Event{{At: now, Status: application.StatusSubmitted, Actor: application.ActorCitizen, Note: "n", EventID: "e1"}},
+				PINHash:  "pbkdf2-sha256$1$x", PINSalt: "s", Version: 7,
+			}},
+			Audit: []application.AuditRecord{{EventID: "e2", Code: "UBND-X-VIETHUNG-261124-0001", Action: application.ActComplete,
+				From: application.StatusProcessing, To: application.StatusProcessed, At: later, Officer: "canbo-1", Agency: "UBND-X-VIETHUNG",
+				Reason: "r", Missing: []string{"m"}, Result: &application.Result{DocumentKey: "k", Description: "d"},
+				Delivery: &application.Delivery{Method: application.DeliveryPostal, TrackingNumber: "EB1VN"}, Note: "n"}},
+			AllowedActions: []application.ActionName{application.ActReceive},
 		}},
 	}
 	for _, tc := range tests {
