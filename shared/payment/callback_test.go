@@ -60,7 +60,9 @@ func TestVNPayIPN_every_RspCode(t *testing.T) {
 			q.Set("vnp_Amount", "100")
 			return q
 		}, wantCode: "97", wantState: payment.StatePending},
-		{name: "unknown_order_01", query: func(p payment.Payment) url.Values { return ipn("MCZZZZZZZZZZZZ", p.AmountVND, "00", "00", "1", hashSecret) },
+		{name: "unknown_order_01", query: func(p payment.Payment) url.Values {
+			return ipn("MCZZZZZZZZZZZZ", p.AmountVND, "00", "00", "1", hashSecret)
+		},
 			wantCode: "01", wantState: payment.StatePending},
 		{name: "invalid_amount_04", query: func(p payment.Payment) url.Values { return ipn(p.Ref, p.AmountVND-1000, "00", "00", "1", hashSecret) },
 			wantCode: "04", wantState: payment.StatePending},
