@@ -48,7 +48,7 @@ func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool
 	}
 	switch {
 	case app.Fee.PaymentState == application.PaymentPaid:
-		return Payment{}, false, ErrAlreadyPaid.with(map[string]any{"paymentRef": app.Fee.PaymentRef})
+		return Payment{}, false, ErrAlreadyPaid.with(map[string]any{"payment_ref": app.Fee.PaymentRef})
 	case app.Fee.PaymentState == application.PaymentNotRequired || app.Fee.AmountVND <= 0:
 		return Payment{}, false, ErrNotRequired
 	case app.Status == application.StatusCancelled || app.Status == application.StatusRejected || app.Status == application.StatusReturned:
@@ -73,13 +73,13 @@ func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool
 				if ferr := s.finish(ctx, old); ferr != nil {
 					s.log.WarnContext(ctx, "finishing a paid payment failed", "ref", old.Ref, "error", ferr.Error())
 				}
-				return Payment{}, false, ErrAlreadyPaid.with(map[string]any{"paymentRef": old.Ref})
+				return Payment{}, false, ErrAlreadyPaid.with(map[string]any{"payment_ref": old.Ref})
 			case old.Pending(now):
 				if old.Method == in.Method {
 					return old, false, nil
 				}
 				return Payment{}, false, ErrInProgress.with(map[string]any{
-					"paymentRef": old.Ref, "method": string(old.Method), "expiresAt": old.ExpiresAt,
+					"payment_ref": old.Ref, "method": string(old.Method), "expires_at": old.ExpiresAt,
 				})
 			case old.State == StatePending:
 				exp, xerr := s.Expire(ctx, old.Ref)
@@ -116,7 +116,7 @@ func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool
 
 // Methods lists the methods configured here.
 func (s *Service) Methods() []string {
-	var out []string
+	out := []string{}
 	if s.methodEnabled(MethodVNPay) {
 		out = append(out, string(MethodVNPay))
 	}
