@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"motcua/shared/docstore"
@@ -111,4 +112,38 @@ func (r *Repository) SetActive(ctx context.Context, code, ref, etag string, now 
 // lostRace reports a create-once or compare-and-swap write that lost.
 func lostRace(err error) bool {
 	return errors.Is(err, docstore.ErrConflict) || errors.Is(err, docstore.ErrPrecondition)
+}
+
+// Each calls fn with every stored payment (payments/<ref>.json, not the
+// markers, events, unmatched or audit records under payments/), in
+// reference order, stopping at fn's first error. Reconciliation uses it to
+// find pending payments to re-check and paid ones not yet finished.
+func (r *Repository) Each(ctx context.Context, fn func(Payment) error) error {
+	next := ""
+	for {
+		page, err := r.store.List(ctx, Prefix, next, 1000)
+		if err != nil {
+			return fmt.Errorf("list payments: %w", err)
+		}
+		for _, e := range page.Entries {
+			name := strings.TrimPrefix(e.Key, Prefix)
+			if strings.Contains(name, "/") || !strings.HasSuffix(name, ".json") {
+				continue
+			}
+			p, _, err := r.Get(ctx, strings.TrimSuffix(name, ".json"))
+			if errors.Is(err, ErrNotFound) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		next = page.Next
+	}
 }
