@@ -79,7 +79,7 @@ func (s *Service) Audit(ctx context.Context, provider string, raw RawCallback) (
 		return "", fmt.Errorf("audit callback: %w", err)
 	}
 	now := s.now().UTC()
-	rec := AuditRecord{ID: id.String(), Provider: provider, ReceivedAt: now, Method: raw.Method, Body: string(raw.Body)}
+	rec := AuditRecord{ID: id.String(), Provider: provider, ReceivedAt: now, Method: raw.Method, Body: redactBody(raw.Body)}
 	if len(raw.Query) > 0 {
 		rec.Query = map[string][]string{}
 		for k, v := range raw.Query {
@@ -103,6 +103,20 @@ func (s *Service) Audit(ctx context.Context, provider string, raw RawCallback) (
 		return "", fmt.Errorf("audit callback: %w", err)
 	}
 	return key, nil
+}
+
+// redactBody returns body as text, with vnp_SecureHash redacted when it is
+// a form-encoded IPN.
+func redactBody(body []byte) string {
+	if !bytes.Contains(body, []byte(vnpay.ParamSecureHash)) {
+		return string(body)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil || !form.Has(vnpay.ParamSecureHash) {
+		return Redacted // unparseable but carries a hash: keep nothing
+	}
+	form.Set(vnpay.ParamSecureHash, Redacted)
+	return form.Encode()
 }
 
 // VNPayIPN handles one VNPAY IPN (GET with vnp_* parameters) and returns

@@ -152,3 +152,28 @@ func TestCallbackHTTP(t *testing.T) {
 		t.Fatalf("GET bank: %d", r.StatusCode)
 	}
 }
+
+func TestCallbackHTTP_form_posted_IPN_is_applied_and_stored_redacted(t *testing.T) {
+	e := newEnv(t)
+	a := e.addApp(t, "STP-260302-0950", application.StatusAwaitingPayment)
+	p := e.pay(t, a.Code, payment.MethodVNPay)
+	h := payment.NewCallbackHTTP(e.svc, quiet)
+	q := ipn(p.Ref, p.AmountVND, "00", "00", "31", hashSecret)
+	sig := q.Get("vnp_SecureHash")
+	r := h.Serve(context.Background(), handler.Request{Method: http.MethodPost, QueryString: "provider=vnpay", Body: []byte(q.Encode()),
+		Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}})
+	if string(r.Body) != `{"RspCode":"00","Message":"Confirm Success"}` {
+		t.Fatalf("form ipn: %s", r.Body)
+	}
+	keys := e.keys(t, payment.AuditPrefix)
+	if len(keys) != 1 {
+		t.Fatalf("audit = %v", keys)
+	}
+	obj, err := e.store.Get(context.Background(), keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(obj.Body), sig) || !strings.Contains(string(obj.Body), p.Ref) {
+		t.Fatalf("audit record: %s", obj.Body)
+	}
+}

@@ -231,9 +231,10 @@ func (s *Service) Confirm(ctx context.Context, c Confirmation) (Payment, error) 
 	if err := s.finish(ctx, p); err != nil {
 		return p, err
 	}
-	p, _, gerr := s.repo.Get(ctx, p.Ref)
-	if gerr != nil {
-		return p, nil //nolint:nilerr // the confirmation is durable; the re-read only refreshes flags
+	// The confirmation is durable; the re-read only refreshes the flags
+	// finish set, so a failure keeps the payment as confirmed.
+	if fresh, _, gerr := s.repo.Get(ctx, p.Ref); gerr == nil {
+		p = fresh
 	}
 	return p, nil
 }
