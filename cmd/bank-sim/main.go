@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	cfg := sim.Config{
 		GatewayURL: o.gateway,
 		HashSecret: secret(o.secret, "BANK_SIM_VNPAY_SECRET", "vnpay-hash-secret"),
-		TmnCode:    secret(o.tmnCode, "BANK_SIM_TMN_CODE", "vnpay-tmn-code"),
+		TmnCode:    devTmnCode(secret(o.tmnCode, "BANK_SIM_TMN_CODE", "vnpay-tmn-code")),
 		HTTP:       &http.Client{Timeout: o.timeout},
 		LedgerFile: o.ledger,
 	}
@@ -182,4 +182,14 @@ func serve(ctx context.Context, addr string, bank *sim.Bank, stderr io.Writer) e
 		return err
 	}
 	return nil
+}
+
+// devTmnCode maps a terminal code the way payment.LoadConfig does: the
+// runner's generated 64-hex dev secret is cut to its first 8 characters,
+// upper-cased.
+func devTmnCode(s string) string {
+	if len(s) > 8 {
+		return strings.ToUpper(s[:8])
+	}
+	return s
 }
