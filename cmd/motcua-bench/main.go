@@ -8,7 +8,10 @@
 //     directly vs through the gateway, p50/p99, at concurrency 1 and 10;
 //  3. S3 PUT+GET of 1 KiB and SQS send+receive+delete round trips against
 //     the embedded stack and, with -localstack URL, against LocalStack in
-//     the same run (ratio embedded/LocalStack).
+//     the same run (ratio embedded/LocalStack);
+//  4. with -applications (default on), application submissions through the
+//     gateway at 50 concurrent clients next to an S3 PUT + SQS send floor
+//     (see applications.go).
 //
 // The 1 KiB POST goes to procedures, the cheapest real function path: the
 // template reads the whole body and the handler answers 405 (the catalog
@@ -19,6 +22,7 @@
 //
 //	go run ./cmd/motcua-bench [-n 2000] [-aws-n 300] [-starts 3] [-fn-starts 5]
 //	    [-localstack http://127.0.0.1:4566] [-json bench.json] [-nosync]
+//	    [-applications=true] [-app-n 1000] [-app-c 50]
 package main
 
 import (
@@ -71,6 +75,7 @@ type options struct {
 	buildDir   string
 	noSync     bool
 	timeout    time.Duration
+	apps       appOptions
 }
 
 // Stat summarises one series of latencies.
@@ -110,6 +115,8 @@ type Report struct {
 	Startup []Pair `json:"startup"`
 	Gateway []Pair `json:"gateway"`
 	Storage []Pair `json:"storage"`
+	// Applications is the submission scenario (nil when not run).
+	Applications *AppReport `json:"applications,omitempty"`
 	// Notes explain the numbers.
 	Notes []string `json:"notes"`
 }
@@ -128,11 +135,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.buildDir, "build", "", "functions' build folder (default: <repo>/.build, shared with motcua-local)")
 	fs.BoolVar(&o.noSync, "nosync", false, "run the embedded stack without fsync (default: fsync, as make run)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "abort the whole run after this long")
+	o.apps.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if o.n < 1 || o.awsN < 1 || o.starts < 1 || o.fnStarts < 1 {
 		fmt.Fprintln(stderr, "motcua-bench: -n, -aws-n, -starts and -fn-starts must be at least 1")
+		return 2
+	}
+	if err := o.apps.validate(); err != nil {
+		fmt.Fprintf(stderr, "motcua-bench: %v\n", err)
 		return 2
 	}
 	if o.localstack != "" && !isLoopbackURL(o.localstack) {
@@ -302,6 +314,12 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 			p.A = &l
 		}
 		rep.Storage = append(rep.Storage, p)
+	}
+	// 4. Application submissions next to their storage floor.
+	if o.apps.enabled {
+		if rep.Applications, err = benchApplications(ctx, a, o.apps, stderr); err != nil {
+			return nil, err
+		}
 	}
 	rep.Notes = []string{
 		fmt.Sprintf("loopback only, %d CPUs shared with other work; each number is one run of this command", rep.CPUs),
@@ -631,6 +649,7 @@ func printReport(w io.Writer, r *Report) {
 	table("Start-to-ready", r.Startup, "B/A")
 	table("Gateway overhead (function "+benchFunction+")", r.Gateway, "gateway/direct")
 	table("S3 / SQS round trips", r.Storage, "embedded/LocalStack")
+	printApplications(w, r.Applications)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}
