@@ -11,6 +11,7 @@ export GOFLAGS ?= -buildvcs=false
 
 ## run: start the whole local stack (embedded S3+SQS, functions, gateway, connector) in the foreground
 run:
+	$(GO) mod download
 	$(GO) run ./cmd/motcua-local
 
 ## test: unit, contract and end-to-end tests against the embedded servers

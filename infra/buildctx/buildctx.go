@@ -158,12 +158,13 @@ func copyFile(src, dst string, perm fs.FileMode) (err error) {
 	return err
 }
 
-// goEnv is the environment of the go command: the caller's, plus settings
-// that keep the build offline and reproducible (module cache only).
+// goEnv is the environment of the go command: the caller's (so GOPROXY and
+// the module cache are the user's: a warm cache builds offline, a fresh
+// machine fetches what go.sum pins, as the image build would), plus
+// settings that keep the build reproducible.
 func goEnv() []string {
 	return append(os.Environ(),
 		"GOFLAGS=-mod=mod -buildvcs=false",
-		"GOPROXY=off",
 		"GOWORK=off",
 		"GOTOOLCHAIN=local",
 		"CGO_ENABLED=0",
