@@ -54,6 +54,11 @@ type Fee struct {
 	Kind string `json:"kind"`
 	// PaymentState is not_required, unpaid or paid.
 	PaymentState string `json:"paymentState"`
+	// PaymentRef, PaymentMethod and PaidAt say which payment paid the fee
+	// (present once paid).
+	PaymentRef    string     `json:"paymentRef,omitempty"`
+	PaymentMethod string     `json:"paymentMethod,omitempty"`
+	PaidAt        *time.Time `json:"paidAt,omitempty"`
 }
 
 // DocumentState is one declared document and whether it was uploaded.
@@ -125,7 +130,7 @@ func buildStatus(a application.Application, cal *workdays.Calendar, now time.Tim
 		Code: a.Code, Procedure: Named{a.ProcedureCode, a.ProcedureName}, Agency: Named{a.Agency.Code, a.Agency.Name},
 		Status: a.Status, StatusLabel: application.StatusLabelVi(a.Status),
 		SubmittedAt: a.SubmittedAt.UTC(), ReceivedAt: a.ReceivedAt, SettledAt: a.SettledAt,
-		Fee:       Fee{a.Fee.AmountVND, a.Fee.Kind, a.Fee.PaymentState},
+		Fee:       feeView(a.Fee),
 		Timeline:  make([]Step, 0, len(a.Timeline)),
 		Documents: make([]DocumentState, 0, len(a.Documents)),
 	}
@@ -255,4 +260,14 @@ func (s *server) lookup(ctx context.Context, q Query, client string) (Status, er
 		s.log.WarnContext(ctx, "throttle success not recorded", "error", err.Error())
 	}
 	return buildStatus(a, s.cal, s.now()), nil
+}
+
+// feeView is the citizen's view of the fee, with the payment once paid.
+func feeView(f application.Fee) Fee {
+	v := Fee{AmountVND: f.AmountVND, Kind: f.Kind, PaymentState: f.PaymentState, PaymentRef: f.PaymentRef, PaymentMethod: f.PaymentMethod}
+	if f.PaidAt != nil && !f.PaidAt.IsZero() {
+		t := *f.PaidAt
+		v.PaidAt = &t
+	}
+	return v
 }
