@@ -76,6 +76,7 @@ type options struct {
 	noSync     bool
 	timeout    time.Duration
 	apps       appOptions
+	payments   payOptions
 }
 
 // Stat summarises one series of latencies.
@@ -117,6 +118,8 @@ type Report struct {
 	Storage []Pair `json:"storage"`
 	// Applications is the submission scenario (nil when not run).
 	Applications *AppReport `json:"applications,omitempty"`
+	// Payments is the payment-callback scenario (nil when not run).
+	Payments *PayReport `json:"payments,omitempty"`
 	// Notes explain the numbers.
 	Notes []string `json:"notes"`
 }
@@ -136,6 +139,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.noSync, "nosync", false, "run the embedded stack without fsync (default: fsync, as make run)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "abort the whole run after this long")
 	o.apps.register(fs)
+	o.payments.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -143,7 +147,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "motcua-bench: -n, -aws-n, -starts and -fn-starts must be at least 1")
 		return 2
 	}
-	if err := o.apps.validate(); err != nil {
+	if err := errors.Join(o.apps.validate(), o.payments.validate()); err != nil {
 		fmt.Fprintf(stderr, "motcua-bench: %v\n", err)
 		return 2
 	}
@@ -318,6 +322,11 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 	// 4. Application submissions next to their storage floor.
 	if o.apps.enabled {
 		if rep.Applications, err = benchApplications(ctx, a, o.apps, stderr); err != nil {
+			return nil, err
+		}
+	}
+	if o.payments.enabled {
+		if rep.Payments, err = benchPayments(ctx, a, cfg.SecretsDir, o.payments, stderr); err != nil {
 			return nil, err
 		}
 	}
@@ -650,6 +659,7 @@ func printReport(w io.Writer, r *Report) {
 	table("Gateway overhead (function "+benchFunction+")", r.Gateway, "gateway/direct")
 	table("S3 / SQS round trips", r.Storage, "embedded/LocalStack")
 	printApplications(w, r.Applications)
+	printPayments(w, r.Payments)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}
