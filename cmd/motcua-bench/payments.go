@@ -260,11 +260,19 @@ func checkPayments(ctx context.Context, store docstore.Store, sqsc *sqs.Client, 
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
-	for _, ref := range refs {
+	var mu sync.Mutex
+	_, _, err := payHammer(ctx, rep.Concurrency, len(refs), func(ctx context.Context, i int) error {
+		ref := refs[i]
 		p, _, err := pays.Get(ctx, ref)
 		if err != nil {
-			return fmt.Errorf("payments: read %s: %w", ref, err)
+			return fmt.Errorf("read %s: %w", ref, err)
 		}
+		a, _, err := apps.Get(ctx, p.ApplicationCode)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", p.ApplicationCode, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
 		if p.State == payment.StatePaid {
 			rep.Paid++
 		} else {
@@ -275,15 +283,15 @@ func checkPayments(ctx context.Context, store docstore.Store, sqsc *sqs.Client, 
 		} else {
 			note("%s got %d replies 00", ref, ok[ref])
 		}
-		a, _, err := apps.Get(ctx, p.ApplicationCode)
-		if err != nil {
-			return fmt.Errorf("payments: read %s: %w", p.ApplicationCode, err)
-		}
 		if a.Status != application.StatusAwaitingPayment && a.Fee.PaymentState == application.PaymentPaid {
 			rep.AppsMoved++
 		} else {
 			note("%s is %s with fee %s", a.Code, a.Status, a.Fee.PaymentState)
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("payments: check: %w", err)
 	}
 	events := map[string]map[string]int{} // ref → event id → messages
 	// The events were published before the 00 replies; allow the outbox
