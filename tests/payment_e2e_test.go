@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -281,6 +282,40 @@ func TestPayments_through_the_gateway_with_the_bank_simulator(t *testing.T) {
 		}
 	})
 
+	// The same IPN delivered 50 times at once: paid once, one 00.
+	codeH, pinH := s.awaitingPayment(t, "H")
+	payH := s.pay(t, codeH, pinH, payment.MethodVNPay)
+	t.Run("vnpay_same_ipn_50_times_at_once_pays_once", func(t *testing.T) {
+		q := bank.IPN(payTmnCode, payH.Ref, "race", payFee, "777001", true, "")
+		replies := make(chan string, 50)
+		var wg sync.WaitGroup
+		for i := 0; i < 50; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d, err := bank.PostIPN(ctx, "race", q)
+				if err != nil {
+					t.Error(err)
+				}
+				replies <- d.RspCode
+			}()
+		}
+		wg.Wait()
+		close(replies)
+		n := map[string]int{}
+		for r := range replies {
+			n[r]++
+		}
+		// 99 would make VNPAY retry, which is allowed; it must never be a
+		// second 00.
+		if n["00"] != 1 || n["00"]+n["02"]+n["99"] != 50 {
+			t.Fatalf("replies %v, want one 00 and the rest 02", n)
+		}
+		if st := s.paymentState(t, payH.Ref, pinH); st != payment.StatePaid {
+			t.Fatalf("payment %s", st)
+		}
+	})
+
 	// VietQR: paid by the bank webhook, replayed stale; another bank still
 	// signing with the previous secret (rotation) is accepted.
 	codeB, pinB := s.awaitingPayment(t, "B")
@@ -372,7 +407,7 @@ func TestPayments_through_the_gateway_with_the_bank_simulator(t *testing.T) {
 		}
 		want := map[string]reconcile.Outcome{payA.Ref: reconcile.OutcomeOK, payD.Ref: reconcile.OutcomeCallbackLost,
 			payF.Ref: reconcile.OutcomeAmountMismatch, "MCNEVERISSUED2": reconcile.OutcomeUnknownReference,
-			payE.Ref: reconcile.OutcomeMissingAtBank}
+			payE.Ref: reconcile.OutcomeMissingAtBank, payH.Ref: reconcile.OutcomeMissingAtBank}
 		for ref, o := range want {
 			if got[ref] != o {
 				t.Errorf("%s: %q, want %q (report %+v)", ref, got[ref], o, rep.Counts)
@@ -416,7 +451,7 @@ func TestPayments_through_the_gateway_with_the_bank_simulator(t *testing.T) {
 
 	t.Run("exactly_one_payment_confirmed_per_paid_payment", func(t *testing.T) {
 		s.confirmedEvents(t, events)
-		for _, ref := range []string{payA.Ref, payB.Ref, payC.Ref, payD.Ref, payE.Ref, payG.Ref} {
+		for _, ref := range []string{payA.Ref, payB.Ref, payC.Ref, payD.Ref, payE.Ref, payG.Ref, payH.Ref} {
 			if n := len(events[ref]); n != 1 {
 				t.Errorf("%s: %d distinct payment.confirmed events, want 1", ref, n)
 			}
@@ -424,8 +459,8 @@ func TestPayments_through_the_gateway_with_the_bank_simulator(t *testing.T) {
 		if n := len(events[payF.Ref]); n != 0 {
 			t.Errorf("unpaid payment F has %d payment.confirmed events", n)
 		}
-		if len(events) != 6 {
-			t.Errorf("payment.confirmed for %d payments, want 6: %v", len(events), fmt.Sprint(events))
+		if len(events) != 7 {
+			t.Errorf("payment.confirmed for %d payments, want 7: %v", len(events), fmt.Sprint(events))
 		}
 	})
 }
