@@ -171,6 +171,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	if rep.Payments != nil && len(rep.Payments.Problems) > 0 {
+		// Numbers from a run that double-counted money mean nothing.
+		fmt.Fprintln(stderr, "motcua-bench: payments double-count check failed")
+		return 1
+	}
 	return 0
 }
 
