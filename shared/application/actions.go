@@ -147,7 +147,7 @@ func (s *Service) Cancel(ctx context.Context, code, pin, reason, correlationID s
 		return CancelResult{Code: a.Code, Status: a.Status, CancelledAt: lastAt(a)}, nil
 	}
 	if a.Status != StatusSubmitted {
-		return CancelResult{}, ErrInvalidState.withStatus(a.Status)
+		return CancelResult{}, withStatus(ErrInvalidState, a.Status)
 	}
 	now := s.d.Now().UTC()
 	reason = strings.TrimSpace(reason)
@@ -172,7 +172,7 @@ func (s *Service) Cancel(ctx context.Context, code, pin, reason, correlationID s
 			return docstore.ErrUnchanged
 		case StatusSubmitted:
 		default:
-			return ErrInvalidState.withStatus(cur.Status)
+			return withStatus(ErrInvalidState, cur.Status)
 		}
 		cur.Status = StatusCancelled
 		cur.Timeline = append(cur.Timeline, Event{At: now, Status: StatusCancelled, Actor: ActorCitizen, Note: reason, EventID: env.ID})

@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"motcua/shared/docstore"
+	"motcua/shared/fault"
 	"motcua/shared/queue"
 	"motcua/shared/staffauth"
 	"motcua/shared/workdays"
@@ -203,27 +204,27 @@ func StaffActor(c staffauth.Claims) Actor {
 var (
 	// ErrIllegalTransition means the action is not allowed from the
 	// current status; the problem carries current_status.
-	ErrIllegalTransition = &Error{code: "illegal_transition", status: http.StatusConflict,
-		vi: "Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ.",
-		en: "This action is not allowed in the application's current status."}
+	ErrIllegalTransition = fault.New(domain, "illegal_transition", http.StatusConflict,
+		"Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ.",
+		"This action is not allowed in the application's current status.")
 	// ErrConcurrentUpdate means another request changed the application
 	// between read and write; the problem carries current_status.
-	ErrConcurrentUpdate = &Error{code: "concurrent_update", status: http.StatusConflict,
-		vi: "Hồ sơ vừa được cập nhật bởi người khác; vui lòng tải lại và thử lại.",
-		en: "The application was changed by someone else meanwhile; reload it and try again."}
+	ErrConcurrentUpdate = fault.New(domain, "concurrent_update", http.StatusConflict,
+		"Hồ sơ vừa được cập nhật bởi người khác; vui lòng tải lại và thử lại.",
+		"The application was changed by someone else meanwhile; reload it and try again.")
 	// ErrActorNotAllowed means the actor may not take this action (a
 	// citizen on a staff action, staff on the applicant's cancel).
-	ErrActorNotAllowed = &Error{code: "actor_not_allowed", status: http.StatusForbidden,
-		vi: "Bạn không có quyền thực hiện thao tác này.",
-		en: "You may not take this action."}
+	ErrActorNotAllowed = fault.New(domain, "actor_not_allowed", http.StatusForbidden,
+		"Bạn không có quyền thực hiện thao tác này.",
+		"You may not take this action.")
 	// ErrNothingToPay means require_payment on a free or paid application.
-	ErrNothingToPay = &Error{code: "nothing_to_pay", status: http.StatusConflict,
-		vi: "Hồ sơ không có phí, lệ phí phải thanh toán.",
-		en: "The application has no unpaid fee."}
+	ErrNothingToPay = fault.New(domain, "nothing_to_pay", http.StatusConflict,
+		"Hồ sơ không có phí, lệ phí phải thanh toán.",
+		"The application has no unpaid fee.")
 	// ErrUnknownAction means the action name is not one of Actions.
-	ErrUnknownAction = &Error{code: "unknown_action", status: http.StatusUnprocessableEntity,
-		vi: "Thao tác không hợp lệ.",
-		en: "Unknown action; use one of: " + strings.Join(actionNames(), ", ") + "."}
+	ErrUnknownAction = fault.New(domain, "unknown_action", http.StatusUnprocessableEntity,
+		"Thao tác không hợp lệ.",
+		"Unknown action; use one of: "+strings.Join(actionNames(), ", ")+".")
 )
 
 func actionNames() []string {
@@ -382,7 +383,7 @@ func ApplyWith(c *workdays.Calendar, app *Application, action Action, actor Acto
 		return Event{}, ErrUnknownAction
 	}
 	if !slices.Contains(t.from, app.Status) {
-		return Event{}, ErrIllegalTransition.withStatus(app.Status)
+		return Event{}, withStatus(ErrIllegalTransition, app.Status)
 	}
 	switch {
 	case t.citizen && actor.Kind != ActorKindCitizen,
@@ -394,7 +395,7 @@ func ApplyWith(c *workdays.Calendar, app *Application, action Action, actor Acto
 		return Event{}, err
 	}
 	if action.Name == ActRequirePayment && (app.Fee.AmountVND <= 0 || app.Fee.PaymentState == PaymentPaid) {
-		return Event{}, ErrNothingToPay.withStatus(app.Status)
+		return Event{}, withStatus(ErrNothingToPay, app.Status)
 	}
 	now = now.UTC()
 	next := *app
@@ -669,7 +670,7 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 				status = cur.Status
 			}
 			p.log.InfoContext(ctx, "staff action lost a concurrent update", "code", code, "action", string(in.Name), "current_status", string(status))
-			return ProcessResult{}, fmt.Errorf("process %s %s: %w: %w", in.Name, code, ErrConcurrentUpdate.withStatus(status), err)
+			return ProcessResult{}, fmt.Errorf("process %s %s: %w: %w", in.Name, code, withStatus(ErrConcurrentUpdate, status), err)
 		}
 		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
 	}

@@ -40,7 +40,7 @@ type PayInput struct {
 // ErrMethodUnavailable.
 func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool, err error) {
 	if !in.Method.Valid() || !s.methodEnabled(in.Method) {
-		return Payment{}, false, ErrMethodUnavailable.with(map[string]any{"methods": s.Methods()})
+		return Payment{}, false, ErrMethodUnavailable.WithExtra(map[string]any{"methods": s.Methods()})
 	}
 	app, err := s.checkPIN(ctx, strings.TrimSpace(in.Code), in.PIN, in.ClientIP)
 	if err != nil {
@@ -48,11 +48,11 @@ func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool
 	}
 	switch {
 	case app.Fee.PaymentState == application.PaymentPaid:
-		return Payment{}, false, ErrAlreadyPaid.with(map[string]any{"payment_ref": app.Fee.PaymentRef})
+		return Payment{}, false, ErrAlreadyPaid.WithExtra(map[string]any{"payment_ref": app.Fee.PaymentRef})
 	case app.Fee.PaymentState == application.PaymentNotRequired || app.Fee.AmountVND <= 0:
 		return Payment{}, false, ErrNotRequired
 	case app.Status == application.StatusCancelled || app.Status == application.StatusRejected || app.Status == application.StatusReturned:
-		return Payment{}, false, ErrNotPayable.with(map[string]any{"current_status": string(app.Status)})
+		return Payment{}, false, ErrNotPayable.WithExtra(map[string]any{"current_status": string(app.Status)})
 	}
 	for range maxPayAttempts {
 		now := s.now().UTC()
@@ -73,12 +73,12 @@ func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool
 				if ferr := s.finish(ctx, old); ferr != nil {
 					s.log.WarnContext(ctx, "finishing a paid payment failed", "ref", old.Ref, "error", ferr.Error())
 				}
-				return Payment{}, false, ErrAlreadyPaid.with(map[string]any{"payment_ref": old.Ref})
+				return Payment{}, false, ErrAlreadyPaid.WithExtra(map[string]any{"payment_ref": old.Ref})
 			case old.Pending(now):
 				if old.Method == in.Method {
 					return old, false, nil
 				}
-				return Payment{}, false, ErrInProgress.with(map[string]any{
+				return Payment{}, false, ErrInProgress.WithExtra(map[string]any{
 					"payment_ref": old.Ref, "method": string(old.Method), "expires_at": old.ExpiresAt,
 				})
 			case old.State == StatePending:
@@ -195,7 +195,7 @@ func (s *Service) newPayment(app application.Application, in PayInput, now time.
 		})
 		if err != nil {
 			if errors.Is(err, vnpay.ErrInvalid) {
-				return Payment{}, ErrMethodUnavailable.with(map[string]any{"reason": "amount outside VNPAY's limits", "methods": s.Methods()})
+				return Payment{}, ErrMethodUnavailable.WithExtra(map[string]any{"reason": "amount outside VNPAY's limits", "methods": s.Methods()})
 			}
 			return Payment{}, err
 		}
