@@ -16,16 +16,19 @@ import (
 
 // boltBackend is a gofakes3.Backend on bbolt. gofakes3's own backend/s3bolt
 // needs gopkg.in/mgo.v2 (bson), which this module does not carry, so this is
-// a small replacement with the same durability: every write is one bolt
-// transaction, fsynced on commit, and conditional puts are checked inside that
-// transaction (bolt runs one writer at a time, so check and write are atomic).
+// a small replacement with the same durability: every write runs inside a
+// bolt write transaction that is committed (fsynced unless NoSync) before the
+// write returns, and conditional puts are checked inside that transaction
+// (bolt runs one writer at a time, so check and write are atomic). Concurrent
+// writes share one transaction through the group committer (commit.go).
 //
 // Layout: one bolt bucket per S3 bucket (S3 bucket names cannot start with
 // '_'), plus "_meta" holding bucket creation times. An object value is a
 // 4-byte big-endian header length, a JSON header, then the raw contents.
 type boltBackend struct {
-	db  *bolt.DB
-	now func() time.Time
+	db     *bolt.DB
+	commit *committer
+	now    func() time.Time
 }
 
 var _ gofakes3.Backend = (*boltBackend)(nil)
@@ -175,9 +178,16 @@ func (b *boltBackend) CreateBucket(name string) error {
 	if name == string(metaBucketName) {
 		return gofakes3.ResourceError(gofakes3.ErrInvalidBucketName, name)
 	}
-	return b.db.Update(func(tx *bolt.Tx) error {
+	t, err := b.now().UTC().MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("encode creation time: %w", err)
+	}
+	var refused error
+	err = b.commit.do(0, func(tx *bolt.Tx) error {
+		refused = nil
 		if tx.Bucket([]byte(name)) != nil {
-			return gofakes3.ResourceError(gofakes3.ErrBucketAlreadyExists, name)
+			refused = gofakes3.ResourceError(gofakes3.ErrBucketAlreadyExists, name)
+			return nil
 		}
 		if _, err := tx.CreateBucket([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
@@ -186,12 +196,12 @@ func (b *boltBackend) CreateBucket(name string) error {
 		if err != nil {
 			return fmt.Errorf("create meta bucket: %w", err)
 		}
-		t, err := b.now().UTC().MarshalBinary()
-		if err != nil {
-			return fmt.Errorf("encode creation time: %w", err)
-		}
 		return meta.Put([]byte(name), t)
 	})
+	if err != nil {
+		return err
+	}
+	return refused
 }
 
 func (b *boltBackend) BucketExists(name string) (bool, error) {
@@ -210,14 +220,18 @@ func (b *boltBackend) deleteBucket(name string, force bool) error {
 	if name == string(metaBucketName) {
 		return gofakes3.ResourceError(gofakes3.ErrInvalidBucketName, name)
 	}
-	return b.db.Update(func(tx *bolt.Tx) error {
+	var refused error
+	err := b.commit.do(0, func(tx *bolt.Tx) error {
+		refused = nil
 		bk := tx.Bucket([]byte(name))
 		if bk == nil {
-			return gofakes3.BucketNotFound(name)
+			refused = gofakes3.BucketNotFound(name)
+			return nil
 		}
 		if !force {
 			if k, _ := bk.Cursor().First(); k != nil {
-				return gofakes3.ResourceError(gofakes3.ErrBucketNotEmpty, name)
+				refused = gofakes3.ResourceError(gofakes3.ErrBucketNotEmpty, name)
+				return nil
 			}
 		}
 		if meta := tx.Bucket(metaBucketName); meta != nil {
@@ -225,8 +239,15 @@ func (b *boltBackend) deleteBucket(name string, force bool) error {
 				return fmt.Errorf("delete bucket meta %s: %w", name, err)
 			}
 		}
-		return tx.DeleteBucket([]byte(name))
+		if err := tx.DeleteBucket([]byte(name)); err != nil {
+			return fmt.Errorf("delete bucket %s: %w", name, err)
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return refused
 }
 
 func (b *boltBackend) DeleteBucket(name string) error { return b.deleteBucket(name, false) }
@@ -289,17 +310,26 @@ func (b *boltBackend) HeadObject(bucketName, objectName string) (*gofakes3.Objec
 }
 
 func (b *boltBackend) DeleteObject(bucketName, objectName string) (gofakes3.ObjectDeleteResult, error) {
-	var res gofakes3.ObjectDeleteResult
-	return res, b.db.Update(func(tx *bolt.Tx) error {
+	var (
+		res     gofakes3.ObjectDeleteResult
+		refused error
+	)
+	err := b.commit.do(0, func(tx *bolt.Tx) error {
+		refused = nil
 		bk := tx.Bucket([]byte(bucketName))
 		if bk == nil || bucketName == string(metaBucketName) {
-			return gofakes3.BucketNotFound(bucketName)
+			refused = gofakes3.BucketNotFound(bucketName)
+			return nil
 		}
 		if err := bk.Delete([]byte(objectName)); err != nil {
 			return fmt.Errorf("delete %s/%s: %w", bucketName, objectName, err)
 		}
 		return nil
 	})
+	if err != nil {
+		return res, err
+	}
+	return res, refused
 }
 
 func (b *boltBackend) PutObject(bucketName, key string, meta map[string]string, input io.Reader, size int64, conditions *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
@@ -318,22 +348,30 @@ func (b *boltBackend) PutObject(bucketName, key string, meta map[string]string, 
 	if err != nil {
 		return res, err
 	}
-	return res, b.db.Update(func(tx *bolt.Tx) error {
+	// The condition is checked in the same transaction as the write, and
+	// the server's per-key lock keeps other writers of this key out of the
+	// group in between: check and write are one atomic step.
+	var refused error
+	err = b.commit.do(len(value), func(tx *bolt.Tx) error {
+		refused = nil
 		bk := tx.Bucket([]byte(bucketName))
 		if bk == nil || bucketName == string(metaBucketName) {
-			return gofakes3.BucketNotFound(bucketName)
+			refused = gofakes3.BucketNotFound(bucketName)
+			return nil
 		}
 		if conditions != nil {
 			info := &gofakes3.ConditionalObjectInfo{}
 			if v := bk.Get([]byte(key)); v != nil {
 				h, _, err := decodeObject(v)
 				if err != nil {
-					return fmt.Errorf("put %s/%s: %w", bucketName, key, err)
+					refused = fmt.Errorf("put %s/%s: %w", bucketName, key, err)
+					return nil
 				}
 				info.Exists, info.Hash = true, h.Hash
 			}
 			if err := gofakes3.CheckPutConditions(conditions, info); err != nil {
-				return err
+				refused = err
+				return nil
 			}
 		}
 		if err := bk.Put([]byte(key), value); err != nil {
@@ -341,14 +379,23 @@ func (b *boltBackend) PutObject(bucketName, key string, meta map[string]string, 
 		}
 		return nil
 	})
+	if err != nil {
+		return res, err
+	}
+	return res, refused
 }
 
 func (b *boltBackend) DeleteMulti(bucketName string, objects ...string) (gofakes3.MultiDeleteResult, error) {
-	var res gofakes3.MultiDeleteResult
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	var (
+		res     gofakes3.MultiDeleteResult
+		refused error
+	)
+	err := b.commit.do(0, func(tx *bolt.Tx) error {
+		res, refused = gofakes3.MultiDeleteResult{}, nil
 		bk := tx.Bucket([]byte(bucketName))
 		if bk == nil || bucketName == string(metaBucketName) {
-			return gofakes3.BucketNotFound(bucketName)
+			refused = gofakes3.BucketNotFound(bucketName)
+			return nil
 		}
 		for _, o := range objects {
 			if err := bk.Delete([]byte(o)); err != nil {
@@ -361,7 +408,10 @@ func (b *boltBackend) DeleteMulti(bucketName string, objects ...string) (gofakes
 		}
 		return nil
 	})
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	return res, refused
 }
 
 func (b *boltBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {

@@ -1,7 +1,10 @@
 // Package s3server is motcua's embedded S3-compatible server: gofakes3's
-// HTTP front end over a bbolt backend, persisting every acknowledged write to <DataDir>/s3.db
-// (fsynced per write), with writes to the same key serialised so that
-// conditional writes (If-Match / If-None-Match) are atomic under concurrency.
+// HTTP front end over a bbolt backend, persisting every acknowledged write to
+// <DataDir>/s3.db (committed and fsynced before the response), with writes to
+// the same key serialised so that conditional writes (If-Match /
+// If-None-Match) are atomic under concurrency. Concurrent writes are group
+// committed: those arriving while a commit is in progress share the next
+// transaction and its fsync; a lone write commits at once.
 //
 // Requests are path-style (http://host/bucket/key). Signatures are not
 // verified (presigned URLs are refused once expired): the server is for
@@ -52,6 +55,7 @@ type Options struct {
 // safe for concurrent use.
 type Server struct {
 	db      *bolt.DB
+	commit  *committer
 	backend *boltBackend
 	handler http.Handler
 	logger  *slog.Logger
@@ -90,12 +94,13 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3server: open %s: %w", path, err)
 	}
-	backend := &boltBackend{db: db, now: time.Now}
+	commit := newCommitter(db)
+	backend := &boltBackend{db: db, commit: commit, now: time.Now}
 	fake := gofakes3.New(backend,
 		gofakes3.WithLogger(slogLogger{logger}),
 		gofakes3.WithoutVersioning(),
 	)
-	s := &Server{db: db, backend: backend, handler: fake.Server(), logger: logger}
+	s := &Server{db: db, commit: commit, backend: backend, handler: fake.Server(), logger: logger}
 	logger.Info("s3server opened", "path", path, "nosync", opts.NoSync)
 	return s, nil
 }
@@ -204,6 +209,7 @@ func (s *Server) Close() error {
 		// Wait for in-flight writers before closing the file.
 		s.all.Lock()
 		defer s.all.Unlock()
+		s.commit.close()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("s3server: close db: %w", err)
 		}
