@@ -18,7 +18,6 @@ package function
 import (
 	"log/slog"
 	"net/http"
-	"sync"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -28,29 +27,15 @@ import (
 	"motcua/shared/throttle"
 )
 
-var (
-	mu  sync.Mutex
-	srv *server
-)
-
 // current builds the server on first successful use; a failure is retried
 // on the next request.
-func current() (*server, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	if srv == nil {
-		p, err := platform.Get()
-		if err != nil {
-			return nil, err
-		}
-		cal, err := application.DefaultCalendar()
-		if err != nil {
-			return nil, err
-		}
-		srv = newServer(application.NewRepository(p.Store), throttle.New(p.Store), cal, nil, p.Log)
+var current = platform.Lazy(func(p *platform.Platform) (*server, error) {
+	cal, err := application.DefaultCalendar()
+	if err != nil {
+		return nil, err
 	}
-	return srv, nil
-}
+	return newServer(application.NewRepository(p.Store), throttle.New(p.Store), cal, nil, p.Log), nil
+})
 
 // Handle answers one call of the application-status function.
 func Handle(req handler.Request) (handler.Response, error) {

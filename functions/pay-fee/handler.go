@@ -15,7 +15,6 @@ package function
 import (
 	"log/slog"
 	"os"
-	"sync"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -27,23 +26,9 @@ import (
 	"motcua/shared/throttle"
 )
 
-var (
-	mu  sync.Mutex
-	api *payment.PayHTTP
-)
-
 // build creates the dependencies on first successful use; a failure is
 // retried on the next request.
-func build() (*payment.PayHTTP, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	if api != nil {
-		return api, nil
-	}
-	p, err := platform.Get()
-	if err != nil {
-		return nil, err
-	}
+var build = platform.Lazy(func(p *platform.Platform) (*payment.PayHTTP, error) {
 	cfg, _, err := payment.LoadConfig(config.FromEnviron(os.Environ()), p.Secrets, payment.Needs{Pay: true}, p.Log)
 	if err != nil {
 		return nil, err
@@ -53,9 +38,8 @@ func build() (*payment.PayHTTP, error) {
 		return nil, err
 	}
 	keeper := idempotency.New(p.Store, "idempotency/pay-fee", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
-	api = payment.NewPayHTTP(svc, keeper, p.Log)
-	return api, nil
-}
+	return payment.NewPayHTTP(svc, keeper, p.Log), nil
+})
 
 // Handle answers one call of the pay-fee function.
 func Handle(req handler.Request) (handler.Response, error) {

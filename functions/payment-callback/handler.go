@@ -15,7 +15,6 @@ package function
 import (
 	"log/slog"
 	"os"
-	"sync"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -25,23 +24,9 @@ import (
 	"motcua/shared/platform"
 )
 
-var (
-	mu  sync.Mutex
-	api *payment.CallbackHTTP
-)
-
 // build creates the dependencies on first successful use; a failure is
 // retried on the next request.
-func build() (*payment.CallbackHTTP, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	if api != nil {
-		return api, nil
-	}
-	p, err := platform.Get()
-	if err != nil {
-		return nil, err
-	}
+var build = platform.Lazy(func(p *platform.Platform) (*payment.CallbackHTTP, error) {
 	cfg, secrets, err := payment.LoadConfig(config.FromEnviron(os.Environ()), p.Secrets, payment.Needs{Callbacks: true}, p.Log)
 	if err != nil {
 		return nil, err
@@ -50,9 +35,8 @@ func build() (*payment.CallbackHTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	api = payment.NewCallbackHTTP(svc, p.Log)
-	return api, nil
-}
+	return payment.NewCallbackHTTP(svc, p.Log), nil
+})
 
 // Handle answers one call of the payment-callback function.
 func Handle(req handler.Request) (handler.Response, error) {

@@ -17,7 +17,6 @@ package function
 import (
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
@@ -29,38 +28,24 @@ import (
 	"motcua/shared/staffauth"
 )
 
-var (
-	mu  sync.Mutex
-	srv *server
-)
-
 // current builds the server on first successful use; a failure is retried
 // on the next request.
-func current() (*server, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	if srv == nil {
-		p, err := platform.Get()
-		if err != nil {
-			return nil, err
-		}
-		cal, err := application.DefaultCalendar()
-		if err != nil {
-			return nil, err
-		}
-		proc, err := application.NewProcessor(p.Store, p.Queue, p.Config.EventsQueue, cal, nil, p.Log)
-		if err != nil {
-			return nil, err
-		}
-		keeper := idempotency.New(p.Store, "idempotency/process-application", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
-		secret := func() ([]byte, error) {
-			s, err := p.Secrets.Get(staffauth.SecretName)
-			return []byte(s), err
-		}
-		srv = &server{proc: proc, keeper: keeper, secret: secret, now: time.Now, log: p.Log}
+var current = platform.Lazy(func(p *platform.Platform) (*server, error) {
+	cal, err := application.DefaultCalendar()
+	if err != nil {
+		return nil, err
 	}
-	return srv, nil
-}
+	proc, err := application.NewProcessor(p.Store, p.Queue, p.Config.EventsQueue, cal, nil, p.Log)
+	if err != nil {
+		return nil, err
+	}
+	keeper := idempotency.New(p.Store, "idempotency/process-application", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
+	secret := func() ([]byte, error) {
+		s, err := p.Secrets.Get(staffauth.SecretName)
+		return []byte(s), err
+	}
+	return &server{proc: proc, keeper: keeper, secret: secret, now: time.Now, log: p.Log}, nil
+})
 
 // Handle answers one call of the process-application function.
 func Handle(req handler.Request) (handler.Response, error) {

@@ -15,7 +15,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
@@ -32,27 +31,18 @@ import (
 // staffSecret is the OpenFaaS secret holding the staff token key.
 const staffSecret = "staff-jwt-secret"
 
-var (
-	mu  sync.Mutex
+// deps is what Handle needs: the HTTP adapter and the logger.
+type deps struct {
 	api *application.HTTP
 	log *slog.Logger
-)
+}
 
 // build creates the dependencies on first successful use; a failure is
 // retried on the next request.
-func build() (*application.HTTP, *slog.Logger, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	if api != nil {
-		return api, log, nil
-	}
-	p, err := platform.Get()
-	if err != nil {
-		return nil, nil, err
-	}
+var build = platform.Lazy(func(p *platform.Platform) (deps, error) {
 	cal, err := workdays.FromEnv(os.Getenv)
 	if err != nil {
-		return nil, nil, err
+		return deps{}, err
 	}
 	var staff application.StaffVerifier
 	if secret, err := p.Secrets.Get(staffSecret); err == nil && secret != "" {
@@ -73,21 +63,20 @@ func build() (*application.HTTP, *slog.Logger, error) {
 		Calendar:   cal, Staff: staff, Log: p.Log,
 	})
 	if err != nil {
-		return nil, nil, err
+		return deps{}, err
 	}
 	keeper := idempotency.New(p.Store, "idempotency/submit-application", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
-	api, log = application.NewHTTP(svc, keeper, p.Log), p.Log
-	return api, log, nil
-}
+	return deps{api: application.NewHTTP(svc, keeper, p.Log), log: p.Log}, nil
+})
 
 // Handle answers one call of the submit-application function.
 func Handle(req handler.Request) (handler.Response, error) {
 	ctx := httpx.RequestContext(req)
-	h, l, err := build()
+	d, err := build()
 	if err != nil {
 		return httpx.FromError(ctx, slog.Default(), err), nil
 	}
-	return serve(ctx, h, l, req), nil
+	return serve(ctx, d.api, d.log, req), nil
 }
 
 func serve(ctx context.Context, h *application.HTTP, _ *slog.Logger, req handler.Request) handler.Response {
