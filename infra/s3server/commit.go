@@ -9,7 +9,7 @@ import (
 )
 
 // Group commit. Every write (PUT, DELETE, bucket create/delete) is a
-// function run by one committer goroutine inside a bolt write transaction.
+// function run inside a bolt write transaction by the committer.
 // A write that arrives while the committer is idle commits at once, alone;
 // writes that arrive while a commit (and its fsync) is in progress queue up
 // and share the next transaction, so N concurrent writers pay for one fsync
@@ -39,25 +39,38 @@ const maxGroupBytes = 32 << 20
 // errClosed is returned for writes submitted after the server closed.
 var errClosed = errors.New("s3server: server closed")
 
-// commitReq is one write waiting for the committer.
+// commitReq is one write waiting for a commit.
 type commitReq struct {
 	fn   func(tx *bolt.Tx) error
 	size int
-	done chan error
+	// wake receives either the write's result or, once, the leader role.
+	wake chan wakeMsg
 }
 
-// committer runs write functions in group-committed bolt transactions.
+// wakeMsg tells a waiting writer its result, or that it now leads.
+type wakeMsg struct {
+	err  error
+	lead bool
+}
+
+// committer runs write functions in group-committed bolt transactions. It
+// has no goroutine of its own: the writer that finds it idle commits at
+// once, in its own goroutine (no hand-off, so a lone write pays nothing
+// extra); writers arriving meanwhile queue, and when that commit is done the
+// first of them is woken to commit everything queued, as one transaction.
 type committer struct {
-	db   *bolt.DB
-	reqs chan commitReq
-	stop chan struct{}
-	wg   sync.WaitGroup
+	db *bolt.DB
+
+	mu      sync.Mutex
+	idle    *sync.Cond // signalled when busy turns false
+	pending []*commitReq
+	busy    bool // a leader is committing
+	closed  bool
 }
 
 func newCommitter(db *bolt.DB) *committer {
-	c := &committer{db: db, reqs: make(chan commitReq), stop: make(chan struct{})}
-	c.wg.Add(1)
-	go c.loop()
+	c := &committer{db: db}
+	c.idle = sync.NewCond(&c.mu)
 	return c
 }
 
@@ -65,53 +78,59 @@ func newCommitter(db *bolt.DB) *committer {
 // durably committed, or the error that stopped it. size is the number of
 // payload bytes fn writes (a hint for grouping).
 func (c *committer) do(size int, fn func(tx *bolt.Tx) error) error {
-	r := commitReq{fn: fn, size: size, done: make(chan error, 1)}
-	select {
-	case c.reqs <- r:
-	case <-c.stop:
+	r := &commitReq{fn: fn, size: size, wake: make(chan wakeMsg, 1)}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return errClosed
 	}
-	return <-r.done
+	c.pending = append(c.pending, r)
+	if c.busy {
+		c.mu.Unlock()
+		m := <-r.wake
+		if !m.lead {
+			return m.err
+		}
+		c.mu.Lock()
+	} else {
+		c.busy = true
+	}
+	c.lead() // unlocks c.mu
+	return (<-r.wake).err
 }
 
-func (c *committer) loop() {
-	defer c.wg.Done()
-	group := make([]commitReq, 0, maxGroup)
-	for {
-		select {
-		case r := <-c.reqs:
-			group = append(group[:0], r)
-			bytes := r.size
-		drain:
-			for len(group) < maxGroup && bytes < maxGroupBytes {
-				select {
-				case r2 := <-c.reqs:
-					group = append(group, r2)
-					bytes += r2.size
-				default:
-					break drain
-				}
-			}
-			c.commit(group)
-			clear(group) // drop references to request bodies
-		case <-c.stop:
-			// Finish what is already handed over so no caller hangs.
-			for {
-				select {
-				case r := <-c.reqs:
-					c.commit([]commitReq{r})
-				default:
-					return
-				}
-			}
-		}
+// lead commits the queued writes as one group, then hands the leader role
+// to the first writer queued meanwhile, or marks the committer idle. The
+// caller holds c.mu and is at the head of c.pending; lead unlocks c.mu.
+func (c *committer) lead() {
+	n, bytes := 0, 0
+	for n < len(c.pending) && n < maxGroup && (n == 0 || bytes < maxGroupBytes) {
+		bytes += c.pending[n].size
+		n++
 	}
+	group := make([]*commitReq, n)
+	copy(group, c.pending)
+	rest := copy(c.pending, c.pending[n:])
+	clear(c.pending[rest:]) // drop references to request bodies
+	c.pending = c.pending[:rest]
+	c.mu.Unlock()
+
+	c.commit(group)
+
+	c.mu.Lock()
+	if len(c.pending) > 0 {
+		c.pending[0].wake <- wakeMsg{lead: true}
+	} else {
+		c.busy = false
+		c.idle.Broadcast()
+	}
+	c.mu.Unlock()
 }
 
 // commit runs group in one transaction; if that fails, it retries each
 // function in a transaction of its own so one bad write cannot fail or lose
 // the others.
-func (c *committer) commit(group []commitReq) {
+func (c *committer) commit(group []*commitReq) {
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		for _, r := range group {
 			if err := run(r.fn, tx); err != nil {
@@ -122,12 +141,12 @@ func (c *committer) commit(group []commitReq) {
 	})
 	if err == nil || len(group) == 1 {
 		for _, r := range group {
-			r.done <- err
+			r.wake <- wakeMsg{err: err}
 		}
 		return
 	}
 	for _, r := range group {
-		r.done <- c.db.Update(func(tx *bolt.Tx) error { return run(r.fn, tx) })
+		r.wake <- wakeMsg{err: c.db.Update(func(tx *bolt.Tx) error { return run(r.fn, tx) })}
 	}
 }
 
@@ -142,8 +161,13 @@ func run(fn func(tx *bolt.Tx) error, tx *bolt.Tx) (err error) {
 	return fn(tx)
 }
 
-// close stops the committer once the writes handed to it are committed.
+// close refuses new writes and returns once the writes already accepted
+// are committed.
 func (c *committer) close() {
-	close(c.stop)
-	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for c.busy {
+		c.idle.Wait()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -73,14 +74,14 @@ func TestCommitGroupIsolatesFailures(t *testing.T) {
 				fn := putFn(key)
 				return func(tx *bolt.Tx) error { runs[key]++; return fn(tx) }
 			}
-			group := []commitReq{
-				{fn: counted("a"), done: make(chan error, 1)},
-				{fn: tt.bad, done: make(chan error, 1)},
-				{fn: counted("c"), done: make(chan error, 1)},
+			group := []*commitReq{
+				{fn: counted("a"), wake: make(chan wakeMsg, 1)},
+				{fn: tt.bad, wake: make(chan wakeMsg, 1)},
+				{fn: counted("c"), wake: make(chan wakeMsg, 1)},
 			}
 			c.commit(group)
 			for i, want := range []bool{true, false, true} {
-				err := <-group[i].done
+				err := (<-group[i].wake).err
 				if (err == nil) != want {
 					t.Errorf("write %d: err = %v, want success %v", i, err, want)
 				}
@@ -126,5 +127,62 @@ func TestCommitterConcurrentWrites(t *testing.T) {
 	}
 	if err := c.do(1, putFn("late")); !errors.Is(err, errClosed) {
 		t.Fatalf("write after close: err = %v, want errClosed", err)
+	}
+}
+
+// Writes queued behind a commit in progress share the next transaction.
+func TestCommitterGroupsQueuedWrites(t *testing.T) {
+	db := openTestDB(t)
+	c := newCommitter(db)
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- c.do(1, func(tx *bolt.Tx) error {
+			close(started)
+			<-release
+			return putFn("first")(tx)
+		})
+	}()
+	<-started // the first write is mid-commit: everything else queues
+	const n = 20
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		txs = map[int]int{}
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := c.do(1, func(tx *bolt.Tx) error {
+				mu.Lock()
+				txs[tx.ID()]++
+				mu.Unlock()
+				return putFn(fmt.Sprintf("q%02d", i))(tx)
+			})
+			if err != nil {
+				t.Errorf("write %d: %v", i, err)
+			}
+		}()
+	}
+	// Wait (no deadline needed: the test timeout bounds it) until all n
+	// writers are queued behind the blocked leader.
+	for {
+		c.mu.Lock()
+		queued := len(c.pending)
+		c.mu.Unlock()
+		if queued == n {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	c.close()
+	if len(txs) != 1 {
+		t.Fatalf("queued writes ran in %d transactions (%v), want 1", len(txs), txs)
 	}
 }
