@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,7 +65,9 @@ func startEcho(t *testing.T, env ...string) (string, *exec.Cmd, *syncBuffer) {
 		res, err := http.Get(base + "/_/health")
 		if err == nil {
 			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
+			// The health answer names the process, so an answer from
+			// another process that took the port is not taken for ours.
+			if res.StatusCode == http.StatusOK && res.Header.Get("X-Function-Pid") == strconv.Itoa(cmd.Process.Pid) {
 				return base, cmd, logs
 			}
 		}

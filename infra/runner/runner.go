@@ -451,18 +451,23 @@ func (r *Runner) launch(name string, p *proc) (<-chan struct{}, error) {
 		p.mu.Unlock()
 		close(exited)
 	}()
-	go r.awaitReady(name, p, "http://"+addr, exited)
+	go r.awaitReady(name, p, "http://"+addr, cmd.Process.Pid, exited)
 	return exited, nil
 }
 
 // awaitReady polls /_/health until 200, the process exits, or Stop.
-func (r *Runner) awaitReady(name string, p *proc, base string, exited chan struct{}) {
+//
+// The answer must name pid (X-Function-Pid): the port was free when chosen,
+// but another process may have bound it before ours did (ours then fails to
+// listen and exits), and that process's answer must not make ours "ready".
+func (r *Runner) awaitReady(name string, p *proc, base string, pid int, exited chan struct{}) {
 	client := &http.Client{Timeout: 2 * time.Second}
+	want := strconv.Itoa(pid)
 	for {
 		res, err := client.Get(base + "/_/health")
 		if err == nil {
 			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
+			if res.StatusCode == http.StatusOK && res.Header.Get("X-Function-Pid") == want {
 				p.mu.Lock()
 				if !isClosed(exited) {
 					p.url = base

@@ -160,6 +160,9 @@ func newHandler(cfg config, handle handleFunc, ready *atomic.Bool, logger *slog.
 				w.WriteHeader(http.StatusServiceUnavailable)
 				return
 			}
+			// The pid lets a supervisor tell its own process from
+			// another one that took the port first.
+			w.Header().Set("X-Function-Pid", strconv.Itoa(os.Getpid()))
 			w.WriteHeader(http.StatusOK)
 			_, _ = io.WriteString(w, "OK")
 			return
