@@ -66,7 +66,8 @@ func KeepUnnormalized() DecodeOption {
 // MaxBytes); 400 "empty_body", "invalid_encoding" (not UTF-8),
 // "malformed_json" (with the byte offset), "unknown_field" (naming it),
 // "invalid_type" (naming the field and the expected type) or
-// "trailing_data". Vietnamese text is normalised to NFC before decoding.
+// "trailing_data". Vietnamese text is normalised to NFC, whether it came
+// as UTF-8 or as \u escapes.
 // A bad dst is a programming error and returns a plain error.
 func DecodeJSON(req handler.Request, dst any, opts ...DecodeOption) error {
 	cfg := decodeConfig{maxBytes: DefaultMaxBodyBytes}
@@ -106,6 +107,11 @@ func DecodeJSON(req handler.Request, dst any, opts ...DecodeOption) error {
 	}
 	if err := dec.Decode(dst); err != nil {
 		return decodeProblem(err, len(body))
+	}
+	if !cfg.skipNormalize && bytes.Contains(body, []byte(`\u`)) {
+		// Text written as \u escapes (Python's json.dumps writes all
+		// non-ASCII so) was not covered by normalising the bytes above.
+		nfcValue(reflect.ValueOf(dst))
 	}
 	// Anything but whitespace after the value is an error.
 	off := dec.InputOffset()
@@ -261,4 +267,60 @@ func kindClass(t reflect.Type) string {
 		return "object"
 	}
 	return ""
+}
+
+// nfcValue normalises to NFC every string reachable from v that can be set:
+// struct fields, slice and array elements, map keys and values, and values
+// held in interfaces (as JSON decodes into any).
+func nfcValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			nfcValue(v.Elem())
+		}
+	case reflect.Interface:
+		if v.IsNil() {
+			return
+		}
+		e := v.Elem()
+		switch e.Kind() {
+		case reflect.String:
+			if s := e.String(); v.CanSet() && !norm.NFC.IsNormalString(s) {
+				v.Set(reflect.ValueOf(norm.NFC.String(s)).Convert(e.Type()))
+			}
+		case reflect.Map, reflect.Slice, reflect.Pointer:
+			nfcValue(e)
+		}
+	case reflect.String:
+		if s := v.String(); v.CanSet() && !norm.NFC.IsNormalString(s) {
+			v.SetString(norm.NFC.String(s))
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < v.NumField(); i++ {
+			if t.Field(i).IsExported() {
+				nfcValue(v.Field(i))
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			nfcValue(v.Index(i))
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			return
+		}
+		for _, k := range v.MapKeys() {
+			val := reflect.New(v.Type().Elem()).Elem()
+			val.Set(v.MapIndex(k))
+			nfcValue(val)
+			nk := k
+			if k.Kind() == reflect.String && !norm.NFC.IsNormalString(k.String()) {
+				nk = reflect.New(k.Type()).Elem()
+				nk.SetString(norm.NFC.String(k.String()))
+				v.SetMapIndex(k, reflect.Value{})
+			}
+			v.SetMapIndex(nk, val)
+		}
+	}
 }

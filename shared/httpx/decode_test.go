@@ -125,3 +125,33 @@ func TestDecodeJSONBadDestination(t *testing.T) {
 		t.Fatalf("err = %v, want a plain (programming) error", err)
 	}
 }
+
+func TestDecodeJSON_normalises_text_sent_as_unicode_escapes(t *testing.T) {
+	type doc struct {
+		Name  string            `json:"name"`
+		Tags  []string          `json:"tags"`
+		Form  map[string]any    `json:"form"`
+		Notes map[string]string `json:"notes"`
+		Ptr   *string           `json:"ptr"`
+	}
+	// "Nguyễn" written decomposed (e + U+0302 + U+0303) and escaped, as
+	// Python's json.dumps sends non-ASCII text.
+	body := `{"name":"Nguye\u0302\u0303n","tags":["Nguye\u0302\u0303n"],` +
+		`"form":{"ho\u0300":"Nguye\u0302\u0303n","list":["Nguye\u0302\u0303n"]},` +
+		`"notes":{"k":"Nguye\u0302\u0303n"},"ptr":"Nguye\u0302\u0303n"}`
+	var d doc
+	err := DecodeJSON(handler.Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}, &d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "Nguyễn" // precomposed
+	got := []string{d.Name, d.Tags[0], d.Form["hò"].(string), d.Form["list"].([]any)[0].(string), d.Notes["k"], *d.Ptr}
+	for i, g := range got {
+		if g != want {
+			t.Errorf("value %d = %q (% x), want NFC %q", i, g, g, want)
+		}
+	}
+	if _, ok := d.Form["hò"]; !ok {
+		t.Errorf("map key not normalised: %v", d.Form)
+	}
+}
