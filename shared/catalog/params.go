@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"motcua/shared/vnid"
 	"net/url"
 	"strconv"
 	"strings"
@@ -30,10 +31,10 @@ const (
 // value gives an ErrInvalidQuery *Error naming the parameter.
 func ParseQuery(v url.Values) (Query, error) {
 	q := Query{
-		Text:   strings.TrimSpace(v.Get(ParamText)),
-		Field:  strings.TrimSpace(v.Get(ParamField)),
-		Agency: strings.TrimSpace(v.Get(ParamAgency)),
-		Level:  strings.TrimSpace(v.Get(ParamLevel)),
+		Text:   vnid.NFC(strings.TrimSpace(v.Get(ParamText))),
+		Field:  vnid.NFC(strings.TrimSpace(v.Get(ParamField))),
+		Agency: vnid.NFC(strings.TrimSpace(v.Get(ParamAgency))),
+		Level:  vnid.NFC(strings.TrimSpace(v.Get(ParamLevel))),
 	}
 	var err error
 	if q.Page, err = positiveInt(v, ParamPage); err != nil {
