@@ -2,10 +2,11 @@ package catalog
 
 import (
 	"fmt"
-	"motcua/shared/vnid"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"motcua/shared/vnid"
 )
 
 // Query-string parameter names understood by ParseQuery.
