@@ -24,4 +24,12 @@ for _ in $(seq 1 120); do
   kill -0 $pid 2>/dev/null || { tail -20 "$data/err.log"; exit 1; }
   sleep 1
 done
+echo "== boto3"
 AWS_ENDPOINT_URL=http://127.0.0.1:4599 "$py" tests/clients/boto3_check.py
+if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+  echo "== AWS SDK for JavaScript v3"
+  (cd tests/clients && npm ci --no-audit --no-fund --silent >/dev/null)
+  AWS_ENDPOINT_URL=http://127.0.0.1:4599 node tests/clients/js_check.mjs
+else
+  echo "== AWS SDK for JavaScript v3: skipped (no node/npm on this machine)"
+fi
