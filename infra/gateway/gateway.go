@@ -76,6 +76,10 @@ type Function struct {
 	// URL is the base URL (http://127.0.0.1:PORT) of a ready process, or ""
 	// while none is ready.
 	URL string
+	// Timeout bounds one call (the function's exec_timeout plus a small
+	// margin for the function's own 500 to come back); 0 means the
+	// gateway's Options.Timeout.
+	Timeout time.Duration
 }
 
 // FunctionSource tells the gateway which functions exist and where a ready
@@ -181,6 +185,7 @@ type callInfo struct {
 	target   *url.URL
 	path     string
 	start    time.Time
+	timeout  time.Duration
 }
 
 type ctxKey struct{}
@@ -289,7 +294,11 @@ func (g *gateway) serveFunction(w http.ResponseWriter, r *http.Request, ci *call
 		r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
 	}
 	ci.target, ci.path = target, path
-	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ci), g.timeout)
+	ci.timeout = g.timeout
+	if fn.Timeout > 0 {
+		ci.timeout = fn.Timeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ci), ci.timeout)
 	defer cancel()
 	g.proxy.ServeHTTP(w, r.WithContext(ctx))
 }
@@ -327,11 +336,15 @@ func (g *gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.As(err, &mbe):
 		g.tooLarge(w, r)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded):
-		g.log.Warn("function timed out", "function", name, "call_id", idOf(ci), "timeout", g.timeout.String())
+		timeout := g.timeout
+		if ci != nil && ci.timeout > 0 {
+			timeout = ci.timeout
+		}
+		g.log.Warn("function timed out", "function", name, "call_id", idOf(ci), "timeout", timeout.String())
 		g.problem(w, r, problem{Type: "function-timeout", Status: http.StatusGatewayTimeout,
 			Title: "Function timed out", TitleVI: "Chức năng xử lý quá thời gian",
-			Detail:   fmt.Sprintf("function %q did not answer within %s", name, g.timeout),
-			DetailVI: fmt.Sprintf("Chức năng %q không phản hồi trong %s", name, g.timeout)})
+			Detail:   fmt.Sprintf("function %q did not answer within %s", name, timeout),
+			DetailVI: fmt.Sprintf("Chức năng %q không phản hồi trong %s", name, timeout)})
 	case errors.Is(err, context.Canceled):
 		// The caller went away; nobody reads this answer.
 		w.WriteHeader(499)

@@ -279,6 +279,28 @@ func TestFunction_problems(t *testing.T) {
 	})
 }
 
+func TestFunction_timeout_is_the_functions_own(t *testing.T) {
+	// The gateway's default is long; the function's own timeout (from its
+	// exec_timeout, via the runner) decides.
+	f := newFixture(t, time.Minute)
+	f.src.mu.Lock()
+	fn := f.src.fns["procedures"]
+	fn.Timeout = 200 * time.Millisecond
+	f.src.fns["procedures"] = fn
+	f.src.mu.Unlock()
+	start := time.Now()
+	res, b := do(t, http.MethodGet, f.gw.URL+"/function/procedures?sleep=1", nil, nil)
+	if res.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("status %d, want 504; body %s", res.StatusCode, b)
+	}
+	if p := decodeProblem(t, res, b); !strings.Contains(p.Detail, "200ms") {
+		t.Fatalf("detail %q does not name the function's timeout", p.Detail)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Fatal("the gateway's one-minute default was applied instead of the function's timeout")
+	}
+}
+
 func TestAsync_queues_call_and_answers_202(t *testing.T) {
 	f := newFixture(t, 10*time.Second)
 	res, b := do(t, http.MethodPost, f.gw.URL+"/async-function/procedures?x=1", strings.NewReader(`{"a":1}`),

@@ -100,12 +100,17 @@ type Runner struct {
 }
 
 // proc is one function's supervised process.
+// gatewayTimeoutMargin is how much longer than a function's exec_timeout
+// the gateway waits for its answer.
+const gatewayTimeoutMargin = 2 * time.Second
+
 type proc struct {
 	fn         stackfile.Function
 	env        []string // without MOTCUA_FN_ADDR
 	bin        string
 	secretsDir string
 	envProcess string
+	timeout    time.Duration // exec_timeout plus a margin; 0 = gateway default
 
 	mu        sync.Mutex
 	cmd       *exec.Cmd
@@ -179,6 +184,12 @@ func New(opts Options) (*Runner, error) {
 		p := &proc{fn: fn, bin: filepath.Join(dir, "handler"), secretsDir: filepath.Join(dir, "secrets"),
 			envProcess: envProcess, everReady: make(chan struct{})}
 		p.env = buildEnv(fenv, opts.Env, p.secretsDir)
+		if exec, err := stackfile.Timeout(fenv, "exec_timeout", 0); err == nil && exec > 0 {
+			// The function answers 500 itself at exec_timeout; the gateway
+			// waits a little longer so that answer, not a 504, reaches
+			// the caller.
+			p.timeout = exec + gatewayTimeoutMargin
+		}
 		r.procs[name] = p
 	}
 	return r, nil
@@ -560,7 +571,7 @@ func (r *Runner) Function(name string) (gateway.Function, bool) {
 	}
 	return gateway.Function{Name: name, Image: p.fn.Image, EnvProcess: p.envProcess,
 		Labels: p.fn.Labels, Annotations: p.fn.Annotations,
-		Replicas: 1, AvailableReplicas: avail, URL: url}, true
+		Replicas: 1, AvailableReplicas: avail, URL: url, Timeout: p.timeout}, true
 }
 
 // Stop sends SIGTERM to every process, waits up to StopGrace (or ctx) for

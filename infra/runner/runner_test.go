@@ -318,3 +318,16 @@ func TestRunner_behind_gateway(t *testing.T) {
 		t.Fatalf("entry %v", list[0])
 	}
 }
+
+func TestRunner_function_timeout_follows_exec_timeout(t *testing.T) {
+	f := newRunner(t, 5*time.Second, buildctxtest.Func{Name: "echo",
+		Environment: map[string]string{"exec_timeout": "7s"}})
+	f.start(t)
+	fn, ok := f.r.Function("echo")
+	if !ok {
+		t.Fatal("echo not listed")
+	}
+	if want := 7*time.Second + 2*time.Second; fn.Timeout != want {
+		t.Fatalf("Timeout = %s, want %s (exec_timeout plus the margin)", fn.Timeout, want)
+	}
+}
