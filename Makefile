@@ -5,6 +5,7 @@ SHELL := /bin/bash
 GO        ?= go
 PKGS      ?= ./...
 TEST_FLAGS ?= -count=1 -timeout 15m
+FUZZTIME ?= 20s
 export GOFLAGS ?= -buildvcs=false
 
 .PHONY: run test test-race vet fmt-check test-localstack localstack-up localstack-down bench fuzz provision tidy-check test-clients
@@ -55,7 +56,7 @@ bench:
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
 
