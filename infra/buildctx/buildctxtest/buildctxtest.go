@@ -234,3 +234,24 @@ func NewRepoIn(t testing.TB, dir string, fns ...Func) string {
 	}
 	return filepath.Join(dir, "stack.yml")
 }
+
+// SyncBuffer is a goroutine-safe log sink for tests: processes and servers
+// write to it while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
