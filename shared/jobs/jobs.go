@@ -120,6 +120,9 @@ type Item struct {
 	Action string `json:"action"`
 	// Note describes it for people (no personal data).
 	Note string `json:"note,omitempty"`
+	// Data is what the kind needs at Apply time beyond Key (e.g. a
+	// settlement line), fixed at planning; not shown in reports.
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // Result is what Apply did to one item.
@@ -361,3 +364,16 @@ type message struct {
 }
 
 func (m message) encode() (json.RawMessage, error) { return json.Marshal(m) }
+
+type rateKey struct{}
+
+// RateFrom returns the rate of the job whose item is being applied (0 = no
+// bound); self-paced kinds read it in Apply.
+func RateFrom(ctx context.Context) float64 {
+	r, _ := ctx.Value(rateKey{}).(float64)
+	return r
+}
+
+func withRate(ctx context.Context, rate float64) context.Context {
+	return context.WithValue(ctx, rateKey{}, rate)
+}

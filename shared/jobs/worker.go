@@ -168,7 +168,7 @@ func (s *Service) chunk(ctx context.Context, m message, receiveCount int) error 
 		if j.Status == StatusCancelling {
 			res = Result{Outcome: OutcomeSkipped, Detail: "cancelled before it ran"}
 		} else {
-			res, err = k.Apply(ctx, j.Scope, it)
+			res, err = k.Apply(withRate(ctx, j.Rate), j.Scope, it)
 			if err != nil {
 				if receiveCount < s.opts.MaxAttempts {
 					s.opts.Log.WarnContext(ctx, "item failed; chunk will be retried", "job", j.ID, "index", idx,

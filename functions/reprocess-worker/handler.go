@@ -1,0 +1,38 @@
+// Package function is the "reprocess-worker" function: the queue connector
+// delivers each reprocess-jobs message (a dispatch or a chunk of items of a
+// confirmed job) to it. 200 deletes the message; 5xx leaves it for
+// redelivery. It is a separate function from "reprocess" so it scales on
+// its own (replicas, com.openfaas.queue.concurrency) with its own timeout,
+// and so the admin API's surface stays the API. A message only names items
+// of a job an admin confirmed, each applied at most once.
+package function
+
+import (
+	"log/slog"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"motcua/shared/httpx"
+	"motcua/shared/jobs"
+	"motcua/shared/jobs/kinds"
+	"motcua/shared/platform"
+)
+
+// build creates the worker on first successful use; a failure is retried.
+var build = platform.Lazy(func(p *platform.Platform) (*jobs.WorkerHTTP, error) {
+	svc, err := kinds.Service(p)
+	if err != nil {
+		return nil, err
+	}
+	return jobs.NewWorkerHTTP(svc, p.Log), nil
+})
+
+// Handle handles one queued delivery.
+func Handle(req handler.Request) (handler.Response, error) {
+	ctx := httpx.RequestContext(req)
+	w, err := build()
+	if err != nil {
+		return httpx.FromError(ctx, slog.Default(), err), nil
+	}
+	return w.Serve(ctx, req), nil
+}

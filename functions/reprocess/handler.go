@@ -1,0 +1,42 @@
+// Package function is the "reprocess" function: administrators run staff
+// batch-reprocessing jobs (see motcua/shared/jobs and api/openapi.yaml).
+//
+//	POST {kind, scope, rate?, reason?}      dry run → 201 (nothing changes)
+//	POST {confirm: ID}                      execute the dry run → 202
+//	POST ?job=ID&action=cancel|resume       → 202
+//	GET  ?job=ID[&format=csv]               progress, or the CSV report
+//	GET  [?limit=&next=]                    recent jobs
+//
+// Every call needs a staff token with role admin (401 / 403 otherwise).
+// Items run in the reprocess-worker function.
+package function
+
+import (
+	"log/slog"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"motcua/shared/httpx"
+	"motcua/shared/jobs"
+	"motcua/shared/jobs/kinds"
+	"motcua/shared/platform"
+)
+
+// build creates the API on first successful use; a failure is retried.
+var build = platform.Lazy(func(p *platform.Platform) (*jobs.HTTP, error) {
+	svc, err := kinds.Service(p)
+	if err != nil {
+		return nil, err
+	}
+	return jobs.NewHTTP(svc, kinds.AdminAuth(p), p.Log), nil
+})
+
+// Handle answers one call of the reprocess function.
+func Handle(req handler.Request) (handler.Response, error) {
+	ctx := httpx.RequestContext(req)
+	h, err := build()
+	if err != nil {
+		return httpx.FromError(ctx, slog.Default(), err), nil
+	}
+	return h.Serve(ctx, req), nil
+}

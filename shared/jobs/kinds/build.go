@@ -1,0 +1,78 @@
+package kinds
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"motcua/shared/awsx"
+	"motcua/shared/config"
+	"motcua/shared/jobs"
+	"motcua/shared/payment"
+	"motcua/shared/payment/vnpay"
+	"motcua/shared/platform"
+	"motcua/shared/reconcile"
+	"motcua/shared/staffauth"
+)
+
+// Configuration keys of the reprocess functions.
+const (
+	// KeyJobsQueue is the queue of job messages (default jobs.DefaultQueue).
+	KeyJobsQueue = "MOTCUA_JOBS_QUEUE"
+	// KeyJobsChunk is the number of items per chunk message (default 10).
+	KeyJobsChunk = "MOTCUA_JOBS_CHUNK"
+	// KeyVNPayAPIURL is VNPAY's querydr API (default: VNPAY's sandbox).
+	KeyVNPayAPIURL = "MOTCUA_VNPAY_API_URL"
+)
+
+// Service builds the jobs service with every kind motcua has, from the
+// platform and the process environment. Kinds whose issue lands later are
+// registered here, in one line each.
+func Service(p *platform.Platform) (*jobs.Service, error) {
+	src := config.FromEnviron(os.Environ())
+	r := config.NewReader(src)
+	q := r.String(KeyJobsQueue, config.Default(jobs.DefaultQueue))
+	chunk := r.Int(KeyJobsChunk, config.Default(jobs.DefaultChunkSize), config.Min(1), config.Max(jobs.MaxChunkSize))
+	apiURL := r.String(KeyVNPayAPIURL)
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	awsCfg, err := awsx.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	payCfg, _, err := payment.LoadConfig(src, p.Secrets, payment.Needs{Callbacks: true}, p.Log)
+	if err != nil {
+		return nil, err
+	}
+	paySvc, err := payment.NewService(payment.Deps{Store: p.Store, Publisher: p.Queue, Log: p.Log}, payCfg)
+	if err != nil {
+		return nil, err
+	}
+	ropts := reconcile.Options{Log: p.Log}
+	if payCfg.VNPay != nil && payCfg.VNPay.TmnCode != "" {
+		qc, err := vnpay.NewQueryClient(vnpay.Config{TmnCode: payCfg.VNPay.TmnCode, HashSecret: payCfg.VNPay.HashSecret, APIURL: apiURL}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("querydr client: %w", err)
+		}
+		ropts.Querier = qc
+	}
+	reg := jobs.NewRegistry(
+		&RepublishOutbox{Outbox: ApplicationOutbox{Store: p.Store, Publisher: p.Queue}},
+		&ReconcilePayments{Store: p.Store, Reconciler: reconcile.New(p.Store, reconcile.NewDomain(paySvc), ropts)},
+		&RedriveDLQ{SQS: awsx.SQS(awsCfg)},
+	)
+	return jobs.New(p.Store, p.Queue, reg, jobs.Options{Queue: q, ChunkSize: chunk, Log: p.Log}), nil
+}
+
+// AdminAuth checks staff tokens signed with the staff-jwt-secret secret
+// and requires the admin role: the reprocess function's one token check.
+func AdminAuth(p *platform.Platform) jobs.Authenticator {
+	return jobs.StaffAdmin(func() ([]byte, error) {
+		s, err := p.Secrets.Get(staffauth.SecretName)
+		return []byte(s), err
+	}, time.Now)
+}
