@@ -34,7 +34,9 @@ const (
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // ParseSchedule checks a schedule annotation.
-func ParseSchedule(spec string) (cron.Schedule, error) { return cronParser.Parse(strings.TrimSpace(spec)) }
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	return cronParser.Parse(strings.TrimSpace(spec))
+}
 
 // scheduler invokes scheduled functions; times are UTC, like OpenFaaS's
 // cron-connector.

@@ -63,10 +63,10 @@ type RedriveDLQ struct {
 }
 
 var (
-	_ jobs.Kind       = (*RedriveDLQ)(nil)
-	_ jobs.SelfPaced  = (*RedriveDLQ)(nil)
-	errStillMoving    = errors.New("message-move task still running")
-	defaultRedriveMax = int32(jobs.MaxRate)
+	_                 jobs.Kind      = (*RedriveDLQ)(nil)
+	_                 jobs.SelfPaced = (*RedriveDLQ)(nil)
+	errStillMoving                   = errors.New("message-move task still running")
+	defaultRedriveMax                = int32(jobs.MaxRate)
 )
 
 // Name returns "redrive-dlq".
