@@ -2,8 +2,10 @@ package kinds
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"motcua/shared/awsx"
@@ -75,4 +77,39 @@ func AdminAuth(p *platform.Platform) jobs.Authenticator {
 		s, err := p.Secrets.Get(staffauth.SecretName)
 		return []byte(s), err
 	}, time.Now)
+}
+
+// Configuration keys of a scheduled reprocess function (reprocess-cron-*).
+const (
+	// KeyCronName names the schedule (the function's name).
+	KeyCronName = "MOTCUA_CRON_NAME"
+	// KeyCronSchedule is its cron expression; stack.yml gives the same
+	// text to the "schedule" annotation (a test checks they agree).
+	KeyCronSchedule = "MOTCUA_CRON_SCHEDULE"
+	// KeyCronKind is the job kind to start.
+	KeyCronKind = "MOTCUA_CRON_KIND"
+	// KeyCronScope is the job's scope as JSON (optional).
+	KeyCronScope = "MOTCUA_CRON_SCOPE"
+)
+
+// Schedule reads a scheduled function's job from its environment.
+func Schedule(environ []string) (jobs.Schedule, error) {
+	r := config.NewReader(config.FromEnviron(environ))
+	sc := jobs.Schedule{
+		Name: r.String(KeyCronName, config.Required()),
+		Spec: r.String(KeyCronSchedule, config.Required()),
+	}
+	sc.Request.Kind = r.String(KeyCronKind, config.Required())
+	scope := r.String(KeyCronScope)
+	if err := r.Err(); err != nil {
+		return sc, err
+	}
+	if scope != "" {
+		dec := json.NewDecoder(strings.NewReader(scope))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&sc.Request.Scope); err != nil {
+			return sc, fmt.Errorf("%s: %w", KeyCronScope, err)
+		}
+	}
+	return sc, sc.Validate()
 }

@@ -95,7 +95,7 @@ func settlementKey(file string) (string, error) {
 		file = strings.TrimPrefix(file, reconcile.SettlementPrefix)
 	}
 	key, err := reconcile.SettlementKey(file)
-	if err != nil {
+	if err != nil || strings.ContainsAny(file, "/\\") {
 		return "", jobs.ScopeError("scope.file", "Tên tệp đối soát chỉ gồm A-Z a-z 0-9 . _ - (tối đa 100 ký tự).",
 			"file must be 1-100 of A-Z a-z 0-9 . _ -, under "+reconcile.SettlementPrefix+".")
 	}
