@@ -33,7 +33,7 @@ type slowKind struct {
 	fail  map[string]bool
 }
 
-func (k *slowKind) Name() string            { return "slow" }
+func (k *slowKind) Name() string           { return "slow" }
 func (k *slowKind) Check(jobs.Scope) error { return nil }
 func (k *slowKind) Plan(_ context.Context, s jobs.Scope, emit func(jobs.Item) error) error {
 	for i := range k.n {
