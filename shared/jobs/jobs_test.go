@@ -468,3 +468,81 @@ func TestList_newest_first(t *testing.T) {
 		t.Fatalf("list = %v, %v", got, err)
 	}
 }
+
+// drainConcurrently runs workers goroutines delivering messages until the
+// job is terminal.
+func (f *fixture) drainConcurrently(t *testing.T, id string, workers int, during func()) Job {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				msgs, _ := f.q.Receive(ctx, DefaultQueue, 1, 10*time.Millisecond)
+				for _, m := range msgs {
+					if f.svc.Handle(ctx, []byte(m.Body), m.ReceiveCount) == nil {
+						_ = f.q.Delete(ctx, DefaultQueue, m.ReceiptHandle)
+					} else {
+						_ = f.q.ChangeVisibility(ctx, DefaultQueue, m.ReceiptHandle, 0)
+					}
+				}
+			}
+		}()
+	}
+	if during != nil {
+		during()
+	}
+	var j Job
+	for ctx.Err() == nil {
+		j, _ = f.svc.Get(ctx, id)
+		if j.Status.Terminal() {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	return j
+}
+
+func TestConcurrent_workers_count_exactly(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		cancel bool
+	}{{"to_completion", false}, {"cancelled_midway", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, 500, Options{ChunkSize: 5, AfterApply: func(string, int) { time.Sleep(200 * time.Microsecond) }})
+			j := f.plan(t, Scope{})
+			if _, err := f.svc.Confirm(context.Background(), f.admin, j.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			got := f.drainConcurrently(t, j.ID, 4, func() {
+				if tt.cancel {
+					for {
+						cur, _ := f.svc.Get(context.Background(), j.ID)
+						if cur.Progress.Finished() >= 50 {
+							break
+						}
+						time.Sleep(time.Millisecond)
+					}
+					if _, err := f.svc.Cancel(context.Background(), f.admin, j.ID); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+			want := StatusCompleted
+			if tt.cancel {
+				want = StatusCancelled
+			}
+			if got.Status != want || got.Progress.Finished() != 500 || got.Progress.Done != len(f.kind.applied) {
+				t.Fatalf("%s %+v, %d applied", got.Status, got.Progress, len(f.kind.applied))
+			}
+			if tt.cancel && got.Progress.Skipped == 0 {
+				t.Fatal("nothing skipped after cancel")
+			}
+		})
+	}
+}

@@ -245,6 +245,9 @@ func (s *Service) addProgress(ctx context.Context, id string, add Progress) Job 
 		return j
 	}
 	j, err := s.update(ctx, id, func(j *Job) error {
+		if j.Status.Terminal() {
+			return docstore.ErrUnchanged // final counts come from the recount
+		}
 		j.Progress.Done += add.Done
 		j.Progress.Failed += add.Failed
 		j.Progress.Skipped += add.Skipped
@@ -273,8 +276,9 @@ func (s *Service) recount(ctx context.Context, id string, total int) (Progress, 
 	return Progress{Total: total, Done: max(0, all-failed-skipped), Failed: failed, Skipped: skipped}, nil
 }
 
-// settle replaces the job's counters by the recount and, once every item
-// is accounted for, finishes the job (completed or cancelled) and audits it.
+// settle recounts the done-markers. When every item is accounted for it
+// sets the exact counts and finishes the job (completed or cancelled) and
+// audits it; otherwise it only raises counters a lost update left behind.
 func (s *Service) settle(ctx context.Context, id string) (Job, error) {
 	j, err := s.Get(ctx, id)
 	if err != nil || j.Status.Terminal() {
@@ -291,8 +295,16 @@ func (s *Service) settle(ctx context.Context, id string) (Job, error) {
 		if j.Status.Terminal() {
 			return docstore.ErrUnchanged
 		}
+		if p.Finished() < p.Total {
+			// Never lower a counter: increments may have landed since the
+			// recount (an over-count is corrected by the final recount).
+			j.Progress.Done = max(j.Progress.Done, p.Done)
+			j.Progress.Failed = max(j.Progress.Failed, p.Failed)
+			j.Progress.Skipped = max(j.Progress.Skipped, p.Skipped)
+			return nil
+		}
 		j.Progress = p
-		if p.Finished() >= p.Total && j.Status != StatusPlanned {
+		if j.Status != StatusPlanned {
 			finished = true
 			j.FinishedAt = &now
 			j.Status = StatusCompleted

@@ -257,7 +257,7 @@ func (f *fakeSQS) ListMessageMoveTasks(_ context.Context, in *sqs.ListMessageMov
 	if len(ts) > 1 {
 		ts = ts[:1]
 	}
-	return &sqs.ListMessageMoveTasksOutput{Results: ts}, nil
+	return &sqs.ListMessageMoveTasksOutput{Results: append([]types.ListMessageMoveTasksResultEntry(nil), ts...)}, nil
 }
 func (f *fakeSQS) CancelMessageMoveTask(context.Context, *sqs.CancelMessageMoveTaskInput, ...func(*sqs.Options)) (*sqs.CancelMessageMoveTaskOutput, error) {
 	return &sqs.CancelMessageMoveTaskOutput{}, nil
