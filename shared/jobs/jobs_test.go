@@ -546,3 +546,49 @@ func TestConcurrent_workers_count_exactly(t *testing.T) {
 		})
 	}
 }
+
+func TestRunScheduled_once_per_slot(t *testing.T) {
+	now := time.Date(2026, 12, 3, 8, 15, 10, 0, time.UTC)
+	f := newFixture(t, 3, Options{Now: func() time.Time { return now }})
+	sc := Schedule{Name: "every-15", Spec: "*/15 * * * *", Request: StartRequest{Kind: "counter"}}
+	ctx := context.Background()
+	j, ran, err := f.svc.RunScheduled(ctx, sc)
+	if err != nil || !ran || j.Status != StatusRunning || j.Schedule != "every-15" || j.Created.By.Subject != "cron:every-15" {
+		t.Fatalf("first run: %v %v %+v", ran, err, j)
+	}
+	now = now.Add(4 * time.Minute) // an overlapping run of the same slot
+	if _, ran, err := f.svc.RunScheduled(ctx, sc); err != nil || ran {
+		t.Fatalf("second run of the slot: ran %v, %v", ran, err)
+	}
+	now = now.Add(11 * time.Minute) // 08:30:10: the next slot
+	if _, ran, err := f.svc.RunScheduled(ctx, sc); err != nil || !ran {
+		t.Fatalf("next slot: ran %v, %v", ran, err)
+	}
+	// A failed plan frees its slot.
+	bad := Schedule{Name: "bad", Spec: "*/15 * * * *", Request: StartRequest{Kind: "counter", Scope: Scope{Queue: "x"}}}
+	for range 2 {
+		if _, ran, err := f.svc.RunScheduled(ctx, bad); !errors.Is(err, ErrBadScope) || ran {
+			t.Fatalf("bad schedule: ran %v, %v", ran, err)
+		}
+	}
+}
+
+func TestSlot(t *testing.T) {
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+	tests := []struct {
+		name, spec, now, want string
+	}{
+		{"on_time", "*/15 * * * *", "2026-12-03T08:15:02Z", "2026-12-03T08:15:00Z"},
+		{"late", "*/15 * * * *", "2026-12-03T08:29:00Z", "2026-12-03T08:15:00Z"},
+		{"slightly_early", "*/15 * * * *", "2026-12-03T08:29:45Z", "2026-12-03T08:30:00Z"},
+		{"daily", "0 19 * * *", "2026-12-04T03:00:00Z", "2026-12-03T19:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Slot(tt.spec, at(tt.now))
+			if err != nil || !got.Equal(at(tt.want)) {
+				t.Fatalf("Slot = %s, %v; want %s", got, err, tt.want)
+			}
+		})
+	}
+}

@@ -114,7 +114,12 @@ func (s *Service) RunScheduled(ctx context.Context, sc Schedule) (j Job, ran boo
 	by := Actor{Subject: "cron:" + sc.Name}
 	j, err = s.Plan(ctx, by, req, sc.Name)
 	if err != nil {
-		return Job{}, true, err
+		// Nothing ran: free the slot so a retry (say, once the settlement
+		// file has arrived) can run it.
+		if derr := s.store.Delete(ctx, key, ""); derr != nil {
+			s.opts.Log.WarnContext(ctx, "schedule lock not released", "schedule", sc.Name, "slot", slot, "error", derr.Error())
+		}
+		return Job{}, false, err
 	}
 	if j, err = s.Confirm(ctx, by, j.ID, j.Kind); err != nil {
 		return j, true, err
@@ -156,8 +161,9 @@ type CronResult struct {
 	Job *View `json:"job,omitempty"`
 }
 
-// Serve runs the due slot. Anyone reaching the function can only trigger
-// the configured job, at most once per slot.
+// Serve runs the due slot: 200 with ran true (and the job) or false (the
+// slot already ran). Anyone reaching the function can only trigger the
+// configured job, at most once per slot.
 func (c *CronHTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
 	if p := httpx.AllowMethods(req, http.MethodPost, http.MethodGet); p != nil {
 		return httpx.ProblemResponse(p)
@@ -170,7 +176,8 @@ func (c *CronHTTP) Serve(ctx context.Context, req handler.Request) handler.Respo
 	if ran {
 		v := ViewOf(j, time.Now())
 		out.Job = &v
-		return httpx.JSON(http.StatusAccepted, out)
 	}
+	// 200 either way: whether this call or an overlapping one ran the
+	// slot, the schedule did its work once.
 	return httpx.JSON(http.StatusOK, out)
 }
