@@ -30,7 +30,7 @@ type UploadsResult struct {
 // application as stored afterwards. Status readers can call it to show
 // up-to-date documents; it writes only when something changed, and
 // publishes application.documents_uploaded when the last one arrives.
-func (s *Service) RefreshUploads(ctx context.Context, code, correlationID string) (Application, error) {
+func (s *Service) RefreshUploads(ctx context.Context, code Code, correlationID string) (Application, error) {
 	a, _, err := s.repo.Get(ctx, code)
 	if err != nil {
 		return Application{}, err
@@ -62,7 +62,7 @@ func (s *Service) refresh(ctx context.Context, a Application, correlationID stri
 	}
 	now := s.d.Now().UTC()
 	completed := false
-	updated, err := s.repo.Update(ctx, a.Code, func(cur *Application) error {
+	updated, err := s.repo.Update(ctx, a.ID(), func(cur *Application) error {
 		changed := false
 		completed = false
 		for i := range cur.Documents {
@@ -100,8 +100,8 @@ func (s *Service) refresh(ctx context.Context, a Application, correlationID stri
 // CompleteUploads is the applicant's "I have uploaded my files" call: with
 // the right code and PIN it records every upload that landed and returns
 // the documents, whether all are in, and fresh URLs for those missing.
-func (s *Service) CompleteUploads(ctx context.Context, code, pin, correlationID string) (UploadsResult, error) {
-	a, err := s.authorize(ctx, strings.TrimSpace(code), pin)
+func (s *Service) CompleteUploads(ctx context.Context, code Code, pin, client, correlationID string) (UploadsResult, error) {
+	a, err := s.access.Authorize(ctx, code, pin, client)
 	if err != nil {
 		return UploadsResult{}, err
 	}
@@ -138,8 +138,8 @@ type CancelResult struct {
 // Cancelling an already cancelled application answers as if it had just
 // been done (safe to retry). The application.cancelled event goes through
 // the outbox, staged before the write.
-func (s *Service) Cancel(ctx context.Context, code, pin, reason, correlationID string) (CancelResult, error) {
-	a, err := s.authorize(ctx, strings.TrimSpace(code), pin)
+func (s *Service) Cancel(ctx context.Context, code Code, pin, client, reason, correlationID string) (CancelResult, error) {
+	a, err := s.access.Authorize(ctx, code, pin, client)
 	if err != nil {
 		return CancelResult{}, err
 	}
@@ -164,7 +164,7 @@ func (s *Service) Cancel(ctx context.Context, code, pin, reason, correlationID s
 		return CancelResult{}, fmt.Errorf("cancel %s: %w", a.Code, err)
 	}
 	already := false
-	updated, err := s.repo.Update(ctx, a.Code, func(cur *Application) error {
+	updated, err := s.repo.Update(ctx, a.ID(), func(cur *Application) error {
 		already = false
 		switch cur.Status {
 		case StatusCancelled:

@@ -285,9 +285,10 @@ func (a Application) MissingUploads() []string {
 }
 
 // Key returns the document-store key of the application with code.
-func Key(code string) string { return "applications/" + code + ".json" }
+func Key(code Code) string { return "applications/" + code.String() + ".json" }
 
-// UploadKey returns the uploads-bucket key of a document's file.
-func UploadKey(code, docCode, fileName string) string {
-	return "applications/" + code + "/documents/" + docCode + "/" + fileName
+// UploadKey returns the uploads-bucket key of a document's file; docCode
+// comes from the catalog and fileName is sanitised (safeFileName).
+func UploadKey(code Code, docCode, fileName string) string {
+	return "applications/" + code.String() + "/documents/" + docCode + "/" + fileName
 }

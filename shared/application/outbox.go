@@ -170,7 +170,11 @@ func RepairOutbox(ctx context.Context, store docstore.Store, pub queue.Publisher
 // repairOne publishes (true) or discards (false) one marker.
 func repairOne(ctx context.Context, store docstore.Store, repo *Repository, pub queue.Publisher, m OutboxMarker) (bool, error) {
 	if m.ApplicationCode != "" {
-		a, _, err := repo.Get(ctx, m.ApplicationCode)
+		code, perr := ParseCode(m.ApplicationCode)
+		if perr != nil {
+			return false, DiscardOutbox(ctx, store, m.Envelope.ID)
+		}
+		a, _, err := repo.Get(ctx, code)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return false, err
 		}

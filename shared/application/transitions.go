@@ -479,10 +479,10 @@ type AuditRecord struct {
 }
 
 // AuditPrefix returns the key prefix of an application's audit records.
-func AuditPrefix(code string) string { return "audit/applications/" + code + "/" }
+func AuditPrefix(code Code) string { return "audit/applications/" + code.String() + "/" }
 
 // AuditKey returns the key of the audit record of one step.
-func AuditKey(code, eventID string) string { return AuditPrefix(code) + eventID + ".json" }
+func AuditKey(code Code, eventID string) string { return AuditPrefix(code) + eventID + ".json" }
 
 // AuditTrail returns the audit records of a's steps in timeline order. Records
 // whose event is not in a's timeline (the write they were staged for lost
@@ -491,7 +491,7 @@ func AuditTrail(ctx context.Context, store docstore.Store, a Application) ([]Aud
 	var out []AuditRecord
 	next := ""
 	for {
-		page, err := store.List(ctx, AuditPrefix(a.Code), next, 1000)
+		page, err := store.List(ctx, AuditPrefix(a.ID()), next, 1000)
 		if err != nil {
 			return nil, fmt.Errorf("audit trail %s: %w", a.Code, err)
 		}
@@ -597,8 +597,12 @@ func NewProcessor(store docstore.Store, pub queue.Publisher, queueName string, c
 }
 
 // View returns the staff view of an application of the officer's agency.
-func (p *Processor) View(ctx context.Context, claims staffauth.Claims, code string) (StaffView, error) {
-	a, _, err := p.repo.Get(ctx, strings.TrimSpace(code))
+func (p *Processor) View(ctx context.Context, claims staffauth.Claims, raw string) (StaffView, error) {
+	code, err := ParseCode(raw)
+	if err != nil {
+		return StaffView{}, err
+	}
+	a, _, err := p.repo.Get(ctx, code)
 	if err != nil {
 		return StaffView{}, err
 	}
@@ -629,7 +633,10 @@ func (p *Processor) View(ctx context.Context, claims staffauth.Claims, code stri
 // the officer decided on a state that is gone. Nothing acknowledged is
 // lost and no update is lost. correlationID goes into the event.
 func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in ProcessInput, correlationID string) (ProcessResult, error) {
-	code := strings.TrimSpace(in.Code)
+	code, err := ParseCode(in.Code)
+	if err != nil {
+		return ProcessResult{}, err
+	}
 	a, etag, err := p.repo.Get(ctx, code)
 	if err != nil {
 		return ProcessResult{}, err
@@ -637,6 +644,9 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	if err := staffauth.Authorize(claims, a.Agency.Code); err != nil {
 		return ProcessResult{}, err
 	}
+	// The audit trail and events name the agency as the catalog spells it,
+	// not as the token does (staffauth.Authorize compares case-insensitively).
+	claims.Agency = a.Agency.Code
 	from := a.Status
 	ev, err := ApplyWith(p.cal, &a, in.Action, StaffActor(claims), p.now())
 	if err != nil {
@@ -654,15 +664,15 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	rec := AuditRecord{EventID: env.ID, Code: a.Code, Action: in.Name, From: from, To: a.Status, At: ev.At,
 		Officer: claims.Subject, Agency: claims.Agency, Reason: checked.Reason, Missing: checked.Missing,
 		Result: checked.Result, Delivery: checked.Delivery, Note: checked.Note}
-	if _, err := docstore.PutJSON(ctx, p.store, AuditKey(a.Code, env.ID), rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
+	if _, err := docstore.PutJSON(ctx, p.store, AuditKey(a.ID(), env.ID), rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
 		return ProcessResult{}, fmt.Errorf("process %s %s: audit: %w", in.Name, code, err)
 	}
 	if err := StageOutbox(ctx, p.store, p.queue, env, a.Code); err != nil {
-		p.discard(ctx, a.Code, env.ID, false)
+		p.discard(ctx, a.ID(), env.ID, false)
 		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
 	}
 	if _, err := p.repo.UpdateIfMatch(ctx, &a, etag); err != nil {
-		p.discard(ctx, a.Code, env.ID, true)
+		p.discard(ctx, a.ID(), env.ID, true)
 		if errors.Is(err, docstore.ErrPrecondition) {
 			cur, _, gerr := p.repo.Get(context.WithoutCancel(ctx), code)
 			status := from
@@ -684,7 +694,7 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 // discard removes the audit record and (when staged) the outbox marker of
 // a step whose write did not happen; failures only leave records that
 // AuditTrail and RepairOutbox already ignore.
-func (p *Processor) discard(ctx context.Context, code, eventID string, outbox bool) {
+func (p *Processor) discard(ctx context.Context, code Code, eventID string, outbox bool) {
 	ctx = context.WithoutCancel(ctx)
 	if err := p.store.Delete(ctx, AuditKey(code, eventID), ""); err != nil {
 		p.log.WarnContext(ctx, "staff action: stale audit record left", "code", code, "event_id", eventID, "error", err.Error())

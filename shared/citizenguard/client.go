@@ -75,6 +75,17 @@ func (p Proxies) Trusted(a netip.Addr) bool {
 // one subscriber's usual allocation. X-Real-Ip and any other header the
 // client may set are ignored.
 func (p Proxies) ClientAddress(h http.Header) string {
+	a := p.ClientIP(h)
+	if !a.IsValid() {
+		return ""
+	}
+	return bucket(a)
+}
+
+// ClientIP is the client's own address as ClientAddress finds it, not
+// bucketed (for payment providers that want the payer's IP); the zero Addr
+// when unknown.
+func (p Proxies) ClientIP(h http.Header) netip.Addr {
 	var hops []string
 	for _, line := range h.Values("X-Forwarded-For") {
 		for part := range strings.SplitSeq(line, ",") {
@@ -85,17 +96,14 @@ func (p Proxies) ClientAddress(h http.Header) string {
 	for i := len(hops) - 1; i >= 0; i-- {
 		a, ok := parseAddr(hops[i])
 		if !ok {
-			return ""
+			return netip.Addr{}
 		}
 		last = a
 		if !p.Trusted(a) {
 			break
 		}
 	}
-	if !last.IsValid() {
-		return ""
-	}
-	return bucket(last)
+	return last
 }
 
 func parseAddr(s string) (netip.Addr, bool) {

@@ -89,6 +89,15 @@ func New(store docstore.Store, opts ...Option) *Guard {
 // guard's trusted proxies (Proxies.ClientAddress).
 func (g *Guard) Client(h http.Header) string { return g.proxies.ClientAddress(h) }
 
+// ClientIP returns the client's own IP address ("" when unknown) under the
+// guard's trusted proxies (Proxies.ClientIP).
+func (g *Guard) ClientIP(h http.Header) string {
+	if a := g.proxies.ClientIP(h); a.IsValid() {
+		return a.String()
+	}
+	return ""
+}
+
 // Attempt is one check of a citizen secret.
 type Attempt struct {
 	// Kind namespaces the counters: "application", "payment", "receipt"….

@@ -91,7 +91,11 @@ func RequestContext(req handler.Request) context.Context {
 	if id == "" {
 		id = uuid.NewString()
 	}
-	return logx.WithCallID(req.Context(), id)
+	ctx := req.Context()
+	if ctx == nil { // the upstream golang-http SDK gives nil without WithContext
+		ctx = context.Background()
+	}
+	return logx.WithCallID(ctx, id)
 }
 
 // Query parses the request's query string. Malformed pairs are skipped.
@@ -116,4 +120,16 @@ func AllowMethods(req handler.Request, methods ...string) *Problem {
 		WithDetail("Method "+req.Method+" is not allowed here; use "+allow+".",
 			"Phương thức "+req.Method+" không được hỗ trợ; hãy dùng "+allow+".").
 		WithHeader("Allow", allow)
+}
+
+// StrictQuery parses the request's query string, refusing a malformed one
+// (a bad percent escape such as q=%ZZ, a semicolon separator) with a 400
+// "invalid_query" problem instead of silently dropping pairs.
+func StrictQuery(req handler.Request) (url.Values, error) {
+	v, err := url.ParseQuery(req.QueryString)
+	if err != nil {
+		return nil, BadRequest("invalid_query", "The query string is malformed (check percent-encoding).",
+			"Chuỗi tham số truy vấn không hợp lệ (kiểm tra mã hóa phần trăm).")
+	}
+	return v, nil
 }
