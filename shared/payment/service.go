@@ -10,6 +10,7 @@ import (
 	"motcua/shared/application"
 	"motcua/shared/citizenguard"
 	"motcua/shared/docstore"
+	"motcua/shared/outbox"
 	"motcua/shared/payment/vietqr"
 	"motcua/shared/payment/vnpay"
 	"motcua/shared/queue"
@@ -290,7 +291,7 @@ func (s *Service) finish(ctx context.Context, p Payment) error {
 	duplicate := false
 	switch outcome {
 	case application.PaymentApplied:
-		if err := application.FlushOutbox(context.WithoutCancel(ctx), s.store, s.pub, s.cfg.EventsQueue, env); err != nil {
+		if err := outbox.Flush(context.WithoutCancel(ctx), s.store, s.pub, s.cfg.EventsQueue, env); err != nil {
 			s.log.WarnContext(ctx, "payment.confirmed left in outbox for repair", "ref", p.Ref, "event_id", env.ID, "error", err.Error())
 		}
 	case application.PaymentPaidByOther:
