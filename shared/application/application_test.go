@@ -337,28 +337,51 @@ func TestCompleteUploads_and_cancel(t *testing.T) {
 	if _, err := e.svc.CompleteUploads(ctx, mustCode("NOPE-261203-0001"), res.PIN, "", ""); !errors.Is(err, application.ErrWrongPIN) {
 		t.Fatalf("unknown code: %v", err)
 	}
-	// The phone uploads the first file straight to the bucket.
-	if _, err := e.uploads.Put(ctx, application.UploadKey(mustCode(res.Code), "TK", "to_khai.pdf"), []byte("%PDF-1.7"), docstore.PutOptions{ContentType: "application/pdf"}); err != nil {
+	// The phone uploads the first file straight to the bucket, with the
+	// declared size (the URL signs it).
+	tk := in.Documents[0].Size
+	if _, err := e.uploads.Put(ctx, application.UploadKey(mustCode(res.Code), "TK", "to_khai.pdf"), make([]byte, tk), docstore.PutOptions{ContentType: "application/pdf"}); err != nil {
 		t.Fatal(err)
 	}
 	up, err := e.svc.CompleteUploads(ctx, mustCode(res.Code), res.PIN, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if up.Complete || !up.Documents[0].Uploaded || up.Documents[0].Size != 8 || up.Documents[1].Uploaded || len(up.Uploads) != 1 || up.Uploads[0].DocumentCode != "UQ" {
+	if up.Complete || !up.Documents[0].Uploaded || up.Documents[0].Size != tk || up.Documents[1].Uploaded || len(up.Uploads) != 1 || up.Uploads[0].DocumentCode != "UQ" {
 		t.Fatalf("partial: %+v", up)
 	}
-	// An oversize second file is not recorded.
-	if _, err := e.uploads.Put(ctx, application.UploadKey(mustCode(res.Code), "UQ", "uq.pdf"), make([]byte, 2<<20), docstore.PutOptions{}); err != nil {
+	if u := up.Uploads[0]; u.Size != 100 || u.Headers["Content-Length"] != "100" || !strings.Contains(u.URL, "content-length=100") {
+		t.Fatalf("upload URL does not bind the declared size: %+v", u)
+	}
+	// Files that break the declaration are refused, deleted and explained.
+	uq := application.UploadKey(mustCode(res.Code), "UQ", "uq.pdf")
+	for _, bad := range []struct {
+		name, code, ctype string
+		size              int
+	}{
+		{"oversize", "file_too_large", "application/pdf", 2 << 20},
+		{"other_size", "size_mismatch", "application/pdf", 12},
+		{"other_type", "content_type_mismatch", "text/html", 100},
+	} {
+		if _, err := e.uploads.Put(ctx, uq, make([]byte, bad.size), docstore.PutOptions{ContentType: bad.ctype}); err != nil {
+			t.Fatal(err)
+		}
+		up, err = e.svc.CompleteUploads(ctx, mustCode(res.Code), res.PIN, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := up.Documents[1].Rejection
+		if up.Complete || up.Documents[1].Uploaded || r == nil || r.Code != bad.code || r.Reason == "" || r.ReasonVi == "" || len(up.Uploads) != 1 {
+			t.Fatalf("%s: %+v (rejection %+v)", bad.name, up, r)
+		}
+		if _, err := e.uploads.Head(ctx, uq); !errors.Is(err, docstore.ErrNotFound) {
+			t.Fatalf("%s: refused file not deleted: %v", bad.name, err)
+		}
+	}
+	if _, err := e.uploads.Put(ctx, uq, make([]byte, 100), docstore.PutOptions{ContentType: "application/pdf"}); err != nil {
 		t.Fatal(err)
 	}
-	if up, _ = e.svc.CompleteUploads(ctx, mustCode(res.Code), res.PIN, "", ""); up.Complete {
-		t.Fatal("oversize upload recorded")
-	}
-	if _, err := e.uploads.Put(ctx, application.UploadKey(mustCode(res.Code), "UQ", "uq.pdf"), []byte("%PDF"), docstore.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if up, _ = e.svc.CompleteUploads(ctx, mustCode(res.Code), res.PIN, "", ""); !up.Complete || len(up.Uploads) != 0 {
+	if up, _ = e.svc.CompleteUploads(ctx, mustCode(res.Code), res.PIN, "", ""); !up.Complete || len(up.Uploads) != 0 || up.Documents[1].Rejection != nil {
 		t.Fatalf("complete: %+v", up)
 	}
 	types := func() []string {

@@ -175,6 +175,27 @@ type Document struct {
 	Uploaded bool `json:"uploaded"`
 	// UploadedAt is when the upload was recorded.
 	UploadedAt *time.Time `json:"uploadedAt,omitempty"`
+	// Rejection says why the last file found for this document was refused
+	// (and deleted); nil before any refusal and once a file is accepted.
+	Rejection *UploadRejection `json:"rejection,omitempty"`
+}
+
+// UploadRejection is why an uploaded file was refused, in both languages,
+// so an app can tell the citizen what to fix instead of retrying blindly.
+type UploadRejection struct {
+	// Code is size_mismatch, file_too_large or content_type_mismatch.
+	Code string `json:"code"`
+	// Reason is the English explanation; ReasonVi the Vietnamese one.
+	Reason   string `json:"reason"`
+	ReasonVi string `json:"reasonVi"`
+	// DeclaredSize and ActualSize are the sizes in bytes.
+	DeclaredSize int64 `json:"declaredSize"`
+	ActualSize   int64 `json:"actualSize"`
+	// DeclaredType and ActualType are the media types.
+	DeclaredType string `json:"declaredType"`
+	ActualType   string `json:"actualType,omitempty"`
+	// At is when the file was refused.
+	At time.Time `json:"at"`
 }
 
 // ResultDelivery is how the result goes back to the applicant.

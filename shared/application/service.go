@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,8 +138,11 @@ type Upload struct {
 	Method string `json:"method"`
 	// URL is the presigned URL.
 	URL string `json:"url"`
-	// Headers must be sent with the PUT (Content-Type).
+	// Headers must be sent with the PUT exactly: Content-Type and
+	// Content-Length are signed into the URL.
 	Headers map[string]string `json:"headers"`
+	// Size is the only body length the URL accepts (the declared size).
+	Size int64 `json:"size"`
 	// ExpiresAt is when the URL stops working.
 	ExpiresAt time.Time `json:"expiresAt"`
 }
@@ -346,13 +350,14 @@ func (s *Service) presign(ctx context.Context, a Application, now time.Time) ([]
 		if d.Uploaded {
 			continue
 		}
-		url, err := s.d.Uploads.PresignPut(ctx, d.UploadKey, d.ContentType, s.d.UploadTTL)
+		url, err := s.d.Uploads.PresignPutSized(ctx, d.UploadKey, d.ContentType, d.Size, s.d.UploadTTL)
 		if err != nil {
 			return out, fmt.Errorf("presign %s: %w", d.UploadKey, err)
 		}
 		out = append(out, Upload{
-			DocumentCode: d.Code, Method: http.MethodPut, URL: url,
-			Headers: map[string]string{"Content-Type": d.ContentType}, ExpiresAt: now.Add(s.d.UploadTTL),
+			DocumentCode: d.Code, Method: http.MethodPut, URL: url, Size: d.Size,
+			Headers:   map[string]string{"Content-Type": d.ContentType, "Content-Length": strconv.FormatInt(d.Size, 10)},
+			ExpiresAt: APITime(now.Add(s.d.UploadTTL)),
 		})
 	}
 	return out, nil
