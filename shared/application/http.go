@@ -150,7 +150,7 @@ func (h *HTTP) submit(ctx context.Context, req handler.Request) handler.Response
 		}
 		out.PIN, out.PINSealed = pin, ""
 	}
-	body, err := json.Marshal(out)
+	body, err := httpx.Marshal(out)
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}

@@ -137,6 +137,24 @@ func Allowed(status Status, action ActionName) bool {
 	return ok && slices.Contains(t.from, status)
 }
 
+// AllowedFor reports whether action may be applied to app as it is now: the
+// status allows it and its preconditions on the application hold (a fee to
+// ask for before require_payment). The staff view offers only these.
+func AllowedFor(app Application, action ActionName) bool {
+	if !Allowed(app.Status, action) {
+		return false
+	}
+	if action == ActRequirePayment {
+		return hasFeeToAsk(app)
+	}
+	return true
+}
+
+// hasFeeToAsk reports whether the application has an unpaid fee.
+func hasFeeToAsk(app Application) bool {
+	return app.Fee.AmountVND > 0 && app.Fee.PaymentState != PaymentPaid && app.Fee.PaymentState != PaymentNotRequired
+}
+
 // EventType returns the event type published after action ("" if unknown).
 func EventType(action ActionName) string { return transitions[action].event }
 
@@ -394,7 +412,7 @@ func ApplyWith(c *workdays.Calendar, app *Application, action Action, actor Acto
 	if err != nil {
 		return Event{}, err
 	}
-	if action.Name == ActRequirePayment && (app.Fee.AmountVND <= 0 || app.Fee.PaymentState == PaymentPaid) {
+	if action.Name == ActRequirePayment && !hasFeeToAsk(*app) {
 		return Event{}, withStatus(ErrNothingToPay, app.Status)
 	}
 	now = now.UTC()
@@ -618,7 +636,7 @@ func (p *Processor) View(ctx context.Context, claims staffauth.Claims, raw strin
 		v.Audit = []AuditRecord{}
 	}
 	for _, name := range Actions {
-		if Allowed(a.Status, name) && !transitions[name].citizen {
+		if AllowedFor(a, name) && !transitions[name].citizen {
 			v.AllowedActions = append(v.AllowedActions, name)
 		}
 	}

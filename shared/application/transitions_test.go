@@ -548,3 +548,26 @@ func TestProcessor_concurrent_officers_on_embedded_S3(t *testing.T) {
 		t.Fatalf("outbox markers left: %+v, %v", page.Entries, err)
 	}
 }
+
+func TestAllowedFor_offers_require_payment_only_with_a_fee_to_ask(t *testing.T) {
+	cases := []struct {
+		name string
+		fee  application.Fee
+		want bool
+	}{
+		{"unpaid_fee", application.Fee{AmountVND: 50000, PaymentState: application.PaymentUnpaid}, true},
+		{"paid_fee", application.Fee{AmountVND: 50000, PaymentState: application.PaymentPaid}, false},
+		{"free", application.Fee{AmountVND: 0, PaymentState: application.PaymentNotRequired}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := application.Application{Status: application.StatusProcessing, Fee: c.fee}
+			if got := application.AllowedFor(a, application.ActRequirePayment); got != c.want {
+				t.Fatalf("AllowedFor = %v, want %v", got, c.want)
+			}
+			if !application.AllowedFor(a, application.ActComplete) {
+				t.Fatal("complete must stay offered")
+			}
+		})
+	}
+}
