@@ -124,7 +124,7 @@ func (s *Service) CompleteUploads(ctx context.Context, code Code, pin, client, c
 	if err != nil {
 		return UploadsResult{}, err
 	}
-	res := UploadsResult{Code: a.Code, Status: a.Status, Documents: a.Documents, Complete: len(a.MissingUploads()) == 0}
+	res := UploadsResult{Code: a.Code, Status: a.Status, Documents: documentsInAPIZone(a.Documents), Complete: len(a.MissingUploads()) == 0}
 	if res.Documents == nil {
 		res.Documents = []Document{}
 	}
@@ -159,7 +159,7 @@ func (s *Service) Cancel(ctx context.Context, code Code, pin, client, reason, co
 		return CancelResult{}, err
 	}
 	if a.Status == StatusCancelled {
-		return CancelResult{Code: a.Code, Status: a.Status, CancelledAt: lastAt(a)}, nil
+		return CancelResult{Code: a.Code, Status: a.Status, CancelledAt: APITime(lastAt(a))}, nil
 	}
 	if a.Status != StatusSubmitted {
 		return CancelResult{}, withStatus(ErrInvalidState, a.Status)
@@ -200,13 +200,13 @@ func (s *Service) Cancel(ctx context.Context, code Code, pin, client, reason, co
 		if err != nil {
 			return CancelResult{}, err
 		}
-		return CancelResult{Code: updated.Code, Status: updated.Status, CancelledAt: lastAt(updated)}, nil
+		return CancelResult{Code: updated.Code, Status: updated.Status, CancelledAt: APITime(lastAt(updated))}, nil
 	}
 	if err := FlushOutbox(context.WithoutCancel(ctx), s.d.Store, s.d.Publisher, s.d.EventsQueue, env); err != nil {
 		s.d.Log.WarnContext(ctx, "cancel: event left in outbox for repair", "code", a.Code, "event_id", env.ID, "error", err.Error())
 	}
 	s.d.Log.InfoContext(ctx, "application cancelled by applicant", "code", a.Code)
-	return CancelResult{Code: updated.Code, Status: updated.Status, CancelledAt: now}, nil
+	return CancelResult{Code: updated.Code, Status: updated.Status, CancelledAt: APITime(now)}, nil
 }
 
 func lastAt(a Application) time.Time {

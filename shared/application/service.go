@@ -293,7 +293,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, cor
 	return SubmitResult{
 		Code: code.String(), PIN: pin, Status: app.Status, ProcedureCode: app.ProcedureCode,
 		ProcedureName: app.ProcedureName, Agency: app.Agency, Fee: app.Fee,
-		SubmittedAt: app.SubmittedAt, DueDate: app.DueAt, Uploads: uploads,
+		SubmittedAt: APITime(app.SubmittedAt), DueDate: APITime(app.DueAt), Uploads: uploads,
 	}, nil
 }
 

@@ -236,3 +236,16 @@ func TestStatus_BadRequests(t *testing.T) {
 		})
 	}
 }
+
+func TestStatus_dates_are_rfc3339_in_ho_chi_minh(t *testing.T) {
+	f := newStatusFixture(t)
+	resp, _ := f.call(statusPost(`{"code":"STP-260302-0001","pin":"12345678"}`))
+	for _, want := range []string{`"dueAt":"2026-03-06T17:00:00+07:00"`, `"submittedAt":"2026-03-02T08:00:00+07:00"`, `"at":"2026-03-02T09:00:00+07:00"`} {
+		if !strings.Contains(string(resp.Body), want) {
+			t.Fatalf("body lacks %s: %s", want, resp.Body)
+		}
+	}
+	if strings.Contains(string(resp.Body), `Z"`) {
+		t.Fatalf("a UTC time left in the answer: %s", resp.Body)
+	}
+}

@@ -556,7 +556,7 @@ type StaffApplication struct {
 // MarshalJSON encodes the application without its PIN members.
 func (s StaffApplication) MarshalJSON() ([]byte, error) {
 	type plain Application // drops methods, so no recursion
-	b, err := json.Marshal(plain(s.Application))
+	b, err := json.Marshal(plain(s.Application.InAPIZone()))
 	if err != nil {
 		return nil, err
 	}
@@ -630,6 +630,9 @@ func (p *Processor) View(ctx context.Context, claims staffauth.Claims, raw strin
 	trail, err := AuditTrail(ctx, p.store, a)
 	if err != nil {
 		return StaffView{}, err
+	}
+	for i := range trail {
+		trail[i].At = APITime(trail[i].At)
 	}
 	v := StaffView{Application: StaffApplication{a.Redacted()}, Audit: trail, AllowedActions: []ActionName{}}
 	if v.Audit == nil {
@@ -706,6 +709,7 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 		p.log.WarnContext(ctx, "staff action: event left in outbox for repair", "code", code, "event_id", env.ID, "error", err.Error())
 	}
 	p.log.InfoContext(ctx, "staff action applied", "code", code, "action", string(in.Name), "from", string(from), "to", string(a.Status), "agency", claims.Agency)
+	ev.At = APITime(ev.At)
 	return ProcessResult{Application: StaffApplication{a.Redacted()}, Event: ev}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"motcua/shared/application"
 	"motcua/shared/httpx"
 	"motcua/shared/idempotency"
 )
@@ -64,7 +65,7 @@ type View struct {
 func NewView(p Payment, withPNG bool) View {
 	v := View{
 		Ref: p.Ref, ApplicationCode: p.ApplicationCode, AmountVND: p.AmountVND, Method: p.Method,
-		State: p.State, StateLabel: stateLabels[p.State], CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt, PaidAt: p.PaidAt,
+		State: p.State, StateLabel: stateLabels[p.State], CreatedAt: application.APITime(p.CreatedAt), ExpiresAt: application.APITime(p.ExpiresAt), PaidAt: apiTimePtr(p.PaidAt),
 	}
 	if p.State == StatePending {
 		v.PayURL = p.PayURL
@@ -272,3 +273,11 @@ func (h *CallbackHTTP) Serve(ctx context.Context, req handler.Request) handler.R
 
 // parseForm decodes a form-encoded IPN body.
 func parseForm(body []byte) (url.Values, error) { return url.ParseQuery(string(body)) }
+
+func apiTimePtr(t *time.Time) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	v := application.APITime(*t)
+	return &v
+}
