@@ -477,3 +477,45 @@ func TestPIN(t *testing.T) {
 		t.Error("unsealed for another code")
 	}
 }
+
+func TestSubmit_validation_is_one_round_and_speaks_plainly(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in := validInput()
+	in.Applicant.IDNumber = "12345"
+	in.Applicant.DateOfBirth = "17/05/1990"
+	in.Documents = nil
+	in.Form["maHoSoCu"] = "có dấu!"
+	_, err := e.svc.Submit(ctx, in, "", "")
+	var p *httpx.Problem
+	if !errors.As(err, &p) || p.Status != 422 {
+		t.Fatalf("err = %v, want a 422 problem", err)
+	}
+	got := map[string]httpx.FieldError{}
+	for _, fe := range p.Errors {
+		got[fe.Field] = fe
+	}
+	for _, f := range []string{"applicant.idNumber", "applicant.dateOfBirth", "documents", "form.maHoSoCu"} {
+		if _, ok := got[f]; !ok {
+			t.Fatalf("errors %+v lack %s (validation must run in one round)", p.Errors, f)
+		}
+	}
+	if m := got["applicant.dateOfBirth"].Message + got["applicant.dateOfBirth"].MessageVi; strings.Contains(m, "2006") || !strings.Contains(m, "YYYY-MM-DD") {
+		t.Fatalf("date message %q leaks Go's layout", m)
+	}
+	if m := got["form.maHoSoCu"].Message; !strings.Contains(m, "maHoSoCu") {
+		t.Fatalf("pattern message %q does not name the field", m)
+	}
+
+	// A phone typed with spaces is accepted in the form as in applicant.phone.
+	in = validInput()
+	in.Form["soDienThoai"] = "0912 345 678"
+	res, err := e.svc.Submit(ctx, in, "", "")
+	if err != nil {
+		t.Fatalf("form phone with spaces: %v", err)
+	}
+	a, _, _ := e.svc.Repository().Get(ctx, mustCode(res.Code))
+	if a.Form["soDienThoai"] != "0912345678" {
+		t.Fatalf("stored form phone %q, want it compacted", a.Form["soDienThoai"])
+	}
+}

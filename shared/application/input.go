@@ -84,6 +84,32 @@ type ResultDeliveryInput struct {
 	Address string `json:"address" validate:"required_if=Method postal,max=500"`
 }
 
+// hasFieldError reports whether errs name field.
+func hasFieldError(errs []httpx.FieldError, field string) bool {
+	for _, e := range errs {
+		if e.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// firstPerField keeps the first error of each field (a tag's error and a
+// cross-field check's on the same value say the same thing twice); the
+// "documents" list of missing documents keeps every entry.
+func firstPerField(errs []httpx.FieldError) []httpx.FieldError {
+	seen := map[string]bool{}
+	out := errs[:0:0]
+	for _, e := range errs {
+		if seen[e.Field] && e.Field != "documents" {
+			continue
+		}
+		seen[e.Field] = true
+		out = append(out, e)
+	}
+	return out
+}
+
 // fieldErr builds one FieldError.
 func fieldErr(field, code, en, vi string) httpx.FieldError {
 	return httpx.FieldError{Field: field, Code: code, Message: en, MessageVi: vi}
@@ -261,6 +287,12 @@ func checkForm(form map[string]any, specs []catalog.FieldSpec) (map[string]any, 
 			errs = append(errs, e)
 			continue
 		}
+		if str, ok := v.(string); ok && s.Pattern != "" {
+			// "0912 345 678" is stored as "0912345678", as applicant.phone is.
+			if re, err := patternCache.get(s.Pattern); err == nil && !re.MatchString(str) {
+				v = compact(str)
+			}
+		}
 		out[s.Name] = v
 	}
 	for name := range form {
@@ -270,6 +302,20 @@ func checkForm(form map[string]any, specs []catalog.FieldSpec) (map[string]any, 
 		}
 	}
 	return out, errs
+}
+
+// compact drops the separators people type inside numbers (spaces, dots,
+// hyphens): a patterned field that does not match as typed is matched, and
+// stored, compacted, so "0912 345 678" is accepted in a form field exactly
+// where applicant.phone accepts it.
+func compact(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '.', '-', '\u00a0':
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // checkFieldValue checks one present value against its spec.
@@ -307,8 +353,8 @@ func checkFieldValue(at string, s catalog.FieldSpec, v any) (httpx.FieldError, b
 		}
 		if s.Pattern != "" {
 			re, err := patternCache.get(s.Pattern)
-			if err != nil || !re.MatchString(str) {
-				return bad("pattern", "Has the wrong format.", fmt.Sprintf("%s không đúng định dạng.", s.Label))
+			if err != nil || !re.MatchString(str) && !re.MatchString(compact(str)) {
+				return bad("pattern", fmt.Sprintf("%s has the wrong format.", s.Name), fmt.Sprintf("%s không đúng định dạng.", s.Label))
 			}
 		}
 	}

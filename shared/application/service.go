@@ -188,16 +188,27 @@ type SubmitResult struct {
 // RepairOutbox, and the submission still succeeds.
 func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, correlationID string) (SubmitResult, error) {
 	now := s.d.Now().UTC()
+	// One round: the tags' errors, the cross-field checks, the form and
+	// the documents are all reported together (a bad CCCD does not hide a
+	// missing document).
+	var fieldErrs []httpx.FieldError
 	if err := httpx.Validate(&in); err != nil {
-		return SubmitResult{}, err
+		var p *httpx.Problem
+		if !errors.As(err, &p) || len(p.Errors) == 0 {
+			return SubmitResult{}, err
+		}
+		fieldErrs = append(fieldErrs, p.Errors...)
 	}
 	in.ProcedureCode = strings.TrimSpace(in.ProcedureCode)
-	fieldErrs := checkApplicant(in.Applicant)
+	fieldErrs = append(fieldErrs, checkApplicant(in.Applicant)...)
+	if hasFieldError(fieldErrs, "procedureCode") {
+		return SubmitResult{}, httpx.ValidationProblem(firstPerField(fieldErrs)...)
+	}
 	proc, err := s.d.Procedures.Get(ctx, in.ProcedureCode)
 	if errors.Is(err, catalog.ErrNotFound) {
 		fieldErrs = append(fieldErrs, fieldErr("procedureCode", "unknown_procedure",
 			"No procedure has this code.", "Không có thủ tục hành chính với mã này."))
-		return SubmitResult{}, httpx.ValidationProblem(fieldErrs...)
+		return SubmitResult{}, httpx.ValidationProblem(firstPerField(fieldErrs)...)
 	}
 	if err != nil {
 		return SubmitResult{}, fmt.Errorf("submit: procedure %s: %w", in.ProcedureCode, err)
@@ -218,7 +229,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, cor
 		delivery.Address = ""
 	}
 	if len(fieldErrs) > 0 {
-		return SubmitResult{}, httpx.ValidationProblem(fieldErrs...)
+		return SubmitResult{}, httpx.ValidationProblem(firstPerField(fieldErrs)...)
 	}
 	if channel != ChannelOnline {
 		if err := s.checkStaff(authorization, proc.Agency.Code, now); err != nil {
