@@ -136,11 +136,12 @@ type fixture struct {
 	a      *app.App
 	gw     string
 	secret []byte
+	logs   *syncBuffer
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	a, _ := startApp(t, app.Config{RepoRoot: repoRoot(t)})
+	a, logs := startApp(t, app.Config{RepoRoot: repoRoot(t)})
 	// startApp leaves SecretsDir empty: the runner keeps the generated dev
 	// secrets under DataDir/secrets (app.Config.SecretsDir's default).
 	b, err := os.ReadFile(filepath.Join(a.DataDir(), "secrets", staffauth.SecretName))
@@ -148,7 +149,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatalf("dev staff secret: %v", err)
 	}
 	secret := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	return &fixture{a: a, gw: a.GatewayURL(), secret: []byte(secret)}
+	return &fixture{a: a, gw: a.GatewayURL(), secret: []byte(secret), logs: logs}
 }
 
 // token mints a staff token of agency for officer.
