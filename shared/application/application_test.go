@@ -3,6 +3,7 @@ package application_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"slices"
@@ -17,11 +18,26 @@ import (
 	"motcua/shared/queue"
 )
 
+// problemOf is what a client gets for err: the domain returns fault
+// errors, the HTTP layer (httpx.FromError) maps them.
+func problemOf(t *testing.T, err error) *httpx.Problem {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	resp := httpx.FromError(context.Background(), quiet, err)
+	var p httpx.Problem
+	if jerr := json.Unmarshal(resp.Body, &p); jerr != nil {
+		t.Fatalf("problem body %s: %v", resp.Body, jerr)
+	}
+	return &p
+}
+
 func fields(t *testing.T, err error) []string {
 	t.Helper()
-	var p *httpx.Problem
-	if !errors.As(err, &p) || p.Status != 422 {
-		t.Fatalf("want a 422 problem, got %v", err)
+	p := problemOf(t, err)
+	if p.Status != 422 || p.Code != "validation_failed" {
+		t.Fatalf("want a 422 validation_failed problem, got %v", err)
 	}
 	var out []string
 	for _, f := range p.Errors {
@@ -487,9 +503,9 @@ func TestSubmit_validation_is_one_round_and_speaks_plainly(t *testing.T) {
 	in.Documents = nil
 	in.Form["maHoSoCu"] = "có dấu!"
 	_, err := e.svc.Submit(ctx, in, "", "")
-	var p *httpx.Problem
-	if !errors.As(err, &p) || p.Status != 422 {
-		t.Fatalf("err = %v, want a 422 problem", err)
+	p := problemOf(t, err)
+	if p.Status != 422 || !errors.Is(err, application.ErrInvalidInput) {
+		t.Fatalf("err = %v, want ErrInvalidInput (422)", err)
 	}
 	got := map[string]httpx.FieldError{}
 	for _, fe := range p.Errors {

@@ -3,6 +3,7 @@ package application
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"path"
 	"regexp"
 	"strings"
@@ -10,7 +11,7 @@ import (
 	"time"
 
 	"motcua/shared/catalog"
-	"motcua/shared/httpx"
+	"motcua/shared/fault"
 	"motcua/shared/vnid"
 )
 
@@ -85,9 +86,9 @@ type ResultDeliveryInput struct {
 }
 
 // hasFieldError reports whether errs name field.
-func hasFieldError(errs []httpx.FieldError, field string) bool {
+func hasFieldError(errs []fault.Issue, field string) bool {
 	for _, e := range errs {
-		if e.Field == field {
+		if e.Path == field {
 			return true
 		}
 	}
@@ -97,28 +98,28 @@ func hasFieldError(errs []httpx.FieldError, field string) bool {
 // firstPerField keeps the first error of each field (a tag's error and a
 // cross-field check's on the same value say the same thing twice); the
 // "documents" list of missing documents keeps every entry.
-func firstPerField(errs []httpx.FieldError) []httpx.FieldError {
+func firstPerField(errs []fault.Issue) []fault.Issue {
 	seen := map[string]bool{}
 	out := errs[:0:0]
 	for _, e := range errs {
-		if seen[e.Field] && e.Field != "documents" {
+		if seen[e.Path] && e.Path != "documents" {
 			continue
 		}
-		seen[e.Field] = true
+		seen[e.Path] = true
 		out = append(out, e)
 	}
 	return out
 }
 
 // fieldErr builds one FieldError.
-func fieldErr(field, code, en, vi string) httpx.FieldError {
-	return httpx.FieldError{Field: field, Code: code, Message: en, MessageVi: vi}
+func fieldErr(field, code, en, vi string) fault.Issue {
+	return fault.Issue{Path: field, Code: code, Message: en, MessageVi: vi}
 }
 
 // checkApplicant runs the cross-field checks tags cannot express; in must
-// have passed httpx.Validate.
-func checkApplicant(in ApplicantInput) []httpx.FieldError {
-	var errs []httpx.FieldError
+// have passed the validation tags (httpx.Validate).
+func checkApplicant(in ApplicantInput) []fault.Issue {
+	var errs []fault.Issue
 	if in.Kind == ApplicantPerson {
 		dob, err := time.Parse(time.DateOnly, in.DateOfBirth)
 		if err == nil {
@@ -173,8 +174,8 @@ func safeFileName(name string) string {
 
 // checkDocuments checks declared documents against the procedure and
 // returns the documents to record (upload keys filled by the caller).
-func checkDocuments(in []DocumentInput, specs []catalog.DocumentSpec) ([]Document, []httpx.FieldError) {
-	var errs []httpx.FieldError
+func checkDocuments(in []DocumentInput, specs []catalog.DocumentSpec) ([]Document, []fault.Issue) {
+	var errs []fault.Issue
 	byCode := make(map[string]catalog.DocumentSpec, len(specs))
 	for _, s := range specs {
 		byCode[s.Code] = s
@@ -264,8 +265,8 @@ var patternCache = newRegexpCache()
 
 // checkForm validates form data against the procedure's fields and returns
 // the cleaned form (only known fields, strings trimmed).
-func checkForm(form map[string]any, specs []catalog.FieldSpec) (map[string]any, []httpx.FieldError) {
-	var errs []httpx.FieldError
+func checkForm(form map[string]any, specs []catalog.FieldSpec) (map[string]any, []fault.Issue) {
+	var errs []fault.Issue
 	out := make(map[string]any, len(specs))
 	known := make(map[string]bool, len(specs))
 	for _, s := range specs {
@@ -319,8 +320,8 @@ func compact(s string) string {
 }
 
 // checkFieldValue checks one present value against its spec.
-func checkFieldValue(at string, s catalog.FieldSpec, v any) (httpx.FieldError, bool) {
-	bad := func(code, en, vi string) (httpx.FieldError, bool) {
+func checkFieldValue(at string, s catalog.FieldSpec, v any) (fault.Issue, bool) {
+	bad := func(code, en, vi string) (fault.Issue, bool) {
 		return fieldErr(at, code, en, vi), false
 	}
 	switch s.Type {
@@ -358,7 +359,7 @@ func checkFieldValue(at string, s catalog.FieldSpec, v any) (httpx.FieldError, b
 			}
 		}
 	}
-	return httpx.FieldError{}, true
+	return fault.Issue{}, true
 }
 
 type regexpCache struct {
@@ -380,4 +381,20 @@ func (c *regexpCache) get(p string) (*regexp.Regexp, error) {
 	}
 	c.m[p] = re
 	return re, nil
+}
+
+// ErrInvalidInput is the 422 "validation_failed" of a submission, carrying
+// every bad field as an issue (field, code, English and Vietnamese).
+var ErrInvalidInput = fault.New(domain, "validation_failed", http.StatusUnprocessableEntity,
+	"Dữ liệu không hợp lệ.", "The submission is invalid.")
+
+// invalidInput is ErrInvalidInput for issues, with the count in both
+// languages.
+func invalidInput(issues ...fault.Issue) error {
+	n := len(issues)
+	en := "1 field is invalid."
+	if n != 1 {
+		en = fmt.Sprintf("%d fields are invalid.", n)
+	}
+	return ErrInvalidInput.WithMessages(fmt.Sprintf("Có %d trường dữ liệu không hợp lệ.", n), en).WithIssues(issues)
 }
