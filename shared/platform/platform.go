@@ -40,7 +40,8 @@ type Platform struct {
 	Store docstore.Store
 	// Uploads is the uploads bucket (MOTCUA_UPLOADS_BUCKET); nil when unset.
 	Uploads docstore.Store
-	// Queue publishes to the queues.
+	// Queue publishes to the queues, copying events to the queues that
+	// subscribe to them (queue.Fanout with queue.DefaultRoutes).
 	Queue queue.Publisher
 	// Guard checks citizen secrets (PINs), counting attempts in Store and
 	// reading client addresses through the trusted proxies of
@@ -108,7 +109,7 @@ func New(ctx context.Context, src config.Source, awsCfg aws.Config) (*Platform, 
 		Config:  common,
 		Secrets: config.SecretsFrom(src),
 		Store:   docstore.NewS3Store(s3c, presign, common.Bucket),
-		Queue:   queue.NewSQSPublisher(awsx.SQS(awsCfg)),
+		Queue:   queue.NewFanout(queue.NewSQSPublisher(awsx.SQS(awsCfg)), queue.DefaultRoutes),
 		Log:     logx.New(os.Stderr, common.LogLevel),
 	}
 	p.Guard = citizenguard.New(p.Store, citizenguard.WithProxies(proxies), citizenguard.WithLogger(p.Log))
