@@ -10,15 +10,12 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -37,7 +34,9 @@ import (
 	"motcua/infra/runner"
 	"motcua/infra/stackfile"
 	"motcua/shared/catalog"
+	"motcua/shared/config"
 	"motcua/shared/staffauth"
+	"motcua/shared/staffauth/stafftest"
 )
 
 // functionPrefix is the gateway route of synchronous function calls.
@@ -541,9 +540,9 @@ func do(t *testing.T, client *http.Client, req *http.Request) (int, http.Header,
 // startPortal starts the embedded S3/SQS stack, every function of stack.yml
 // as its own process (built by the runner), and the gateway in front of
 // them with asynchronous calls going to the real queue. It returns the
-// gateway URL, the staff-jwt-secret the functions read, their logs, the
+// gateway URL, the signer of staff tokens whose key set the functions read, their logs, the
 // async queue's URL and an SQS client.
-func startPortal(t *testing.T) (string, []byte, *logBuffer, string, *sqs.Client) {
+func startPortal(t *testing.T) (string, *staffauth.Signer, *logBuffer, string, *sqs.Client) {
 	t.Helper()
 	st := embedded.StartForTest(t)
 	env := map[string]string{}
@@ -553,14 +552,7 @@ func startPortal(t *testing.T) (string, []byte, *logBuffer, string, *sqs.Client)
 		}
 	}
 	secrets := t.TempDir()
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		t.Fatal(err)
-	}
-	secret := []byte(hex.EncodeToString(raw))
-	if err := os.WriteFile(filepath.Join(secrets, "staff-jwt-secret"), secret, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	signer := stafftest.WriteKeys(t, secrets)
 	logs := &logBuffer{}
 	r, err := runner.New(runner.Options{
 		RepoRoot:   repoRoot(t),
@@ -599,7 +591,7 @@ func startPortal(t *testing.T) (string, []byte, *logBuffer, string, *sqs.Client)
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 	}))
 	t.Cleanup(gw.Close)
-	return gw.URL, secret, logs, qurl, sqsClient
+	return gw.URL, signer, logs, qurl, sqsClient
 }
 
 // sqsQueue is the gateway's AsyncQueue over the embedded SQS.
@@ -618,9 +610,9 @@ func (q sqsQueue) Enqueue(ctx context.Context, body []byte) error {
 }
 
 // mintStaffToken returns a staff token of agency valid for one hour,
-// signed with the run's staff-jwt-secret.
-func mintStaffToken(secret []byte, agency string) (string, error) {
-	return staffauth.Mint(secret, staffauth.Claims{Subject: "canbo-api-test", Roles: []string{staffauth.RoleStaff}, Agency: agency}, time.Hour)
+// signed with the run's staff key.
+func mintStaffToken(signer *staffauth.Signer, agency string) (string, error) {
+	return signer.Mint(staffauth.Claims{Subject: "canbo-api-test", Roles: []string{staffauth.RoleStaff}, Agency: agency}, time.Hour, time.Now())
 }
 
 // logBuffer collects the functions' and the gateway's JSON logs.
@@ -902,7 +894,12 @@ func findOperation(t *testing.T, d *document, id string) operation {
 // function: a setup step submits and captures, the example reuses the
 // captured code, ${uuid:label} is stable, ${staff_token:AGENCY} verifies.
 func TestExamples_setup_and_capture(t *testing.T) {
-	secret := []byte(strings.Repeat("k", 64))
+	keys := t.TempDir()
+	secret := stafftest.WriteKeys(t, keys)
+	verifier, err := staffauth.NewVerifier(config.Secrets{Dir: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var gotKeys []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -912,7 +909,7 @@ func TestExamples_setup_and_capture(t *testing.T) {
 			w.WriteHeader(http.StatusCreated)
 			_, _ = io.WriteString(w, `{"code":"HS-001","pin":"123456"}`)
 		case r.URL.Path == "/function/status":
-			c, err := staffauth.Verify(secret, r.Header.Get("Authorization"), time.Now())
+			c, err := verifier.Verify(r.Header.Get("Authorization"), time.Now())
 			if err != nil || c.Agency != "STP" {
 				w.WriteHeader(http.StatusUnauthorized)
 				return

@@ -5,8 +5,8 @@
 //	      delivery?{method, trackingNumber}, note?}     apply one action → 200 {application, event}
 //	GET  ?code=STP-260302-0001                            staff view → 200 {application, audit, allowedActions}
 //
-// Every call needs "Authorization: Bearer <JWT>" (HS256 with the
-// staff-jwt-secret secret, role staff; see shared/staffauth): 401 with
+// Every call needs "Authorization: Bearer <JWT>" (EdDSA/ES256, verified
+// with the staff-jwt-public-keys key set, role staff; see shared/staffauth): 401 with
 // WWW-Authenticate otherwise, 403 "wrong_agency" on another agency's
 // application. Actions and their rules are application.ApplyWith's; an
 // illegal one is 409 "illegal_transition", a lost race with another
@@ -40,11 +40,11 @@ var current = platform.Lazy(func(p *platform.Platform) (*server, error) {
 		return nil, err
 	}
 	keeper := idempotency.New(p.Store, "idempotency/process-application", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
-	secret := func() ([]byte, error) {
-		s, err := p.Secrets.Get(staffauth.SecretName)
-		return []byte(s), err
+	staff, err := staffauth.NewVerifier(p.Secrets)
+	if err != nil {
+		return nil, err
 	}
-	return &server{proc: proc, keeper: keeper, secret: secret, now: time.Now, log: p.Log}, nil
+	return &server{proc: proc, keeper: keeper, staff: staff, now: time.Now, log: p.Log}, nil
 })
 
 // Handle answers one call of the process-application function.

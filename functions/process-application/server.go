@@ -2,7 +2,6 @@ package function
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -20,20 +19,16 @@ import (
 type server struct {
 	proc   *application.Processor
 	keeper *idempotency.Keeper
-	// secret reads the HMAC key on each call (so a rotated secret file is
-	// picked up without a restart).
-	secret func() ([]byte, error)
-	now    func() time.Time
+	// staff verifies tokens; it re-reads the key set on each call (so a
+	// rotated key set is picked up without a restart).
+	staff *staffauth.Verifier
+	now   func() time.Time
 	log    *slog.Logger
 }
 
 // serve authenticates the officer and answers one GET or POST.
 func (s *server) serve(ctx context.Context, req handler.Request) handler.Response {
-	key, err := s.secret()
-	if err != nil {
-		return httpx.FromError(ctx, s.log, fmt.Errorf("staff secret: %w", err))
-	}
-	claims, err := staffauth.Verify(key, req.Header.Get("Authorization"), s.now())
+	claims, err := s.staff.Verify(req.Header.Get("Authorization"), s.now())
 	if err != nil {
 		return httpx.FromError(ctx, s.log, err)
 	}

@@ -6,8 +6,8 @@
 //	POST ?action=complete-uploads  {code, pin}: record uploaded documents, fresh URLs for the rest
 //	POST ?action=cancel            {code, pin, reason}: withdraw while still submitted
 //
-// Channels direct and postal need a staff bearer token signed with the
-// staff-jwt-secret secret; without that secret only online submissions are
+// Channels direct and postal need a staff bearer token verified with the
+// staff-jwt-public-keys key set; without that secret only online submissions are
 // accepted. All logic lives in motcua/shared/application.
 package function
 
@@ -28,9 +28,6 @@ import (
 	"motcua/shared/workdays"
 )
 
-// staffSecret is the OpenFaaS secret holding the staff token key.
-const staffSecret = "staff-jwt-secret"
-
 // deps is what Handle needs: the HTTP adapter and the logger.
 type deps struct {
 	api *application.HTTP
@@ -45,17 +42,16 @@ var build = platform.Lazy(func(p *platform.Platform) (deps, error) {
 		return deps{}, err
 	}
 	var staff application.StaffVerifier
-	if secret, err := p.Secrets.Get(staffSecret); err == nil && secret != "" {
-		key := []byte(secret)
+	if v, err := staffauth.NewVerifier(p.Secrets); err == nil {
 		staff = func(auth string, now time.Time) (application.StaffClaims, error) {
-			c, err := staffauth.Verify(key, auth, now)
+			c, err := v.Verify(auth, now)
 			if err != nil {
 				return application.StaffClaims{}, err
 			}
 			return application.StaffClaims{Sub: c.Subject, Agency: c.Agency}, nil
 		}
 	} else {
-		p.Log.Warn("staff secret unavailable: only online submissions accepted", "secret", staffSecret)
+		p.Log.Warn("staff key set unavailable: only online submissions accepted", "secret", staffauth.PublicKeysSecret, "error", err)
 	}
 	svc, err := application.NewService(application.Deps{
 		Store: p.Store, Uploads: p.Uploads, Publisher: p.Queue, EventsQueue: p.Config.EventsQueue,
