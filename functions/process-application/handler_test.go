@@ -23,14 +23,13 @@ import (
 	"motcua/shared/workdays"
 )
 
-
 var now = time.Date(2026, 3, 2, 9, 0, 0, 0, workdays.Location)
 
 type fixture struct {
 	srv    *server
 	signer *staffauth.Signer
 	store  *docstore.MemStore
-	q     *queue.MemQueue
+	q      *queue.MemQueue
 }
 
 func newFixture(t *testing.T) *fixture {

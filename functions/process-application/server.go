@@ -23,7 +23,7 @@ type server struct {
 	// rotated key set is picked up without a restart).
 	staff *staffauth.Verifier
 	now   func() time.Time
-	log    *slog.Logger
+	log   *slog.Logger
 }
 
 // serve authenticates the officer and answers one GET or POST.
