@@ -337,7 +337,11 @@ func (d *document) checkResponse(req *http.Request, o operation, ex example, sta
 	if d.kin == nil {
 		return append(errs, fmt.Sprint(d.kinErr))
 	}
-	for _, e := range d.kin.validateResponse(req, status, header, body) {
+	// Route by the documented method: an example may send another one (a
+	// 405 example) and its answer is documented under this operation.
+	routed := req.Clone(req.Context())
+	routed.Method = strings.ToUpper(o.method)
+	for _, e := range d.kin.validateResponse(routed, status, header, body) {
 		fail("%s", e)
 	}
 	if ex.ExpectBody != nil {
