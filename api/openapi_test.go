@@ -340,6 +340,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// requiresAction reports whether o requires ?action= with exactly the one
+// value action.
+func requiresAction(d *document, o operation, action string) bool {
+	params, err := d.parameters(o)
+	if err != nil {
+		return false
+	}
+	p, ok := params["query:action"]
+	if !ok || p["required"] != true {
+		return false
+	}
+	schema, _ := p["schema"].(map[string]any)
+	enum, _ := schema["enum"].([]any)
+	return len(enum) == 1 && enum[0] == action
+}
+
 // TestStack_functions_are_documented checks both directions: every function
 // of stack.yml has /function/<name>, every documented /function/<name> is
 // in stack.yml.
@@ -360,11 +376,23 @@ func compareFunctions(stack []string, d *document) []string {
 	var errs []string
 	paths, _ := d.root["paths"].(map[string]any)
 	documented := map[string]bool{}
-	for p := range paths {
+	for _, p := range sortedKeys(paths) {
 		if name, ok := strings.CutPrefix(p, functionPrefix); ok {
-			if name == "" || strings.ContainsAny(name, "/{}") {
-				errs = append(errs, fmt.Sprintf("path %s: a function has no sub-paths; document it as /function/<name>", p))
+			name, sub, hasSub := strings.Cut(name, "/")
+			if name == "" || strings.ContainsAny(name, "{}") || (hasSub && (sub == "" || strings.ContainsAny(sub, "/{}"))) {
+				errs = append(errs, fmt.Sprintf("path %s: document a function as /function/<name> (or /function/<name>/<action> for one action)", p))
 				continue
+			}
+			if hasSub {
+				// The function sees no path: /function/<name>/<action> is
+				// one action's operation only when every method of it
+				// requires ?action=<action> and nothing else.
+				item, _ := paths[p].(map[string]any)
+				for _, m := range httpMethods {
+					if op, ok := item[m].(map[string]any); ok && !requiresAction(d, operation{path: p, method: m, op: op}, sub) {
+						errs = append(errs, fmt.Sprintf("path %s: %s must require the query parameter action with enum [%s]", p, m, sub))
+					}
+				}
 			}
 			documented[name] = true
 		}
