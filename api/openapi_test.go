@@ -340,20 +340,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// requiresAction reports whether o requires ?action= with exactly the one
-// value action.
-func requiresAction(d *document, o operation, action string) bool {
+// selects reports whether o requires a query parameter whose only allowed
+// value is value.
+func selects(d *document, o operation, value string) bool {
 	params, err := d.parameters(o)
 	if err != nil {
 		return false
 	}
-	p, ok := params["query:action"]
-	if !ok || p["required"] != true {
-		return false
+	for k, p := range params {
+		if !strings.HasPrefix(k, "query:") || p["required"] != true {
+			continue
+		}
+		schema, _ := p["schema"].(map[string]any)
+		if enum, _ := schema["enum"].([]any); len(enum) == 1 && enum[0] == value {
+			return true
+		}
 	}
-	schema, _ := p["schema"].(map[string]any)
-	enum, _ := schema["enum"].([]any)
-	return len(enum) == 1 && enum[0] == action
+	return false
 }
 
 // TestStack_functions_are_documented checks both directions: every function
@@ -384,13 +387,15 @@ func compareFunctions(stack []string, d *document) []string {
 				continue
 			}
 			if hasSub {
-				// The function sees no path: /function/<name>/<action> is
-				// one action's operation only when every method of it
-				// requires ?action=<action> and nothing else.
+				// The function sees no path: /function/<name>/<x> is one
+				// action's (or provider's) operation only when every method
+				// of it requires a query parameter whose only value is <x>
+				// (?action=cancel, ?provider=bank): that is what the
+				// function reads.
 				item, _ := paths[p].(map[string]any)
 				for _, m := range httpMethods {
-					if op, ok := item[m].(map[string]any); ok && !requiresAction(d, operation{path: p, method: m, op: op}, sub) {
-						errs = append(errs, fmt.Sprintf("path %s: %s must require the query parameter action with enum [%s]", p, m, sub))
+					if op, ok := item[m].(map[string]any); ok && !selects(d, operation{path: p, method: m, op: op}, sub) {
+						errs = append(errs, fmt.Sprintf("path %s: %s must require a query parameter (action, provider …) with enum [%s]", p, m, sub))
 					}
 				}
 			}

@@ -83,7 +83,7 @@ func TestServeStopsOnCancel(t *testing.T) {
 
 // MOTCUA_GATEWAY_ADDR and MOTCUA_DATA_DIR move bank-sim's defaults the way
 // they move motcua-local: the gateway, the dev secrets and the ledger.
-func TestRun_local_stack_variables(t *testing.T) {
+func TestRun_embedded_stack_variables(t *testing.T) {
 	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		q.Del("provider")
