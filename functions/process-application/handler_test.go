@@ -26,7 +26,7 @@ import (
 var now = time.Date(2026, 3, 2, 9, 0, 0, 0, workdays.Location)
 
 type fixture struct {
-	srv    *server
+	srv    *application.StaffHTTP
 	signer *staffauth.Signer
 	store  *docstore.MemStore
 	q      *queue.MemQueue
@@ -51,8 +51,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = &server{proc: proc, keeper: idempotency.New(f.store, "idempotency/process-application", time.Hour),
-		staff: staff, now: clock, log: quiet}
+	f.srv = application.NewStaffHTTP(proc, idempotency.New(f.store, "idempotency/process-application", time.Hour), staff.Verify, clock, quiet)
 	a := application.Application{
 		Code: "STP-260302-0001", ProcedureCode: "STP.01", ProcedureName: "Cấp phiếu lý lịch tư pháp",
 		ProcessingDays: 3, Agency: application.Agency{Code: "STP", Name: "Sở Tư pháp"},
@@ -94,7 +93,7 @@ func req(method, auth, body string, hdr ...string) handler.Request {
 }
 
 func (f *fixture) call(r handler.Request) (handler.Response, map[string]any) {
-	resp := f.srv.serve(context.Background(), r)
+	resp := f.srv.Serve(context.Background(), r)
 	var m map[string]any
 	_ = json.Unmarshal(resp.Body, &m)
 	return resp, m
@@ -256,7 +255,8 @@ func TestTwoOfficersAtOnce(t *testing.T) {
 			t.Fatalf("status %d", s)
 		}
 	}
-	got, _, _ := application.NewRepository(f.store).Get(context.Background(), "STP-260302-0001")
+	code, _ := application.ParseCode("STP-260302-0001")
+	got, _, _ := application.NewRepository(f.store).Get(context.Background(), code)
 	if ok != 1 || len(got.Timeline) != 3 {
 		t.Fatalf("%d winners, timeline %d (statuses %v)", ok, len(got.Timeline), statuses)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -27,7 +28,8 @@ import (
 // own Error() (not the wrappers' context): keep it free of internals.
 // Optional methods: MessageEn() string, ProblemExtra() map[string]any
 // (extension members such as "current_status"), ProblemHeaders()
-// http.Header (e.g. WWW-Authenticate) and ProblemFields (below).
+// http.Header (e.g. WWW-Authenticate), RetryAfterSeconds() int (a
+// Retry-After header) and ProblemFields (below).
 // A Coded status of 5xx never shows the English text, only MessageVi.
 type Coded interface {
 	// ProblemCode is the stable slug, e.g. "not_payable".
@@ -40,6 +42,10 @@ type Coded interface {
 
 // messageEn is the optional English detail of a Coded error.
 type messageEn interface{ MessageEn() string }
+
+// retryAfter is the optional Retry-After of a Coded error (429, 503): the
+// response carries it as a header in whole seconds.
+type retryAfter interface{ RetryAfterSeconds() int }
 
 // problemExtra is the optional extension members of a Coded error.
 type problemExtra interface{ ProblemExtra() map[string]any }
@@ -165,6 +171,11 @@ func codedProblem(c Coded) *Problem {
 			for _, v := range vs {
 				p.WithHeader(k, v)
 			}
+		}
+	}
+	if r, ok := c.(retryAfter); ok {
+		if n := r.RetryAfterSeconds(); n > 0 {
+			p.WithHeader("Retry-After", strconv.Itoa(n))
 		}
 	}
 	if f, ok := c.(ProblemFields); ok {
