@@ -18,10 +18,12 @@ func TestApplication_models_fit_the_document(t *testing.T) {
 	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
 	later := now.Add(time.Hour)
 	upload := application.Upload{DocumentCode: "TK", Method: "PUT", URL: "http://127.0.0.1:9000/motcua-uploads/x",
-		Headers: map[string]string{"Content-Type": "application/pdf"}, ExpiresAt: later}
+		Headers: map[string]string{"Content-Type": "application/pdf", "Content-Length": "120000"}, Size: 120000, ExpiresAt: later}
 	doc := application.Document{Code: "TK", Name: "Tờ khai", FileName: "to_khai.pdf", ContentType: "application/pdf",
 		Size: 120000, MaxSize: 10 << 20, Required: true, UploadKey: "applications/A-261124-0001/documents/TK/to_khai.pdf",
-		Uploaded: true, UploadedAt: &later}
+		Uploaded: true, UploadedAt: &later,
+		Rejection: &application.UploadRejection{Code: "size_mismatch", Reason: "r", ReasonVi: "r", DeclaredSize: 120000,
+			ActualSize: 12 << 20, DeclaredType: "application/pdf", ActualType: "application/pdf", At: now}}
 	tests := []struct {
 		name   string
 		schema string
