@@ -26,8 +26,9 @@ import (
 // MessageEn() when the error has that method, otherwise the Coded value's
 // own Error() (not the wrappers' context): keep it free of internals.
 // Optional methods: MessageEn() string, ProblemExtra() map[string]any
-// (extension members such as "current_status"), RetryAfterSeconds() int
-// (a Retry-After header) and ProblemFields (below).
+// (extension members such as "current_status"), ProblemHeaders()
+// http.Header (e.g. WWW-Authenticate), RetryAfterSeconds() int (a
+// Retry-After header) and ProblemFields (below).
 // A Coded status of 5xx never shows the English text, only MessageVi.
 type Coded interface {
 	// ProblemCode is the stable slug, e.g. "not_payable".
@@ -47,6 +48,10 @@ type retryAfter interface{ RetryAfterSeconds() int }
 
 // problemExtra is the optional extension members of a Coded error.
 type problemExtra interface{ ProblemExtra() map[string]any }
+
+// problemHeaders is the optional response headers of a Coded error, e.g.
+// the WWW-Authenticate challenge of a 401.
+type problemHeaders interface{ ProblemHeaders() http.Header }
 
 // ProblemFields is an optional interface of Coded errors that name bad
 // fields: each entry is {field, code, message, messageVi}.
@@ -156,6 +161,13 @@ func codedProblem(c Coded) *Problem {
 	if x, ok := c.(problemExtra); ok {
 		for k, v := range x.ProblemExtra() {
 			p.WithExtra(k, v)
+		}
+	}
+	if h, ok := c.(problemHeaders); ok {
+		for k, vs := range h.ProblemHeaders() {
+			for _, v := range vs {
+				p.WithHeader(k, v)
+			}
 		}
 	}
 	if r, ok := c.(retryAfter); ok {

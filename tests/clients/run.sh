@@ -14,22 +14,24 @@ if [ -z "$py" ]; then
   .localstack/clients-venv/bin/pip install -q --disable-pip-version-check boto3
   py=.localstack/clients-venv/bin/python
 fi
+edge_port=${MOTCUA_CLIENTS_EDGE_PORT:-4599}   # move them when these are taken
+gw_port=${MOTCUA_CLIENTS_GATEWAY_PORT:-8099}
 data=$(mktemp -d)
 go build -o "$data/motcua-local" ./cmd/motcua-local
-"$data/motcua-local" -edge-addr 127.0.0.1:4599 -gateway-addr 127.0.0.1:8099 -data "$data/data" -build "$data/build" >"$data/out.log" 2>"$data/err.log" &
+"$data/motcua-local" -edge-addr "127.0.0.1:$edge_port" -gateway-addr "127.0.0.1:$gw_port" -data "$data/data" -build "$data/build" >"$data/out.log" 2>"$data/err.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 120); do
-  curl -sf http://127.0.0.1:8099/healthz >/dev/null 2>&1 && break
+  curl -sf "http://127.0.0.1:$gw_port/healthz" >/dev/null 2>&1 && break
   kill -0 $pid 2>/dev/null || { tail -20 "$data/err.log"; exit 1; }
   sleep 1
 done
 echo "== boto3"
-AWS_ENDPOINT_URL=http://127.0.0.1:4599 "$py" tests/clients/boto3_check.py
+AWS_ENDPOINT_URL="http://127.0.0.1:$edge_port" "$py" tests/clients/boto3_check.py
 if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
   echo "== AWS SDK for JavaScript v3"
   (cd tests/clients && npm ci --no-audit --no-fund --silent >/dev/null)
-  AWS_ENDPOINT_URL=http://127.0.0.1:4599 node tests/clients/js_check.mjs
+  AWS_ENDPOINT_URL="http://127.0.0.1:$edge_port" node tests/clients/js_check.mjs
 else
   echo "== AWS SDK for JavaScript v3: skipped (no node/npm on this machine)"
 fi
