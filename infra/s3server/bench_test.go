@@ -26,7 +26,7 @@ const benchClients = 50
 // client whose transport keeps a connection per concurrent client.
 func benchServer(b *testing.B) *s3.Client {
 	b.Helper()
-	srv, err := s3server.New(s3server.Options{DataDir: b.TempDir(), Logger: quietLogger()})
+	srv, err := s3server.New(s3server.Options{DataDir: b.TempDir(), Logger: quietLogger(), Credentials: testCredentials})
 	if err != nil {
 		b.Fatalf("New: %v", err)
 	}
