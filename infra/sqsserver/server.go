@@ -71,6 +71,11 @@ type Server struct {
 
 	// verifier checks SigV4 signatures; nil when Options.Credentials is empty.
 	verifier *sigv4.Verifier
+
+	// taskMu guards tasks: message move tasks per source queue name,
+	// oldest first.
+	taskMu sync.Mutex
+	tasks  map[string][]*moveTask
 }
 
 // New opens (or creates) DataDir/sqs.db and restores every queue and message.
@@ -99,6 +104,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, log: lg.With("component", "sqsserver"), db: db,
 		queues: map[string]*queue{}, done: make(chan struct{}),
+		tasks: map[string][]*moveTask{},
 	}
 	if err := s.restore(); err != nil {
 		_ = db.Close()
@@ -112,6 +118,11 @@ func New(opts Options) (*Server, error) {
 		s.verifier = &sigv4.Verifier{Credentials: creds, Region: opts.Region, Service: "sqs"}
 	}
 	s.commit = newCommitter(db)
+	if err := s.restoreTasks(); err != nil {
+		s.commit.close()
+		_ = db.Close()
+		return nil, fmt.Errorf("sqsserver: restore message move tasks: %w", err)
+	}
 	s.background.Add(1)
 	go s.janitor()
 	s.log.Info("sqs server ready", "path", path, "queues", len(s.queues))
@@ -221,6 +232,9 @@ var actions = map[string]actionFunc{
 	"DeleteMessageBatch":           (*Server).deleteMessageBatch,
 	"ChangeMessageVisibility":      (*Server).changeMessageVisibility,
 	"ChangeMessageVisibilityBatch": (*Server).changeMessageVisibilityBatch,
+	"StartMessageMoveTask":         (*Server).startMessageMoveTask,
+	"ListMessageMoveTasks":         (*Server).listMessageMoveTasks,
+	"CancelMessageMoveTask":        (*Server).cancelMessageMoveTask,
 }
 
 // ServeHTTP speaks the SQS JSON 1.0 protocol (POST with X-Amz-Target:
