@@ -111,6 +111,14 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 	}
+	if r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") == "" {
+		// S3 answers a PUT with the checksums it verified.
+		for k := range checksumHeaders {
+			if v := r.Header.Get(k); v != "" {
+				w.Header().Set(k, v)
+			}
+		}
+	}
 	for _, h := range requestOnlyHeaders {
 		r.Header.Del(h)
 	}

@@ -22,7 +22,8 @@ var objectResponseHeaders = map[string]bool{
 //   - user metadata keys in lower case (x-amz-meta-doc, as S3 stores them;
 //     Go would send X-Amz-Meta-Doc, which boto3 reads as key "Doc");
 //   - flexible checksums (x-amz-checksum-*) only when the request asked for
-//     them with x-amz-checksum-mode: ENABLED, and never on a partial (206)
+//     them with x-amz-checksum-mode: ENABLED (header, or query parameter in
+//     a presigned URL), and never on a partial (206)
 //     response: a whole-object checksum over a range makes boto3 raise
 //     FlexibleChecksumError;
 //   - no stored request headers (x-amz-date, x-amz-content-sha256 …).
@@ -35,7 +36,9 @@ type objectHeaderWriter struct {
 func newObjectHeaderWriter(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
 	return &objectHeaderWriter{
 		ResponseWriter: w,
-		checksums:      strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") && r.Header.Get("Range") == "" && r.URL.Query().Get("partNumber") == "",
+		checksums: (strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") ||
+			strings.EqualFold(queryGetFold(r, "x-amz-checksum-mode"), "ENABLED")) && // hoisted by presigners
+			r.Header.Get("Range") == "" && r.URL.Query().Get("partNumber") == "",
 	}
 }
 
@@ -80,4 +83,15 @@ func (o *objectHeaderWriter) fix(code int) {
 			delete(h, k)
 		}
 	}
+}
+
+// queryGetFold returns the first value of the query parameter named name in
+// any letter case (presigners hoist X-Amz-* headers with varying case).
+func queryGetFold(r *http.Request, name string) string {
+	for k, vs := range r.URL.Query() {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
 }

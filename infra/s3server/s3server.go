@@ -137,6 +137,10 @@ func New(opts Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bucket, key := splitPath(r.URL.Path)
 	q := r.URL.Query()
+	if key != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// Before authenticate, which strips x-amz-checksum-mode.
+		w = newObjectHeaderWriter(w, r)
+	}
 	if s.verifier != nil {
 		if !s.authenticate(w, r) {
 			return
@@ -144,9 +148,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if expired(q, time.Now()) {
 		writeError(w, http.StatusForbidden, "AccessDenied", "Request has expired", r.URL.Path)
 		return
-	}
-	if key != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		w = newObjectHeaderWriter(w, r)
 	}
 	switch {
 	case bucket != "" && key == "" && r.Method == http.MethodPost && q.Has("delete"):
