@@ -33,7 +33,7 @@ type objectHeaderWriter struct {
 	done      bool
 }
 
-func newObjectHeaderWriter(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+func newObjectHeaderWriter(w http.ResponseWriter, r *http.Request) *objectHeaderWriter {
 	return &objectHeaderWriter{
 		ResponseWriter: w,
 		checksums: (strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") ||
@@ -57,6 +57,16 @@ func (o *objectHeaderWriter) Write(b []byte) (int, error) {
 		o.WriteHeader(http.StatusOK)
 	}
 	return o.ResponseWriter.Write(b)
+}
+
+// finish fixes the headers of a response whose handler wrote neither a
+// status nor a body (a HEAD answered 200): net/http sends them after the
+// handler returns.
+func (o *objectHeaderWriter) finish() {
+	if !o.done {
+		o.done = true
+		o.fix(http.StatusOK)
+	}
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

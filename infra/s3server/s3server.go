@@ -139,7 +139,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if key != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		// Before authenticate, which strips x-amz-checksum-mode.
-		w = newObjectHeaderWriter(w, r)
+		ohw := newObjectHeaderWriter(w, r)
+		defer ohw.finish()
+		w = ohw
 	}
 	if s.verifier != nil {
 		if !s.authenticate(w, r) {

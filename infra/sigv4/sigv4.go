@@ -7,7 +7,9 @@
 //
 // What is checked, with the error code AWS answers:
 //   - no signature at all: AccessDenied (S3) / MissingAuthenticationToken (SQS);
-//   - an algorithm other than AWS4-HMAC-SHA256 (SigV2, SigV4a): InvalidRequest;
+//   - an algorithm other than AWS4-HMAC-SHA256 (SigV2 headers or presigned
+//     URLs, SigV4a): InvalidRequest, as S3 answers for buckets created
+//     since SigV2 was retired;
 //   - a malformed Authorization header or query: AuthorizationHeaderMalformed /
 //     AuthorizationQueryParametersError (also for a wrong region, service or
 //     scope date);
@@ -133,7 +135,8 @@ func Anonymous(r *http.Request) bool {
 		return false
 	}
 	q := r.URL.Query()
-	return !q.Has("X-Amz-Algorithm") && !q.Has("X-Amz-Signature") && !q.Has("X-Amz-Credential")
+	return !q.Has("X-Amz-Algorithm") && !q.Has("X-Amz-Signature") && !q.Has("X-Amz-Credential") &&
+		!(q.Has("AWSAccessKeyId") && q.Has("Signature"))
 }
 
 // IsPresigned reports whether r is signed in its query string.
@@ -184,6 +187,11 @@ func (v *Verifier) Verify(r *http.Request, payloadHash string) (*Auth, *Error) {
 		p, e = v.parseHeader(auth, r)
 	} else if q := r.URL.Query(); q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential") {
 		p, e = v.parseQuery(q)
+	} else if q.Has("AWSAccessKeyId") && q.Has("Signature") {
+		// A Signature Version 2 presigned URL (boto3's default for S3
+		// unless signature_version="s3v4"): refused as S3 refuses it for
+		// buckets created since 2020.
+		return nil, badRequest("InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
 	} else {
 		return nil, denied("AccessDenied", "Access Denied")
 	}
