@@ -147,7 +147,8 @@ func convertQuery(tree map[string]any) map[string]any {
 		case k == "MessageAttribute" || k == "MessageSystemAttribute":
 			attrs := map[string]any{}
 			for _, it := range indexed(v) {
-				val, _ := it.(map[string]any)["Value"].(map[string]any)
+				m, _ := it.(map[string]any)
+				val, _ := m["Value"].(map[string]any)
 				a := map[string]any{}
 				for _, f := range []string{"DataType", "StringValue", "BinaryValue"} {
 					if s, ok := val[f].(string); ok {
