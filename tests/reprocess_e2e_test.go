@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,10 +22,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"motcua/cmd/motcua-local/app"
-	"motcua/shared/application"
 	"motcua/shared/jobs"
+	"motcua/shared/outbox"
 	"motcua/shared/queue"
 	"motcua/shared/staffauth"
+	"motcua/shared/staffauth/stafftest"
 )
 
 type reprocessStack struct {
@@ -39,18 +39,10 @@ func startReprocessStack(t *testing.T) *reprocessStack {
 	t.Helper()
 	secrets := t.TempDir()
 	a, _ := startApp(t, app.Config{RepoRoot: repoRoot(t), SecretsDir: secrets})
-	key, err := os.ReadFile(filepath.Join(secrets, staffauth.SecretName))
-	if err != nil {
-		t.Fatalf("dev staff secret: %v", err)
-	}
-	mint := func(roles ...string) string {
-		tok, err := staffauth.Mint(bytes.TrimSpace(key), staffauth.Claims{Subject: "admin-e2e", Agency: "STP", Roles: roles}, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return "Bearer " + tok
-	}
-	return &reprocessStack{a: a, gw: a.GatewayURL(), admin: mint(staffauth.RoleStaff, jobs.RoleAdmin), staff: mint(staffauth.RoleStaff)}
+	signer := stafftest.LoadSigner(t, secrets)
+	return &reprocessStack{a: a, gw: a.GatewayURL(),
+		admin: "Bearer " + stafftest.Token(t, signer, "admin-e2e", "STP", staffauth.RoleStaff, jobs.RoleAdmin),
+		staff: "Bearer " + stafftest.Token(t, signer, "officer-e2e", "STP")}
 }
 
 func (s *reprocessStack) call(t *testing.T, method, query string, body any, auth string) (int, http.Header, []byte) {
@@ -101,10 +93,10 @@ func (s *reprocessStack) seedOutbox(t *testing.T, n int) map[string]bool {
 	ids := map[string]bool{}
 	for i := range n {
 		env, _ := queue.NewEnvelope("application.status_changed", "e2e", map[string]int{"i": i})
-		m := application.OutboxMarker{Queue: "application-events", Envelope: env, CreatedAt: time.Now().UTC()}
+		m := outbox.Marker{Queue: "application-events", Envelope: env, CreatedAt: time.Now().UTC()}
 		b, _ := json.Marshal(m)
 		_, err := s.a.S3().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("motcua-data"),
-			Key: aws.String(application.OutboxKey(env.ID)), Body: bytes.NewReader(b), ContentType: aws.String("application/json")})
+			Key: aws.String(outbox.Key(env.ID)), Body: bytes.NewReader(b), ContentType: aws.String("application/json")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +107,7 @@ func (s *reprocessStack) seedOutbox(t *testing.T, n int) map[string]bool {
 
 func (s *reprocessStack) outboxLeft(t *testing.T) int {
 	t.Helper()
-	out, err := s.a.S3().ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("motcua-data"), Prefix: aws.String(application.OutboxPrefix)})
+	out, err := s.a.S3().ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("motcua-data"), Prefix: aws.String(outbox.Prefix)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +153,7 @@ func TestReprocess_end_to_end(t *testing.T) {
 		}
 		code, hdr, b = s.call(t, http.MethodPost, "", jobs.StartRequest{Kind: "republish-outbox"}, s.staff)
 		p := decodeProblem(t, hdr, b)
-		if code != http.StatusForbidden || !strings.Contains(string(b), `"not_admin"`) || p.TitleVI == "" {
+		if code != http.StatusForbidden || !strings.Contains(string(b), `"role_required"`) || p.TitleVI == "" {
 			t.Fatalf("staff without admin: %d %s", code, b)
 		}
 	})

@@ -103,12 +103,12 @@ func (c *commonFlags) client(e *env) (*jobsClient, error) {
 		if u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
 			return nil, &exitError{code: exitDenied, msg: "no token: pass --token or set MOTCUA_TOKEN (a staff token with role admin)"}
 		}
-		secret, from, err := tokenSecret(e.environ, "", c.dataDir)
+		signer, from, err := tokenSigner(e.environ, "", c.dataDir, "")
 		if err != nil {
 			return nil, &exitError{code: exitDenied, msg: "no token given and none can be minted: " + err.Error()}
 		}
 		who := envOr(e.environ, "USER", "dev")
-		tok, err = staffauth.Mint(secret, staffauth.Claims{Subject: "dev-" + who, Agency: "DEV", Roles: []string{staffauth.RoleStaff, jobs.RoleAdmin}}, time.Hour)
+		tok, err = signer.Mint(staffauth.Claims{Subject: "dev-" + who, Agency: "DEV", Roles: []string{staffauth.RoleStaff, jobs.RoleAdmin}}, time.Hour, time.Now())
 		if err != nil {
 			return nil, err
 		}

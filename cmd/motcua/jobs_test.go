@@ -19,10 +19,12 @@ import (
 	"github.com/creack/pty"
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"motcua/shared/config"
 	"motcua/shared/docstore"
 	"motcua/shared/jobs"
 	"motcua/shared/queue"
 	"motcua/shared/staffauth"
+	"motcua/shared/staffauth/stafftest"
 )
 
 // slowKind plans n items and applies each after a short pause, failing
@@ -59,12 +61,17 @@ type apiServer struct {
 
 func startAPI(t *testing.T, k jobs.Kind) *apiServer {
 	t.Helper()
-	secret := []byte(strings.Repeat("s", 32))
+	dir := t.TempDir()
+	signer := stafftest.WriteKeys(t, dir)
+	verifier, err := staffauth.NewVerifier(config.SecretsFrom(config.MapSource{config.SecretsDirKey: dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	store := docstore.NewMemStore("d")
 	q := queue.NewMemQueue()
 	q.CreateQueue(jobs.DefaultQueue, time.Minute, 3)
 	svc := jobs.New(store, q, jobs.NewRegistry(k), jobs.Options{ChunkSize: 2})
-	api := jobs.NewHTTP(svc, jobs.StaffAdmin(func() ([]byte, error) { return secret, nil }, nil), nil)
+	api := jobs.NewHTTP(svc, jobs.StaffAdmin(verifier.Verify, nil), nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		req := handler.Request{Body: b, Header: r.Header, QueryString: r.URL.RawQuery, Method: r.Method}
@@ -91,14 +98,8 @@ func startAPI(t *testing.T, k jobs.Kind) *apiServer {
 		}
 	}()
 	t.Cleanup(func() { cancel(); wg.Wait(); srv.Close() })
-	mint := func(roles ...string) string {
-		tok, err := staffauth.Mint(secret, staffauth.Claims{Subject: "admin-cli", Agency: "STP", Roles: roles}, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	return &apiServer{url: srv.URL, admin: mint(staffauth.RoleStaff, jobs.RoleAdmin), staff: mint(staffauth.RoleStaff)}
+	return &apiServer{url: srv.URL, admin: stafftest.Token(t, signer, "admin-cli", "STP", staffauth.RoleStaff, jobs.RoleAdmin),
+		staff: stafftest.Token(t, signer, "admin-cli", "STP")}
 }
 
 func cli(t *testing.T, args ...string) (int, string, string) {

@@ -7,19 +7,16 @@
 package function
 
 import (
-	"log/slog"
+	"net/http"
 	"os"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
-	"motcua/shared/httpx"
 	"motcua/shared/jobs"
 	"motcua/shared/jobs/kinds"
 	"motcua/shared/platform"
 )
 
-// build creates the scheduled job on first successful use; a failure is retried.
-var build = platform.Lazy(func(p *platform.Platform) (*jobs.CronHTTP, error) {
+// Handle runs the schedule's due slot.
+var Handle = platform.Serve(func(p *platform.Platform) (*jobs.CronHTTP, error) {
 	sc, err := kinds.Schedule(os.Environ())
 	if err != nil {
 		return nil, err
@@ -29,14 +26,4 @@ var build = platform.Lazy(func(p *platform.Platform) (*jobs.CronHTTP, error) {
 		return nil, err
 	}
 	return jobs.NewCronHTTP(svc, sc, p.Log)
-})
-
-// Handle runs the schedule's due slot.
-func Handle(req handler.Request) (handler.Response, error) {
-	ctx := httpx.RequestContext(req)
-	c, err := build()
-	if err != nil {
-		return httpx.FromError(ctx, slog.Default(), err), nil
-	}
-	return c.Serve(ctx, req), nil
-}
+}, http.MethodPost)

@@ -8,31 +8,18 @@
 package function
 
 import (
-	"log/slog"
+	"net/http"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
-	"motcua/shared/httpx"
 	"motcua/shared/jobs"
 	"motcua/shared/jobs/kinds"
 	"motcua/shared/platform"
 )
 
-// build creates the worker on first successful use; a failure is retried.
-var build = platform.Lazy(func(p *platform.Platform) (*jobs.WorkerHTTP, error) {
+// Handle handles one queued delivery.
+var Handle = platform.Serve(func(p *platform.Platform) (*jobs.WorkerHTTP, error) {
 	svc, err := kinds.Service(p)
 	if err != nil {
 		return nil, err
 	}
 	return jobs.NewWorkerHTTP(svc, p.Log), nil
-})
-
-// Handle handles one queued delivery.
-func Handle(req handler.Request) (handler.Response, error) {
-	ctx := httpx.RequestContext(req)
-	w, err := build()
-	if err != nil {
-		return httpx.FromError(ctx, slog.Default(), err), nil
-	}
-	return w.Serve(ctx, req), nil
-}
+}, http.MethodPost)

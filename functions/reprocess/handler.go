@@ -12,31 +12,22 @@
 package function
 
 import (
-	"log/slog"
+	"net/http"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
-	"motcua/shared/httpx"
 	"motcua/shared/jobs"
 	"motcua/shared/jobs/kinds"
 	"motcua/shared/platform"
 )
 
-// build creates the API on first successful use; a failure is retried.
-var build = platform.Lazy(func(p *platform.Platform) (*jobs.HTTP, error) {
+// Handle answers one call of the reprocess function.
+var Handle = platform.Serve(func(p *platform.Platform) (*jobs.HTTP, error) {
 	svc, err := kinds.Service(p)
 	if err != nil {
 		return nil, err
 	}
-	return jobs.NewHTTP(svc, kinds.AdminAuth(p), p.Log), nil
-})
-
-// Handle answers one call of the reprocess function.
-func Handle(req handler.Request) (handler.Response, error) {
-	ctx := httpx.RequestContext(req)
-	h, err := build()
+	auth, err := kinds.AdminAuth(p)
 	if err != nil {
-		return httpx.FromError(ctx, slog.Default(), err), nil
+		return nil, err
 	}
-	return h.Serve(ctx, req), nil
-}
+	return jobs.NewHTTP(svc, auth, p.Log), nil
+}, http.MethodGet, http.MethodPost)

@@ -45,6 +45,7 @@ func testProcedure() catalog.Procedure {
 			{Name: "soBanSao", Label: "Số bản sao", Type: catalog.FieldNumber, Required: true},
 			{Name: "ngayDangKy", Label: "Ngày đăng ký", Type: catalog.FieldDate},
 			{Name: "maHoSoCu", Label: "Mã hồ sơ cũ", Type: catalog.FieldString, Pattern: `^[A-Z0-9-]+$`},
+			{Name: "soDienThoai", Label: "Số điện thoại liên hệ", Type: catalog.FieldString, Pattern: `^(0|\+84)[35789][0-9]{8}$`},
 		},
 		Version: 2,
 	}
@@ -108,3 +109,12 @@ func validInput() application.SubmitInput {
 }
 
 var _ = http.StatusOK
+
+// mustCode parses a code the test knows to be valid.
+func mustCode(s string) application.Code {
+	c, err := application.ParseCode(s)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}

@@ -140,3 +140,32 @@ func TestCallIDAndQuery(t *testing.T) {
 		t.Errorf("RequestContext lost the request's cancellation")
 	}
 }
+
+// The upstream golang-http SDK's Request.Context is nil until WithContext:
+// RequestContext must work for both and keep the template's context.
+func TestRequestContext_with_and_without_template_context(t *testing.T) {
+	bare := handler.Request{Header: http.Header{}}
+	if ctx := RequestContext(bare); ctx == nil || ctx.Err() != nil {
+		t.Fatalf("RequestContext of a bare request = %v", ctx)
+	}
+	parent, cancel := context.WithCancel(context.Background())
+	req := handler.Request{Header: http.Header{}}
+	req.WithContext(parent)
+	ctx := RequestContext(req)
+	cancel()
+	if ctx.Err() == nil {
+		t.Error("RequestContext dropped the template's context (cancellation not seen)")
+	}
+}
+
+func TestJSON_does_not_escape_urls(t *testing.T) {
+	const pay = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html?vnp_Amount=20000000&vnp_TxnRef=MCABC<x>"
+	resp := JSON(200, map[string]string{"payUrl": pay})
+	if !strings.Contains(string(resp.Body), pay) || strings.Contains(string(resp.Body), `\u0026`) || strings.HasSuffix(string(resp.Body), "\n") {
+		t.Fatalf("body %s", resp.Body)
+	}
+	p := ProblemResponse(BadRequest("x", "see https://a.example/?a=1&b=2", "xem https://a.example/?a=1&b=2"))
+	if strings.Contains(string(p.Body), `\u0026`) {
+		t.Fatalf("problem body escapes: %s", p.Body)
+	}
+}

@@ -37,9 +37,6 @@ var (
 	// ErrFinished: cancel or resume of a finished job.
 	ErrFinished = fault.New("jobs", "job_finished", http.StatusConflict,
 		"Tác vụ đã kết thúc.", "The job has already finished.")
-	// ErrNotAdmin: a staff token without the admin role.
-	ErrNotAdmin = fault.New("jobs", "not_admin", http.StatusForbidden,
-		"Chỉ quản trị viên (vai trò admin) được chạy tác vụ xử lý lại.", "Only administrators (role admin) may run reprocessing jobs.")
 )
 
 // scopeError returns ErrBadScope naming the offending field.

@@ -16,30 +16,29 @@ import (
 )
 
 // RoleAdmin is the staff role that may run reprocessing jobs.
-const RoleAdmin = "admin"
+const RoleAdmin = staffauth.RoleAdmin
 
 // Authenticator turns a request's Authorization header into the acting
 // administrator, or fails with a coded error (401 bad token, 403 not an
 // admin). It is the one place the reprocess function checks tokens.
 type Authenticator func(authorization string) (Actor, error)
 
-// StaffAdmin verifies staff tokens (shared/staffauth) signed with the
-// secret and requires RoleAdmin.
-func StaffAdmin(secret func() ([]byte, error), now func() time.Time) Authenticator {
+// VerifyFunc verifies a staff token (staffauth.Verifier.Verify).
+type VerifyFunc func(authorizationHeader string, now time.Time) (staffauth.Claims, error)
+
+// StaffAdmin verifies staff tokens with verify and requires RoleAdmin
+// (403 "role_required" without it).
+func StaffAdmin(verify VerifyFunc, now func() time.Time) Authenticator {
 	if now == nil {
 		now = time.Now
 	}
 	return func(authorization string) (Actor, error) {
-		key, err := secret()
+		c, err := verify(authorization, now())
 		if err != nil {
 			return Actor{}, err
 		}
-		c, err := staffauth.Verify(key, authorization, now())
-		if err != nil {
+		if err := c.Require(RoleAdmin); err != nil {
 			return Actor{}, err
-		}
-		if !c.HasRole(RoleAdmin) {
-			return Actor{}, ErrNotAdmin
 		}
 		return Actor{Subject: c.Subject, Agency: c.Agency}, nil
 	}

@@ -165,7 +165,7 @@ type CronResult struct {
 // slot already ran). Anyone reaching the function can only trigger the
 // configured job, at most once per slot.
 func (c *CronHTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
-	if p := httpx.AllowMethods(req, http.MethodPost, http.MethodGet); p != nil {
+	if p := httpx.AllowMethods(req, http.MethodPost); p != nil {
 		return httpx.ProblemResponse(p)
 	}
 	j, ran, err := c.svc.RunScheduled(ctx, c.sched)

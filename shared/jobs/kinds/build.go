@@ -63,20 +63,22 @@ func Service(p *platform.Platform) (*jobs.Service, error) {
 		ropts.Querier = qc
 	}
 	reg := jobs.NewRegistry(
-		&RepublishOutbox{Outbox: ApplicationOutbox{Store: p.Store, Publisher: p.Queue}},
+		&RepublishOutbox{Outbox: DefaultOutbox(p.Store, p.Queue)},
 		&ReconcilePayments{Store: p.Store, Reconciler: reconcile.New(p.Store, reconcile.NewDomain(paySvc), ropts)},
 		&RedriveDLQ{SQS: awsx.SQS(awsCfg)},
 	)
 	return jobs.New(p.Store, p.Queue, reg, jobs.Options{Queue: q, ChunkSize: chunk, Log: p.Log}), nil
 }
 
-// AdminAuth checks staff tokens signed with the staff-jwt-secret secret
-// and requires the admin role: the reprocess function's one token check.
-func AdminAuth(p *platform.Platform) jobs.Authenticator {
-	return jobs.StaffAdmin(func() ([]byte, error) {
-		s, err := p.Secrets.Get(staffauth.SecretName)
-		return []byte(s), err
-	}, time.Now)
+// AdminAuth checks staff tokens against the staff-jwt-public-keys key set
+// (re-read on each call: a rotation needs no restart) and requires the
+// admin role: the reprocess function's one token check.
+func AdminAuth(p *platform.Platform) (jobs.Authenticator, error) {
+	v, err := staffauth.NewVerifier(p.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	return jobs.StaffAdmin(v.Verify, time.Now), nil
 }
 
 // Configuration keys of a scheduled reprocess function (reprocess-cron-*).

@@ -76,7 +76,7 @@ func TestRepublishOutbox(t *testing.T) {
 		}
 	}
 	later := func() time.Time { return time.Now().Add(time.Hour) }
-	k := &RepublishOutbox{Outbox: ApplicationOutbox{Store: store, Publisher: pub}, Now: later}
+	k := &RepublishOutbox{Outbox: DefaultOutbox(store, pub), Now: later}
 	got, planned := runJob(t, store, k, jobs.Scope{OlderThan: "10m"}, 0)
 	if got.Plan.Total != 5 || len(planned) != 5 || got.Plan.Actions["republish"] != 5 {
 		t.Fatalf("dry run %+v, planned %d", got.Plan, len(planned))

@@ -15,6 +15,7 @@ import (
 	"motcua/shared/application"
 	"motcua/shared/docstore"
 	"motcua/shared/jobs"
+	"motcua/shared/outbox"
 	"motcua/shared/queue"
 )
 
@@ -30,27 +31,36 @@ type Outbox interface {
 	Repair(ctx context.Context, eventID string) (published, found bool, queueName string, err error)
 }
 
-// ApplicationOutbox adapts shared/application's outbox (the logic behind
-// `motcua outbox repair`) to Outbox. It is the one place that knows where
-// the outbox lives: when the outbox moves to its own package only this
-// adapter changes.
-type ApplicationOutbox struct {
+// StoreOutbox adapts shared/outbox (the logic behind `motcua outbox
+// repair`) to Outbox: the one place that knows where the outbox lives and
+// which checks tie a marker to its state change.
+type StoreOutbox struct {
 	Store     docstore.Store
 	Publisher queue.Publisher
+	// Written are the checks of tied markers by tie kind (as for
+	// outbox.Repair); DefaultOutbox registers the application check.
+	Written map[string]outbox.Written
 }
 
-var _ Outbox = ApplicationOutbox{}
+var _ Outbox = StoreOutbox{}
 
-// Stale lists markers under application.OutboxPrefix by their LastModified.
-func (o ApplicationOutbox) Stale(ctx context.Context, cutoff time.Time, emit func(string, time.Time) error) error {
+// DefaultOutbox is the outbox with every tie check motcua has.
+func DefaultOutbox(store docstore.Store, pub queue.Publisher) StoreOutbox {
+	return StoreOutbox{Store: store, Publisher: pub, Written: map[string]outbox.Written{
+		application.OutboxKind: application.OutboxWritten(store),
+	}}
+}
+
+// Stale lists markers under outbox.Prefix by their LastModified.
+func (o StoreOutbox) Stale(ctx context.Context, cutoff time.Time, emit func(string, time.Time) error) error {
 	next := ""
 	for {
-		page, err := o.Store.List(ctx, application.OutboxPrefix, next, 1000)
+		page, err := o.Store.List(ctx, outbox.Prefix, next, 1000)
 		if err != nil {
 			return fmt.Errorf("list outbox: %w", err)
 		}
 		for _, e := range page.Entries {
-			id, ok := strings.CutSuffix(strings.TrimPrefix(e.Key, application.OutboxPrefix), ".json")
+			id, ok := strings.CutSuffix(strings.TrimPrefix(e.Key, outbox.Prefix), ".json")
 			if !ok || strings.Contains(id, "/") || !e.LastModified.Before(cutoff) {
 				continue
 			}
@@ -65,30 +75,43 @@ func (o ApplicationOutbox) Stale(ctx context.Context, cutoff time.Time, emit fun
 	}
 }
 
-// Repair does what application.RepairOutbox does for one marker.
-func (o ApplicationOutbox) Repair(ctx context.Context, eventID string) (bool, bool, string, error) {
-	var m application.OutboxMarker
-	if _, err := docstore.GetJSON(ctx, o.Store, application.OutboxKey(eventID), &m); err != nil {
+// Repair does for one marker what outbox.Repair does for each: an untied
+// marker is published; a tied one is published when its check says the
+// change was written and discarded otherwise; a tie without a check is an
+// error (left for staff, like outbox.Repair).
+func (o StoreOutbox) Repair(ctx context.Context, eventID string) (bool, bool, string, error) {
+	var m outbox.Marker
+	if _, err := docstore.GetJSON(ctx, o.Store, outbox.Key(eventID), &m); err != nil {
 		if errors.Is(err, docstore.ErrNotFound) {
 			return false, false, "", nil
 		}
 		return false, true, "", err
 	}
-	if m.ApplicationCode != "" {
-		a, _, err := application.NewRepository(o.Store).Get(ctx, m.ApplicationCode)
-		if err != nil && !errors.Is(err, application.ErrNotFound) {
+	tie := outbox.Tie{}
+	switch {
+	case m.Tie != nil && m.Tie.Kind != "":
+		tie = *m.Tie
+	case m.ApplicationCode != "":
+		tie = outbox.Tie{Kind: application.OutboxKind, ID: m.ApplicationCode}
+	}
+	if tie.Kind != "" {
+		check := o.Written[tie.Kind]
+		if check == nil {
+			return false, true, m.Queue, fmt.Errorf("%w: marker %s tied to %q", errNoCheck, eventID, tie.Kind)
+		}
+		written, err := check(ctx, tie.ID, eventID)
+		if err != nil {
 			return false, true, m.Queue, err
 		}
-		written := false
-		for _, ev := range a.Timeline {
-			written = written || ev.EventID == eventID
-		}
-		if err != nil || !written {
-			return false, true, m.Queue, application.DiscardOutbox(ctx, o.Store, eventID)
+		if !written {
+			return false, true, m.Queue, outbox.Discard(ctx, o.Store, eventID)
 		}
 	}
-	return true, true, m.Queue, application.FlushOutbox(ctx, o.Store, o.Publisher, m.Queue, m.Envelope)
+	return true, true, m.Queue, outbox.Flush(ctx, o.Store, o.Publisher, m.Queue, m.Envelope)
 }
+
+// errNoCheck: a marker's tie kind has no registered check.
+var errNoCheck = errors.New("no outbox check registered")
 
 // DefaultOutboxAge is republish-outbox's default threshold: younger
 // markers belong to requests still running.
@@ -146,6 +169,8 @@ func (k *RepublishOutbox) Plan(ctx context.Context, s jobs.Scope, emit func(jobs
 func (k *RepublishOutbox) Apply(ctx context.Context, _ jobs.Scope, it jobs.Item) (jobs.Result, error) {
 	published, found, q, err := k.Outbox.Repair(ctx, it.Key)
 	switch {
+	case errors.Is(err, errNoCheck):
+		return jobs.Result{Outcome: jobs.OutcomeFailed, Detail: err.Error()}, nil
 	case err != nil:
 		return jobs.Result{}, err
 	case !found:
