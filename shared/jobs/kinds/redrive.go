@@ -203,6 +203,12 @@ func (k *RedriveDLQ) Apply(ctx context.Context, s jobs.Scope, it jobs.Item) (job
 			return jobs.Result{Outcome: jobs.OutcomeSkipped, Detail: d.Name + " is empty: nothing to move"}, nil
 		}
 		in := &sqs.StartMessageMoveTaskInput{SourceArn: &d.ARN}
+		// Name the source queue explicitly (our DLQs serve one queue each):
+		// messages that reached the DLQ without SQS recording their origin
+		// go back too, on every backend alike.
+		if src, err := describeDLQ(ctx, k.SQS, d.Source); err == nil && src.ARN != "" {
+			in.DestinationArn = &src.ARN
+		}
 		rate := int32(jobs.RateFrom(ctx))
 		if s.Limit > 0 && (rate == 0 || rate > int32(s.Limit)) {
 			// Slow enough to stop near the limit.
