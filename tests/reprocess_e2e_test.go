@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,8 +21,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"go.yaml.in/yaml/v3"
 
 	"motcua/cmd/motcua-local/app"
+	"motcua/infra/stackfile"
 	"motcua/shared/jobs"
 	"motcua/shared/outbox"
 	"motcua/shared/queue"
@@ -38,11 +41,49 @@ type reprocessStack struct {
 func startReprocessStack(t *testing.T) *reprocessStack {
 	t.Helper()
 	secrets := t.TempDir()
-	a, _ := startApp(t, app.Config{RepoRoot: repoRoot(t), SecretsDir: secrets})
+	a, _ := startApp(t, app.Config{RepoRoot: repoRoot(t), StackFile: reprocessOnlyStack(t), SecretsDir: secrets})
 	signer := stafftest.LoadSigner(t, secrets)
 	return &reprocessStack{a: a, gw: a.GatewayURL(),
 		admin: "Bearer " + stafftest.Token(t, signer, "admin-e2e", "STP", staffauth.RoleStaff, jobs.RoleAdmin),
 		staff: "Bearer " + stafftest.Token(t, signer, "officer-e2e", "STP")}
+}
+
+// reprocessOnlyStack writes a stack file holding only reprocess and
+// reprocess-worker, exactly as stack.yml declares them (paths made
+// absolute), so the test builds two functions instead of all of them.
+func reprocessOnlyStack(t *testing.T) string {
+	t.Helper()
+	root := repoRoot(t)
+	st, err := stackfile.Load(filepath.Join(root, "stack.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := map[string]stackfile.Function{}
+	for _, name := range []string{"reprocess", "reprocess-worker"} {
+		fn, ok := st.Function(name)
+		if !ok {
+			t.Fatalf("stack.yml has no function %s", name)
+		}
+		fn.Handler = st.HandlerDir(fn)
+		keep[name] = fn
+	}
+	st.Functions = keep
+	for i, c := range st.Configuration.Copy {
+		st.Configuration.Copy[i] = filepath.Join(root, c)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(root, "template"), filepath.Join(dir, "template")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := yaml.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "stack.yml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func (s *reprocessStack) call(t *testing.T, method, query string, body any, auth string) (int, http.Header, []byte) {
