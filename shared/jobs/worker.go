@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"motcua/shared/docstore"
@@ -148,17 +150,19 @@ func (s *Service) chunk(ctx context.Context, m message, receiveCount int) error 
 	if !ok {
 		return fmt.Errorf("job %s: kind %q not registered in this worker", j.ID, j.Kind)
 	}
+	finished, err := s.finishedIn(ctx, j.ID, m.From, m.To)
+	if err != nil {
+		return err
+	}
 	var add Progress
 	dup := false
 	for idx := m.From; idx < m.To; idx++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if _, err := s.store.Head(ctx, itemKey(j.ID, idx)); err == nil {
+		if finished[idx] {
 			dup = true
 			continue
-		} else if !errors.Is(err, docstore.ErrNotFound) {
-			return err
 		}
 		it, err := s.item(ctx, j.ID, idx)
 		if err != nil {
@@ -210,6 +214,27 @@ func (s *Service) chunk(ctx context.Context, m message, receiveCount int) error 
 		return err
 	}
 	return nil
+}
+
+// finishedIn returns the items of [from, to) that already have a
+// done-marker, with one listing of their common key prefix (one request
+// per chunk instead of one per item). A marker written after the listing
+// shows up as a create-once conflict in record.
+func (s *Service) finishedIn(ctx context.Context, id string, from, to int) (map[int]bool, error) {
+	first, last := itemKey(id, from), itemKey(id, to-1)
+	n := 0
+	for n < len(first) && first[n] == last[n] {
+		n++
+	}
+	out := map[int]bool{}
+	err := s.listKeys(ctx, first[:n], func(key string) error {
+		idx, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(key, itemsPrefix(id)), ".json"))
+		if err == nil && idx >= from && idx < to {
+			out[idx] = true
+		}
+		return nil
+	})
+	return out, err
 }
 
 // record writes an item's outcome index then its done-marker (create
