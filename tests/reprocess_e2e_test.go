@@ -49,8 +49,8 @@ func startReprocessStack(t *testing.T) *reprocessStack {
 }
 
 // reprocessOnlyStack writes a stack file holding only reprocess and
-// reprocess-worker, exactly as stack.yml declares them (paths made
-// absolute), so the test builds two functions instead of all of them.
+// reprocess-worker, exactly as stack.yml declares them (handlers by
+// absolute path), so the test builds two functions instead of all of them.
 func reprocessOnlyStack(t *testing.T) string {
 	t.Helper()
 	root := repoRoot(t)
@@ -68,12 +68,26 @@ func reprocessOnlyStack(t *testing.T) string {
 		keep[name] = fn
 	}
 	st.Functions = keep
-	for i, c := range st.Configuration.Copy {
-		st.Configuration.Copy[i] = filepath.Join(root, c)
-	}
 	dir := t.TempDir()
-	if err := os.Symlink(filepath.Join(root, "template"), filepath.Join(dir, "template")); err != nil {
-		t.Fatal(err)
+	// The build context takes the template and configuration.copy from the
+	// stack file's folder: copy them there (they are small).
+	for _, p := range append([]string{"template"}, st.Configuration.Copy...) {
+		src, dst := filepath.Join(root, p), filepath.Join(dir, p)
+		fi, err := os.Stat(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.IsDir() {
+			err = os.CopyFS(dst, os.DirFS(src))
+		} else {
+			var b []byte
+			if b, err = os.ReadFile(src); err == nil {
+				err = os.WriteFile(dst, b, 0o644)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	b, err := yaml.Marshal(st)
 	if err != nil {
