@@ -30,8 +30,8 @@ const dlqUsage = `usage:
   motcua dlq list [--json]                     depth of every queue and of its dead-letter queue
   motcua dlq peek QUEUE [--max 10] [--json]    messages of QUEUE's dead-letter queue (QUEUE or QUEUE-dlq),
                                                bodies redacted (CCCD, phone, e-mail, secrets masked)
-Peeking receives with a zero visibility timeout: the messages stay where they are
-(their receive count grows by one). Redrive them with: motcua jobs start redrive-dlq --queue QUEUE
+Peeking receives the messages and makes them visible again at once: they stay
+where they are (their receive count grows by one). Redrive them with: motcua jobs start redrive-dlq --queue QUEUE
 The AWS SDK's standard variables select the backend.`
 
 // openSQS opens SQS from the standard AWS configuration; tests replace it.
@@ -182,6 +182,14 @@ func dlqPeek(ctx context.Context, e *env, c *sqs.Client, queue string, n int32, 
 		MessageAttributeNames:       []string{"All"}})
 	if err != nil {
 		return fmt.Errorf("peek %s: %w", name, err)
+	}
+	// VisibilityTimeout 0 is the SDK's zero value (not sent): make the
+	// messages visible again at once, explicitly.
+	for _, m := range out.Messages {
+		if _, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: u.QueueUrl,
+			ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+			fmt.Fprintf(e.stderr, "motcua dlq peek: message %s stays hidden for the queue's visibility timeout: %v\n", aws.ToString(m.MessageId), err)
+		}
 	}
 	var ps []peeked
 	for _, m := range out.Messages {
