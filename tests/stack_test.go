@@ -20,9 +20,9 @@ type callback struct {
 	body   []byte
 }
 
-// TestLocalStack_through_the_gateway drives the real repository's stack.yml
+// TestEmbeddedStack_through_the_gateway drives the real repository's stack.yml
 // (every function built and run as its own process) through the gateway.
-func TestLocalStack_through_the_gateway(t *testing.T) {
+func TestEmbeddedStack_through_the_gateway(t *testing.T) {
 	a, _ := startApp(t, app.Config{RepoRoot: repoRoot(t)})
 	gw := a.GatewayURL()
 
