@@ -24,8 +24,8 @@ func init() {
 const receiptUsage = `usage:
   motcua receipt verify-qr --keys keys.json [--payer-id ID] <payload|->
       check a scanned receipt QR payload offline against the province's
-      published key set (the JSON the receipt function serves at
-      ?keys=qr); --payer-id also checks the payer's CCCD or tax code.
+      published key set (the JSON key set the receipt function publishes);
+      --payer-id also checks the payer's CCCD or tax code.
   motcua receipt verify [--trusted-cert cert.pem] <receipt.xml|->
       check a signed receipt XML: signature, unaltered content and, with
       --trusted-cert, that it was signed with that certificate.

@@ -4,7 +4,7 @@
 // (a JWKS-like KeySet the receipt function serves and verifiers keep).
 //
 // Payload (text, every character in the QR alphanumeric set so the code
-// stays small — about 160 characters, a version 7 code at level M):
+// stays small — about 150 characters, a version 6 or 7 code at level M):
 //
 //	MCBL1:<KID>:<SERIES>:<NUMBER>:<YYYYMMDD>:<AMOUNT>:<PAYER>:<SIG>
 //
@@ -18,7 +18,7 @@
 // receipt's identity makes two receipts of one citizen unlinkable; anyone
 // holding the payer's ID card can recompute it offline (so no secret key,
 // which a village verifier could not have); and 24 bits cannot be inverted
-// to one person: with some 10^10 plausible CCCD numbers, about a thousand
+// to one person: with some 10^10 plausible CCCD numbers, several hundred
 // share each value, while a wrong ID still fails the check with probability
 // 1 − 2^-24. An unsalted or full-length hash of a 12-digit ID would be
 // reversed by brute force in minutes.
