@@ -8,7 +8,7 @@
 // Vietnamese label, the public timeline (who = the agency, never an
 // officer), fee and payment state, due date with working days left or
 // late, settlement once settled, documents uploaded or not, and the
-// receipt link (null until receipts are issued). A wrong PIN and an unknown
+// receipt link (null until the receipt is issued). A wrong PIN and an unknown
 // code get the same 404 "application_not_found" with the same body and
 // comparable timing. Guessing is throttled per code and per client address
 // (shared/throttle): 429 "too_many_attempts" with Retry-After. A missing
@@ -34,7 +34,9 @@ var current = platform.Lazy(func(p *platform.Platform) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newServer(application.NewRepository(p.Store), throttle.New(p.Store), cal, nil, p.Log), nil
+	s := newServer(application.NewRepository(p.Store), throttle.New(p.Store), cal, nil, p.Log)
+	s.receipt = receiptLinker(p.Store)
+	return s, nil
 })
 
 // Handle answers one call of the application-status function.

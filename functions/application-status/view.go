@@ -73,7 +73,7 @@ type DocumentState struct {
 	Uploaded bool `json:"uploaded"`
 }
 
-// Receipt is the link to the fee receipt (not issued by this version).
+// Receipt is the link to the fee receipt.
 type Receipt struct {
 	// Number is the receipt's number in its series.
 	Number string `json:"number"`
@@ -203,6 +203,8 @@ type server struct {
 	cal      *workdays.Calendar
 	now      func() time.Time
 	log      *slog.Logger
+	// receipt reads the receipt link (nil: not linked).
+	receipt func(ctx context.Context, code string) (*Receipt, error)
 }
 
 func newServer(repo getter, t *throttle.Throttle, cal *workdays.Calendar, now func() time.Time, log *slog.Logger) *server {
@@ -259,7 +261,15 @@ func (s *server) lookup(ctx context.Context, q Query, client string) (Status, er
 	if err := tk.Succeed(context.WithoutCancel(ctx)); err != nil {
 		s.log.WarnContext(ctx, "throttle success not recorded", "error", err.Error())
 	}
-	return buildStatus(a, s.cal, s.now()), nil
+	st := buildStatus(a, s.cal, s.now())
+	if s.receipt != nil {
+		r, err := s.receipt(ctx, a.Code)
+		if err != nil {
+			return Status{}, err
+		}
+		st.Receipt = r
+	}
+	return st, nil
 }
 
 // feeView is the citizen's view of the fee, with the payment once paid.

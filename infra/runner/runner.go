@@ -347,6 +347,9 @@ func (r *Runner) secret(name string) ([]byte, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
+	if gen, ok := devGenerators[name]; ok {
+		return r.generateSet(name, gen)
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return nil, err

@@ -3,10 +3,14 @@ package book
 import (
 	"context"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"motcua/shared/awsx"
 	"motcua/shared/config"
+	"motcua/shared/platform"
 	"motcua/shared/receipt"
 	"motcua/shared/receipt/offlineqr"
 	"motcua/shared/receipt/signing"
@@ -64,4 +68,25 @@ func LoadSetup(ctx context.Context, src config.Source, secrets config.Secrets, a
 		return Setup{}, fmt.Errorf("receipt qr key: %w", err)
 	}
 	return Setup{Config: cfg, Documents: StandardDocuments(signer, qr, page, public), QR: qr}, nil
+}
+
+// FromPlatform builds a function's Book from its platform, the process
+// environment and its secrets (and, for the KMS signer, the AWS SDK's
+// standard settings); it also returns the setup (QR key set to publish).
+func FromPlatform(p *platform.Platform) (*Book, Setup, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	awsCfg, err := awsx.Load(ctx)
+	if err != nil {
+		return nil, Setup{}, err
+	}
+	setup, err := LoadSetup(ctx, config.FromEnviron(os.Environ()), p.Secrets, awsCfg)
+	if err != nil {
+		return nil, Setup{}, err
+	}
+	b, err := New(Deps{Store: p.Store, Publisher: p.Queue, Documents: setup.Documents, Log: p.Log}, setup.Config)
+	if err != nil {
+		return nil, Setup{}, err
+	}
+	return b, setup, nil
 }

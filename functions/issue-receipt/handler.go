@@ -1,0 +1,48 @@
+// Package function is the "issue-receipt" function: it turns every
+// payment.confirmed event of payment-events (delivered by the queue
+// connector, topic annotation in stack.yml) into one signed electronic
+// receipt, stored in the data bucket, linked from the application and
+// announced by receipt.issued on receipt-events.
+//
+//	POST <envelope>   200 {outcome: issued|ignored|no_receipt, receipt}; 401 unsigned; 4xx unusable; 5xx retry
+//
+// Only the connector may call it: every delivery carries the connector's
+// HMAC signature (X-Motcua-Delivery-Signature, secret
+// queue-delivery-secret); anything else gets 401. All logic lives in
+// motcua/shared/receipt/book.
+package function
+
+import (
+	"log/slog"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"motcua/shared/delivery"
+	"motcua/shared/httpx"
+	"motcua/shared/platform"
+	"motcua/shared/receipt/book"
+)
+
+// build creates the dependencies on first successful use; a failure is
+// retried on the next request.
+var build = platform.Lazy(func(p *platform.Platform) (*book.IssueHTTP, error) {
+	b, _, err := book.FromPlatform(p)
+	if err != nil {
+		return nil, err
+	}
+	secrets := func() ([][]byte, error) {
+		s, err := p.Secrets.Get(delivery.SecretName)
+		return delivery.ParseSecrets(s), err
+	}
+	return book.NewIssueHTTP(b, secrets, p.Log), nil
+})
+
+// Handle answers one delivery of the issue-receipt function.
+func Handle(req handler.Request) (handler.Response, error) {
+	ctx := httpx.RequestContext(req)
+	h, err := build()
+	if err != nil {
+		return httpx.FromError(ctx, slog.Default(), err), nil
+	}
+	return h.Serve(ctx, req), nil
+}
