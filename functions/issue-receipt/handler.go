@@ -13,36 +13,22 @@
 package function
 
 import (
-	"log/slog"
-
-	handler "github.com/openfaas/templates-sdk/go-http"
+	"net/http"
 
 	"motcua/shared/delivery"
-	"motcua/shared/httpx"
 	"motcua/shared/platform"
 	"motcua/shared/receipt/book"
 )
 
-// build creates the dependencies on first successful use; a failure is
-// retried on the next request.
-var build = platform.Lazy(func(p *platform.Platform) (*book.IssueHTTP, error) {
+// Handle answers one delivery of the issue-receipt function.
+var Handle = platform.Serve(func(p *platform.Platform) (*book.IssueHTTP, error) {
 	b, _, err := book.FromPlatform(p)
 	if err != nil {
 		return nil, err
 	}
 	secrets := func() ([][]byte, error) {
-		s, err := p.Secrets.Get(delivery.SecretName)
+		s, err := p.Secrets.Get(delivery.SecretName) // re-read: a rotated secret needs no restart
 		return delivery.ParseSecrets(s), err
 	}
 	return book.NewIssueHTTP(b, secrets, p.Log), nil
-})
-
-// Handle answers one delivery of the issue-receipt function.
-func Handle(req handler.Request) (handler.Response, error) {
-	ctx := httpx.RequestContext(req)
-	h, err := build()
-	if err != nil {
-		return httpx.FromError(ctx, slog.Default(), err), nil
-	}
-	return h.Serve(ctx, req), nil
-}
+}, http.MethodPost)

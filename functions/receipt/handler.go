@@ -3,7 +3,7 @@
 // read daily summaries.
 //
 //	GET  ?series=&number=&lookup=[&format=json|xml|pdf]   one receipt (or Accept: application/xml, application/pdf)
-//	GET  ?code=&pin=[&format=]                            the application's current receipt (PIN guard as for status)
+//	GET  ?code=&pin=[&format=]                            the application's current receipt (PIN through the citizen guard)
 //	GET  ?keys                                            offline-QR public keys, current + previous (JWKS-like)
 //	POST application/xml                                  verify a signed receipt: signature, content, issued here, not replaced
 //	POST {"series","number","lookupCode"}                 verify by identifiers
@@ -15,38 +15,32 @@
 package function
 
 import (
-	"log/slog"
+	"net/http"
+	"time"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
-	"motcua/shared/httpx"
+	"motcua/shared/application"
 	"motcua/shared/platform"
 	"motcua/shared/receipt/book"
 	"motcua/shared/staffauth"
-	"motcua/shared/throttle"
 )
 
-// build creates the dependencies on first successful use; a failure is
-// retried on the next request.
-var build = platform.Lazy(func(p *platform.Platform) (*book.LookupHTTP, error) {
+// Handle answers one call of the receipt function.
+var Handle = platform.Serve(func(p *platform.Platform) (*book.LookupHTTP, error) {
 	b, setup, err := book.FromPlatform(p)
 	if err != nil {
 		return nil, err
 	}
-	return book.NewLookupHTTP(b, book.LookupDeps{
-		Throttle:    throttle.New(p.Store),
-		StaffSecret: func() ([]byte, error) { s, err := p.Secrets.Get(staffauth.SecretName); return []byte(s), err },
-		Keys:        func() (any, error) { return setup.QR.KeySet(), nil },
-		Log:         p.Log,
-	}), nil
-})
-
-// Handle answers one call of the receipt function.
-func Handle(req handler.Request) (handler.Response, error) {
-	ctx := httpx.RequestContext(req)
-	h, err := build()
-	if err != nil {
-		return httpx.FromError(ctx, slog.Default(), err), nil
+	staff := func(header string, now time.Time) (staffauth.Claims, error) {
+		key, err := p.Secrets.Get(staffauth.SecretName) // re-read: a rotated secret needs no restart
+		if err != nil {
+			return staffauth.Claims{}, err
+		}
+		return staffauth.Verify([]byte(key), header, now)
 	}
-	return h.Serve(ctx, req), nil
-}
+	return book.NewLookupHTTP(b, book.LookupDeps{
+		Access:    application.NewAccess(application.NewRepository(p.Store), p.Guard),
+		StaffAuth: staff,
+		Keys:      func() (any, error) { return setup.QR.KeySet(), nil },
+		Log:       p.Log,
+	}), nil
+}, http.MethodGet, http.MethodPost)

@@ -15,12 +15,12 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"motcua/shared/application"
 	"motcua/shared/delivery"
 	"motcua/shared/httpx"
 	"motcua/shared/queue"
 	"motcua/shared/receipt"
 	"motcua/shared/staffauth"
-	"motcua/shared/throttle"
 	"motcua/shared/vnwords"
 )
 
@@ -103,8 +103,8 @@ func (h *IssueHTTP) Serve(ctx context.Context, req handler.Request) handler.Resp
 // LookupHTTP is the HTTP adapter of the receipt function.
 type LookupHTTP struct {
 	book   *Book
-	thr    *throttle.Throttle
-	staff  func() ([]byte, error)
+	access *application.Access
+	staff  func(header string, now time.Time) (staffauth.Claims, error)
 	keys   func() (any, error)
 	now    func() time.Time
 	log    *slog.Logger
@@ -113,10 +113,11 @@ type LookupHTTP struct {
 
 // LookupDeps are LookupHTTP's collaborators.
 type LookupDeps struct {
-	// Throttle limits PIN guessing (nil disables it: tests only).
-	Throttle *throttle.Throttle
-	// StaffSecret returns the staff JWT key.
-	StaffSecret func() ([]byte, error)
+	// Access checks application PINs through the citizen guard.
+	Access *application.Access
+	// StaffAuth verifies a staff Authorization header (as
+	// process-application does).
+	StaffAuth func(header string, now time.Time) (staffauth.Claims, error)
 	// Keys returns the offline-QR public key set (JWKS-like); nil answers
 	// 404.
 	Keys func() (any, error)
@@ -128,7 +129,7 @@ type LookupDeps struct {
 
 // NewLookupHTTP returns the adapter.
 func NewLookupHTTP(b *Book, d LookupDeps) *LookupHTTP {
-	h := &LookupHTTP{book: b, thr: d.Throttle, staff: d.StaffSecret, keys: d.Keys, now: d.Now, log: d.Log, prefix: "/function/receipt"}
+	h := &LookupHTTP{book: b, access: d.Access, staff: d.StaffAuth, keys: d.Keys, now: d.Now, log: d.Log, prefix: "/function/receipt"}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -372,7 +373,7 @@ func negotiate(format, accept string) (string, *httpx.Problem) {
 }
 
 func (h *LookupHTTP) byApplication(ctx context.Context, req handler.Request, code, pin, format string) handler.Response {
-	if err := checkApplicationPIN(ctx, h.book.store, h.thr, h.log, code, pin, throttle.ClientAddress(http.Header(req.Header))); err != nil {
+	if err := checkApplicationPIN(ctx, h.access, http.Header(req.Header), code, pin); err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
 	l, err := h.book.ByApplication(ctx, code)
@@ -412,13 +413,9 @@ func (h *LookupHTTP) render(ctx context.Context, rec Record, format string) hand
 // unit's staff.
 func (h *LookupHTTP) staffClaims(req handler.Request) (staffauth.Claims, error) {
 	if h.staff == nil {
-		return staffauth.Claims{}, errors.New("receipt: no staff secret configured")
+		return staffauth.Claims{}, errors.New("receipt: no staff authentication configured")
 	}
-	key, err := h.staff()
-	if err != nil {
-		return staffauth.Claims{}, err
-	}
-	c, err := staffauth.Verify(key, req.Header.Get("Authorization"), h.now())
+	c, err := h.staff(req.Header.Get("Authorization"), h.now())
 	if err != nil {
 		return staffauth.Claims{}, err
 	}

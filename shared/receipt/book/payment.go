@@ -75,7 +75,11 @@ func (b *Book) IssueForPayment(ctx context.Context, ref, correlationID string) (
 		b.log.InfoContext(ctx, "no receipt for a duplicate payment (refund)", "payment_ref", ref, "application", pay.ApplicationCode)
 		return OutcomeNoReceipt, Record{}, nil
 	}
-	app, _, err := application.NewRepository(b.store).Get(ctx, pay.ApplicationCode)
+	code, err := application.ParseCode(pay.ApplicationCode)
+	if err != nil {
+		return "", Record{}, fmt.Errorf("%w: payment %s names application %q", ErrBadEvent, ref, pay.ApplicationCode)
+	}
+	app, _, err := application.NewRepository(b.store).Get(ctx, code)
 	if err != nil {
 		return "", Record{}, fmt.Errorf("application of payment %s: %w", ref, err)
 	}

@@ -2,7 +2,9 @@ package book
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
+	"strings"
 
 	"motcua/shared/fault"
 	"motcua/shared/receipt"
@@ -141,4 +143,9 @@ func (b *Book) Lookup(ctx context.Context, series string, number uint32, lookupC
 		return Record{}, ErrNotFound
 	}
 	return rec, nil
+}
+
+// sameCode compares lookup codes in constant time, ignoring case.
+func sameCode(stored, given string) bool {
+	return stored != "" && subtle.ConstantTimeCompare([]byte(strings.ToUpper(stored)), []byte(strings.ToUpper(strings.TrimSpace(given)))) == 1
 }
