@@ -60,8 +60,10 @@ import (
 
 // Payment scenario constants.
 const (
-	payBenchBucket   = "motcua-data"
-	payBenchEvents   = "payment-events"
+	payBenchBucket = "motcua-data"
+	// payBenchEvents is a fan-out copy of payment-events that no function
+	// consumes (issue-receipt consumes payment-events itself).
+	payBenchEvents   = "notify-events"
 	payBenchFloorQ   = "motcua-bench-pay-floor"
 	payBenchFloorPfx = "bench-pay-floor/"
 	payBenchAmount   = 100000
