@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"motcua/cmd/motcua-local/app"
@@ -107,12 +108,13 @@ func benchReceipts(ctx context.Context, a *app.App, o rcptOptions, stderr io.Wri
 		return nil, err
 	}
 	docs := book.StandardDocuments(signer, qr, "A5", "")
+	quiet := slog.New(slog.DiscardHandler)
 	rep := &RcptReport{Rate: o.rate}
 	for li, c := range []int{1, 4, 16} {
 		progress(stderr, "receipts: %d issuers, %d receipts in one series", c, o.n)
 		lvl := RcptLevel{Workers: c}
 		unit := benchUnit(fmt.Sprintf("R%d{YY}", c))
-		b, err := book.New(book.Deps{Store: store, Publisher: queue.NewMemQueue(book.DefaultEventsQueue), Documents: docs}, book.Config{Unit: unit})
+		b, err := book.New(book.Deps{Store: store, Publisher: queue.NewMemQueue(book.DefaultEventsQueue), Documents: docs, Log: quiet}, book.Config{Unit: unit})
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +191,7 @@ func benchReceipts(ctx context.Context, a *app.App, o rcptOptions, stderr io.Wri
 			return nil, fmt.Errorf("receipts: publish: %w", err)
 		}
 	}
-	lookup, err := book.New(book.Deps{Store: store, Publisher: queue.NewMemQueue(), Documents: docs}, book.Config{Unit: benchUnit("R{YY}")})
+	lookup, err := book.New(book.Deps{Store: store, Publisher: queue.NewMemQueue(), Documents: docs, Log: quiet}, book.Config{Unit: benchUnit("R{YY}")})
 	if err != nil {
 		return nil, err
 	}
