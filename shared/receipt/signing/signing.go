@@ -59,6 +59,9 @@ const (
 	KeyKMSTimeout = "MOTCUA_RECEIPT_KMS_TIMEOUT"
 )
 
+// DevNotBefore is the start of validity of GenerateDevPair's certificates.
+var DevNotBefore = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // MinRSABits is the smallest RSA modulus accepted.
 const MinRSABits = 2048
 
@@ -284,20 +287,33 @@ func FromConfig(ctx context.Context, src config.Source, secrets config.Secrets, 
 	if err != nil {
 		return nil, err
 	}
+	var s Signer
 	if mode == "kms" {
-		return NewKMS(ctx, kms.NewFromConfig(awsCfg), keyID, []byte(certPEM), timeout)
+		s, err = NewKMS(ctx, kms.NewFromConfig(awsCfg), keyID, []byte(certPEM), timeout)
+	} else {
+		var keyPEM string
+		if keyPEM, err = secrets.Get(SecretKey); err == nil {
+			s, err = NewLocal([]byte(keyPEM), []byte(certPEM))
+		}
 	}
-	keyPEM, err := secrets.Get(SecretKey)
 	if err != nil {
 		return nil, err
 	}
-	return NewLocal([]byte(keyPEM), []byte(certPEM))
+	// An expired (or not yet valid) certificate cannot sign receipts: fail
+	// at start, where the operator sees it, not on every payment.
+	if now := time.Now(); now.Before(s.Certificate().NotBefore) || now.After(s.Certificate().NotAfter) {
+		return nil, fmt.Errorf("signing: certificate of %q is valid from %s to %s, not now",
+			s.Certificate().Subject.String(), s.Certificate().NotBefore.Format(time.RFC3339), s.Certificate().NotAfter.Format(time.RFC3339))
+	}
+	return s, nil
 }
 
 // GenerateDevPair returns a new 2048-bit RSA key (PKCS #8 PEM) and a
-// self-signed certificate for it (PEM) valid from now for ten years, with
-// commonName as subject; for the local stack's receipt-signing-key /
-// receipt-signing-cert secrets and for tests. Never for production.
+// self-signed certificate for it (PEM), with commonName as subject; for the
+// local stack's receipt-signing-key / receipt-signing-cert secrets and for
+// tests. Never for production. Receipts can only be signed within the
+// certificate's validity, so the dev certificate is valid from DevNotBefore
+// (tests with fixed clocks keep working on any date) to ten years after now.
 func GenerateDevPair(commonName string, now time.Time) (keyPEM, certPEM []byte, err error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -314,7 +330,7 @@ func GenerateDevPair(commonName string, now time.Time) (keyPEM, certPEM []byte, 
 			Organization: []string{"motcua local stack (not for production)"},
 			Country:      []string{"VN"},
 		},
-		NotBefore:             now.Add(-time.Hour),
+		NotBefore:             DevNotBefore,
 		NotAfter:              now.AddDate(10, 0, 0),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,

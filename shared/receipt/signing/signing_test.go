@@ -3,13 +3,17 @@ package signing_test
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -232,6 +236,28 @@ func TestFromConfig_refuses(t *testing.T) {
 				t.Fatalf("FromConfig() = %v, want an error mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestFromConfig_refuses_expired_certificate(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "expired"},
+		NotBefore: time.Now().AddDate(-2, 0, 0), NotAfter: time.Now().AddDate(0, 0, -1)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, _ := x509.MarshalPKCS8PrivateKey(key)
+	secrets := secretsDir(t, map[string][]byte{
+		signing.SecretKey:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}),
+		signing.SecretCert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+	})
+	_, err = signing.FromConfig(context.Background(), config.MapSource{}, secrets, aws.Config{})
+	if err == nil || !strings.Contains(err.Error(), "not now") {
+		t.Fatalf("FromConfig(expired certificate) = %v", err)
 	}
 }
 

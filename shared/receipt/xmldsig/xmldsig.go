@@ -75,6 +75,11 @@ func Sign(data, parent *etree.Element, s Signer, sigID string, at time.Time) err
 	if cert == nil {
 		return fmt.Errorf("xmldsig: signer has no certificate")
 	}
+	if err := withinValidity(cert, at); err != nil {
+		// A signature made outside the certificate's validity is not a
+		// valid digital signature: refuse rather than issue it.
+		return err
+	}
 	objID := sigID + "-SigningTime"
 
 	sig := etree.NewElement("Signature")
@@ -114,6 +119,16 @@ func Sign(data, parent *etree.Element, s Signer, sigID string, at time.Time) err
 	x509Data.CreateElement("X509Certificate").SetText(base64.StdEncoding.EncodeToString(cert.Raw))
 	sig.AddChild(obj)
 	parent.AddChild(sig)
+	return nil
+}
+
+// withinValidity checks that at falls in the certificate's validity period.
+func withinValidity(cert *x509.Certificate, at time.Time) error {
+	if at.Before(cert.NotBefore) || at.After(cert.NotAfter) {
+		return fmt.Errorf("xmldsig: signing time %s is outside the validity of the certificate of %q (%s to %s)",
+			at.In(receipt.Zone).Format(TimeLayout), cert.Subject.String(),
+			cert.NotBefore.In(receipt.Zone).Format(TimeLayout), cert.NotAfter.In(receipt.Zone).Format(TimeLayout))
+	}
 	return nil
 }
 
@@ -260,7 +275,8 @@ func decode64(s string) ([]byte, error) {
 // another shape or algorithm, receipt.ErrSignatureInvalid when SignatureValue
 // does not verify with the embedded certificate, and receipt.ErrContentAltered
 // when a signed reference (the data or the signing time) no longer matches
-// its digest; each wraps a cause naming what exactly failed.
+// its digest; a signing time outside the certificate's validity is
+// ErrSignatureInvalid; each wraps a cause naming what exactly failed.
 func Verify(data, sig *etree.Element) (Result, error) {
 	if sig.Tag != "Signature" || sig.NamespaceURI() != Namespace {
 		return Result{}, malformed("no Signature element")
@@ -365,6 +381,10 @@ func Verify(data, sig *etree.Element) (Result, error) {
 	at, err := time.ParseInLocation(TimeLayout, strings.TrimSpace(st[0].Text()), receipt.Zone)
 	if err != nil {
 		return Result{}, malformed("SigningTime %q is not YYYY-MM-DDThh:mm:ss", st[0].Text())
+	}
+
+	if err := withinValidity(cert, at); err != nil {
+		return Result{}, receipt.ErrSignatureInvalid.WithCause(err)
 	}
 
 	canon, err := Canonical(data, "")

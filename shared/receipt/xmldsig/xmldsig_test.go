@@ -2,6 +2,7 @@ package xmldsig_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,14 @@ func TestSign_Verify(t *testing.T) {
 	at := time.Date(2026, 12, 3, 9, 0, 0, 0, receipt.Zone)
 
 	data, holder := doc(t)
+	for _, bad := range []time.Time{signing.DevNotBefore.Add(-time.Second), s.Certificate().NotAfter.Add(time.Second)} {
+		if err := xmldsig.Sign(data, holder, s, "sig", bad); err == nil || !strings.Contains(err.Error(), "outside the validity") {
+			t.Fatalf("signed at %v, outside the certificate's validity: %v", bad, err)
+		}
+	}
+	if len(holder.ChildElements()) != 0 {
+		t.Fatal("a refused signature left an element behind")
+	}
 	if err := xmldsig.Sign(data, data, s, "sig", at); err == nil {
 		t.Fatal("signed with the signature inside the signed element")
 	}
