@@ -16,7 +16,6 @@ package function
 
 import (
 	"net/http"
-	"time"
 
 	"motcua/shared/application"
 	"motcua/shared/platform"
@@ -30,16 +29,13 @@ var Handle = platform.Serve(func(p *platform.Platform) (*book.LookupHTTP, error)
 	if err != nil {
 		return nil, err
 	}
-	staff := func(header string, now time.Time) (staffauth.Claims, error) {
-		key, err := p.Secrets.Get(staffauth.SecretName) // re-read: a rotated secret needs no restart
-		if err != nil {
-			return staffauth.Claims{}, err
-		}
-		return staffauth.Verify([]byte(key), header, now)
+	staff, err := staffauth.NewVerifier(p.Secrets) // re-reads the key set: a rotation needs no restart
+	if err != nil {
+		return nil, err
 	}
 	return book.NewLookupHTTP(b, book.LookupDeps{
 		Access:    application.NewAccess(application.NewRepository(p.Store), p.Guard),
-		StaffAuth: staff,
+		StaffAuth: staff.Verify,
 		Keys:      func() (any, error) { return setup.QR.KeySet(), nil },
 		Log:       p.Log,
 	}), nil

@@ -12,17 +12,30 @@ import (
 
 	"motcua/shared/application"
 	"motcua/shared/citizenguard"
+	"motcua/shared/config"
 	"motcua/shared/delivery"
 	"motcua/shared/receipt/book"
 	"motcua/shared/staffauth"
+	"motcua/shared/staffauth/stafftest"
 )
 
-var staffKey = []byte("receipt-http-test-staff-secret-0123456789")
+// staffKeys writes a dev staff key pair into a temporary secrets folder and
+// returns its signer and a verifier over it.
+func staffKeys(t testing.TB) (*staffauth.Signer, *staffauth.Verifier) {
+	t.Helper()
+	dir := t.TempDir()
+	s := stafftest.WriteKeys(t, dir)
+	v, err := staffauth.NewVerifier(config.SecretsFrom(config.MapSource{config.SecretsDirKey: dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v
+}
 
-func lookupHTTP(e *env) *book.LookupHTTP {
+func lookupHTTP(e *env, v *staffauth.Verifier) *book.LookupHTTP {
 	return book.NewLookupHTTP(e.book, book.LookupDeps{
 		Access:    application.NewAccess(application.NewRepository(e.store), citizenguard.New(e.store)),
-		StaffAuth: func(h string, now time.Time) (staffauth.Claims, error) { return staffauth.Verify(staffKey, h, now) },
+		StaffAuth: v.Verify,
 		Keys:      func() (any, error) { return qr.KeySet(), nil },
 		Log:       quiet,
 	})
@@ -86,11 +99,12 @@ func TestLookupHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := lookupHTTP(e)
+	signer, verifier := staffKeys(t)
+	h := lookupHTTP(e, verifier)
 	code := rec.Receipt.ApplicationCode
 	lk := rec.Receipt.LookupCode
-	tok, _ := staffauth.Mint(staffKey, staffauth.Claims{Subject: "kt1", Roles: []string{staffauth.RoleStaff}, Agency: "STP"}, time.Hour)
-	other, _ := staffauth.Mint(staffKey, staffauth.Claims{Subject: "kt2", Roles: []string{staffauth.RoleStaff}, Agency: "UBND-X"}, time.Hour)
+	tok := stafftest.Token(t, signer, "kt1", "STP")
+	other := stafftest.Token(t, signer, "kt2", "UBND-X")
 	tests := []struct {
 		name   string
 		req    handler.Request
@@ -143,7 +157,8 @@ func FuzzLookupHTTP(f *testing.F) {
 	f.Add("POST", "", "application/json", `{"action":"adjust","series":"BL26T","number":1,"lines":[{"name":"x","kind":"phi","amountVND":-1}]}`)
 	f.Add("GET", "summary&series=BL26T&day=2026-12-03&format=xml", "", "")
 	e := newEnv(f, nil)
-	h := lookupHTTP(e)
+	_, verifier := staffKeys(f)
+	h := lookupHTTP(e, verifier)
 	f.Fuzz(func(t *testing.T, method, query, ct, body string) {
 		res := h.Serve(context.Background(), req(method, query, ct, body))
 		switch res.StatusCode {
