@@ -62,9 +62,9 @@ import (
 // Payment scenario constants.
 const (
 	payBenchBucket = "motcua-data"
-	// payBenchEvents is a fan-out copy of payment-events that no function
-	// consumes (issue-receipt consumes payment-events itself).
-	payBenchEvents   = "notify-events"
+	// payBenchEvents is events-tap: the fan-out copy of every event family
+	// that no function consumes (issue-receipt consumes payment-events).
+	payBenchEvents   = "events-tap"
 	payBenchFloorQ   = "motcua-bench-pay-floor"
 	payBenchFloorPfx = "bench-pay-floor/"
 	payBenchAmount   = 100000
