@@ -10,6 +10,7 @@ package function
 import (
 	"net/http"
 
+	"motcua/shared/delivery"
 	"motcua/shared/jobs"
 	"motcua/shared/jobs/kinds"
 	"motcua/shared/platform"
@@ -21,5 +22,9 @@ var Handle = platform.Serve(func(p *platform.Platform) (*jobs.WorkerHTTP, error)
 	if err != nil {
 		return nil, err
 	}
-	return jobs.NewWorkerHTTP(svc, p.Log), nil
+	secrets := func() ([][]byte, error) {
+		s, err := p.Secrets.Get(delivery.SecretName) // re-read: a rotated secret needs no restart
+		return delivery.ParseSecrets(s), err
+	}
+	return jobs.NewWorkerHTTP(svc, secrets, p.Log), nil
 }, http.MethodPost)

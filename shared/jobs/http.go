@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"motcua/shared/delivery"
 	"motcua/shared/httpx"
 	"motcua/shared/staffauth"
 )
@@ -226,24 +228,43 @@ const (
 
 // WorkerHTTP is the reprocess-worker function: the queue connector posts
 // each reprocess-jobs message to it. 200 acknowledges the message; 500
-// leaves it for redelivery.
+// leaves it for redelivery. With delivery secrets, a call without the
+// connector's valid signature (shared/delivery) is refused with 401.
 type WorkerHTTP struct {
-	svc *Service
-	log *slog.Logger
+	svc     *Service
+	log     *slog.Logger
+	secrets func() ([][]byte, error)
+	now     func() time.Time
 }
 
-// NewWorkerHTTP returns the worker adapter over svc.
-func NewWorkerHTTP(svc *Service, log *slog.Logger) *WorkerHTTP {
+// NewWorkerHTTP returns the worker adapter over svc. secrets, when not nil,
+// returns the queue-delivery-secret values every delivery must be signed
+// with.
+func NewWorkerHTTP(svc *Service, secrets func() ([][]byte, error), log *slog.Logger) *WorkerHTTP {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &WorkerHTTP{svc: svc, log: log}
+	return &WorkerHTTP{svc: svc, log: log, secrets: secrets, now: time.Now}
 }
+
+var errDeliveryRefused = httpx.NewProblem(http.StatusUnauthorized, "delivery_not_authenticated", "Unauthorized", httpx.StatusTitleVi(http.StatusUnauthorized)).
+	WithDetail("Only the queue connector may call this function: the delivery signature is missing or wrong.",
+		"Chỉ bộ kết nối hàng đợi được gọi chức năng này: thiếu chữ ký giao nhận hoặc chữ ký sai.")
 
 // Serve handles one delivery.
 func (w *WorkerHTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
 	if p := httpx.AllowMethods(req, http.MethodPost); p != nil {
 		return httpx.ProblemResponse(p)
+	}
+	if w.secrets != nil {
+		secrets, err := w.secrets()
+		if err != nil {
+			return httpx.FromError(ctx, w.log, fmt.Errorf("delivery secrets: %w", err))
+		}
+		if err := delivery.Verify(http.Header(req.Header), req.Body, secrets, w.now()); err != nil {
+			w.log.WarnContext(ctx, "delivery refused", "reason", err.Error())
+			return httpx.ProblemResponse(errDeliveryRefused)
+		}
 	}
 	rc, _ := strconv.Atoi(req.Header.Get(HeaderReceiveCount))
 	if err := w.svc.Handle(ctx, req.Body, max(rc, 1)); err != nil {

@@ -6,11 +6,15 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"motcua/shared/delivery"
 	"motcua/shared/docstore"
 	"motcua/shared/queue"
 )
@@ -590,5 +594,21 @@ func TestSlot(t *testing.T) {
 				t.Fatalf("Slot = %s, %v; want %s", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestWorkerHTTP_refuses_unsigned_deliveries(t *testing.T) {
+	f := newFixture(t, 3, Options{})
+	secret := [][]byte{[]byte("delivery-secret-0123456789abcdef")}
+	w := NewWorkerHTTP(f.svc, func() ([][]byte, error) { return secret, nil }, nil)
+	body := []byte(`{"id":"e1","type":"reprocess.chunk","payload":{"job":"20261203T080000Z-abcdef","from":0,"to":1}}`)
+	unsigned := handler.Request{Method: http.MethodPost, Body: body, Header: http.Header{}}
+	if r := w.Serve(context.Background(), unsigned); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unsigned: %d %s", r.StatusCode, r.Body)
+	}
+	signed := handler.Request{Method: http.MethodPost, Body: body, Header: http.Header{}}
+	delivery.Sign(http.Header(signed.Header), secret, time.Now(), body)
+	if r := w.Serve(context.Background(), signed); r.StatusCode != http.StatusOK {
+		t.Fatalf("signed: %d %s", r.StatusCode, r.Body)
 	}
 }

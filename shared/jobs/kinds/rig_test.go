@@ -60,7 +60,7 @@ func newRig(t testing.TB, replicas int, kindsFor func(r *rig) []jobs.Kind) *rig 
 	r.api = jobs.New(r.store, r.pub, r.reg, opts)
 	workers := make([]*jobs.WorkerHTTP, replicas)
 	for i := range workers {
-		workers[i] = jobs.NewWorkerHTTP(jobs.New(r.store, r.pub, r.reg, opts), slog.New(slog.DiscardHandler))
+		workers[i] = jobs.NewWorkerHTTP(jobs.New(r.store, r.pub, r.reg, opts), nil, slog.New(slog.DiscardHandler))
 	}
 	var next atomic.Int64
 	r.handle("reprocess-worker", map[string]string{"topic": jobs.DefaultQueue,
