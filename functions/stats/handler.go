@@ -1,0 +1,48 @@
+// Package function is the "stats" function: the province's service
+// indicators (Decision 766/QĐ-TTg) and their public page.
+//
+//	GET  ?period=month|quarter|year|custom&month=|quarter=|year=|from=&to=
+//	     &agency=&field=&level=&format=json|csv|html      indicators (JSON by default)
+//	POST <event envelope>                                  one event of queue stats-events (the connector's delivery)
+//
+// All logic is in motcua/shared/stats: each event re-reads the document it
+// names and replaces that document's contribution in the per-month
+// aggregates; `motcua stats rebuild` recomputes them from the documents.
+package function
+
+import (
+	"log/slog"
+	"os"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"motcua/shared/catalog"
+	"motcua/shared/httpx"
+	"motcua/shared/platform"
+	"motcua/shared/stats"
+	"motcua/shared/workdays"
+)
+
+// build creates the dependencies on first successful use; a failure is
+// retried on the next request.
+var build = platform.Lazy(func(p *platform.Platform) (*stats.HTTP, error) {
+	cal, err := workdays.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := stats.NewService(p.Store, catalog.NewCatalog(p.Store, catalog.WithLogger(p.Log)), cal, nil, p.Log)
+	if err != nil {
+		return nil, err
+	}
+	return stats.NewHTTP(svc, p.Log), nil
+})
+
+// Handle answers one call of the stats function.
+func Handle(req handler.Request) (handler.Response, error) {
+	ctx := httpx.RequestContext(req)
+	h, err := build()
+	if err != nil {
+		return httpx.FromError(ctx, slog.Default(), err), nil
+	}
+	return h.Serve(ctx, req), nil
+}
