@@ -151,7 +151,15 @@ func returnedAt(a application.Application) (time.Time, bool, bool) {
 // application's places only ever grow.
 func ApplicationContribution(a application.Application, proc Procedure, r *rating.Rating) Contribution {
 	agency := agencyKey(a.Agency.Code)
-	c := Contribution{Doc: ApplicationDoc(a.Code), Version: int64(a.Version), Cell: CellKey(proc.Field, proc.Level), Places: map[Place]Counters{}}
+	// The rating is a separate document written once after the return (a
+	// final status), so 2×version + 1 orders "rated" after every version
+	// of the application, and a late computation that missed the rating
+	// cannot replace one that saw it.
+	v := 2 * int64(a.Version)
+	if r != nil {
+		v++
+	}
+	c := Contribution{Doc: ApplicationDoc(a.Code), Version: v, Cell: CellKey(proc.Field, proc.Level), Places: map[Place]Counters{}}
 	add := func(t time.Time, f func(*Counters)) {
 		p := Place{Month: MonthOf(t), Agency: agency}
 		k := c.Places[p]
