@@ -67,7 +67,7 @@ var pageTmpl = template.Must(template.New("page.html.tmpl").Funcs(template.FuncM
 const (
 	chartW    = 640
 	chartH    = 240
-	chartLeft = 44
+	chartLeft = 52
 	chartTop  = 12
 	plotH     = 180
 )
@@ -132,8 +132,8 @@ func stacked(id, title string, months []string, ss []series, percent bool) Chart
 			c.Empty = false
 		}
 	}
-	if max <= 0 {
-		max = 1
+	if !percent {
+		max = niceMax(max)
 	}
 	slot := float64(chartW-chartLeft-8) / float64(max1(n))
 	barW := slot * 0.7
@@ -153,7 +153,9 @@ func stacked(id, title string, months []string, ss []series, percent bool) Chart
 			c.Bars = append(c.Bars, Bar{X: r1(x), Y: r1(y), W: r1(barW), H: r1(h), Class: s.class,
 				Title: fmt.Sprintf("%s %s: %s", m, s.label, fmtNum(s.values[i], percent, totals[i]))})
 		}
-		if n <= 12 || i%((n+11)/12) == 0 {
+		// At most about six month labels, the last month always labelled,
+		// so they stay legible on a phone.
+		if step := (n + 5) / 6; (n-1-i)%step == 0 {
 			c.XTicks = append(c.XTicks, Tick{X: r1(x + barW/2), Y: chartTop + plotH + 16, Label: shortMonth(m)})
 		}
 	}
@@ -168,6 +170,18 @@ func stacked(id, title string, months []string, ss []series, percent bool) Chart
 		c.Legend = append(c.Legend, LegendItem{Class: s.class, Label: s.label})
 	}
 	return c
+}
+
+// niceMax rounds a count axis up to 2, 4, 6, 8 or 10 × 10^k, so that its
+// middle tick is a whole number too.
+func niceMax(v float64) float64 {
+	for scale := 1.0; ; scale *= 10 {
+		for _, m := range []float64{2, 4, 6, 8, 10} {
+			if m*scale >= v {
+				return m * scale
+			}
+		}
+	}
 }
 
 func max1(n int) int {
