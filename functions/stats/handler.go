@@ -11,21 +11,17 @@
 package function
 
 import (
-	"log/slog"
+	"net/http"
 	"os"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
 	"motcua/shared/catalog"
-	"motcua/shared/httpx"
 	"motcua/shared/platform"
 	"motcua/shared/stats"
 	"motcua/shared/workdays"
 )
 
-// build creates the dependencies on first successful use; a failure is
-// retried on the next request.
-var build = platform.Lazy(func(p *platform.Platform) (*stats.HTTP, error) {
+// Handle answers one call of the stats function.
+var Handle = platform.Serve(func(p *platform.Platform) (*stats.HTTP, error) {
 	cal, err := workdays.FromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
@@ -35,14 +31,4 @@ var build = platform.Lazy(func(p *platform.Platform) (*stats.HTTP, error) {
 		return nil, err
 	}
 	return stats.NewHTTP(svc, p.Log), nil
-})
-
-// Handle answers one call of the stats function.
-func Handle(req handler.Request) (handler.Response, error) {
-	ctx := httpx.RequestContext(req)
-	h, err := build()
-	if err != nil {
-		return httpx.FromError(ctx, slog.Default(), err), nil
-	}
-	return h.Serve(ctx, req), nil
-}
+}, http.MethodGet, http.MethodPost)

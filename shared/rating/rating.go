@@ -27,6 +27,7 @@ import (
 	"motcua/shared/application"
 	"motcua/shared/docstore"
 	"motcua/shared/fault"
+	"motcua/shared/outbox"
 	"motcua/shared/queue"
 )
 
@@ -84,7 +85,7 @@ type Rating struct {
 
 // Input is the body of a rating request.
 type Input struct {
-	// Code is the application code.
+	// Code is the application code (parsed with application.ParseCode).
 	Code string `json:"code" validate:"required,max=80"`
 	// PIN is the lookup PIN given at submission.
 	PIN string `json:"pin" validate:"required,len=8,number"`
@@ -123,12 +124,14 @@ var (
 )
 
 // Authenticator checks an applicant's code and PIN and returns the
-// application. It is the one place the PIN guard is called from, so
-// replacing the guard touches nothing else. Implementations count failed
-// attempts and answer a wrong PIN exactly like an unknown code.
+// application: *application.Access, the citizen guard every PIN check of
+// the portal goes through (throttle, constant-cost comparison, a wrong PIN
+// answered exactly like an unknown code).
 type Authenticator interface {
-	Authenticate(ctx context.Context, code, pin, client string) (application.Application, error)
+	Authorize(ctx context.Context, code application.Code, pin, client string) (application.Application, error)
 }
+
+var _ Authenticator = (*application.Access)(nil)
 
 // Service records ratings. Safe for concurrent use.
 type Service struct {
@@ -182,7 +185,11 @@ type EventPayload struct {
 // that repeating exactly the same rating answers the stored one again
 // (Replayed) and makes sure its event was published.
 func (s *Service) Rate(ctx context.Context, in Input, client, correlationID string) (Result, error) {
-	a, err := s.auth.Authenticate(ctx, in.Code, in.PIN, client)
+	code, err := application.ParseCode(in.Code)
+	if err != nil {
+		return Result{}, err
+	}
+	a, err := s.auth.Authorize(ctx, code, in.PIN, client)
 	if err != nil {
 		return Result{}, err
 	}
@@ -206,7 +213,10 @@ func (s *Service) Rate(ctx context.Context, in Input, client, correlationID stri
 	}
 	r.EventID = env.ID
 	// Marker first: a crash after the rating is written still publishes.
-	if err := application.StageOutbox(ctx, s.store, s.queueName, env, ""); err != nil {
+	// Untied: a marker whose rating write failed is published by the
+	// repair anyway, which is harmless (the consumer re-reads the rating
+	// and finds none).
+	if err := outbox.Stage(ctx, s.store, s.queueName, env, outbox.Tie{}); err != nil {
 		return Result{}, err
 	}
 	_, err = docstore.PutJSON(ctx, s.store, Key(r.Code), r, docstore.PutOptions{IfNoneMatch: true})
@@ -223,7 +233,7 @@ func (s *Service) Rate(ctx context.Context, in Input, client, correlationID stri
 		s.discard(ctx, env.ID)
 		return Result{}, fmt.Errorf("rating: put %s: %w", r.Code, err)
 	}
-	if err := application.FlushOutbox(ctx, s.store, s.pub, s.queueName, env); err != nil {
+	if err := outbox.Flush(ctx, s.store, s.pub, s.queueName, env); err != nil {
 		// The rating is durable; the marker stays for the outbox repair.
 		s.log.WarnContext(ctx, "rating event not published yet; outbox marker kept", "code", r.Code, "event_id", env.ID, "error", err.Error())
 	}
@@ -243,7 +253,7 @@ func (s *Service) replay(ctx context.Context, existing Rating, in Input) (Result
 	env, err := queue.NewEnvelope(EventRated, "", EventPayload{Code: existing.Code, AgencyCode: existing.AgencyCode, Overall: existing.Overall, At: existing.At})
 	if err == nil && existing.EventID != "" {
 		env.ID, env.Time = existing.EventID, existing.At
-		if perr := application.PublishWithOutbox(ctx, s.store, s.pub, s.queueName, env); perr != nil {
+		if perr := outbox.Publish(ctx, s.store, s.pub, s.queueName, env); perr != nil {
 			s.log.WarnContext(ctx, "rating event re-publish failed; outbox marker kept", "code", existing.Code, "error", perr.Error())
 		}
 	}
@@ -251,7 +261,7 @@ func (s *Service) replay(ctx context.Context, existing Rating, in Input) (Result
 }
 
 func (s *Service) discard(ctx context.Context, eventID string) {
-	if err := application.DiscardOutbox(context.WithoutCancel(ctx), s.store, eventID); err != nil {
+	if err := outbox.Discard(context.WithoutCancel(ctx), s.store, eventID); err != nil {
 		s.log.WarnContext(ctx, "outbox marker not discarded", "event_id", eventID, "error", err.Error())
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"motcua/shared/docstore"
 	"motcua/shared/queue"
 	"motcua/shared/rating"
-	"motcua/shared/throttle"
+	"motcua/shared/citizenguard"
 )
 
 func ip(n int) *int { return &n }
@@ -29,8 +29,8 @@ func setup(t *testing.T, status application.Status) (*rating.Service, *docstore.
 	if _, err := application.NewRepository(store).Create(ctx, &a); err != nil {
 		t.Fatal(err)
 	}
-	guard := rating.NewPINGuard(application.NewRepository(store), throttle.New(store), nil)
-	svc, err := rating.NewService(store, guard, mq, "application-events", nil, nil)
+	access := application.NewAccess(application.NewRepository(store), citizenguard.New(store))
+	svc, err := rating.NewService(store, access, mq, "application-events", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func benchStore(b *testing.B, apps, fb int) *docstore.MemStore {
 	for i := range apps {
 		snaps := genApp(rng, cal, i)
 		last := snaps[len(snaps)-1]
-		if _, err := docstore.PutJSON(ctx, store, application.Key(last.a.Code), last.a, docstore.PutOptions{}); err != nil {
+		if _, err := docstore.PutJSON(ctx, store, application.Key(last.a.ID()), last.a, docstore.PutOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		if last.r != nil {
@@ -164,8 +164,9 @@ func BenchmarkEvent(b *testing.B) {
 	b.Run("baseline_read_document", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
-			code := fmt.Sprintf("R-%04d", i%100_000)
-			if _, _, err := repo.Get(ctx, code); err != nil {
+			code := fmt.Sprintf("R-260101-%04d", i%100_000)
+			c, _ := application.ParseCode(code)
+			if _, _, err := repo.Get(ctx, c); err != nil {
 				b.Fatal(err)
 			}
 			_, _ = rating.Get(ctx, store, code)
@@ -175,7 +176,7 @@ func BenchmarkEvent(b *testing.B) {
 	b.Run("application_event_unchanged", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
-			if err := svc.RefreshApplication(ctx, fmt.Sprintf("R-%04d", i%100_000)); err != nil {
+			if err := svc.RefreshApplication(ctx, fmt.Sprintf("R-260101-%04d", i%100_000)); err != nil {
 				b.Fatal(err)
 			}
 			i++
@@ -186,9 +187,10 @@ func BenchmarkEvent(b *testing.B) {
 		// rewritten (shard + summary CAS writes).
 		i := 0
 		for b.Loop() {
-			code := fmt.Sprintf("R-%04d", i%100_000)
+			code := fmt.Sprintf("R-260101-%04d", i%100_000)
 			b.StopTimer()
-			if _, err := repo.Update(ctx, code, func(*application.Application) error { return nil }); err != nil {
+			c, _ := application.ParseCode(code)
+			if _, err := repo.Update(ctx, c, func(*application.Application) error { return nil }); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()

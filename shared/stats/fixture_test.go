@@ -95,26 +95,26 @@ func (s appSpec) build() application.Application {
 // a Sunday and has no public holiday).
 var fixtureApps = []appSpec{
 	// a1: online, settled early 11-05, returned online 11-06; rated 5 (time 4) on 11-07.
-	{code: "A1", proc: "P1", channel: application.ChannelOnline, status: application.StatusReturned, submitted: "2026-11-02", due: "2026-11-05", settled: "2026-11-04", settlement: workdays.Early, returned: "2026-11-06"},
+	{code: "TEST-261101-0001", proc: "P1", channel: application.ChannelOnline, status: application.StatusReturned, submitted: "2026-11-02", due: "2026-11-05", settled: "2026-11-04", settlement: workdays.Early, returned: "2026-11-06"},
 	// a2: direct, recorded on_time but two supplement requests → late (766); returned by post 11-11; rated 3 on 11-12.
-	{code: "A2", proc: "P1", channel: application.ChannelDirect, status: application.StatusReturned, submitted: "2026-11-03", due: "2026-11-10", settled: "2026-11-10", settlement: workdays.OnTime, supplements: 2, returned: "2026-11-11", postal: true},
+	{code: "TEST-261101-0002", proc: "P1", channel: application.ChannelDirect, status: application.StatusReturned, submitted: "2026-11-03", due: "2026-11-10", settled: "2026-11-10", settlement: workdays.OnTime, supplements: 2, returned: "2026-11-11", postal: true},
 	// a3: online, settled late 11-20, fee 50 000 paid by VNPAY 11-05, not returned.
-	{code: "A3", proc: "P2", channel: application.ChannelOnline, status: application.StatusProcessed, submitted: "2026-11-04", due: "2026-11-18", settled: "2026-11-20", settlement: workdays.Late, fee: 50000, paid: "2026-11-05", method: "vnpay"},
+	{code: "TEST-261101-0003", proc: "P2", channel: application.ChannelOnline, status: application.StatusProcessed, submitted: "2026-11-04", due: "2026-11-18", settled: "2026-11-20", settlement: workdays.Late, fee: 50000, paid: "2026-11-05", method: "vnpay"},
 	// a4: postal, still processing, due 11-10 → overdue on 11-30; fee 30 000 unpaid.
-	{code: "A4", proc: "P2", channel: application.ChannelPostal, status: application.StatusProcessing, submitted: "2026-11-05", due: "2026-11-10", fee: 30000},
+	{code: "TEST-261101-0004", proc: "P2", channel: application.ChannelPostal, status: application.StatusProcessing, submitted: "2026-11-05", due: "2026-11-10", fee: 30000},
 	// a5: online, received, due 12-05 → not overdue on 11-30.
-	{code: "A5", proc: "P1", channel: application.ChannelOnline, status: application.StatusReceived, submitted: "2026-11-25", due: "2026-12-05"},
+	{code: "TEST-261101-0005", proc: "P1", channel: application.ChannelOnline, status: application.StatusReceived, submitted: "2026-11-25", due: "2026-12-05"},
 	// a6: online, refused 11-07.
-	{code: "A6", proc: "P2", channel: application.ChannelOnline, status: application.StatusRejected, submitted: "2026-11-06", due: "2026-11-20", settled: "2026-11-07"},
+	{code: "TEST-261101-0006", proc: "P2", channel: application.ChannelOnline, status: application.StatusRejected, submitted: "2026-11-06", due: "2026-11-20", settled: "2026-11-07"},
 	// a7: online, withdrawn.
-	{code: "A7", proc: "P1", channel: application.ChannelOnline, status: application.StatusCancelled, submitted: "2026-11-08", due: "2026-11-11"},
+	{code: "TEST-261101-0007", proc: "P1", channel: application.ChannelOnline, status: application.StatusCancelled, submitted: "2026-11-08", due: "2026-11-11"},
 	// a8: filed in October, settled on time 11-03, returned online 11-04, fee 20 000 paid by VietQR 10-29.
-	{code: "A8", proc: "P1", channel: application.ChannelOnline, status: application.StatusReturned, submitted: "2026-10-28", due: "2026-11-03", settled: "2026-11-03", settlement: workdays.OnTime, returned: "2026-11-04", fee: 20000, paid: "2026-10-29", method: "vietqr"},
+	{code: "TEST-261101-0008", proc: "P1", channel: application.ChannelOnline, status: application.StatusReturned, submitted: "2026-10-28", due: "2026-11-03", settled: "2026-11-03", settlement: workdays.OnTime, returned: "2026-11-04", fee: 20000, paid: "2026-10-29", method: "vietqr"},
 }
 
 var fixtureRatings = []rating.Rating{
-	{Code: "A1", Overall: 5, Time: ip(4), At: vn("2026-11-07")},
-	{Code: "A2", Overall: 3, At: vn("2026-11-12")},
+	{Code: "TEST-261101-0001", Overall: 5, Time: ip(4), At: vn("2026-11-07")},
+	{Code: "TEST-261101-0002", Overall: 3, At: vn("2026-11-12")},
 }
 
 func feedbackDoc(id, agency, field, received string, answered, refused string, app string, score int, ratedAt string) map[string]any {
@@ -134,7 +134,7 @@ func feedbackDoc(id, agency, field, received string, answered, refused string, a
 
 var fixtureFeedback = []map[string]any{
 	// f1: answered 11-10 (6th working day: in time), about application A2 → a complaint; rated 4.
-	feedbackDoc("F1", "UBND-X-01", "Hộ tịch", "2026-11-02", "2026-11-10", "", "A2", 4, "2026-11-12"),
+	feedbackDoc("F1", "UBND-X-01", "Hộ tịch", "2026-11-02", "2026-11-10", "", "TEST-261101-0002", 4, "2026-11-12"),
 	// f2: received Tue 11-03, due the 15th working day (11-23), answered 11-30 → late.
 	feedbackDoc("F2", "STNMT", "Đất đai", "2026-11-03", "2026-11-30", "", "", 0, ""),
 	// f3: refused 11-21.
@@ -150,7 +150,7 @@ func loadFixture(t testing.TB) *docstore.MemStore {
 	store := docstore.NewMemStore("motcua-data")
 	for _, s := range fixtureApps {
 		a := s.build()
-		if _, err := docstore.PutJSON(ctx, store, application.Key(a.Code), a, docstore.PutOptions{}); err != nil {
+		if _, err := docstore.PutJSON(ctx, store, application.Key(a.ID()), a, docstore.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

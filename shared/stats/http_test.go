@@ -78,12 +78,12 @@ func TestHTTP_events(t *testing.T) {
 		name, body string
 		status     int
 	}{
-		{"application_event", `{"id":"e1","type":"application.returned","payload":{"code":"A1"}}`, 200},
-		{"duplicate", `{"id":"e1","type":"application.returned","payload":{"code":"A1"}}`, 200},
-		{"payment_event_names_the_application", `{"id":"e2","type":"payment.confirmed","payload":{"ref":"P","applicationCode":"A3"}}`, 200},
-		{"rating_event", `{"id":"e3","type":"rating.application_rated","payload":{"code":"A2"}}`, 200},
+		{"application_event", `{"id":"e1","type":"application.returned","payload":{"code":"TEST-261101-0001"}}`, 200},
+		{"duplicate", `{"id":"e1","type":"application.returned","payload":{"code":"TEST-261101-0001"}}`, 200},
+		{"payment_event_names_the_application", `{"id":"e2","type":"payment.confirmed","payload":{"ref":"P","applicationCode":"TEST-261101-0003"}}`, 200},
+		{"rating_event", `{"id":"e3","type":"rating.application_rated","payload":{"code":"TEST-261101-0002"}}`, 200},
 		{"feedback_event", `{"id":"e4","type":"feedback.answered","payload":{"id":"F1"}}`, 200},
-		{"unknown_application_counts_nothing", `{"id":"e5","type":"application.submitted","payload":{"code":"NOPE-1"}}`, 200},
+		{"unknown_application_counts_nothing", `{"id":"e5","type":"application.submitted","payload":{"code":"NOPE-261101-0001"}}`, 200},
 		{"payment_without_application_ignored", `{"id":"e6","type":"payment.failed","payload":{"ref":"P"}}`, 200},
 		{"other_family_ignored", `{"id":"e7","type":"receipt-job.run","payload":{}}`, 200},
 		{"feedback_without_id", `{"id":"e8","type":"feedback.received","payload":{}}`, 422},

@@ -38,7 +38,7 @@ func genApp(rng *rand.Rand, cal *workdays.Calendar, i int) []appSnap {
 	ch := []application.Channel{application.ChannelOnline, application.ChannelOnline, application.ChannelDirect, application.ChannelPostal}[rng.IntN(4)]
 	at := time.Date(2026, time.Month(1+rng.IntN(6)), 1+rng.IntN(28), 1+rng.IntN(10), 0, 0, 0, time.UTC)
 	a := application.Application{
-		Code: fmt.Sprintf("R-%04d", i), ProcedureCode: proc.Code, ProcessingDays: proc.ProcessingDays,
+		Code: fmt.Sprintf("R-260101-%04d", i), ProcedureCode: proc.Code, ProcessingDays: proc.ProcessingDays,
 		Agency: application.Agency{Code: proc.Agency.Code}, Channel: ch, Status: application.StatusSubmitted,
 		SubmittedAt: at, DueAt: cal.AddWorkingDays(at, proc.ProcessingDays).UTC(), Version: 1,
 		Fee:      application.Fee{PaymentState: application.PaymentNotRequired},
@@ -123,7 +123,7 @@ func genFeedback(rng *rand.Rand, i int) []stats.FeedbackItem {
 	it := stats.FeedbackItem{ID: fmt.Sprintf("FB-%04d", i), Version: 1, FieldName: []string{"Hộ tịch", "Đất đai"}[rng.IntN(2)], ReceivedAt: at, Status: "received"}
 	it.Agency.Code = agencies[rng.IntN(3)]
 	if rng.IntN(4) == 0 {
-		it.ApplicationCode = fmt.Sprintf("R-%04d", rng.IntN(50))
+		it.ApplicationCode = fmt.Sprintf("R-260101-%04d", rng.IntN(50))
 	}
 	snaps := []stats.FeedbackItem{it}
 	next := func(f func(*stats.FeedbackItem)) {
@@ -204,7 +204,7 @@ func TestIncremental_equals_rebuild_under_random_orders_and_duplicates(t *testin
 			for _, st := range []docstore.Store{rebStore, incStore} {
 				for _, snaps := range h.apps {
 					last := snaps[len(snaps)-1]
-					mustPut(t, st, application.Key(last.a.Code), last.a)
+					mustPut(t, st, application.Key(last.a.ID()), last.a)
 					if last.r != nil {
 						mustPut(t, st, rating.Key(last.r.Code), last.r)
 					}

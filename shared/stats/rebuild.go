@@ -107,12 +107,11 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 		if !ok || !strings.HasSuffix(code, ".json") || strings.Contains(code, "/") {
 			return nil
 		}
-		code = strings.TrimSuffix(code, ".json")
-		a, _, err := s.apps.Get(ctx, code)
-		if errors.Is(err, application.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		var a application.Application
+		if _, err := docstore.GetJSON(ctx, s.store, key, &a); err != nil {
+			if errors.Is(err, docstore.ErrNotFound) {
+				return nil
+			}
 			return err
 		}
 		collect(ApplicationContribution(a, procedure(ix, a.ProcedureCode), ratings[a.Code]))

@@ -80,7 +80,11 @@ func (s *Service) index(ctx context.Context) (*catalog.Index, error) {
 // replaces its contribution. An unknown code is not an error (nothing to
 // count).
 func (s *Service) RefreshApplication(ctx context.Context, code string) error {
-	a, _, err := s.apps.Get(ctx, code)
+	c, err := application.ParseCode(code)
+	if err != nil {
+		return fmt.Errorf("%w: application code %q", ErrUnusableEvent, code)
+	}
+	a, _, err := s.apps.Get(ctx, c)
 	if errors.Is(err, application.ErrNotFound) {
 		s.log.InfoContext(ctx, "stats: application not found; nothing to count", "code", code)
 		return nil
