@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"motcua/shared/application"
+	"motcua/shared/citizenguard"
 	"motcua/shared/docstore"
 	"motcua/shared/queue"
 	"motcua/shared/rating"
-	"motcua/shared/citizenguard"
 )
 
 func ip(n int) *int { return &n }
