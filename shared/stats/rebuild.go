@@ -76,19 +76,21 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 	}
 	res.Ratings = len(ratings)
 
-	shards := map[Place]map[string]Entry{}
+	shards := map[shardID]map[string]Entry{}
 	var feedbackPlaces []Contribution
 	collect := func(c Contribution) {
 		mu.Lock()
 		defer mu.Unlock()
+		b := bucketOf(c.Doc)
 		for p, k := range c.Places {
 			if k.IsZero() {
 				continue
 			}
-			m := shards[p]
+			id := shardID{p, b}
+			m := shards[id]
 			if m == nil {
 				m = map[string]Entry{}
-				shards[p] = m
+				shards[id] = m
 			}
 			m[c.Doc] = Entry{V: c.Version, K: c.Cell, C: k}
 		}
@@ -169,15 +171,15 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 	}
 
 	// Shards: replace, keeping entries of newer document versions.
-	places := make([]Place, 0, len(shards))
-	for p := range shards {
-		places = append(places, p)
+	places := make([]shardID, 0, len(shards))
+	for id := range shards {
+		places = append(places, id)
 	}
-	months := map[string]map[string]AgencySummary{}
-	if err := forEach(ctx, places, func(ctx context.Context, p Place) error {
-		built := shards[p]
+	months := map[string]map[string]Part{}
+	if err := forEach(ctx, places, func(ctx context.Context, id shardID) error {
+		built, p := shards[id], id.p
 		var sh Shard
-		err := docstore.Upsert(ctx, s.store, ShardKey(p), &sh, func() error {
+		err := docstore.Upsert(ctx, s.store, ShardKey(p, id.b), &sh, func() error {
 			next := make(map[string]Entry, len(built))
 			for doc, e := range built {
 				if old, ok := sh.Entries[doc]; ok && old.V > e.V {
@@ -185,7 +187,7 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 				}
 				next[doc] = e
 			}
-			sh.Month, sh.Agency, sh.Entries = p.Month, p.Agency, next
+			sh.Month, sh.Agency, sh.Bucket, sh.Entries = p.Month, p.Agency, id.b, next
 			sh.Rev++
 			return nil
 		}, casRetries)
@@ -194,9 +196,9 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 		}
 		mu.Lock()
 		if months[p.Month] == nil {
-			months[p.Month] = map[string]AgencySummary{}
+			months[p.Month] = map[string]Part{}
 		}
-		months[p.Month][p.Agency] = AgencySummary{Rev: sh.Rev, Cells: sh.cells()}
+		months[p.Month][partKey(p.Agency, id.b)] = Part{Rev: sh.Rev, Cells: sh.cells()}
 		mu.Unlock()
 		return nil
 	}); err != nil {
@@ -212,14 +214,14 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 	if err := forEach(ctx, monthList, func(ctx context.Context, m string) error {
 		var sum Summary
 		return docstore.Upsert(ctx, s.store, SummaryKey(m), &sum, func() error {
-			next := make(map[string]AgencySummary, len(months[m]))
-			for a, as := range months[m] {
-				if cur, ok := sum.Agencies[a]; ok && cur.Rev > as.Rev {
-					as = cur
+			next := make(map[string]Part, len(months[m]))
+			for k, pt := range months[m] {
+				if cur, ok := sum.Parts[k]; ok && cur.Rev > pt.Rev {
+					pt = cur
 				}
-				next[a] = as
+				next[k] = pt
 			}
-			sum.Month, sum.Agencies = m, next
+			sum.Month, sum.Parts = m, next
 			return nil
 		}, casRetries)
 	}); err != nil {
@@ -233,8 +235,8 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 		return res, err
 	}
 	keep := make(map[string]bool, len(places)+len(monthList))
-	for _, p := range places {
-		keep[ShardKey(p)] = true
+	for _, id := range places {
+		keep[ShardKey(id.p, id.b)] = true
 	}
 	for _, m := range monthList {
 		keep[SummaryKey(m)] = true
@@ -260,6 +262,12 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 		"feedback", res.Feedback, "shards", res.Shards, "months", res.Months, "removed", res.Removed,
 		"duration_ms", res.Duration.Milliseconds())
 	return res, nil
+}
+
+// shardID names one shard: a place and a bucket.
+type shardID struct {
+	p Place
+	b int
 }
 
 // forEach runs fn on every item with RebuildWorkers goroutines, stopping

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -12,8 +13,9 @@ import (
 
 // Storage layout (data bucket), all JSON:
 //
-//	stats/v1/shards/<yyyy-mm>/<agency>.json   Shard: every document's contribution to that month and agency
-//	stats/v1/months/<yyyy-mm>.json            Summary: per agency, the shard's cell totals (what queries read)
+//	stats/v1/shards/<yyyy-mm>/<agency>/<bb>.json  Shard: the contributions to that month and agency of the
+//	                                              documents in bucket bb (hash of the document, ShardBuckets of them)
+//	stats/v1/months/<yyyy-mm>.json                Summary: per agency and bucket, the shard's cell totals (what queries read)
 //	stats/v1/places/f/<id>.json               PlaceIndex of a feedback item: every place it ever contributed to
 const (
 	shardPrefix   = "stats/v1/shards/"
@@ -25,8 +27,33 @@ const (
 // (many events of one agency and month can land at once).
 const casRetries = 64
 
-// ShardKey returns the key of the shard of place p.
-func ShardKey(p Place) string { return shardPrefix + p.Month + "/" + p.Agency + ".json" }
+// ShardBuckets is how many shards one agency's month is split into, by a
+// hash of the document: an event rewrites one small shard, not every
+// document of a busy agency's month.
+const ShardBuckets = 32
+
+// bucketOf returns the shard bucket of doc.
+func bucketOf(doc string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(doc))
+	return int(h.Sum32() % ShardBuckets)
+}
+
+// ShardKey returns the key of bucket b of place p.
+func ShardKey(p Place, b int) string {
+	return fmt.Sprintf("%s%s/%s/%02d.json", shardPrefix, p.Month, p.Agency, b)
+}
+
+// partKey names a shard's totals in its month summary: "<agency>/<bb>".
+func partKey(agency string, b int) string { return fmt.Sprintf("%s/%02d", agency, b) }
+
+// partAgency is the agency of a part key.
+func partAgency(k string) string {
+	if i := strings.LastIndexByte(k, '/'); i >= 0 {
+		return k[:i]
+	}
+	return k
+}
 
 // SummaryKey returns the key of month's summary.
 func SummaryKey(month string) string { return summaryPrefix + month + ".json" }
@@ -50,6 +77,7 @@ type Entry struct {
 type Shard struct {
 	Month  string `json:"month"`
 	Agency string `json:"agency"`
+	Bucket int    `json:"bucket"`
 	// Rev counts the shard's changes; a summary keeps the Rev it was
 	// computed from, so an older computation never overwrites a newer one.
 	Rev     int64            `json:"rev"`
@@ -67,18 +95,19 @@ func (s Shard) cells() map[string]Counters {
 	return out
 }
 
-// AgencySummary is one agency's cell totals in a month summary.
-type AgencySummary struct {
+// Part is one shard's cell totals in a month summary.
+type Part struct {
 	// Rev is the Shard.Rev the cells were computed from.
 	Rev int64 `json:"rev"`
 	// Cells are the totals per cell (CellKey).
 	Cells map[string]Counters `json:"cells"`
 }
 
-// Summary is a month's totals per agency and cell.
+// Summary is a month's totals per shard (agency and bucket) and cell.
 type Summary struct {
-	Month    string                   `json:"month"`
-	Agencies map[string]AgencySummary `json:"agencies"`
+	Month string `json:"month"`
+	// Parts are keyed "<agency>/<bb>".
+	Parts map[string]Part `json:"parts"`
 }
 
 // PlaceIndex lists every place a document has contributed to, so that a
@@ -133,10 +162,11 @@ func Apply(ctx context.Context, store docstore.Store, c Contribution) error {
 			return nil
 		}
 	}
+	b := bucketOf(c.Doc)
 	for _, p := range places {
 		counters, has := c.Places[p]
 		var sh Shard
-		err := docstore.Upsert(ctx, store, ShardKey(p), &sh, func() error {
+		err := docstore.Upsert(ctx, store, ShardKey(p, b), &sh, func() error {
 			old, ok := sh.Entries[c.Doc]
 			if ok && old.V > c.Version {
 				return docstore.ErrUnchanged
@@ -155,17 +185,17 @@ func Apply(ctx context.Context, store docstore.Store, c Contribution) error {
 				}
 				sh.Entries[c.Doc] = Entry{V: c.Version, K: c.Cell, C: counters}
 			}
-			sh.Month, sh.Agency = p.Month, p.Agency
+			sh.Month, sh.Agency, sh.Bucket = p.Month, p.Agency, b
 			sh.Rev++
 			return nil
 		}, casRetries)
 		if err != nil {
-			return fmt.Errorf("stats apply %s to %s: %w", c.Doc, ShardKey(p), err)
+			return fmt.Errorf("stats apply %s to %s: %w", c.Doc, ShardKey(p, b), err)
 		}
 		// Always push: a crash after an earlier shard write left the
 		// summary behind, and this retry is what brings it up to date.
 		if sh.Rev > 0 {
-			if err := pushSummary(ctx, store, p, AgencySummary{Rev: sh.Rev, Cells: sh.cells()}); err != nil {
+			if err := pushSummary(ctx, store, p.Month, partKey(p.Agency, b), Part{Rev: sh.Rev, Cells: sh.cells()}); err != nil {
 				return fmt.Errorf("stats apply %s: %w", c.Doc, err)
 			}
 		}
@@ -173,23 +203,23 @@ func Apply(ctx context.Context, store docstore.Store, c Contribution) error {
 	return nil
 }
 
-// pushSummary puts an agency's cells into the month summary unless the
+// pushSummary puts a shard's cells into the month summary unless the
 // summary already holds a newer (or the same) shard revision.
-func pushSummary(ctx context.Context, store docstore.Store, p Place, as AgencySummary) error {
+func pushSummary(ctx context.Context, store docstore.Store, month, part string, pt Part) error {
 	var s Summary
-	err := docstore.Upsert(ctx, store, SummaryKey(p.Month), &s, func() error {
-		if cur, ok := s.Agencies[p.Agency]; ok && cur.Rev >= as.Rev {
+	err := docstore.Upsert(ctx, store, SummaryKey(month), &s, func() error {
+		if cur, ok := s.Parts[part]; ok && cur.Rev >= pt.Rev {
 			return docstore.ErrUnchanged
 		}
-		if s.Agencies == nil {
-			s.Agencies = map[string]AgencySummary{}
+		if s.Parts == nil {
+			s.Parts = map[string]Part{}
 		}
-		s.Month = p.Month
-		s.Agencies[p.Agency] = as
+		s.Month = month
+		s.Parts[part] = pt
 		return nil
 	}, casRetries)
 	if err != nil {
-		return fmt.Errorf("summary %s: %w", SummaryKey(p.Month), err)
+		return fmt.Errorf("summary %s: %w", SummaryKey(month), err)
 	}
 	return nil
 }
