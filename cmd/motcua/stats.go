@@ -9,12 +9,7 @@ import (
 	"log/slog"
 	"os"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
-	"motcua/shared/awsx"
 	"motcua/shared/catalog"
-	"motcua/shared/config"
-	"motcua/shared/docstore"
 	"motcua/shared/stats"
 	"motcua/shared/workdays"
 )
@@ -33,22 +28,6 @@ after a bug fix, a restore or a change of the catalog's fields and levels.
 Safe while events are being applied. The AWS SDK's standard variables
 select the backend.`
 
-// openStatsStore opens the data bucket; tests replace it.
-var openStatsStore = func(ctx context.Context, environ []string) (docstore.Store, error) {
-	common, err := config.LoadCommon(config.FromEnviron(environ))
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	if cfg.Region == "" {
-		return nil, awsx.ErrNoRegion
-	}
-	return docstore.NewS3Store(awsx.S3(cfg), nil, common.Bucket), nil
-}
-
 func statsCmd(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] != "rebuild" {
 		return fmt.Errorf("%w: %s", errUsage, statsUsage)
@@ -59,7 +38,7 @@ func statsCmd(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
 		return fmt.Errorf("%w: %s", errUsage, statsUsage)
 	}
-	store, err := openStatsStore(ctx, e.environ)
+	store, err := e.store(ctx)
 	if err != nil {
 		return err
 	}
