@@ -187,8 +187,7 @@ func (s *Service) Totals(ctx context.Context, q Query) (Counters, []MonthTotals,
 			return Counters{}, nil, errs[i]
 		}
 		per[i].Month = m
-		for part, pt := range sums[i].Parts {
-			agency := partAgency(part)
+		for agency, pt := range sums[i].Agencies {
 			for cell, c := range pt.Cells {
 				if q.matches(agency, cell) {
 					per[i].C.Add(c)

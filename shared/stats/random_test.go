@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,8 +193,35 @@ func TestIncremental_equals_rebuild_under_random_orders_and_duplicates(t *testin
 			rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
 
 			incStore := docstore.NewMemStore("inc")
-			for _, c := range deliveries {
-				if err := stats.Apply(ctx, incStore, c); err != nil {
+			if seed%2 == 0 {
+				for _, c := range deliveries {
+					if err := stats.Apply(ctx, incStore, c); err != nil {
+						t.Fatal(err)
+					}
+				}
+			} else {
+				// Odd seeds: eight consumers at once, as the connector runs
+				// them (compare-and-swap races on shards, parts, summaries).
+				work := make(chan stats.Contribution)
+				errs := make(chan error, 8)
+				var wg sync.WaitGroup
+				for range 8 {
+					wg.Go(func() {
+						for c := range work {
+							if err := stats.Apply(ctx, incStore, c); err != nil {
+								errs <- err
+								return
+							}
+						}
+					})
+				}
+				for _, c := range deliveries {
+					work <- c
+				}
+				close(work)
+				wg.Wait()
+				close(errs)
+				for err := range errs {
 					t.Fatal(err)
 				}
 			}

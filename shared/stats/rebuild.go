@@ -175,7 +175,7 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 	for id := range shards {
 		places = append(places, id)
 	}
-	months := map[string]map[string]Part{}
+	parts := map[Place]map[string]Part{}
 	if err := forEach(ctx, places, func(ctx context.Context, id shardID) error {
 		built, p := shards[id], id.p
 		var sh Shard
@@ -195,16 +195,50 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 			return err
 		}
 		mu.Lock()
-		if months[p.Month] == nil {
-			months[p.Month] = map[string]Part{}
+		if parts[p] == nil {
+			parts[p] = map[string]Part{}
 		}
-		months[p.Month][partKey(p.Agency, id.b)] = Part{Rev: sh.Rev, Cells: sh.cells()}
+		parts[p][bucketName(id.b)] = Part{Rev: sh.Rev, Cells: sh.cells()}
 		mu.Unlock()
 		return nil
 	}); err != nil {
 		return res, err
 	}
 	res.Shards = len(places)
+
+	// Agency parts: exactly the rebuilt buckets.
+	agencyPlaces := make([]Place, 0, len(parts))
+	for p := range parts {
+		agencyPlaces = append(agencyPlaces, p)
+	}
+	months := map[string]map[string]Part{}
+	if err := forEach(ctx, agencyPlaces, func(ctx context.Context, p Place) error {
+		var ap AgencyParts
+		err := docstore.Upsert(ctx, s.store, PartsKey(p), &ap, func() error {
+			next := make(map[string]Part, len(parts[p]))
+			for b, pt := range parts[p] {
+				if cur, ok := ap.Parts[b]; ok && cur.Rev > pt.Rev {
+					pt = cur
+				}
+				next[b] = pt
+			}
+			ap.Month, ap.Agency, ap.Parts = p.Month, p.Agency, next
+			ap.Rev++
+			return nil
+		}, casRetries)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		if months[p.Month] == nil {
+			months[p.Month] = map[string]Part{}
+		}
+		months[p.Month][p.Agency] = Part{Rev: ap.Rev, Cells: ap.total()}
+		mu.Unlock()
+		return nil
+	}); err != nil {
+		return res, err
+	}
 
 	// Summaries: exactly the rebuilt agencies of each month.
 	monthList := make([]string, 0, len(months))
@@ -215,13 +249,13 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 		var sum Summary
 		return docstore.Upsert(ctx, s.store, SummaryKey(m), &sum, func() error {
 			next := make(map[string]Part, len(months[m]))
-			for k, pt := range months[m] {
-				if cur, ok := sum.Parts[k]; ok && cur.Rev > pt.Rev {
+			for a, pt := range months[m] {
+				if cur, ok := sum.Agencies[a]; ok && cur.Rev > pt.Rev {
 					pt = cur
 				}
-				next[k] = pt
+				next[a] = pt
 			}
-			sum.Month, sum.Parts = m, next
+			sum.Month, sum.Agencies = m, next
 			return nil
 		}, casRetries)
 	}); err != nil {
@@ -241,12 +275,19 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildResult, error) {
 	for _, m := range monthList {
 		keep[SummaryKey(m)] = true
 	}
+	for _, p := range agencyPlaces {
+		keep[PartsKey(p)] = true
+	}
 	sums, err := listAll(ctx, s.store, summaryPrefix)
 	if err != nil {
 		return res, err
 	}
+	aps, err := listAll(ctx, s.store, partsPrefix)
+	if err != nil {
+		return res, err
+	}
 	var drop []string
-	for _, k := range append(stale, sums...) {
+	for _, k := range append(append(stale, sums...), aps...) {
 		if !keep[k] {
 			drop = append(drop, k)
 		}

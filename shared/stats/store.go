@@ -15,11 +15,13 @@ import (
 //
 //	stats/v1/shards/<yyyy-mm>/<agency>/<bb>.json  Shard: the contributions to that month and agency of the
 //	                                              documents in bucket bb (hash of the document, ShardBuckets of them)
-//	stats/v1/months/<yyyy-mm>.json                Summary: per agency and bucket, the shard's cell totals (what queries read)
+//	stats/v1/agencies/<yyyy-mm>/<agency>.json     AgencyParts: each bucket's cell totals, and their revisions
+//	stats/v1/months/<yyyy-mm>.json                Summary: per agency, the cell totals (what queries read)
 //	stats/v1/places/f/<id>.json               PlaceIndex of a feedback item: every place it ever contributed to
 const (
 	shardPrefix   = "stats/v1/shards/"
 	summaryPrefix = "stats/v1/months/"
+	partsPrefix   = "stats/v1/agencies/"
 	placesPrefix  = "stats/v1/places/"
 )
 
@@ -44,16 +46,33 @@ func ShardKey(p Place, b int) string {
 	return fmt.Sprintf("%s%s/%s/%02d.json", shardPrefix, p.Month, p.Agency, b)
 }
 
-// partKey names a shard's totals in its month summary: "<agency>/<bb>".
-func partKey(agency string, b int) string { return fmt.Sprintf("%s/%02d", agency, b) }
+// PartsKey returns the key of the bucket totals of place p.
+func PartsKey(p Place) string { return partsPrefix + p.Month + "/" + p.Agency + ".json" }
 
-// partAgency is the agency of a part key.
-func partAgency(k string) string {
-	if i := strings.LastIndexByte(k, '/'); i >= 0 {
-		return k[:i]
-	}
-	return k
+// AgencyParts holds, for one month and agency, each shard bucket's cell
+// totals with the shard revision they were computed from; Rev counts its
+// changes and orders the agency's totals in the month summary.
+type AgencyParts struct {
+	Month  string          `json:"month"`
+	Agency string          `json:"agency"`
+	Rev    int64           `json:"rev"`
+	Parts  map[string]Part `json:"parts"`
 }
+
+// total sums the parts.
+func (ap AgencyParts) total() map[string]Counters {
+	out := map[string]Counters{}
+	for _, pt := range ap.Parts {
+		for cell, c := range pt.Cells {
+			k := out[cell]
+			k.Add(c)
+			out[cell] = k
+		}
+	}
+	return out
+}
+
+func bucketName(b int) string { return fmt.Sprintf("%02d", b) }
 
 // SummaryKey returns the key of month's summary.
 func SummaryKey(month string) string { return summaryPrefix + month + ".json" }
@@ -95,7 +114,8 @@ func (s Shard) cells() map[string]Counters {
 	return out
 }
 
-// Part is one shard's cell totals in a month summary.
+// Part is cell totals computed from a document of revision Rev (a shard's
+// in AgencyParts, an AgencyParts' in a Summary).
 type Part struct {
 	// Rev is the Shard.Rev the cells were computed from.
 	Rev int64 `json:"rev"`
@@ -103,11 +123,10 @@ type Part struct {
 	Cells map[string]Counters `json:"cells"`
 }
 
-// Summary is a month's totals per shard (agency and bucket) and cell.
+// Summary is a month's totals per agency and cell.
 type Summary struct {
-	Month string `json:"month"`
-	// Parts are keyed "<agency>/<bb>".
-	Parts map[string]Part `json:"parts"`
+	Month    string          `json:"month"`
+	Agencies map[string]Part `json:"agencies"`
 }
 
 // PlaceIndex lists every place a document has contributed to, so that a
@@ -195,7 +214,7 @@ func Apply(ctx context.Context, store docstore.Store, c Contribution) error {
 		// Always push: a crash after an earlier shard write left the
 		// summary behind, and this retry is what brings it up to date.
 		if sh.Rev > 0 {
-			if err := pushSummary(ctx, store, p.Month, partKey(p.Agency, b), Part{Rev: sh.Rev, Cells: sh.cells()}); err != nil {
+			if err := pushPart(ctx, store, p, b, Part{Rev: sh.Rev, Cells: sh.cells()}); err != nil {
 				return fmt.Errorf("stats apply %s: %w", c.Doc, err)
 			}
 		}
@@ -203,23 +222,49 @@ func Apply(ctx context.Context, store docstore.Store, c Contribution) error {
 	return nil
 }
 
-// pushSummary puts a shard's cells into the month summary unless the
-// summary already holds a newer (or the same) shard revision.
-func pushSummary(ctx context.Context, store docstore.Store, month, part string, pt Part) error {
-	var s Summary
-	err := docstore.Upsert(ctx, store, SummaryKey(month), &s, func() error {
-		if cur, ok := s.Parts[part]; ok && cur.Rev >= pt.Rev {
+// pushPart puts a shard's totals into its agency's parts unless they hold
+// a newer (or the same) shard revision, then the agency's totals into the
+// month summary unless it holds a newer (or the same) parts revision. Both
+// steps run even when nothing changed, so a retry finishes what a crash
+// left half done.
+func pushPart(ctx context.Context, store docstore.Store, p Place, b int, pt Part) error {
+	var ap AgencyParts
+	name := bucketName(b)
+	err := docstore.Upsert(ctx, store, PartsKey(p), &ap, func() error {
+		if cur, ok := ap.Parts[name]; ok && cur.Rev >= pt.Rev {
 			return docstore.ErrUnchanged
 		}
-		if s.Parts == nil {
-			s.Parts = map[string]Part{}
+		if ap.Parts == nil {
+			ap.Parts = map[string]Part{}
 		}
-		s.Month = month
-		s.Parts[part] = pt
+		ap.Month, ap.Agency = p.Month, p.Agency
+		ap.Parts[name] = pt
+		ap.Rev++
 		return nil
 	}, casRetries)
 	if err != nil {
-		return fmt.Errorf("summary %s: %w", SummaryKey(month), err)
+		return fmt.Errorf("parts %s: %w", PartsKey(p), err)
+	}
+	return pushSummary(ctx, store, p, Part{Rev: ap.Rev, Cells: ap.total()})
+}
+
+// pushSummary puts an agency's totals into the month summary unless the
+// summary already holds a newer (or the same) revision.
+func pushSummary(ctx context.Context, store docstore.Store, p Place, pt Part) error {
+	var s Summary
+	err := docstore.Upsert(ctx, store, SummaryKey(p.Month), &s, func() error {
+		if cur, ok := s.Agencies[p.Agency]; ok && cur.Rev >= pt.Rev {
+			return docstore.ErrUnchanged
+		}
+		if s.Agencies == nil {
+			s.Agencies = map[string]Part{}
+		}
+		s.Month = p.Month
+		s.Agencies[p.Agency] = pt
+		return nil
+	}, casRetries)
+	if err != nil {
+		return fmt.Errorf("summary %s: %w", SummaryKey(p.Month), err)
 	}
 	return nil
 }
