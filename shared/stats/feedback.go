@@ -22,19 +22,28 @@ const AnswerDays = 15
 // view instead of importing the feedback package keeps the two packages
 // independent: the indicators need only these fields to stay put.
 type FeedbackItem struct {
-	ID              string `json:"id"`
-	Version         int    `json:"version"`
-	FieldCode       string `json:"fieldCode"`
-	FieldName       string `json:"fieldName"`
+	// ID is the item's public identifier.
+	ID string `json:"id"`
+	// Version grows with every change of the item.
+	Version int `json:"version"`
+	// FieldCode and FieldName are its field (lĩnh vực); the name is the
+	// scope cell, the code when there is no name.
+	FieldCode string `json:"fieldCode"`
+	FieldName string `json:"fieldName"`
+	// ApplicationCode is the application it is about, if any (a complaint).
 	ApplicationCode string `json:"applicationCode,omitempty"`
-	Agency          struct {
+	// Agency is the agency currently responsible.
+	Agency struct {
 		Code string `json:"code"`
 	} `json:"agency"`
-	Status          string     `json:"status"`
+	// Status is the workflow status (informational here).
+	Status string `json:"status"`
+	// ReceivedAt, FirstAnsweredAt and RefusedAt date the steps counted.
 	ReceivedAt      time.Time  `json:"receivedAt"`
 	FirstAnsweredAt *time.Time `json:"firstAnsweredAt,omitempty"`
 	RefusedAt       *time.Time `json:"refusedAt,omitempty"`
-	Rating          *struct {
+	// Rating is the sender's rating of the answer, if given.
+	Rating *struct {
 		Score int       `json:"score"`
 		At    time.Time `json:"at"`
 	} `json:"rating,omitempty"`

@@ -28,19 +28,25 @@ type Figure struct {
 	Formula string `json:"formula"`
 }
 
-// MonthRow is one month of the trend series.
+// MonthRow is one month of the trend series: the month's counts (same
+// meaning as the figures of the same names).
 type MonthRow struct {
-	Month      string `json:"month"`
-	Received   int64  `json:"received"`
-	Online     int64  `json:"online"`
-	Direct     int64  `json:"direct"`
-	Postal     int64  `json:"postal"`
-	Early      int64  `json:"early"`
-	OnTime     int64  `json:"onTime"`
-	Late       int64  `json:"late"`
-	FbReceived int64  `json:"feedbackReceived"`
-	FbAnswered int64  `json:"feedbackAnswered"`
-	FbInTime   int64  `json:"feedbackAnsweredInTime"`
+	// Month is YYYY-MM.
+	Month string `json:"month"`
+	// Received, Online, Direct and Postal count filings by channel.
+	Received int64 `json:"received"`
+	Online   int64 `json:"online"`
+	Direct   int64 `json:"direct"`
+	Postal   int64 `json:"postal"`
+	// Early, OnTime and Late count settlements by Decision 766's rule.
+	Early  int64 `json:"early"`
+	OnTime int64 `json:"onTime"`
+	Late   int64 `json:"late"`
+	// FbReceived, FbAnswered and FbInTime count feedback items received,
+	// first answered, and answered within 15 working days.
+	FbReceived int64 `json:"feedbackReceived"`
+	FbAnswered int64 `json:"feedbackAnswered"`
+	FbInTime   int64 `json:"feedbackAnsweredInTime"`
 }
 
 // Report is the answer to a Query.

@@ -53,6 +53,8 @@ func PartsKey(p Place) string { return partsPrefix + p.Month + "/" + p.Agency + 
 // totals with the shard revision they were computed from; Rev counts its
 // changes and orders the agency's totals in the month summary.
 type AgencyParts struct {
+	// Month and Agency locate it; Rev counts its changes; Parts are
+	// keyed by bucket ("00".."31").
 	Month  string          `json:"month"`
 	Agency string          `json:"agency"`
 	Rev    int64           `json:"rev"`
@@ -94,12 +96,14 @@ type Entry struct {
 
 // Shard holds the contributions of every document to one month and agency.
 type Shard struct {
+	// Month, Agency and Bucket locate the shard.
 	Month  string `json:"month"`
 	Agency string `json:"agency"`
 	Bucket int    `json:"bucket"`
 	// Rev counts the shard's changes; a summary keeps the Rev it was
 	// computed from, so an older computation never overwrites a newer one.
-	Rev     int64            `json:"rev"`
+	Rev int64 `json:"rev"`
+	// Entries are keyed by Contribution.Doc.
 	Entries map[string]Entry `json:"entries"`
 }
 
@@ -125,7 +129,9 @@ type Part struct {
 
 // Summary is a month's totals per agency and cell.
 type Summary struct {
-	Month    string          `json:"month"`
+	// Month is YYYY-MM.
+	Month string `json:"month"`
+	// Agencies are keyed by agency code.
 	Agencies map[string]Part `json:"agencies"`
 }
 
@@ -134,7 +140,9 @@ type Summary struct {
 // no stale entry behind. Applications need none: their places only grow
 // (every date they are counted by is set once, and their agency is fixed).
 type PlaceIndex struct {
-	V      int64   `json:"v"`
+	// V is the newest document version applied.
+	V int64 `json:"v"`
+	// Places lists every place the document contributed to.
 	Places []Place `json:"places"`
 }
 
