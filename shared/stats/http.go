@@ -111,9 +111,11 @@ func rows(per []MonthTotals) []MonthRow {
 
 // EventResult is the answer to a delivered event.
 type EventResult struct {
+	// EventID and Type echo the envelope.
 	EventID string `json:"eventId"`
 	Type    string `json:"type"`
-	Applied bool   `json:"applied"`
+	// Applied is true once the named document's contribution is current.
+	Applied bool `json:"applied"`
 }
 
 // event applies one delivered envelope. 200 means applied (or nothing to
