@@ -78,6 +78,7 @@ type options struct {
 	apps       appOptions
 	payments   payOptions
 	stats      statsOptions
+	receipts   rcptOptions
 }
 
 // Stat summarises one series of latencies.
@@ -123,6 +124,8 @@ type Report struct {
 	Payments *PayReport `json:"payments,omitempty"`
 	// Stats is the indicators scenario (nil when not run).
 	Stats *StatsReport `json:"stats,omitempty"`
+	// Receipts is the receipts scenario (-receipts).
+	Receipts *RcptReport `json:"receipts,omitempty"`
 	// Notes explain the numbers.
 	Notes []string `json:"notes"`
 }
@@ -144,6 +147,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.apps.register(fs)
 	o.payments.register(fs)
 	o.stats.register(fs)
+	o.receipts.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -151,7 +155,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "motcua-bench: -n, -aws-n, -starts and -fn-starts must be at least 1")
 		return 2
 	}
-	if err := errors.Join(o.apps.validate(), o.payments.validate(), o.stats.validate()); err != nil {
+	if err := errors.Join(o.apps.validate(), o.payments.validate(), o.receipts.validate(), o.stats.validate()); err != nil {
 		fmt.Fprintf(stderr, "motcua-bench: %v\n", err)
 		return 2
 	}
@@ -178,6 +182,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if rep.Payments != nil && len(rep.Payments.Problems) > 0 {
 		// Numbers from a run that double-counted money mean nothing.
 		fmt.Fprintln(stderr, "motcua-bench: payments double-count check failed")
+		return 1
+	}
+	if rep.Receipts != nil && len(rep.Receipts.Problems) > 0 {
+		fmt.Fprintln(stderr, "motcua-bench: receipts gapless check failed")
 		return 1
 	}
 	return 0
@@ -336,6 +344,11 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 	}
 	if o.payments.enabled {
 		if rep.Payments, err = benchPayments(ctx, a, cfg.SecretsDir, o.payments, stderr); err != nil {
+			return nil, err
+		}
+	}
+	if o.receipts.enabled {
+		if rep.Receipts, err = benchReceipts(ctx, a, o.receipts, stderr); err != nil {
 			return nil, err
 		}
 	}
@@ -675,6 +688,7 @@ func printReport(w io.Writer, r *Report) {
 	printApplications(w, r.Applications)
 	printPayments(w, r.Payments)
 	printStats(w, r.Stats)
+	printReceipts(w, r.Receipts)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}
