@@ -3,7 +3,8 @@
 //
 //	GET  ?period=month|quarter|year|custom&month=|quarter=|year=|from=&to=
 //	     &agency=&field=&level=&format=json|csv|html      indicators (JSON by default)
-//	POST <event envelope>                                  one event of queue stats-events (the connector's delivery)
+//	POST <event envelope>                                  one event of queue stats-events (the connector's
+//	                                                       signed delivery; 401 without a valid signature)
 //
 // All logic is in motcua/shared/stats: each event re-reads the document it
 // names and replaces that document's contribution in the per-month
@@ -15,6 +16,7 @@ import (
 	"os"
 
 	"motcua/shared/catalog"
+	"motcua/shared/delivery"
 	"motcua/shared/platform"
 	"motcua/shared/stats"
 	"motcua/shared/workdays"
@@ -30,5 +32,9 @@ var Handle = platform.Serve(func(p *platform.Platform) (*stats.HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	return stats.NewHTTP(svc, p.Log), nil
+	secrets := func() ([][]byte, error) {
+		s, err := p.Secrets.Get(delivery.SecretName) // re-read: a rotated secret needs no restart
+		return delivery.ParseSecrets(s), err
+	}
+	return stats.NewHTTP(svc, secrets, p.Log), nil
 }, http.MethodGet, http.MethodPost)

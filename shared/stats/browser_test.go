@@ -83,7 +83,7 @@ func TestBrowser_renders_the_public_page(t *testing.T) {
 	if _, err := svc.Rebuild(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := serveFunction(stats.NewHTTP(svc, nil))
+	srv := serveFunction(stats.NewHTTP(svc, nil, nil))
 	defer srv.Close()
 	url := srv.URL + "/?period=quarter&quarter=2026-Q4&format=html"
 

@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"motcua/shared/delivery"
 	"motcua/shared/httpx"
 	"motcua/shared/queue"
 )
@@ -17,18 +19,31 @@ import (
 // HTTP serves the stats function:
 //
 //	GET  ?period=…&agency=&field=&level=[&format=json|csv|html][&table=months]  indicators
-//	POST <queue envelope>   one event from the stats-events queue (via the connector)
+//	POST <queue envelope>   one event from the stats-events queue (via the connector, signed)
 type HTTP struct {
-	svc *Service
-	log *slog.Logger
+	svc     *Service
+	secrets func() ([][]byte, error)
+	now     func() time.Time
+	log     *slog.Logger
 }
 
-// NewHTTP returns the HTTP adapter of svc.
-func NewHTTP(svc *Service, log *slog.Logger) *HTTP {
+// NewHTTP returns the HTTP adapter of svc. secrets gives the queue
+// connector's delivery secrets (shared/delivery): a POST without a valid
+// delivery signature is refused with 401, so only the connector can make
+// the function re-read documents. nil secrets accepts every POST (tests of
+// the adapter alone).
+func NewHTTP(svc *Service, secrets func() ([][]byte, error), log *slog.Logger) *HTTP {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &HTTP{svc: svc, log: log}
+	return &HTTP{svc: svc, secrets: secrets, now: time.Now, log: log}
+}
+
+// deliveryRefused is the 401 of a POST the connector did not sign.
+func deliveryRefused() *httpx.Problem {
+	return httpx.NewProblem(http.StatusUnauthorized, "delivery_not_authenticated", "Unauthorized", httpx.StatusTitleVi(http.StatusUnauthorized)).
+		WithDetail("Only the queue connector may deliver events: the delivery signature is missing or wrong.",
+			"Chỉ bộ kết nối hàng đợi được gửi sự kiện: thiếu chữ ký giao nhận hoặc chữ ký sai.")
 }
 
 // Serve answers one request.
@@ -123,6 +138,16 @@ type EventResult struct {
 // it into the dead-letter queue, where an operator sees it); 5xx a storage
 // failure (retried).
 func (h *HTTP) event(ctx context.Context, req handler.Request) handler.Response {
+	if h.secrets != nil {
+		secrets, err := h.secrets()
+		if err != nil {
+			return httpx.FromError(ctx, h.log, fmt.Errorf("delivery secrets: %w", err))
+		}
+		if err := delivery.Verify(http.Header(req.Header), req.Body, secrets, h.now()); err != nil {
+			h.log.WarnContext(ctx, "stats: delivery refused", "reason", err.Error())
+			return httpx.ProblemResponse(deliveryRefused())
+		}
+	}
 	var env queue.Envelope
 	if err := httpx.DecodeJSON(req, &env, httpx.MaxBytes(256<<10), httpx.AllowUnknownFields(), httpx.KeepUnnormalized()); err != nil {
 		return httpx.FromError(ctx, h.log, err)

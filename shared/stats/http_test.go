@@ -7,20 +7,27 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"motcua/shared/delivery"
 	"motcua/shared/stats"
 )
 
 func call(h *stats.HTTP, method, query string, body string) handler.Response {
-	hdr := http.Header{}
+	return callWith(h, method, query, body, http.Header{})
+}
+
+func callWith(h *stats.HTTP, method, query string, body string, hdr http.Header) handler.Response {
 	if body != "" {
 		hdr.Set("Content-Type", "application/json")
 	}
 	return h.Serve(context.Background(), handler.Request{Method: method, QueryString: query, Body: []byte(body), Header: hdr})
 }
+
+var deliveryKey = [][]byte{[]byte("connector-secret")}
 
 func TestHTTP_queries(t *testing.T) {
 	store := loadFixture(t)
@@ -28,7 +35,7 @@ func TestHTTP_queries(t *testing.T) {
 	if _, err := svc.Rebuild(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := stats.NewHTTP(svc, nil)
+	h := stats.NewHTTP(svc, nil, nil)
 	tests := []struct {
 		name, query string
 		status      int
@@ -73,7 +80,7 @@ func TestHTTP_events(t *testing.T) {
 	ctx := context.Background()
 	store := loadFixture(t)
 	svc := newService(t, store, vn("2026-11-30"))
-	h := stats.NewHTTP(svc, nil)
+	h := stats.NewHTTP(svc, func() ([][]byte, error) { return deliveryKey, nil }, nil)
 	tests := []struct {
 		name, body string
 		status     int
@@ -93,11 +100,38 @@ func TestHTTP_events(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := call(h, http.MethodPost, "", tc.body)
+			hdr := http.Header{}
+			delivery.Sign(hdr, deliveryKey, time.Now(), []byte(tc.body))
+			res := callWith(h, http.MethodPost, "", tc.body, hdr)
 			if res.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, tc.status, res.Body)
 			}
 		})
+	}
+	// Only the connector may deliver: unsigned, wrongly signed or stale
+	// deliveries are refused before anything is read.
+	forged := `{"id":"x1","type":"application.returned","payload":{"code":"TEST-261101-0004"}}`
+	for name, hdr := range map[string]http.Header{
+		"unsigned": {},
+		"wrong_key": func() http.Header {
+			h := http.Header{}
+			delivery.Sign(h, [][]byte{[]byte("guess")}, time.Now(), []byte(forged))
+			return h
+		}(),
+		"stale": func() http.Header {
+			h := http.Header{}
+			delivery.Sign(h, deliveryKey, time.Now().Add(-time.Hour), []byte(forged))
+			return h
+		}(),
+		"other_body": func() http.Header {
+			h := http.Header{}
+			delivery.Sign(h, deliveryKey, time.Now(), []byte("{}"))
+			return h
+		}(),
+	} {
+		if res := callWith(h, http.MethodPost, "", forged, hdr); res.StatusCode != http.StatusUnauthorized || !strings.Contains(string(res.Body), "delivery_not_authenticated") {
+			t.Errorf("%s: status %d %s", name, res.StatusCode, res.Body)
+		}
 	}
 	r, err := svc.Report(ctx, stats.Query{Period: "month", From: "2026-11", To: "2026-11"})
 	if err != nil {
