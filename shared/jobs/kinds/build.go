@@ -8,13 +8,16 @@ import (
 	"strings"
 	"time"
 
+	"motcua/shared/application"
 	"motcua/shared/awsx"
+	"motcua/shared/catalog"
 	"motcua/shared/config"
 	"motcua/shared/jobs"
 	"motcua/shared/payment"
 	"motcua/shared/payment/vnpay"
 	"motcua/shared/platform"
 	"motcua/shared/reconcile"
+	"motcua/shared/stats"
 	"motcua/shared/staffauth"
 )
 
@@ -62,10 +65,19 @@ func Service(p *platform.Platform) (*jobs.Service, error) {
 		}
 		ropts.Querier = qc
 	}
+	cal, err := application.DefaultCalendar()
+	if err != nil {
+		return nil, err
+	}
+	statsSvc, err := stats.NewService(p.Store, catalog.NewCatalog(p.Store, catalog.WithLogger(p.Log)), cal, nil, p.Log)
+	if err != nil {
+		return nil, err
+	}
 	reg := jobs.NewRegistry(
 		&RepublishOutbox{Outbox: DefaultOutbox(p.Store, p.Queue)},
 		&ReconcilePayments{Store: p.Store, Reconciler: reconcile.New(p.Store, reconcile.NewDomain(paySvc), ropts)},
 		&RedriveDLQ{SQS: awsx.SQS(awsCfg)},
+		&RebuildStats{Stats: statsSvc},
 	)
 	return jobs.New(p.Store, p.Queue, reg, jobs.Options{Queue: q, ChunkSize: chunk, Log: p.Log}), nil
 }

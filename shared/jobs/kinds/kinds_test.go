@@ -20,6 +20,7 @@ import (
 	"motcua/shared/payment"
 	"motcua/shared/queue"
 	"motcua/shared/reconcile"
+	"motcua/shared/stats"
 )
 
 // runJob plans, checks the dry run, confirms and drains a job of kind k.
@@ -346,5 +347,24 @@ func TestStack_schedules_agree(t *testing.T) {
 	}
 	if n < 3 {
 		t.Fatalf("%d scheduled functions in stack.yml, want 3", n)
+	}
+}
+
+type fakeStats struct{ calls int }
+
+func (f *fakeStats) Rebuild(context.Context) (stats.RebuildResult, error) {
+	f.calls++
+	return stats.RebuildResult{Applications: 12, Shards: 3}, nil
+}
+
+func TestRebuildStats(t *testing.T) {
+	f := &fakeStats{}
+	k := &RebuildStats{Stats: f}
+	if err := k.Check(jobs.Scope{From: "2026-12-01"}); !errors.Is(err, jobs.ErrBadScope) {
+		t.Fatalf("scope accepted: %v", err)
+	}
+	got, planned := runJob(t, docstore.NewMemStore("d"), k, jobs.Scope{}, 0)
+	if len(planned) != 1 || got.Status != jobs.StatusCompleted || got.Progress.Done != 1 || f.calls != 1 {
+		t.Fatalf("%s %+v, %d rebuild(s)", got.Status, got.Progress, f.calls)
 	}
 }
