@@ -16,6 +16,7 @@ import (
 	"motcua/shared/payment"
 	"motcua/shared/payment/vnpay"
 	"motcua/shared/platform"
+	"motcua/shared/receipt/book"
 	"motcua/shared/reconcile"
 	"motcua/shared/stats"
 	"motcua/shared/staffauth"
@@ -29,6 +30,10 @@ const (
 	KeyJobsChunk = "MOTCUA_JOBS_CHUNK"
 	// KeyVNPayAPIURL is VNPAY's querydr API (default: VNPAY's sandbox).
 	KeyVNPayAPIURL = "MOTCUA_VNPAY_API_URL"
+	// KeyReceiptUnitName, when set (with the rest of the receipt
+	// configuration and secrets, as issue-receipt has them), enables
+	// reissue-missing-receipts.
+	KeyReceiptUnitName = "MOTCUA_RECEIPT_UNIT_NAME"
 )
 
 // Service builds the jobs service with every kind motcua has, from the
@@ -79,6 +84,15 @@ func Service(p *platform.Platform) (*jobs.Service, error) {
 		&RedriveDLQ{SQS: awsx.SQS(awsCfg)},
 		&RebuildStats{Stats: statsSvc},
 	)
+	// reissue-missing-receipts needs the receipt book (series, signer,
+	// keys): registered where the receipt configuration is deployed.
+	if os.Getenv(KeyReceiptUnitName) != "" {
+		b, _, err := book.FromPlatform(p)
+		if err != nil {
+			return nil, fmt.Errorf("reissue-missing-receipts: %w", err)
+		}
+		reg.Register(&ReissueMissingReceipts{Store: p.Store, Receipts: b})
+	}
 	return jobs.New(p.Store, p.Queue, reg, jobs.Options{Queue: q, ChunkSize: chunk, Log: p.Log}), nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"motcua/shared/jobs"
 	"motcua/shared/payment"
 	"motcua/shared/queue"
+	"motcua/shared/receipt/book"
 	"motcua/shared/reconcile"
 	"motcua/shared/stats"
 )
@@ -366,5 +367,65 @@ func TestRebuildStats(t *testing.T) {
 	got, planned := runJob(t, docstore.NewMemStore("d"), k, jobs.Scope{}, 0)
 	if len(planned) != 1 || got.Status != jobs.StatusCompleted || got.Progress.Done != 1 || f.calls != 1 {
 		t.Fatalf("%s %+v, %d rebuild(s)", got.Status, got.Progress, f.calls)
+	}
+}
+
+// fakeReceipts issues one receipt per payment and records calls.
+type fakeReceipts struct {
+	mu     sync.Mutex
+	issued map[string]int
+	refuse string
+}
+
+func (f *fakeReceipts) ByPayment(_ context.Context, ref string) (book.Record, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.issued[ref] > 0 {
+		return book.Record{}, nil
+	}
+	return book.Record{}, book.ErrNotFound
+}
+
+func (f *fakeReceipts) IssueForPayment(_ context.Context, ref, _ string) (book.Outcome, book.Record, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ref == f.refuse {
+		return "", book.Record{}, book.ErrNotPayable
+	}
+	f.issued[ref]++
+	return book.OutcomeIssued, book.Record{}, nil
+}
+
+func TestReissueMissingReceipts(t *testing.T) {
+	ctx := context.Background()
+	store := docstore.NewMemStore("d")
+	paidAt := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+	put := func(ref string, state payment.State, dup bool) {
+		p := payment.Payment{Ref: ref, ApplicationCode: "STP-261202-0001", AmountVND: 50000, Method: payment.MethodVNPay,
+			State: state, CreatedAt: paidAt.Add(-time.Minute), Duplicate: dup}
+		if state == payment.StatePaid {
+			p.PaidAt = &paidAt
+		}
+		if _, err := docstore.PutJSON(ctx, store, payment.Prefix+ref+".json", p, docstore.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("MC0001", payment.StatePaid, false)
+	put("MC0002", payment.StatePaid, false)
+	put("MC0003", payment.StatePaid, true) // duplicate: refunded, no receipt
+	put("MC0004", payment.StatePending, false)
+	put("MC0005", payment.StatePaid, false)
+	f := &fakeReceipts{issued: map[string]int{"MC0002": 1}, refuse: "MC0005"}
+	k := &ReissueMissingReceipts{Store: store, Receipts: f}
+	got, planned := runJob(t, store, k, jobs.Scope{From: "2026-12-02", To: "2026-12-02"}, 0)
+	if len(planned) != 2 || planned[0].Key != "MC0001" || planned[1].Key != "MC0005" {
+		t.Fatalf("planned %+v", planned)
+	}
+	if got.Progress != (jobs.Progress{Total: 2, Done: 1, Failed: 1}) || f.issued["MC0001"] != 1 {
+		t.Fatalf("%+v, issued %v", got.Progress, f.issued)
+	}
+	again, _ := runJob(t, store, k, jobs.Scope{From: "2026-12-02", To: "2026-12-02"}, 0)
+	if again.Plan.Total != 1 || f.issued["MC0001"] != 1 { // only the refused one is planned again
+		t.Fatalf("second run planned %d, issued %v", again.Plan.Total, f.issued)
 	}
 }
