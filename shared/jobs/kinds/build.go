@@ -18,8 +18,8 @@ import (
 	"motcua/shared/platform"
 	"motcua/shared/receipt/book"
 	"motcua/shared/reconcile"
-	"motcua/shared/stats"
 	"motcua/shared/staffauth"
+	"motcua/shared/stats"
 )
 
 // Configuration keys of the reprocess functions.
