@@ -136,16 +136,17 @@ type fixture struct {
 	a      *app.App
 	gw     string
 	signer *staffauth.Signer
+	logs   *syncBuffer
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	a, _ := startApp(t, app.Config{RepoRoot: repoRoot(t)})
+	a, logs := startApp(t, app.Config{RepoRoot: repoRoot(t)})
 	// startApp leaves SecretsDir empty: the runner keeps the generated dev
 	// secrets (the staff key pair among them) under DataDir/secrets
 	// (app.Config.SecretsDir's default), where `motcua token mint` finds them.
 	signer := stafftest.LoadSigner(t, filepath.Join(a.DataDir(), "secrets"))
-	return &fixture{a: a, gw: a.GatewayURL(), signer: signer}
+	return &fixture{a: a, gw: a.GatewayURL(), signer: signer, logs: logs}
 }
 
 // token mints a staff token of agency for officer.
