@@ -48,9 +48,11 @@ type Deps struct {
 	// SecretThrottle counts follow-up secret attempts (throttle.New(Store)
 	// with prefix throttle/feedback-secret/ when nil).
 	SecretThrottle *throttle.Throttle
-	// IntakeThrottle limits intakes per sender and client (defaults above
-	// when nil).
-	IntakeThrottle *throttle.Throttle
+	// SenderThrottle limits intakes per phone/e-mail and ClientThrottle
+	// per client address (DefaultPerSender and DefaultPerClient per
+	// DefaultIntakeWindow when nil).
+	SenderThrottle *throttle.Throttle
+	ClientThrottle *throttle.Throttle
 	// DedupWindow is DefaultDedupWindow when 0.
 	DedupWindow time.Duration
 	// Log is the logger (slog.Default when nil).
@@ -92,12 +94,19 @@ func NewService(d Deps) (*Service, error) {
 	if d.Tables == nil {
 		d.Tables = NewTables(d.Store)
 	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
 	if d.SecretThrottle == nil {
 		d.SecretThrottle = throttle.New(d.Store, throttle.WithPrefix("throttle/feedback-secret/"))
 	}
-	if d.IntakeThrottle == nil {
-		d.IntakeThrottle = throttle.New(d.Store, throttle.WithPrefix("throttle/feedback-intake/"),
-			throttle.WithLimits(DefaultPerSender, DefaultPerClient, DefaultIntakeWindow))
+	if d.SenderThrottle == nil {
+		d.SenderThrottle = throttle.New(d.Store, throttle.WithPrefix("throttle/feedback-sender/"),
+			throttle.WithLimits(DefaultPerSender, DefaultPerSender, DefaultIntakeWindow), throttle.WithClock(d.Now))
+	}
+	if d.ClientThrottle == nil {
+		d.ClientThrottle = throttle.New(d.Store, throttle.WithPrefix("throttle/feedback-client/"),
+			throttle.WithLimits(DefaultPerClient, DefaultPerClient, DefaultIntakeWindow), throttle.WithClock(d.Now))
 	}
 	if d.DedupWindow <= 0 {
 		d.DedupWindow = DefaultDedupWindow
@@ -212,15 +221,23 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, o Origin) (SubmitR
 			return SubmitResult{}, err
 		}
 	}
+	// Every intake counts against its client address and, when the sender
+	// gave a contact, against the phone (or e-mail): a spammer changing
+	// addresses still hits the phone's limit, and the other way round.
 	sender := "client:" + o.Client
+	if o.Client != "" {
+		if _, err := s.d.ClientThrottle.Acquire(ctx, o.Client, ""); err != nil {
+			return SubmitResult{}, err
+		}
+	}
 	if contact != nil {
 		sender = "phone:" + contact.Phone
 		if contact.Phone == "" {
 			sender = "email:" + contact.Email
 		}
-	}
-	if _, err := s.d.IntakeThrottle.Acquire(ctx, sender, o.Client); err != nil {
-		return SubmitResult{}, err
+		if _, err := s.d.SenderThrottle.Acquire(ctx, sender, ""); err != nil {
+			return SubmitResult{}, err
+		}
 	}
 	now := s.d.Now().UTC()
 	id, err := NewID(now)
