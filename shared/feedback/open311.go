@@ -552,7 +552,8 @@ func open311Input(f url.Values) (SubmitInput, []string) {
 		errs = append(errs, "A location is required: lat and long, or address_string.")
 	}
 	in.Location = loc
-	name := strings.TrimSpace(strings.TrimSpace(f.Get("first_name")) + " " + strings.TrimSpace(f.Get("last_name")))
+	// Vietnamese order: family name (last_name) first.
+	name := strings.TrimSpace(strings.TrimSpace(f.Get("last_name")) + " " + strings.TrimSpace(f.Get("first_name")))
 	if name != "" || f.Get("phone") != "" || f.Get("email") != "" {
 		in.Contact = &ContactInput{Name: name, Phone: strings.TrimSpace(f.Get("phone")), Email: strings.TrimSpace(f.Get("email"))}
 	}
