@@ -62,7 +62,7 @@ func outboxFromEnv(ctx context.Context, environ []string) (outboxBackend, error)
 	}
 	return outboxBackend{
 		store: docstore.NewS3Store(awsx.S3(cfg), nil, common.Bucket),
-		pub:   queue.NewSQSPublisher(awsx.SQS(cfg)),
+		pub:   queue.NewFanout(queue.NewSQSPublisher(awsx.SQS(cfg)), queue.DefaultRoutes),
 	}, nil
 }
 

@@ -47,7 +47,7 @@ var reconcilePublisher = func(ctx context.Context, _ *env) (queue.Publisher, err
 	if err != nil {
 		return nil, err
 	}
-	return queue.NewSQSPublisher(awsx.SQS(cfg)), nil
+	return queue.NewFanout(queue.NewSQSPublisher(awsx.SQS(cfg)), queue.DefaultRoutes), nil
 }
 
 func reconcileCmd(ctx context.Context, e *env, args []string) error {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -16,6 +18,7 @@ import (
 
 	"motcua/infra/embedded"
 	"motcua/infra/provision"
+	"motcua/shared/queue"
 )
 
 func TestLoadDefault(t *testing.T) {
@@ -196,4 +199,40 @@ func queueAttrs(t *testing.T, c *sqs.Client, name string) map[string]string {
 func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+func TestRoutesGenerated_is_up_to_date(t *testing.T) {
+	res, err := provision.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := provision.RoutesGo(res)
+	got, err := os.ReadFile("../../shared/queue/routes_gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatal("shared/queue/routes_gen.go is stale: run `go generate ./infra/provision`")
+	}
+	if !reflect.DeepEqual(queue.DefaultRoutes, res.Routes()) {
+		t.Fatalf("queue.DefaultRoutes = %v, resources.json routes = %v", queue.DefaultRoutes, res.Routes())
+	}
+}
+
+func TestParse_rejects_bad_subscriptions(t *testing.T) {
+	tests := []struct{ name, json, want string }{
+		{"unknown_source", `{"queues":[{"name":"c","visibilityTimeout":30,"maxReceiveCount":5,"messageRetentionPeriod":600,"subscribes":["nope"]}]}`, `"nope": no such queue`},
+		{"self", `{"queues":[{"name":"c","visibilityTimeout":30,"maxReceiveCount":5,"messageRetentionPeriod":600,"subscribes":["c"]}]}`, "itself"},
+		{"two_levels", `{"queues":[{"name":"a","visibilityTimeout":30,"maxReceiveCount":5,"messageRetentionPeriod":600},
+			{"name":"b","visibilityTimeout":30,"maxReceiveCount":5,"messageRetentionPeriod":600,"subscribes":["a"]},
+			{"name":"c","visibilityTimeout":30,"maxReceiveCount":5,"messageRetentionPeriod":600,"subscribes":["b"]}]}`, "one level deep"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := provision.Parse([]byte(tt.json))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
 }

@@ -9,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
+
+//go:generate go run ./gen -o ../../shared/queue/routes_gen.go
 
 //go:embed resources.json
 var defaultJSON []byte
@@ -41,6 +44,10 @@ type Queue struct {
 	MaxReceiveCount int `json:"maxReceiveCount"`
 	// MessageRetentionPeriod in seconds (60..1209600).
 	MessageRetentionPeriod int `json:"messageRetentionPeriod"`
+	// Subscribes lists the event queues this queue receives a copy of: a
+	// consumer's own queue (SNS-style fan-out done by the publisher, see
+	// Routes). Each must be a defined queue without subscriptions itself.
+	Subscribes []string `json:"subscribes,omitempty"`
 }
 
 // Resources is the whole resource definition.
@@ -109,7 +116,39 @@ func (r Resources) Validate() error {
 			errs = append(errs, fmt.Errorf("%s.messageRetentionPeriod %d: must be 60..1209600", field, q.MessageRetentionPeriod))
 		}
 	}
+	for i, q := range r.Queues {
+		for _, src := range q.Subscribes {
+			s, ok := r.Queue(src)
+			switch {
+			case !ok:
+				errs = append(errs, fmt.Errorf("queues[%d].subscribes %q: no such queue", i, src))
+			case src == q.Name:
+				errs = append(errs, fmt.Errorf("queues[%d].subscribes %q: a queue cannot subscribe to itself", i, src))
+			case len(s.Subscribes) > 0:
+				errs = append(errs, fmt.Errorf("queues[%d].subscribes %q: subscribes itself; fan-out is one level deep", i, src))
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// Routes returns the fan-out: for each queue some other queue subscribes to,
+// the subscribers, sorted. A publisher sending to a key also sends to each
+// of its subscribers (shared/queue.Fanout with the generated
+// queue.DefaultRoutes).
+func (r Resources) Routes() map[string][]string {
+	routes := map[string][]string{}
+	for _, q := range r.Queues {
+		for _, src := range q.Subscribes {
+			if !slices.Contains(routes[src], q.Name) {
+				routes[src] = append(routes[src], q.Name)
+			}
+		}
+	}
+	for k := range routes {
+		slices.Sort(routes[k])
+	}
+	return routes
 }
 
 // Parse decodes and validates a resource definition.

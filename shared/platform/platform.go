@@ -39,7 +39,8 @@ type Platform struct {
 	Store docstore.Store
 	// Uploads is the uploads bucket (MOTCUA_UPLOADS_BUCKET); nil when unset.
 	Uploads docstore.Store
-	// Queue publishes to the queues.
+	// Queue publishes to the queues, copying events to the queues that
+	// subscribe to them (queue.Fanout with queue.DefaultRoutes).
 	Queue queue.Publisher
 	// Log is the JSON logger on stderr, masking citizen IDs and phone
 	// numbers and dropping secrets (see shared/logx).
@@ -99,7 +100,7 @@ func New(ctx context.Context, src config.Source, awsCfg aws.Config) (*Platform, 
 		Config:  common,
 		Secrets: config.SecretsFrom(src),
 		Store:   docstore.NewS3Store(s3c, presign, common.Bucket),
-		Queue:   queue.NewSQSPublisher(awsx.SQS(awsCfg)),
+		Queue:   queue.NewFanout(queue.NewSQSPublisher(awsx.SQS(awsCfg)), queue.DefaultRoutes),
 		Log:     logx.New(os.Stderr, common.LogLevel),
 	}
 	if common.UploadsBucket != "" {
