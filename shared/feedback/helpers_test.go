@@ -98,3 +98,19 @@ func (f *fixture) eventTypes() []string {
 	}
 	return out
 }
+
+type nopPublisher struct{}
+
+func (nopPublisher) Publish(context.Context, string, queue.Envelope) error        { return nil }
+func (nopPublisher) PublishBatch(context.Context, string, []queue.Envelope) error { return nil }
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func mustCalendar(tb testing.TB) *workdays.Calendar {
+	tb.Helper()
+	cal, err := workdays.Default()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cal
+}
