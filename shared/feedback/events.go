@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"motcua/shared/application"
@@ -99,14 +100,49 @@ func newEvent(action, correlationID string, it Item, previousAgency string) (que
 // shared/application's; the hardening teammate is moving it to its own
 // package). stage runs before the item write, flush after it succeeded,
 // discard after it failed.
+//
+// Known gap until that package is merged: application.StageOutbox can only
+// tie a marker to an application, so feedback markers are untied and the
+// repair sweep publishes a marker even if the item write it announced never
+// happened (a crash in the few milliseconds between the marker and the
+// write, or a failed discard after a lost race). The new package ties a
+// marker to a record (Tie{Kind, ID}) and asks a registered check: stage
+// will pass Tie{Kind: OutboxKind, ID: id} and the repair registers
+// EventWritten, so this file is the whole swap.
 type outbox struct {
 	store docstore.Store
 	pub   queue.Publisher
 	queue string
 }
 
-func (o outbox) stage(ctx context.Context, env queue.Envelope) error {
+func (o outbox) stage(ctx context.Context, id string, env queue.Envelope) error {
+	_ = id // the tie, once the outbox package can carry it
 	return application.StageOutbox(ctx, o.store, o.queue, env, "")
+}
+
+// OutboxKind is the outbox tie kind of feedback items.
+const OutboxKind = "feedback"
+
+// EventWritten returns the outbox repair check of feedback items: whether
+// item id's timeline carries the event eventID (the state change the
+// marker announced was written). An unknown item is false, not an error.
+func EventWritten(store docstore.Store) func(ctx context.Context, id, eventID string) (bool, error) {
+	r := repo{store: store}
+	return func(ctx context.Context, id, eventID string) (bool, error) {
+		it, _, err := r.get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		for _, s := range it.Timeline {
+			if s.EventID == eventID {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 }
 
 func (o outbox) flush(ctx context.Context, env queue.Envelope) error {

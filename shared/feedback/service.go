@@ -304,7 +304,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, o Origin) (SubmitR
 	}
 	it.Timeline = []Step{{At: now, Action: ActionReceive, Status: StatusReceived, By: "system",
 		Note: "Chuyển đến " + agency.Name, EventID: env.ID}}
-	if err := s.outbox.stage(ctx, env); err != nil {
+	if err := s.outbox.stage(ctx, it.ID, env); err != nil {
 		return SubmitResult{}, err
 	}
 	if err := s.repo.create(ctx, it); err != nil {
@@ -380,7 +380,7 @@ func (s *Service) apply(ctx context.Context, it Item, etag string, actor Actor, 
 		return Item{}, err
 	}
 	it.Timeline[len(it.Timeline)-1].EventID = env.ID
-	if err := s.outbox.stage(ctx, env); err != nil {
+	if err := s.outbox.stage(ctx, it.ID, env); err != nil {
 		return Item{}, err
 	}
 	undo := func() { _ = s.outbox.discard(context.WithoutCancel(ctx), env) }

@@ -40,6 +40,15 @@ func TestSubmit_routes_stores_and_publishes(t *testing.T) {
 	if it.Timeline[0].EventID != f.q.Published(DefaultEventsQueue)[0].ID {
 		t.Fatal("the timeline does not carry the event id")
 	}
+	if ok, err := EventWritten(f.store)(context.Background(), out.ID, it.Timeline[0].EventID); !ok || err != nil {
+		t.Fatalf("EventWritten = %v, %v", ok, err)
+	}
+	if ok, _ := EventWritten(f.store)(context.Background(), out.ID, "another-event"); ok {
+		t.Fatal("EventWritten for an event not on the timeline")
+	}
+	if ok, err := EventWritten(f.store)(context.Background(), "PAKN-261203-ZZZZZZZZ", "x"); ok || err != nil {
+		t.Fatalf("EventWritten of an unknown item = %v, %v", ok, err)
+	}
 	page, err := f.store.List(context.Background(), OutboxPrefixForTest, "", 10)
 	if err != nil || len(page.Entries) != 0 {
 		t.Fatalf("outbox markers left: %v %v", page.Entries, err)
