@@ -218,7 +218,7 @@ func TestHTTP_native_api(t *testing.T) {
 		t.Fatalf("replay: %d %s", st, out2)
 	}
 	st, _, out = call(h, "GET", "", "action=status&id="+res.ID+"&secret="+res.Secret, "", "")
-	if st != 200 || !strings.Contains(string(out), res.ID) {
+	if st != 200 || !strings.Contains(string(out), res.ID) || !strings.Contains(string(out), `"receivedAt":"2026-12-03T09:00:00+07:00"`) {
 		t.Fatalf("status: %d %s", st, out)
 	}
 	st, _, out = call(h, "GET", "", "action=status&id="+res.ID+"&secret=11111111", "", "")

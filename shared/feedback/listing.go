@@ -164,7 +164,7 @@ func (s *Service) Queue(ctx context.Context, o Officer, q QueueQuery) (QueuePage
 				}
 				page.Items = append(page.Items, QueueEntry{ID: it.ID, Version: it.Version, Kind: it.Kind, Field: it.FieldCode,
 					Title: it.Title, Status: it.Status, StatusLabel: StatusLabelVi(it.Status), Assignee: it.Assignee,
-					ReceivedAt: it.ReceivedAt, Due: it.Due, Overdue: overdue(it, now)})
+					ReceivedAt: vn(it.ReceivedAt), Due: vnDue(it.Due), Overdue: overdue(it, now)})
 			}
 			cur.Token = lp.Next
 			if lp.Next == "" {
@@ -244,7 +244,7 @@ func (s *Service) Public(ctx context.Context, q PublicQuery) (PublicPage, error)
 		limit = DefaultPageSize
 	}
 	limit = min(limit, MaxPageSize)
-	needle := strings.Join(strings.Fields(vnid.Fold(q.Q)), " ")
+	words := strings.Fields(vnid.Fold(q.Q))
 	page := PublicPage{Items: []PublicItem{}}
 	token := q.Cursor
 	budget := scanBudget
@@ -277,7 +277,7 @@ func (s *Service) Public(ctx context.Context, q PublicQuery) (PublicPage, error)
 			if (!q.From.IsZero() && p.ReceivedAt.Before(q.From)) || (!q.To.IsZero() && p.ReceivedAt.After(q.To)) {
 				continue
 			}
-			if needle != "" && !strings.Contains(vnid.Fold(p.Title+" "+p.Content+" "+p.Answer+" "+p.FieldName), needle) {
+			if !matchWords(vnid.Fold(p.Title+" "+p.Content+" "+p.Answer+" "+p.FieldName), words) {
 				continue
 			}
 			page.Items = append(page.Items, p)
@@ -287,4 +287,14 @@ func (s *Service) Public(ctx context.Context, q PublicQuery) (PublicPage, error)
 			return page, nil
 		}
 	}
+}
+
+// matchWords reports whether folded text holds every word.
+func matchWords(text string, words []string) bool {
+	for _, w := range words {
+		if !strings.Contains(text, w) {
+			return false
+		}
+	}
+	return true
 }

@@ -254,8 +254,8 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, o Origin) (SubmitR
 		if err == nil {
 			s.d.Log.InfoContext(ctx, "feedback duplicate answered with the existing item", "id", it.ID)
 			return SubmitResult{ID: it.ID, Duplicate: true, Anonymous: it.Anonymous, Status: it.Status,
-				StatusLabel: StatusLabelVi(it.Status), Field: it.FieldCode, Agency: it.Agency, ReceivedAt: it.ReceivedAt,
-				Due: it.Due, Uploads: []Upload{},
+				StatusLabel: StatusLabelVi(it.Status), Field: it.FieldCode, Agency: it.Agency, ReceivedAt: vn(it.ReceivedAt),
+				Due: vnDue(it.Due), Uploads: []Upload{},
 				Notice: "Nội dung này đã được tiếp nhận trước đó; dùng mã tra cứu đã cấp lần đầu để theo dõi."}, nil
 		}
 		if !errors.Is(err, ErrNotFound) {
@@ -323,7 +323,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, o Origin) (SubmitR
 		notice = "Phản ánh ẩn danh đã được tiếp nhận và chuyển đến " + agency.Name + ". Kết quả trả lời được công khai trên cổng; không có trao đổi riêng với người gửi ẩn danh."
 	}
 	return SubmitResult{ID: id, Secret: secret, Anonymous: it.Anonymous, Status: it.Status, StatusLabel: StatusLabelVi(it.Status),
-		Field: field.Code, Agency: agency, ReceivedAt: now, Due: it.Due, Uploads: uploads, Notice: notice}, nil
+		Field: field.Code, Agency: agency, ReceivedAt: vn(now), Due: vnDue(it.Due), Uploads: uploads, Notice: notice}, nil
 }
 
 // presign returns upload URLs for the item's attachments.
@@ -338,7 +338,7 @@ func (s *Service) presign(ctx context.Context, it Item, now time.Time) ([]Upload
 			return out, err
 		}
 		out = append(out, Upload{FileName: a.FileName, Method: "PUT", URL: url,
-			Headers: map[string]string{"Content-Type": a.ContentType}, MaxSize: a.Size, ExpiresAt: now.Add(DefaultUploadTTL)})
+			Headers: map[string]string{"Content-Type": a.ContentType}, MaxSize: a.Size, ExpiresAt: vn(now.Add(DefaultUploadTTL))})
 	}
 	return out, nil
 }

@@ -369,6 +369,12 @@ func TestPublic_search(t *testing.T) {
 	if err != nil || len(page.Items) != 1 || page.Items[0].ID != out.ID {
 		t.Fatalf("search: %+v %v", page.Items, err)
 	}
+	if page, _ := f.svc.Public(ctx, PublicQuery{Q: "GOM  rác thu"}); len(page.Items) != 1 {
+		t.Fatal("words in another order are not found")
+	}
+	if page, _ := f.svc.Public(ctx, PublicQuery{Q: "thu gom đèn"}); len(page.Items) != 0 {
+		t.Fatal("a search matched with a missing word")
+	}
 	if page, _ := f.svc.Public(ctx, PublicQuery{Q: "đèn đường"}); len(page.Items) != 0 {
 		t.Fatal("an unpublished item is public")
 	}

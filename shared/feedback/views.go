@@ -2,6 +2,8 @@ package feedback
 
 import (
 	"time"
+
+	"motcua/shared/workdays"
 )
 
 // PublicStep is a timeline entry as the sender sees it: the agency, never
@@ -76,10 +78,12 @@ func overdue(it Item, now time.Time) []string {
 }
 
 func senderView(it Item, now time.Time) SenderView {
+	od := overdue(it, now)
+	it = localize(it)
 	v := SenderView{
 		ID: it.ID, Kind: it.Kind, Field: it.FieldCode, FieldName: it.FieldName, Title: it.Title, Content: it.Content,
 		Status: it.Status, StatusLabel: StatusLabelVi(it.Status), Agency: it.Agency, ReceivedAt: it.ReceivedAt,
-		Due: it.Due, Overdue: overdue(it, now), Answer: it.Answer, Refusal: it.Refusal, Rating: it.Rating,
+		Due: it.Due, Overdue: od, Answer: it.Answer, Refusal: it.Refusal, Rating: it.Rating,
 		ReopenCount: it.ReopenCount, Published: it.Published, Timeline: publicSteps(it.Timeline),
 	}
 	if it.Status == StatusInfoRequested {
@@ -88,7 +92,7 @@ func senderView(it Item, now time.Time) SenderView {
 	answered := it.Answer != nil && (it.Status == StatusAnswered || it.Status == StatusClosed)
 	v.CanRate = answered && it.Rating == nil
 	if answered && it.AnsweredAt != nil && it.ReopenCount < MaxReopens {
-		until := it.AnsweredAt.Add(ReopenWindow)
+		until := vn(it.AnsweredAt.Add(ReopenWindow))
 		if now.Before(until) {
 			v.ReopenUntil = &until
 		}
@@ -108,12 +112,14 @@ type StaffView struct {
 }
 
 func staffView(it Item, now time.Time) StaffView {
+	od := overdue(it, now)
+	it = localize(it)
 	it.SecretHash, it.SecretSalt = "", ""
 	acts := AllowedActions(it)
 	if acts == nil {
 		acts = []string{}
 	}
-	return StaffView{Item: it, Overdue: overdue(it, now), AllowedActions: acts}
+	return StaffView{Item: it, Overdue: od, AllowedActions: acts}
 }
 
 // PublicItem is a published item with personal data removed: no contact,
@@ -151,6 +157,7 @@ type PublicItem struct {
 
 // PublicView returns the published form of it.
 func PublicView(it Item) PublicItem {
+	it = localize(it)
 	var names []string
 	if it.Contact != nil && it.Contact.Name != "" {
 		names = append(names, it.Contact.Name)
@@ -172,4 +179,49 @@ func PublicView(it Item) PublicItem {
 		}
 	}
 	return p
+}
+
+// vn returns t in Asia/Ho_Chi_Minh: the API shows every time as RFC 3339
+// with +07:00 (stored documents keep UTC).
+func vn(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(workdays.Location)
+}
+
+func vnp(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := vn(*t)
+	return &v
+}
+
+func vnDue(d Due) Due {
+	return Due{RefuseBy: vn(d.RefuseBy), RequestInfoBy: vn(d.RequestInfoBy), AnswerBy: vn(d.AnswerBy), PublishBy: vnp(d.PublishBy)}
+}
+
+// localize returns a copy of it with every time in Asia/Ho_Chi_Minh.
+func localize(it Item) Item {
+	it.ReceivedAt, it.UpdatedAt, it.Due = vn(it.ReceivedAt), vn(it.UpdatedAt), vnDue(it.Due)
+	it.FirstAnsweredAt, it.AnsweredAt = vnp(it.FirstAnsweredAt), vnp(it.AnsweredAt)
+	it.RefusedAt, it.ClosedAt, it.PublishedAt = vnp(it.RefusedAt), vnp(it.ClosedAt), vnp(it.PublishedAt)
+	if it.Answer != nil {
+		a := *it.Answer
+		a.At = vn(a.At)
+		it.Answer = &a
+	}
+	if it.Rating != nil {
+		r := *it.Rating
+		r.At = vn(r.At)
+		it.Rating = &r
+	}
+	steps := make([]Step, len(it.Timeline))
+	for i, s := range it.Timeline {
+		s.At = vn(s.At)
+		steps[i] = s
+	}
+	it.Timeline = steps
+	return it
 }
