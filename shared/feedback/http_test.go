@@ -230,6 +230,10 @@ func TestHTTP_native_api(t *testing.T) {
 	if st != 200 || hdr.Get("Etag") != `"v1"` {
 		t.Fatalf("item: %d %s %v", st, out, hdr)
 	}
+	var sv StaffView
+	if json.Unmarshal(out, &sv) != nil || len(sv.Files) != 0 {
+		t.Fatalf("files of an item without attachments: %s", out)
+	}
 	staffBody := `{"id":"` + res.ID + `","action":"assign"}`
 	if st, _, out = call(h, "POST", "", "action=staff", "application/json", staffBody, "Authorization", "Bearer test-"+ag); st != 422 {
 		t.Fatalf("staff action without version: %d %s", st, out)

@@ -474,7 +474,37 @@ func (s *Service) StaffGet(ctx context.Context, o Officer, id string) (StaffView
 	if err != nil {
 		return StaffView{}, err
 	}
-	return staffView(it, s.d.Now()), nil
+	v := staffView(it, s.d.Now())
+	if v.Files, err = s.files(ctx, it); err != nil {
+		return StaffView{}, err
+	}
+	return v, nil
+}
+
+// files looks the item's uploads up in the uploads bucket.
+func (s *Service) files(ctx context.Context, it Item) ([]FileState, error) {
+	var out []FileState
+	for _, a := range it.Attachments {
+		if a.UploadKey == "" || s.d.Uploads == nil {
+			continue
+		}
+		f := FileState{FileName: a.FileName}
+		e, err := s.d.Uploads.Head(ctx, a.UploadKey)
+		switch {
+		case errors.Is(err, docstore.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("feedback file %s: %w", a.UploadKey, err)
+		default:
+			f.Uploaded, f.Size, f.TooLarge = true, e.Size, e.Size > a.Size
+			if !f.TooLarge {
+				if f.ViewURL, err = s.d.Uploads.PresignGet(ctx, a.UploadKey, DefaultUploadTTL); err != nil {
+					return nil, fmt.Errorf("feedback file %s: %w", a.UploadKey, err)
+				}
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // StaffAct applies a staff action to item id. version (the item's

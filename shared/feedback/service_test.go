@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"motcua/shared/docstore"
 	"motcua/shared/httpx"
 	"motcua/shared/throttle"
 )
@@ -69,6 +70,32 @@ func problemFields(err error) []string {
 
 // OutboxPrefixForTest is where the shared outbox keeps markers.
 const OutboxPrefixForTest = "outbox/"
+
+func TestStaffGet_files(t *testing.T) {
+	f := newFixture(t)
+	in := validInput()
+	in.Attachments = []AttachmentInput{{FileName: "Ảnh rác.JPG", ContentType: "image/jpeg", Size: 100}, {FileName: "b.pdf", ContentType: "application/pdf", Size: 10}}
+	out := f.submit(t, in)
+	if len(out.Uploads) != 2 || out.Uploads[0].FileName != "1-anh_rac.jpg" {
+		t.Fatalf("uploads %+v", out.Uploads)
+	}
+	ctx := context.Background()
+	up := f.svc.d.Uploads
+	if _, err := up.Put(ctx, UploadKey(out.ID, "1-anh_rac.jpg"), make([]byte, 100), docstore.PutOptions{ContentType: "image/jpeg"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.Put(ctx, UploadKey(out.ID, "2-b.pdf"), make([]byte, 11), docstore.PutOptions{ContentType: "application/pdf"}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.svc.StaffGet(ctx, Officer{Subject: "o", Agency: out.Agency.Code}, out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Files) != 2 || !v.Files[0].Uploaded || v.Files[0].TooLarge || v.Files[0].ViewURL == "" ||
+		!v.Files[1].TooLarge || v.Files[1].ViewURL != "" {
+		t.Fatalf("files %+v", v.Files)
+	}
+}
 
 func TestSubmit_validation(t *testing.T) {
 	f := newFixture(t)

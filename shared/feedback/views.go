@@ -109,6 +109,24 @@ type StaffView struct {
 	Overdue []string `json:"overdue"`
 	// AllowedActions are the staff actions legal now.
 	AllowedActions []string `json:"allowedActions"`
+	// Files says, per uploaded attachment, whether it arrived and gives a
+	// short-lived link to view it (GET ?action=item only).
+	Files []FileState `json:"files,omitempty"`
+}
+
+// FileState is an attachment as found in the uploads bucket.
+type FileState struct {
+	// FileName is the stored file name.
+	FileName string `json:"fileName"`
+	// Uploaded is true once the object exists.
+	Uploaded bool `json:"uploaded"`
+	// Size is the uploaded size (0 before the upload).
+	Size int64 `json:"size"`
+	// TooLarge is true when the object exceeds the declared size; it is
+	// not offered for viewing.
+	TooLarge bool `json:"tooLarge"`
+	// ViewURL is a presigned GET valid for 15 minutes (uploaded files only).
+	ViewURL string `json:"viewUrl,omitempty"`
 }
 
 func staffView(it Item, now time.Time) StaffView {
