@@ -15,6 +15,7 @@ require (
 	github.com/openfaas/templates-sdk/go-http v0.0.0-00010101000000-000000000000
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/text v0.44.0
+	golang.org/x/time v0.14.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

@@ -367,7 +367,7 @@ func lifecycle(t *testing.T, f *fixture) {
 		if again.Code != sub.Code || again.PIN != sub.PIN {
 			t.Fatalf("replay gave %s/%s, first %s/%s", again.Code, again.PIN, sub.Code, sub.PIN)
 		}
-		if keys := f.applicationKeys(t); len(keys) != 1 || keys[0] != application.Key(sub.Code) {
+		if keys := f.applicationKeys(t); len(keys) != 1 || keys[0] != application.Key(mustParseCode(t, sub.Code)) {
 			t.Fatalf("applications in the bucket after the retry: %v", keys)
 		}
 	})
@@ -625,4 +625,14 @@ func concurrentOfficers(t *testing.T, f *fixture) {
 	if got := v.steps(); fmt.Sprint(got) != fmt.Sprint([]application.Status{application.StatusSubmitted, application.StatusReceived}) {
 		t.Fatalf("timeline %v: the losing officer's step must not be recorded", got)
 	}
+}
+
+// mustParseCode parses a code the service returned.
+func mustParseCode(t *testing.T, s string) application.Code {
+	t.Helper()
+	c, err := application.ParseCode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -50,9 +50,9 @@ func TestFeedback_end_to_end(t *testing.T) {
 	// 1. Intake with an Idempotency-Key, retried once.
 	in := map[string]any{
 		"kind": "regulation", "field": "RAC_THAI", "title": "Rác tồn đọng ở đầu thôn 2",
-		"content":  "Điểm tập kết rác ở đầu thôn 2 không được thu gom ba ngày nay. Liên hệ tôi: 0912345678.",
-		"location": map[string]any{"address": "Thôn 2, xã Việt Hùng, Đông Anh", "lat": 21.13751, "long": 105.88423},
-		"contact":  map[string]any{"name": "Lê Thị Mai", "phone": "0912 345 678", "email": "mai.le@example.vn"},
+		"content":     "Điểm tập kết rác ở đầu thôn 2 không được thu gom ba ngày nay. Liên hệ tôi: 0912345678.",
+		"location":    map[string]any{"address": "Thôn 2, xã Việt Hùng, Đông Anh", "lat": 21.13751, "long": 105.88423},
+		"contact":     map[string]any{"name": "Lê Thị Mai", "phone": "0912 345 678", "email": "mai.le@example.vn"},
 		"attachments": []map[string]any{{"fileName": "ảnh rác.jpg", "contentType": "image/jpeg", "size": len(photo)}},
 	}
 	body, _ := json.Marshal(in)

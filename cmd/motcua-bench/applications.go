@@ -226,7 +226,11 @@ func appSubmission() map[string]any {
 // appSizes returns the size of the stored application code and of its
 // application.submitted event message.
 func appSizes(ctx context.Context, a *app.App, code string) (int, int, error) {
-	out, err := a.S3().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(appDataBucket), Key: aws.String(application.Key(code))})
+	id, err := application.ParseCode(code)
+	if err != nil {
+		return 0, 0, err
+	}
+	out, err := a.S3().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(appDataBucket), Key: aws.String(application.Key(id))})
 	if err != nil {
 		return 0, 0, fmt.Errorf("read application %s: %w", code, err)
 	}

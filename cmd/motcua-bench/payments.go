@@ -267,7 +267,11 @@ func checkPayments(ctx context.Context, store docstore.Store, sqsc *sqs.Client, 
 		if err != nil {
 			return fmt.Errorf("read %s: %w", ref, err)
 		}
-		a, _, err := apps.Get(ctx, p.ApplicationCode)
+		code, err := application.ParseCode(p.ApplicationCode)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", ref, err)
+		}
+		a, _, err := apps.Get(ctx, code)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", p.ApplicationCode, err)
 		}

@@ -26,7 +26,7 @@ func TestReconcileRunAndPending(t *testing.T) {
 
 	created := time.Now().Add(-2 * time.Hour)
 	for _, ref := range []string{"MCLOSTAAAAAAAA", "MCSTALEAAAAAAA"} {
-		app := &application.Application{Code: "HS-" + ref, Status: application.StatusAwaitingPayment,
+		app := &application.Application{Code: "HS-" + ref + "-261203-0001", Status: application.StatusAwaitingPayment,
 			Fee: application.Fee{AmountVND: 50000, Kind: "fee", PaymentState: application.PaymentUnpaid}}
 		if _, err := application.NewRepository(store).Create(ctx, app); err != nil {
 			t.Fatal(err)

@@ -13,40 +13,25 @@
 package function
 
 import (
-	"log/slog"
+	"net/http"
 	"os"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
 	"motcua/shared/config"
-	"motcua/shared/httpx"
 	"motcua/shared/idempotency"
 	"motcua/shared/payment"
 	"motcua/shared/platform"
-	"motcua/shared/throttle"
 )
 
-// build creates the dependencies on first successful use; a failure is
-// retried on the next request.
-var build = platform.Lazy(func(p *platform.Platform) (*payment.PayHTTP, error) {
+// Handle answers one call of the pay-fee function.
+var Handle = platform.Serve(func(p *platform.Platform) (*payment.PayHTTP, error) {
 	cfg, _, err := payment.LoadConfig(config.FromEnviron(os.Environ()), p.Secrets, payment.Needs{Pay: true}, p.Log)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := payment.NewService(payment.Deps{Store: p.Store, Publisher: p.Queue, Throttle: throttle.New(p.Store), Log: p.Log}, cfg)
+	svc, err := payment.NewService(payment.Deps{Store: p.Store, Publisher: p.Queue, Guard: p.Guard, Log: p.Log}, cfg)
 	if err != nil {
 		return nil, err
 	}
 	keeper := idempotency.New(p.Store, "idempotency/pay-fee", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
 	return payment.NewPayHTTP(svc, keeper, p.Log), nil
-})
-
-// Handle answers one call of the pay-fee function.
-func Handle(req handler.Request) (handler.Response, error) {
-	ctx := httpx.RequestContext(req)
-	h, err := build()
-	if err != nil {
-		return httpx.FromError(ctx, slog.Default(), err), nil
-	}
-	return h.Serve(ctx, req), nil
-}
+}, http.MethodPost, http.MethodGet)

@@ -13,37 +13,23 @@
 package function
 
 import (
-	"log/slog"
+	"net/http"
 	"os"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
 	"motcua/shared/config"
-	"motcua/shared/httpx"
 	"motcua/shared/payment"
 	"motcua/shared/platform"
 )
 
-// build creates the dependencies on first successful use; a failure is
-// retried on the next request.
-var build = platform.Lazy(func(p *platform.Platform) (*payment.CallbackHTTP, error) {
+// Handle answers one call of the payment-callback function.
+var Handle = platform.Serve(func(p *platform.Platform) (*payment.CallbackHTTP, error) {
 	cfg, secrets, err := payment.LoadConfig(config.FromEnviron(os.Environ()), p.Secrets, payment.Needs{Callbacks: true}, p.Log)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := payment.NewService(payment.Deps{Store: p.Store, Publisher: p.Queue, BankSecrets: secrets, Log: p.Log}, cfg)
+	svc, err := payment.NewService(payment.Deps{Store: p.Store, Publisher: p.Queue, BankSecrets: secrets, Guard: p.Guard, Log: p.Log}, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return payment.NewCallbackHTTP(svc, p.Log), nil
-})
-
-// Handle answers one call of the payment-callback function.
-func Handle(req handler.Request) (handler.Response, error) {
-	ctx := httpx.RequestContext(req)
-	h, err := build()
-	if err != nil {
-		return httpx.FromError(ctx, slog.Default(), err), nil
-	}
-	return h.Serve(ctx, req), nil
-}
+}, http.MethodPost, http.MethodGet)

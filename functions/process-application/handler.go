@@ -5,32 +5,26 @@
 //	      delivery?{method, trackingNumber}, note?}     apply one action → 200 {application, event}
 //	GET  ?code=STP-260302-0001                            staff view → 200 {application, audit, allowedActions}
 //
-// Every call needs "Authorization: Bearer <JWT>" (HS256 with the
-// staff-jwt-secret secret, role staff; see shared/staffauth): 401 with
-// WWW-Authenticate otherwise, 403 "wrong_agency" on another agency's
-// application. Actions and their rules are application.ApplyWith's; an
-// illegal one is 409 "illegal_transition", a lost race with another
-// officer 409 "concurrent_update" (both with current_status). POSTs honour
-// Idempotency-Key (scoped to the officer).
+// Every call needs "Authorization: Bearer <JWT>" (see shared/staffauth):
+// 401 with WWW-Authenticate otherwise, 403 "wrong_agency" on another
+// agency's application. Actions and their rules are application.ApplyWith's;
+// an illegal one is 409 "illegal_transition", a lost race with another
+// officer 409 "concurrent_update". POSTs honour Idempotency-Key (scoped to
+// the officer). The HTTP adapter is application.StaffHTTP.
 package function
 
 import (
-	"log/slog"
 	"net/http"
 	"time"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
 	"motcua/shared/application"
-	"motcua/shared/httpx"
 	"motcua/shared/idempotency"
 	"motcua/shared/platform"
 	"motcua/shared/staffauth"
 )
 
-// current builds the server on first successful use; a failure is retried
-// on the next request.
-var current = platform.Lazy(func(p *platform.Platform) (*server, error) {
+// Handle answers one call of the process-application function.
+var Handle = platform.Serve(func(p *platform.Platform) (*application.StaffHTTP, error) {
 	cal, err := application.DefaultCalendar()
 	if err != nil {
 		return nil, err
@@ -40,22 +34,12 @@ var current = platform.Lazy(func(p *platform.Platform) (*server, error) {
 		return nil, err
 	}
 	keeper := idempotency.New(p.Store, "idempotency/process-application", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
-	secret := func() ([]byte, error) {
-		s, err := p.Secrets.Get(staffauth.SecretName)
-		return []byte(s), err
+	auth := func(header string, now time.Time) (staffauth.Claims, error) {
+		key, err := p.Secrets.Get(staffauth.SecretName) // re-read: a rotated secret needs no restart
+		if err != nil {
+			return staffauth.Claims{}, err
+		}
+		return staffauth.Verify([]byte(key), header, now)
 	}
-	return &server{proc: proc, keeper: keeper, secret: secret, now: time.Now, log: p.Log}, nil
-})
-
-// Handle answers one call of the process-application function.
-func Handle(req handler.Request) (handler.Response, error) {
-	ctx := httpx.RequestContext(req)
-	if p := httpx.AllowMethods(req, http.MethodPost, http.MethodGet); p != nil {
-		return httpx.ProblemResponse(p), nil
-	}
-	s, err := current()
-	if err != nil {
-		return httpx.FromError(ctx, slog.Default(), err), nil
-	}
-	return s.serve(ctx, req), nil
-}
+	return application.NewStaffHTTP(proc, keeper, auth, nil, p.Log), nil
+}, http.MethodPost, http.MethodGet)

@@ -26,7 +26,7 @@ var secret = []byte("process-application-test-secret-0123456789")
 var now = time.Date(2026, 3, 2, 9, 0, 0, 0, workdays.Location)
 
 type fixture struct {
-	srv   *server
+	srv   *application.StaffHTTP
 	store *docstore.MemStore
 	q     *queue.MemQueue
 }
@@ -44,8 +44,8 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = &server{proc: proc, keeper: idempotency.New(f.store, "idempotency/process-application", time.Hour),
-		secret: func() ([]byte, error) { return secret, nil }, now: clock, log: quiet}
+	auth := func(h string, at time.Time) (staffauth.Claims, error) { return staffauth.Verify(secret, h, at) }
+	f.srv = application.NewStaffHTTP(proc, idempotency.New(f.store, "idempotency/process-application", time.Hour), auth, clock, quiet)
 	a := application.Application{
 		Code: "STP-260302-0001", ProcedureCode: "STP.01", ProcedureName: "Cấp phiếu lý lịch tư pháp",
 		ProcessingDays: 3, Agency: application.Agency{Code: "STP", Name: "Sở Tư pháp"},
@@ -87,7 +87,7 @@ func req(method, auth, body string, hdr ...string) handler.Request {
 }
 
 func (f *fixture) call(r handler.Request) (handler.Response, map[string]any) {
-	resp := f.srv.serve(context.Background(), r)
+	resp := f.srv.Serve(context.Background(), r)
 	var m map[string]any
 	_ = json.Unmarshal(resp.Body, &m)
 	return resp, m
@@ -249,7 +249,8 @@ func TestTwoOfficersAtOnce(t *testing.T) {
 			t.Fatalf("status %d", s)
 		}
 	}
-	got, _, _ := application.NewRepository(f.store).Get(context.Background(), "STP-260302-0001")
+	code, _ := application.ParseCode("STP-260302-0001")
+	got, _, _ := application.NewRepository(f.store).Get(context.Background(), code)
 	if ok != 1 || len(got.Timeline) != 3 {
 		t.Fatalf("%d winners, timeline %d (statuses %v)", ok, len(got.Timeline), statuses)
 	}

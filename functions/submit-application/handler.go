@@ -12,73 +12,41 @@
 package function
 
 import (
-	"context"
-	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
 	"motcua/shared/application"
 	"motcua/shared/catalog"
-	"motcua/shared/httpx"
 	"motcua/shared/idempotency"
 	"motcua/shared/platform"
 	"motcua/shared/staffauth"
 	"motcua/shared/workdays"
 )
 
-// staffSecret is the OpenFaaS secret holding the staff token key.
-const staffSecret = "staff-jwt-secret"
-
-// deps is what Handle needs: the HTTP adapter and the logger.
-type deps struct {
-	api *application.HTTP
-	log *slog.Logger
-}
-
-// build creates the dependencies on first successful use; a failure is
-// retried on the next request.
-var build = platform.Lazy(func(p *platform.Platform) (deps, error) {
+// Handle answers one call of the submit-application function.
+var Handle = platform.Serve(func(p *platform.Platform) (*application.HTTP, error) {
 	cal, err := workdays.FromEnv(os.Getenv)
 	if err != nil {
-		return deps{}, err
+		return nil, err
 	}
 	var staff application.StaffVerifier
-	if secret, err := p.Secrets.Get(staffSecret); err == nil && secret != "" {
-		key := []byte(secret)
+	if secret, err := p.Secrets.Get(staffauth.SecretName); err == nil && secret != "" {
 		staff = func(auth string, now time.Time) (application.StaffClaims, error) {
-			c, err := staffauth.Verify(key, auth, now)
-			if err != nil {
-				return application.StaffClaims{}, err
-			}
-			return application.StaffClaims{Sub: c.Subject, Agency: c.Agency}, nil
+			c, err := staffauth.Verify([]byte(secret), auth, now)
+			return application.StaffClaims{Sub: c.Subject, Agency: c.Agency}, err
 		}
 	} else {
-		p.Log.Warn("staff secret unavailable: only online submissions accepted", "secret", staffSecret)
+		p.Log.Warn("staff secret unavailable: only online submissions accepted", "secret", staffauth.SecretName)
 	}
 	svc, err := application.NewService(application.Deps{
 		Store: p.Store, Uploads: p.Uploads, Publisher: p.Queue, EventsQueue: p.Config.EventsQueue,
 		Procedures: catalog.NewService(p.Store, p.Log, catalog.ServiceOptions{SeedIfEmpty: true}),
-		Calendar:   cal, Staff: staff, Log: p.Log,
+		Calendar:   cal, Staff: staff, Guard: p.Guard, Log: p.Log,
 	})
 	if err != nil {
-		return deps{}, err
+		return nil, err
 	}
 	keeper := idempotency.New(p.Store, "idempotency/submit-application", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
-	return deps{api: application.NewHTTP(svc, keeper, p.Log), log: p.Log}, nil
-})
-
-// Handle answers one call of the submit-application function.
-func Handle(req handler.Request) (handler.Response, error) {
-	ctx := httpx.RequestContext(req)
-	d, err := build()
-	if err != nil {
-		return httpx.FromError(ctx, slog.Default(), err), nil
-	}
-	return serve(ctx, d.api, d.log, req), nil
-}
-
-func serve(ctx context.Context, h *application.HTTP, _ *slog.Logger, req handler.Request) handler.Response {
-	return h.Serve(ctx, req)
-}
+	return application.NewHTTP(svc, keeper, p.Log), nil
+}, http.MethodPost)

@@ -49,7 +49,7 @@ func call(t *testing.T, h *application.HTTP, query string, body any, key string)
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
-	return serve(context.Background(), h, nil, req)
+	return h.Serve(context.Background(), req)
 }
 
 func birthRegistration() map[string]any {
@@ -91,7 +91,7 @@ func TestHandle(t *testing.T) {
 	if n := len(q.Published("application-events")); n != 1 {
 		t.Errorf("%d events", n)
 	}
-	if _, err := store.Get(context.Background(), application.Key(out.Code)); err != nil {
+	if _, err := store.Get(context.Background(), application.Key(mustCode(t, out.Code))); err != nil {
 		t.Errorf("stored: %v", err)
 	}
 	cases := []struct {
@@ -115,4 +115,13 @@ func TestHandle(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustCode(t *testing.T, s string) application.Code {
+	t.Helper()
+	c, err := application.ParseCode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

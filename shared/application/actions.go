@@ -30,7 +30,7 @@ type UploadsResult struct {
 // application as stored afterwards. Status readers can call it to show
 // up-to-date documents; it writes only when something changed, and
 // publishes application.documents_uploaded when the last one arrives.
-func (s *Service) RefreshUploads(ctx context.Context, code, correlationID string) (Application, error) {
+func (s *Service) RefreshUploads(ctx context.Context, code Code, correlationID string) (Application, error) {
 	a, _, err := s.repo.Get(ctx, code)
 	if err != nil {
 		return Application{}, err
@@ -39,7 +39,9 @@ func (s *Service) RefreshUploads(ctx context.Context, code, correlationID string
 }
 
 func (s *Service) refresh(ctx context.Context, a Application, correlationID string) (Application, error) {
+	now := s.d.Now().UTC()
 	found := map[string]int64{}
+	rejected := map[string]UploadRejection{}
 	for _, d := range a.Documents {
 		if d.Uploaded {
 			continue
@@ -51,26 +53,39 @@ func (s *Service) refresh(ctx context.Context, a Application, correlationID stri
 		if err != nil {
 			return Application{}, fmt.Errorf("refresh uploads %s: %w", a.Code, err)
 		}
-		if d.MaxSize > 0 && e.Size > d.MaxSize {
-			s.d.Log.WarnContext(ctx, "upload larger than allowed, not recorded", "code", a.Code, "document", d.Code, "size", e.Size)
+		if r := checkUpload(d, e, now); r != nil {
+			// Delete only the file judged (If-Match): a corrected upload that
+			// replaced it meanwhile is left for the next check.
+			err := s.d.Uploads.Delete(ctx, d.UploadKey, e.ETag)
+			if err != nil && !errors.Is(err, docstore.ErrNotFound) && !errors.Is(err, docstore.ErrPrecondition) {
+				return Application{}, fmt.Errorf("refresh uploads %s: delete refused file: %w", a.Code, err)
+			}
+			s.d.Log.InfoContext(ctx, "upload refused and deleted", "code", a.Code, "document", d.Code, "reason", r.Code,
+				"declared_size", d.Size, "size", e.Size)
+			rejected[d.Code] = *r
 			continue
 		}
 		found[d.Code] = e.Size
 	}
-	if len(found) == 0 {
+	if len(found) == 0 && len(rejected) == 0 {
 		return a, nil
 	}
-	now := s.d.Now().UTC()
 	completed := false
-	updated, err := s.repo.Update(ctx, a.Code, func(cur *Application) error {
+	updated, err := s.repo.Update(ctx, a.ID(), func(cur *Application) error {
 		changed := false
 		completed = false
 		for i := range cur.Documents {
 			d := &cur.Documents[i]
-			if size, ok := found[d.Code]; ok && !d.Uploaded {
-				d.Uploaded, d.Size = true, size
+			if d.Uploaded {
+				continue
+			}
+			if size, ok := found[d.Code]; ok {
+				d.Uploaded, d.Size, d.Rejection = true, size, nil
 				at := now
 				d.UploadedAt = &at
+				changed = true
+			} else if r, ok := rejected[d.Code]; ok {
+				d.Rejection = &r
 				changed = true
 			}
 		}
@@ -100,8 +115,8 @@ func (s *Service) refresh(ctx context.Context, a Application, correlationID stri
 // CompleteUploads is the applicant's "I have uploaded my files" call: with
 // the right code and PIN it records every upload that landed and returns
 // the documents, whether all are in, and fresh URLs for those missing.
-func (s *Service) CompleteUploads(ctx context.Context, code, pin, correlationID string) (UploadsResult, error) {
-	a, err := s.authorize(ctx, strings.TrimSpace(code), pin)
+func (s *Service) CompleteUploads(ctx context.Context, code Code, pin, client, correlationID string) (UploadsResult, error) {
+	a, err := s.access.Authorize(ctx, code, pin, client)
 	if err != nil {
 		return UploadsResult{}, err
 	}
@@ -109,7 +124,7 @@ func (s *Service) CompleteUploads(ctx context.Context, code, pin, correlationID 
 	if err != nil {
 		return UploadsResult{}, err
 	}
-	res := UploadsResult{Code: a.Code, Status: a.Status, Documents: a.Documents, Complete: len(a.MissingUploads()) == 0}
+	res := UploadsResult{Code: a.Code, Status: a.Status, Documents: documentsInAPIZone(a.Documents), Complete: len(a.MissingUploads()) == 0}
 	if res.Documents == nil {
 		res.Documents = []Document{}
 	}
@@ -138,13 +153,13 @@ type CancelResult struct {
 // Cancelling an already cancelled application answers as if it had just
 // been done (safe to retry). The application.cancelled event goes through
 // the outbox, staged before the write.
-func (s *Service) Cancel(ctx context.Context, code, pin, reason, correlationID string) (CancelResult, error) {
-	a, err := s.authorize(ctx, strings.TrimSpace(code), pin)
+func (s *Service) Cancel(ctx context.Context, code Code, pin, client, reason, correlationID string) (CancelResult, error) {
+	a, err := s.access.Authorize(ctx, code, pin, client)
 	if err != nil {
 		return CancelResult{}, err
 	}
 	if a.Status == StatusCancelled {
-		return CancelResult{Code: a.Code, Status: a.Status, CancelledAt: lastAt(a)}, nil
+		return CancelResult{Code: a.Code, Status: a.Status, CancelledAt: APITime(lastAt(a))}, nil
 	}
 	if a.Status != StatusSubmitted {
 		return CancelResult{}, withStatus(ErrInvalidState, a.Status)
@@ -164,7 +179,7 @@ func (s *Service) Cancel(ctx context.Context, code, pin, reason, correlationID s
 		return CancelResult{}, fmt.Errorf("cancel %s: %w", a.Code, err)
 	}
 	already := false
-	updated, err := s.repo.Update(ctx, a.Code, func(cur *Application) error {
+	updated, err := s.repo.Update(ctx, a.ID(), func(cur *Application) error {
 		already = false
 		switch cur.Status {
 		case StatusCancelled:
@@ -185,13 +200,13 @@ func (s *Service) Cancel(ctx context.Context, code, pin, reason, correlationID s
 		if err != nil {
 			return CancelResult{}, err
 		}
-		return CancelResult{Code: updated.Code, Status: updated.Status, CancelledAt: lastAt(updated)}, nil
+		return CancelResult{Code: updated.Code, Status: updated.Status, CancelledAt: APITime(lastAt(updated))}, nil
 	}
 	if err := FlushOutbox(context.WithoutCancel(ctx), s.d.Store, s.d.Publisher, s.d.EventsQueue, env); err != nil {
 		s.d.Log.WarnContext(ctx, "cancel: event left in outbox for repair", "code", a.Code, "event_id", env.ID, "error", err.Error())
 	}
 	s.d.Log.InfoContext(ctx, "application cancelled by applicant", "code", a.Code)
-	return CancelResult{Code: updated.Code, Status: updated.Status, CancelledAt: now}, nil
+	return CancelResult{Code: updated.Code, Status: updated.Status, CancelledAt: APITime(now)}, nil
 }
 
 func lastAt(a Application) time.Time {
@@ -199,4 +214,29 @@ func lastAt(a Application) time.Time {
 		return a.Timeline[n-1].At
 	}
 	return a.SubmittedAt
+}
+
+// checkUpload judges a file found for d: it must have exactly the declared
+// size (the presigned URL signs it, so only a URL from before that rule, or
+// a store that does not check signatures, lets another through), no more
+// than the catalog's maximum, and the declared media type.
+func checkUpload(d Document, e docstore.Entry, now time.Time) *UploadRejection {
+	r := &UploadRejection{DeclaredSize: d.Size, ActualSize: e.Size, DeclaredType: d.ContentType, ActualType: mediaType(e.ContentType), At: now}
+	switch {
+	case d.MaxSize > 0 && e.Size > d.MaxSize:
+		r.Code = "file_too_large"
+		r.Reason = fmt.Sprintf("The file has %d bytes, more than the %d allowed; it was deleted. Upload a smaller file.", e.Size, d.MaxSize)
+		r.ReasonVi = fmt.Sprintf("Tệp có %d byte, vượt quá %d byte cho phép nên đã bị xóa. Vui lòng tải lên tệp nhỏ hơn.", e.Size, d.MaxSize)
+	case e.Size != d.Size:
+		r.Code = "size_mismatch"
+		r.Reason = fmt.Sprintf("The file has %d bytes but %d were declared; it was deleted. Upload the declared file.", e.Size, d.Size)
+		r.ReasonVi = fmt.Sprintf("Tệp có %d byte nhưng đã khai báo %d byte nên đã bị xóa. Vui lòng tải lên đúng tệp đã khai báo.", e.Size, d.Size)
+	case r.ActualType != "" && !strings.EqualFold(r.ActualType, d.ContentType):
+		r.Code = "content_type_mismatch"
+		r.Reason = fmt.Sprintf("The file was sent as %s but declared as %s; it was deleted. Send it with Content-Type %s.", r.ActualType, d.ContentType, d.ContentType)
+		r.ReasonVi = fmt.Sprintf("Tệp được gửi với kiểu %s nhưng đã khai báo %s nên đã bị xóa. Vui lòng gửi với Content-Type %s.", r.ActualType, d.ContentType, d.ContentType)
+	default:
+		return nil
+	}
+	return r
 }

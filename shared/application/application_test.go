@@ -142,14 +142,14 @@ func TestSubmit_stores_application_and_publishes_once(t *testing.T) {
 	if len(res.Uploads) != 1 || res.Uploads[0].DocumentCode != "TK" || !strings.Contains(res.Uploads[0].URL, "applications/"+res.Code+"/documents/TK/to_khai.pdf") {
 		t.Errorf("uploads %+v", res.Uploads)
 	}
-	obj, err := e.store.Get(ctx, application.Key(res.Code))
+	obj, err := e.store.Get(ctx, application.Key(mustCode(res.Code)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Contains(obj.Body, []byte(res.PIN)) {
 		t.Error("the PIN is stored in clear")
 	}
-	a, _, err := e.svc.Repository().Get(ctx, res.Code)
+	a, _, err := e.svc.Repository().Get(ctx, mustCode(res.Code))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestSubmit_staff_channels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, _, _ := e.svc.Repository().Get(context.Background(), res.Code)
+			a, _, _ := e.svc.Repository().Get(context.Background(), mustCode(res.Code))
 			if res.Fee.AmountVND != 8000 || a.Channel != application.ChannelDirect || a.Timeline[0].Actor != "UBND-X-VIETHUNG" {
 				t.Errorf("direct: fee %d channel %s actor %s", res.Fee.AmountVND, a.Channel, a.Timeline[0].Actor)
 			}
@@ -234,8 +234,8 @@ func TestRepository_update_if_match_conflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := e.svc.Repository()
-	a1, tag1, _ := repo.Get(ctx, res.Code)
-	a2, tag2, _ := repo.Get(ctx, res.Code)
+	a1, tag1, _ := repo.Get(ctx, mustCode(res.Code))
+	a2, tag2, _ := repo.Get(ctx, mustCode(res.Code))
 	a1.Status = application.StatusReceived
 	if _, err := repo.UpdateIfMatch(ctx, &a1, tag1); err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func TestRepository_update_if_match_conflict(t *testing.T) {
 	if _, err := repo.UpdateIfMatch(ctx, &a2, tag2); !errors.Is(err, docstore.ErrPrecondition) {
 		t.Fatalf("second writer: %v", err)
 	}
-	got, _, _ := repo.Get(ctx, res.Code)
+	got, _, _ := repo.Get(ctx, mustCode(res.Code))
 	if got.Status != application.StatusReceived || got.Version != 2 {
 		t.Errorf("stored %s v%d", got.Status, got.Version)
 	}
@@ -254,7 +254,7 @@ func TestRepository_update_if_match_conflict(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := repo.Update(ctx, res.Code, func(a *application.Application) error {
+			if _, err := repo.Update(ctx, mustCode(res.Code), func(a *application.Application) error {
 				a.Timeline = append(a.Timeline, application.Event{Status: a.Status, Actor: application.ActorSystem})
 				return nil
 			}); err != nil {
@@ -263,11 +263,11 @@ func TestRepository_update_if_match_conflict(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	got, _, _ = repo.Get(ctx, res.Code)
+	got, _, _ = repo.Get(ctx, mustCode(res.Code))
 	if len(got.Timeline) != 11 || got.Version != 12 {
 		t.Errorf("timeline %d version %d", len(got.Timeline), got.Version)
 	}
-	if _, _, err := repo.Get(ctx, "NOPE"); !errors.Is(err, application.ErrNotFound) || !errors.Is(err, docstore.ErrNotFound) {
+	if _, _, err := repo.Get(ctx, mustCode("NOPE-261203-0001")); !errors.Is(err, application.ErrNotFound) || !errors.Is(err, docstore.ErrNotFound) {
 		t.Errorf("unknown: %v", err)
 	}
 }
@@ -276,7 +276,7 @@ func TestRepairOutbox(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	// A crash after the marker and the application write, before publish.
-	app := application.Application{Code: "A-1", Status: application.StatusSubmitted}
+	app := application.Application{Code: "A-261203-0001", Status: application.StatusSubmitted}
 	ev, _ := application.NewEvent(application.EventSubmitted, "", app, time.Now())
 	app.Timeline = []application.Event{{Status: application.StatusSubmitted, EventID: ev.ID}}
 	if err := application.StageOutbox(ctx, e.store, eventsQueue, ev, app.Code); err != nil {
@@ -286,8 +286,8 @@ func TestRepairOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A crash after the marker, before the application write.
-	lost, _ := application.NewEvent(application.EventSubmitted, "", application.Application{Code: "A-2"}, time.Now())
-	if err := application.StageOutbox(ctx, e.store, eventsQueue, lost, "A-2"); err != nil {
+	lost, _ := application.NewEvent(application.EventSubmitted, "", application.Application{Code: "A-261203-0002"}, time.Now())
+	if err := application.StageOutbox(ctx, e.store, eventsQueue, lost, "A-261203-0002"); err != nil {
 		t.Fatal(err)
 	}
 	// An untied marker (PublishWithOutbox whose publish failed).
@@ -331,34 +331,57 @@ func TestCompleteUploads_and_cancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CompleteUploads(ctx, res.Code, "12345678", ""); !errors.Is(err, application.ErrWrongPIN) && res.PIN != "12345678" {
+	if _, err := e.svc.CompleteUploads(ctx, mustCode(res.Code), "12345678", "", ""); !errors.Is(err, application.ErrWrongPIN) && res.PIN != "12345678" {
 		t.Fatalf("wrong pin: %v", err)
 	}
-	if _, err := e.svc.CompleteUploads(ctx, "NOPE", res.PIN, ""); !errors.Is(err, application.ErrWrongPIN) {
+	if _, err := e.svc.CompleteUploads(ctx, mustCode("NOPE-261203-0001"), res.PIN, "", ""); !errors.Is(err, application.ErrWrongPIN) {
 		t.Fatalf("unknown code: %v", err)
 	}
-	// The phone uploads the first file straight to the bucket.
-	if _, err := e.uploads.Put(ctx, application.UploadKey(res.Code, "TK", "to_khai.pdf"), []byte("%PDF-1.7"), docstore.PutOptions{ContentType: "application/pdf"}); err != nil {
+	// The phone uploads the first file straight to the bucket, with the
+	// declared size (the URL signs it).
+	tk := in.Documents[0].Size
+	if _, err := e.uploads.Put(ctx, application.UploadKey(mustCode(res.Code), "TK", "to_khai.pdf"), make([]byte, tk), docstore.PutOptions{ContentType: "application/pdf"}); err != nil {
 		t.Fatal(err)
 	}
-	up, err := e.svc.CompleteUploads(ctx, res.Code, res.PIN, "")
+	up, err := e.svc.CompleteUploads(ctx, mustCode(res.Code), res.PIN, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if up.Complete || !up.Documents[0].Uploaded || up.Documents[0].Size != 8 || up.Documents[1].Uploaded || len(up.Uploads) != 1 || up.Uploads[0].DocumentCode != "UQ" {
+	if up.Complete || !up.Documents[0].Uploaded || up.Documents[0].Size != tk || up.Documents[1].Uploaded || len(up.Uploads) != 1 || up.Uploads[0].DocumentCode != "UQ" {
 		t.Fatalf("partial: %+v", up)
 	}
-	// An oversize second file is not recorded.
-	if _, err := e.uploads.Put(ctx, application.UploadKey(res.Code, "UQ", "uq.pdf"), make([]byte, 2<<20), docstore.PutOptions{}); err != nil {
+	if u := up.Uploads[0]; u.Size != 100 || u.Headers["Content-Length"] != "100" || !strings.Contains(u.URL, "content-length=100") {
+		t.Fatalf("upload URL does not bind the declared size: %+v", u)
+	}
+	// Files that break the declaration are refused, deleted and explained.
+	uq := application.UploadKey(mustCode(res.Code), "UQ", "uq.pdf")
+	for _, bad := range []struct {
+		name, code, ctype string
+		size              int
+	}{
+		{"oversize", "file_too_large", "application/pdf", 2 << 20},
+		{"other_size", "size_mismatch", "application/pdf", 12},
+		{"other_type", "content_type_mismatch", "text/html", 100},
+	} {
+		if _, err := e.uploads.Put(ctx, uq, make([]byte, bad.size), docstore.PutOptions{ContentType: bad.ctype}); err != nil {
+			t.Fatal(err)
+		}
+		up, err = e.svc.CompleteUploads(ctx, mustCode(res.Code), res.PIN, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := up.Documents[1].Rejection
+		if up.Complete || up.Documents[1].Uploaded || r == nil || r.Code != bad.code || r.Reason == "" || r.ReasonVi == "" || len(up.Uploads) != 1 {
+			t.Fatalf("%s: %+v (rejection %+v)", bad.name, up, r)
+		}
+		if _, err := e.uploads.Head(ctx, uq); !errors.Is(err, docstore.ErrNotFound) {
+			t.Fatalf("%s: refused file not deleted: %v", bad.name, err)
+		}
+	}
+	if _, err := e.uploads.Put(ctx, uq, make([]byte, 100), docstore.PutOptions{ContentType: "application/pdf"}); err != nil {
 		t.Fatal(err)
 	}
-	if up, _ = e.svc.CompleteUploads(ctx, res.Code, res.PIN, ""); up.Complete {
-		t.Fatal("oversize upload recorded")
-	}
-	if _, err := e.uploads.Put(ctx, application.UploadKey(res.Code, "UQ", "uq.pdf"), []byte("%PDF"), docstore.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if up, _ = e.svc.CompleteUploads(ctx, res.Code, res.PIN, ""); !up.Complete || len(up.Uploads) != 0 {
+	if up, _ = e.svc.CompleteUploads(ctx, mustCode(res.Code), res.PIN, "", ""); !up.Complete || len(up.Uploads) != 0 || up.Documents[1].Rejection != nil {
 		t.Fatalf("complete: %+v", up)
 	}
 	types := func() []string {
@@ -373,33 +396,33 @@ func TestCompleteUploads_and_cancel(t *testing.T) {
 	}
 
 	// Cancel: wrong PIN refused, then cancelled once, retry answers the same.
-	if _, err := e.svc.Cancel(ctx, res.Code, "00000000", "", ""); !errors.Is(err, application.ErrWrongPIN) && res.PIN != "00000000" {
+	if _, err := e.svc.Cancel(ctx, mustCode(res.Code), "00000000", "", "", ""); !errors.Is(err, application.ErrWrongPIN) && res.PIN != "00000000" {
 		t.Fatalf("cancel wrong pin: %v", err)
 	}
-	c1, err := e.svc.Cancel(ctx, res.Code, res.PIN, "Nộp nhầm thủ tục", "")
+	c1, err := e.svc.Cancel(ctx, mustCode(res.Code), res.PIN, "", "Nộp nhầm thủ tục", "")
 	if err != nil || c1.Status != application.StatusCancelled {
 		t.Fatalf("cancel: %+v %v", c1, err)
 	}
-	c2, err := e.svc.Cancel(ctx, res.Code, res.PIN, "", "")
+	c2, err := e.svc.Cancel(ctx, mustCode(res.Code), res.PIN, "", "", "")
 	if err != nil || !c2.CancelledAt.Equal(c1.CancelledAt) {
 		t.Fatalf("cancel retry: %+v %v", c2, err)
 	}
 	if got := types(); len(got) != 3 || got[2] != application.EventCancelled {
 		t.Errorf("events %v", got)
 	}
-	a, _, _ := e.svc.Repository().Get(ctx, res.Code)
+	a, _, _ := e.svc.Repository().Get(ctx, mustCode(res.Code))
 	if last := a.Timeline[len(a.Timeline)-1]; last.Actor != application.ActorCitizen || last.Note != "Nộp nhầm thủ tục" {
 		t.Errorf("timeline %+v", a.Timeline)
 	}
 	// Once received, the applicant can no longer cancel.
 	res2, _ := e.svc.Submit(ctx, validInput(), "", "")
-	if _, err := e.svc.Repository().Update(ctx, res2.Code, func(a *application.Application) error {
+	if _, err := e.svc.Repository().Update(ctx, mustCode(res2.Code), func(a *application.Application) error {
 		a.Status = application.StatusReceived
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.svc.Cancel(ctx, res2.Code, res2.PIN, "", "")
+	_, err = e.svc.Cancel(ctx, mustCode(res2.Code), res2.PIN, "", "", "")
 	var ae *application.Error
 	if !errors.Is(err, application.ErrInvalidState) || !errors.As(err, &ae) || ae.ProblemExtra()["current_status"] != "received" {
 		t.Errorf("cancel received: %v", err)

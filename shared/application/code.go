@@ -3,7 +3,6 @@ package application
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,16 +34,20 @@ func CounterKey(agency, day string) string {
 // group in a single compare-and-swap and hands the numbers out (group
 // commit), which keeps a burst of submissions from turning into a storm of
 // lost CAS races. Numbers taken by a request that later fails are skipped.
-func AllocateCode(ctx context.Context, store docstore.Store, agency string, now time.Time) (string, error) {
-	if agency == "" || strings.ContainsAny(agency, "/ ") {
-		return "", fmt.Errorf("allocate code: invalid agency code %q", agency)
-	}
+func AllocateCode(ctx context.Context, store docstore.Store, agency string, now time.Time) (Code, error) {
 	day := now.In(workdays.Location).Format("060102")
+	if _, err := ParseCode(agency + "-" + day + "-0001"); err != nil {
+		return Code{}, fmt.Errorf("allocate code: agency code %q cannot make an application code", agency)
+	}
 	n, err := defaultAllocator.next(ctx, store, CounterKey(agency, day))
 	if err != nil {
-		return "", fmt.Errorf("allocate code %s/%s: %w", agency, day, err)
+		return Code{}, fmt.Errorf("allocate code %s/%s: %w", agency, day, err)
 	}
-	return fmt.Sprintf("%s-%s-%04d", agency, day, n), nil
+	code, err := ParseCode(fmt.Sprintf("%s-%s-%04d", agency, day, n))
+	if err != nil {
+		return Code{}, fmt.Errorf("allocate code %s/%s: %w", agency, day, err)
+	}
+	return code, nil
 }
 
 // allocTimeout bounds one group's compare-and-swap loop.

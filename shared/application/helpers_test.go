@@ -108,3 +108,12 @@ func validInput() application.SubmitInput {
 }
 
 var _ = http.StatusOK
+
+// mustCode parses a code the test knows to be valid.
+func mustCode(s string) application.Code {
+	c, err := application.ParseCode(s)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}

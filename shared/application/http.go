@@ -34,6 +34,8 @@ type PINRequest struct {
 	PIN string `json:"pin" validate:"required,len=8,number"`
 	// Reason is an optional note (cancel).
 	Reason string `json:"reason" validate:"max=500"`
+
+	code Code // Code parsed
 }
 
 // HTTP serves the submit-application function's API on top of a Service:
@@ -69,7 +71,7 @@ func (h *HTTP) Serve(ctx context.Context, req handler.Request) handler.Response 
 		if !ok {
 			return resp
 		}
-		out, err := h.svc.CompleteUploads(ctx, in.Code, in.PIN, httpx.CallID(req))
+		out, err := h.svc.CompleteUploads(ctx, in.code, in.PIN, h.svc.access.Guard().Client(req.Header), httpx.CallID(req))
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err)
 		}
@@ -79,7 +81,7 @@ func (h *HTTP) Serve(ctx context.Context, req handler.Request) handler.Response 
 		if !ok {
 			return resp
 		}
-		out, err := h.svc.Cancel(ctx, in.Code, in.PIN, in.Reason, httpx.CallID(req))
+		out, err := h.svc.Cancel(ctx, in.code, in.PIN, h.svc.access.Guard().Client(req.Header), in.Reason, httpx.CallID(req))
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err)
 		}
@@ -99,6 +101,11 @@ func (h *HTTP) pinRequest(ctx context.Context, req handler.Request) (PINRequest,
 	if err := httpx.Validate(&in); err != nil {
 		return in, httpx.FromError(ctx, h.log, err), false
 	}
+	code, err := ParseCode(in.Code)
+	if err != nil {
+		return in, httpx.FromError(ctx, h.log, err), false
+	}
+	in.code = code
 	return in, handler.Response{}, true
 }
 
@@ -143,7 +150,7 @@ func (h *HTTP) submit(ctx context.Context, req handler.Request) handler.Response
 		}
 		out.PIN, out.PINSealed = pin, ""
 	}
-	body, err := json.Marshal(out)
+	body, err := httpx.Marshal(out)
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}

@@ -175,6 +175,27 @@ type Document struct {
 	Uploaded bool `json:"uploaded"`
 	// UploadedAt is when the upload was recorded.
 	UploadedAt *time.Time `json:"uploadedAt,omitempty"`
+	// Rejection says why the last file found for this document was refused
+	// (and deleted); nil before any refusal and once a file is accepted.
+	Rejection *UploadRejection `json:"rejection,omitempty"`
+}
+
+// UploadRejection is why an uploaded file was refused, in both languages,
+// so an app can tell the citizen what to fix instead of retrying blindly.
+type UploadRejection struct {
+	// Code is size_mismatch, file_too_large or content_type_mismatch.
+	Code string `json:"code"`
+	// Reason is the English explanation; ReasonVi the Vietnamese one.
+	Reason   string `json:"reason"`
+	ReasonVi string `json:"reasonVi"`
+	// DeclaredSize and ActualSize are the sizes in bytes.
+	DeclaredSize int64 `json:"declaredSize"`
+	ActualSize   int64 `json:"actualSize"`
+	// DeclaredType and ActualType are the media types.
+	DeclaredType string `json:"declaredType"`
+	ActualType   string `json:"actualType,omitempty"`
+	// At is when the file was refused.
+	At time.Time `json:"at"`
 }
 
 // ResultDelivery is how the result goes back to the applicant.
@@ -285,9 +306,10 @@ func (a Application) MissingUploads() []string {
 }
 
 // Key returns the document-store key of the application with code.
-func Key(code string) string { return "applications/" + code + ".json" }
+func Key(code Code) string { return "applications/" + code.String() + ".json" }
 
-// UploadKey returns the uploads-bucket key of a document's file.
-func UploadKey(code, docCode, fileName string) string {
-	return "applications/" + code + "/documents/" + docCode + "/" + fileName
+// UploadKey returns the uploads-bucket key of a document's file; docCode
+// comes from the catalog and fileName is sanitised (safeFileName).
+func UploadKey(code Code, docCode, fileName string) string {
+	return "applications/" + code.String() + "/documents/" + docCode + "/" + fileName
 }

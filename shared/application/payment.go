@@ -94,7 +94,7 @@ func ApplyPaymentConfirmed(app *Application, pc PaymentConfirmation) (Event, Pay
 // only PaymentApplied means the caller should flush env (FlushOutbox): for
 // the other outcomes the event is (or was) someone else's to publish, or
 // must not be published.
-func ConfirmPayment(ctx context.Context, repo *Repository, code, queueName string, env queue.Envelope, pc PaymentConfirmation) (Application, PaymentOutcome, error) {
+func ConfirmPayment(ctx context.Context, repo *Repository, code Code, queueName string, env queue.Envelope, pc PaymentConfirmation) (Application, PaymentOutcome, error) {
 	if env.ID != pc.EventID {
 		return Application{}, 0, fmt.Errorf("confirm payment %s: envelope id %q differs from event id %q", pc.Ref, env.ID, pc.EventID)
 	}

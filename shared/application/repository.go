@@ -28,7 +28,10 @@ func (r *Repository) Store() docstore.Store { return r.store }
 
 // Get reads an application and the ETag to pass to UpdateIfMatch. An
 // unknown code gives an error matching ErrNotFound (and docstore.ErrNotFound).
-func (r *Repository) Get(ctx context.Context, code string) (Application, string, error) {
+func (r *Repository) Get(ctx context.Context, code Code) (Application, string, error) {
+	if code.IsZero() {
+		return Application{}, "", fmt.Errorf("get application: zero code: %w", ErrNotFound)
+	}
 	var a Application
 	etag, err := docstore.GetJSON(ctx, r.store, Key(code), &a)
 	if errors.Is(err, docstore.ErrNotFound) {
@@ -43,11 +46,11 @@ func (r *Repository) Get(ctx context.Context, code string) (Application, string,
 // Create writes a new application once (If-None-Match: *), with Version 1,
 // and returns its ETag. An existing code gives an error matching ErrExists.
 func (r *Repository) Create(ctx context.Context, a *Application) (string, error) {
-	if a.Code == "" {
-		return "", fmt.Errorf("create application: empty code")
+	if a.ID().IsZero() {
+		return "", fmt.Errorf("create application: malformed code %q", a.Code)
 	}
 	a.Version = 1
-	etag, err := docstore.PutJSON(ctx, r.store, Key(a.Code), a, docstore.PutOptions{IfNoneMatch: true})
+	etag, err := docstore.PutJSON(ctx, r.store, Key(a.ID()), a, docstore.PutOptions{IfNoneMatch: true})
 	if errors.Is(err, docstore.ErrConflict) {
 		return "", fmt.Errorf("create application %s: %w", a.Code, ErrExists)
 	}
@@ -66,7 +69,7 @@ func (r *Repository) UpdateIfMatch(ctx context.Context, a *Application, etag str
 		return "", fmt.Errorf("update application %s: empty etag: %w", a.Code, docstore.ErrPrecondition)
 	}
 	a.Version++
-	newTag, err := docstore.PutJSON(ctx, r.store, Key(a.Code), a, docstore.PutOptions{IfMatch: etag})
+	newTag, err := docstore.PutJSON(ctx, r.store, Key(a.ID()), a, docstore.PutOptions{IfMatch: etag})
 	if err != nil {
 		a.Version--
 		return "", fmt.Errorf("update application %s: %w", a.Code, err)
@@ -81,7 +84,10 @@ func (r *Repository) UpdateIfMatch(ctx context.Context, a *Application, etag str
 // the write (the current application is returned), any other error aborts
 // and is returned wrapped (domain *Error values stay visible to errors.As).
 // When every attempt loses the race the error wraps docstore.ErrPrecondition.
-func (r *Repository) Update(ctx context.Context, code string, mutate func(*Application) error) (Application, error) {
+func (r *Repository) Update(ctx context.Context, code Code, mutate func(*Application) error) (Application, error) {
+	if code.IsZero() {
+		return Application{}, fmt.Errorf("update application: zero code: %w", ErrNotFound)
+	}
 	var a Application
 	err := docstore.Update(ctx, r.store, Key(code), &a, func() error {
 		if err := mutate(&a); err != nil {

@@ -38,7 +38,7 @@ func TestAllocateCode_500_parallel_on_embedded_S3(t *testing.T) {
 	}
 	now := time.Date(2026, 1, 31, 23, 30, 0, 0, time.UTC) // 2026-02-01 in Hanoi
 	const n = 500
-	codes := make([]string, n)
+	codes := make([]application.Code, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -54,10 +54,10 @@ func TestAllocateCode_500_parallel_on_embedded_S3(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("allocation %d: %v", i, errs[i])
 		}
-		if seen[c] {
+		if seen[c.String()] {
 			t.Fatalf("duplicate code %s", c)
 		}
-		seen[c] = true
+		seen[c.String()] = true
 	}
 	for i := 1; i <= n; i++ {
 		if c := "STP-260201-" + pad4(i); !seen[c] {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"motcua/shared/catalog"
+	"motcua/shared/citizenguard"
 	"motcua/shared/docstore"
 	"motcua/shared/httpx"
 	"motcua/shared/queue"
@@ -57,6 +59,9 @@ type Deps struct {
 	// Staff verifies staff tokens for direct/postal submissions; nil
 	// accepts online submissions only.
 	Staff StaffVerifier
+	// Guard checks applicants' PINs (cancel, complete-uploads); nil means
+	// a guard with the default policy and proxies over Store.
+	Guard *citizenguard.Guard
 	// Log receives structured logs (never PINs, CCCDs in clear or phones).
 	Log *slog.Logger
 	// Now is the clock (time.Now when nil).
@@ -70,8 +75,9 @@ type Deps struct {
 // Service files applications and serves the applicant's actions on them.
 // Safe for concurrent use.
 type Service struct {
-	d    Deps
-	repo *Repository
+	d      Deps
+	repo   *Repository
+	access *Access
 }
 
 // NewService checks deps, registers the validation rules and returns the
@@ -111,8 +117,15 @@ func NewService(d Deps) (*Service, error) {
 	if err := RegisterRules(); err != nil {
 		return nil, fmt.Errorf("application.NewService: %w", err)
 	}
-	return &Service{d: d, repo: NewRepository(d.Store)}, nil
+	if d.Guard == nil {
+		d.Guard = citizenguard.New(d.Store, citizenguard.WithLogger(d.Log))
+	}
+	repo := NewRepository(d.Store)
+	return &Service{d: d, repo: repo, access: NewAccess(repo, d.Guard)}, nil
 }
+
+// Access returns the guarded access to applications by code and PIN.
+func (s *Service) Access() *Access { return s.access }
 
 // Repository returns the service's repository.
 func (s *Service) Repository() *Repository { return s.repo }
@@ -125,8 +138,11 @@ type Upload struct {
 	Method string `json:"method"`
 	// URL is the presigned URL.
 	URL string `json:"url"`
-	// Headers must be sent with the PUT (Content-Type).
+	// Headers must be sent with the PUT exactly: Content-Type and
+	// Content-Length are signed into the URL.
 	Headers map[string]string `json:"headers"`
+	// Size is the only body length the URL accepts (the declared size).
+	Size int64 `json:"size"`
 	// ExpiresAt is when the URL stops working.
 	ExpiresAt time.Time `json:"expiresAt"`
 }
@@ -235,7 +251,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, cor
 		fee.PaymentState = PaymentNotRequired
 	}
 	app := Application{
-		Code: code, ProcedureCode: proc.Code, ProcedureName: proc.Name, ProcedureVersion: proc.Version,
+		Code: code.String(), ProcedureCode: proc.Code, ProcedureName: proc.Name, ProcedureVersion: proc.Version,
 		ProcessingDays: proc.ProcessingDays,
 		Agency:         Agency{Code: proc.Agency.Code, Name: proc.Agency.Name},
 		Applicant:      applicant, Form: form, Documents: docs, Channel: channel,
@@ -253,7 +269,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, cor
 	}
 	app.Timeline = []Event{{At: now, Status: StatusSubmitted, Actor: actor, EventID: env.ID}}
 
-	if err := StageOutbox(ctx, s.d.Store, s.d.EventsQueue, env, code); err != nil {
+	if err := StageOutbox(ctx, s.d.Store, s.d.EventsQueue, env, code.String()); err != nil {
 		return SubmitResult{}, fmt.Errorf("submit: %w", err)
 	}
 	if _, err := s.repo.Create(ctx, &app); err != nil {
@@ -275,9 +291,9 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, cor
 		s.d.Log.WarnContext(ctx, "submit: presign uploads", "code", code, "error", err.Error())
 	}
 	return SubmitResult{
-		Code: code, PIN: pin, Status: app.Status, ProcedureCode: app.ProcedureCode,
+		Code: code.String(), PIN: pin, Status: app.Status, ProcedureCode: app.ProcedureCode,
 		ProcedureName: app.ProcedureName, Agency: app.Agency, Fee: app.Fee,
-		SubmittedAt: app.SubmittedAt, DueDate: app.DueAt, Uploads: uploads,
+		SubmittedAt: APITime(app.SubmittedAt), DueDate: APITime(app.DueAt), Uploads: uploads,
 	}, nil
 }
 
@@ -334,38 +350,15 @@ func (s *Service) presign(ctx context.Context, a Application, now time.Time) ([]
 		if d.Uploaded {
 			continue
 		}
-		url, err := s.d.Uploads.PresignPut(ctx, d.UploadKey, d.ContentType, s.d.UploadTTL)
+		url, err := s.d.Uploads.PresignPutSized(ctx, d.UploadKey, d.ContentType, d.Size, s.d.UploadTTL)
 		if err != nil {
 			return out, fmt.Errorf("presign %s: %w", d.UploadKey, err)
 		}
 		out = append(out, Upload{
-			DocumentCode: d.Code, Method: http.MethodPut, URL: url,
-			Headers: map[string]string{"Content-Type": d.ContentType}, ExpiresAt: now.Add(s.d.UploadTTL),
+			DocumentCode: d.Code, Method: http.MethodPut, URL: url, Size: d.Size,
+			Headers:   map[string]string{"Content-Type": d.ContentType, "Content-Length": strconv.FormatInt(d.Size, 10)},
+			ExpiresAt: APITime(now.Add(s.d.UploadTTL)),
 		})
 	}
 	return out, nil
-}
-
-// authorize reads the application and checks the PIN; a wrong PIN and an
-// unknown code give the same ErrWrongPIN.
-func (s *Service) authorize(ctx context.Context, code, pin string) (Application, error) {
-	a, _, err := s.repo.Get(ctx, code)
-	if errors.Is(err, ErrNotFound) {
-		// Spend comparable time so an unknown code is not told apart by timing.
-		CheckPIN(dummyApp, pin)
-		return Application{}, ErrWrongPIN
-	}
-	if err != nil {
-		return Application{}, err
-	}
-	if !CheckPIN(a, pin) {
-		return Application{}, ErrWrongPIN
-	}
-	return a, nil
-}
-
-// dummyApp carries a fixed hash so unknown codes cost a PIN check too.
-var dummyApp = Application{
-	PINHash: pinScheme + "$" + fmt.Sprint(DefaultPINIterations) + "$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	PINSalt: "AAAAAAAAAAAAAAAAAAAAAA",
 }

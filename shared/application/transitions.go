@@ -137,6 +137,24 @@ func Allowed(status Status, action ActionName) bool {
 	return ok && slices.Contains(t.from, status)
 }
 
+// AllowedFor reports whether action may be applied to app as it is now: the
+// status allows it and its preconditions on the application hold (a fee to
+// ask for before require_payment). The staff view offers only these.
+func AllowedFor(app Application, action ActionName) bool {
+	if !Allowed(app.Status, action) {
+		return false
+	}
+	if action == ActRequirePayment {
+		return hasFeeToAsk(app)
+	}
+	return true
+}
+
+// hasFeeToAsk reports whether the application has an unpaid fee.
+func hasFeeToAsk(app Application) bool {
+	return app.Fee.AmountVND > 0 && app.Fee.PaymentState != PaymentPaid && app.Fee.PaymentState != PaymentNotRequired
+}
+
 // EventType returns the event type published after action ("" if unknown).
 func EventType(action ActionName) string { return transitions[action].event }
 
@@ -394,7 +412,7 @@ func ApplyWith(c *workdays.Calendar, app *Application, action Action, actor Acto
 	if err != nil {
 		return Event{}, err
 	}
-	if action.Name == ActRequirePayment && (app.Fee.AmountVND <= 0 || app.Fee.PaymentState == PaymentPaid) {
+	if action.Name == ActRequirePayment && !hasFeeToAsk(*app) {
 		return Event{}, withStatus(ErrNothingToPay, app.Status)
 	}
 	now = now.UTC()
@@ -479,10 +497,10 @@ type AuditRecord struct {
 }
 
 // AuditPrefix returns the key prefix of an application's audit records.
-func AuditPrefix(code string) string { return "audit/applications/" + code + "/" }
+func AuditPrefix(code Code) string { return "audit/applications/" + code.String() + "/" }
 
 // AuditKey returns the key of the audit record of one step.
-func AuditKey(code, eventID string) string { return AuditPrefix(code) + eventID + ".json" }
+func AuditKey(code Code, eventID string) string { return AuditPrefix(code) + eventID + ".json" }
 
 // AuditTrail returns the audit records of a's steps in timeline order. Records
 // whose event is not in a's timeline (the write they were staged for lost
@@ -491,7 +509,7 @@ func AuditTrail(ctx context.Context, store docstore.Store, a Application) ([]Aud
 	var out []AuditRecord
 	next := ""
 	for {
-		page, err := store.List(ctx, AuditPrefix(a.Code), next, 1000)
+		page, err := store.List(ctx, AuditPrefix(a.ID()), next, 1000)
 		if err != nil {
 			return nil, fmt.Errorf("audit trail %s: %w", a.Code, err)
 		}
@@ -538,7 +556,7 @@ type StaffApplication struct {
 // MarshalJSON encodes the application without its PIN members.
 func (s StaffApplication) MarshalJSON() ([]byte, error) {
 	type plain Application // drops methods, so no recursion
-	b, err := json.Marshal(plain(s.Application))
+	b, err := json.Marshal(plain(s.Application.InAPIZone()))
 	if err != nil {
 		return nil, err
 	}
@@ -597,8 +615,12 @@ func NewProcessor(store docstore.Store, pub queue.Publisher, queueName string, c
 }
 
 // View returns the staff view of an application of the officer's agency.
-func (p *Processor) View(ctx context.Context, claims staffauth.Claims, code string) (StaffView, error) {
-	a, _, err := p.repo.Get(ctx, strings.TrimSpace(code))
+func (p *Processor) View(ctx context.Context, claims staffauth.Claims, raw string) (StaffView, error) {
+	code, err := ParseCode(raw)
+	if err != nil {
+		return StaffView{}, err
+	}
+	a, _, err := p.repo.Get(ctx, code)
 	if err != nil {
 		return StaffView{}, err
 	}
@@ -609,12 +631,15 @@ func (p *Processor) View(ctx context.Context, claims staffauth.Claims, code stri
 	if err != nil {
 		return StaffView{}, err
 	}
+	for i := range trail {
+		trail[i].At = APITime(trail[i].At)
+	}
 	v := StaffView{Application: StaffApplication{a.Redacted()}, Audit: trail, AllowedActions: []ActionName{}}
 	if v.Audit == nil {
 		v.Audit = []AuditRecord{}
 	}
 	for _, name := range Actions {
-		if Allowed(a.Status, name) && !transitions[name].citizen {
+		if AllowedFor(a, name) && !transitions[name].citizen {
 			v.AllowedActions = append(v.AllowedActions, name)
 		}
 	}
@@ -629,7 +654,10 @@ func (p *Processor) View(ctx context.Context, claims staffauth.Claims, code stri
 // the officer decided on a state that is gone. Nothing acknowledged is
 // lost and no update is lost. correlationID goes into the event.
 func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in ProcessInput, correlationID string) (ProcessResult, error) {
-	code := strings.TrimSpace(in.Code)
+	code, err := ParseCode(in.Code)
+	if err != nil {
+		return ProcessResult{}, err
+	}
 	a, etag, err := p.repo.Get(ctx, code)
 	if err != nil {
 		return ProcessResult{}, err
@@ -637,6 +665,9 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	if err := staffauth.Authorize(claims, a.Agency.Code); err != nil {
 		return ProcessResult{}, err
 	}
+	// The audit trail and events name the agency as the catalog spells it,
+	// not as the token does (staffauth.Authorize compares case-insensitively).
+	claims.Agency = a.Agency.Code
 	from := a.Status
 	ev, err := ApplyWith(p.cal, &a, in.Action, StaffActor(claims), p.now())
 	if err != nil {
@@ -654,15 +685,15 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	rec := AuditRecord{EventID: env.ID, Code: a.Code, Action: in.Name, From: from, To: a.Status, At: ev.At,
 		Officer: claims.Subject, Agency: claims.Agency, Reason: checked.Reason, Missing: checked.Missing,
 		Result: checked.Result, Delivery: checked.Delivery, Note: checked.Note}
-	if _, err := docstore.PutJSON(ctx, p.store, AuditKey(a.Code, env.ID), rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
+	if _, err := docstore.PutJSON(ctx, p.store, AuditKey(a.ID(), env.ID), rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
 		return ProcessResult{}, fmt.Errorf("process %s %s: audit: %w", in.Name, code, err)
 	}
 	if err := StageOutbox(ctx, p.store, p.queue, env, a.Code); err != nil {
-		p.discard(ctx, a.Code, env.ID, false)
+		p.discard(ctx, a.ID(), env.ID, false)
 		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
 	}
 	if _, err := p.repo.UpdateIfMatch(ctx, &a, etag); err != nil {
-		p.discard(ctx, a.Code, env.ID, true)
+		p.discard(ctx, a.ID(), env.ID, true)
 		if errors.Is(err, docstore.ErrPrecondition) {
 			cur, _, gerr := p.repo.Get(context.WithoutCancel(ctx), code)
 			status := from
@@ -678,13 +709,14 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 		p.log.WarnContext(ctx, "staff action: event left in outbox for repair", "code", code, "event_id", env.ID, "error", err.Error())
 	}
 	p.log.InfoContext(ctx, "staff action applied", "code", code, "action", string(in.Name), "from", string(from), "to", string(a.Status), "agency", claims.Agency)
+	ev.At = APITime(ev.At)
 	return ProcessResult{Application: StaffApplication{a.Redacted()}, Event: ev}, nil
 }
 
 // discard removes the audit record and (when staged) the outbox marker of
 // a step whose write did not happen; failures only leave records that
 // AuditTrail and RepairOutbox already ignore.
-func (p *Processor) discard(ctx context.Context, code, eventID string, outbox bool) {
+func (p *Processor) discard(ctx context.Context, code Code, eventID string, outbox bool) {
 	ctx = context.WithoutCancel(ctx)
 	if err := p.store.Delete(ctx, AuditKey(code, eventID), ""); err != nil {
 		p.log.WarnContext(ctx, "staff action: stale audit record left", "code", code, "event_id", eventID, "error", err.Error())

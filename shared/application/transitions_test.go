@@ -343,7 +343,7 @@ func TestProcessor_applies_publishes_and_audits(t *testing.T) {
 	if res.Application.Status != application.StatusReceived || res.Application.PINHash != "" || res.Event.EventID == "" {
 		t.Fatalf("result = %+v", res)
 	}
-	got, _, err := application.NewRepository(store).Get(ctx, "STP-260302-0001")
+	got, _, err := application.NewRepository(store).Get(ctx, mustCode("STP-260302-0001"))
 	if err != nil || got.Status != application.StatusReceived || got.Version != 2 {
 		t.Fatalf("stored = %+v, %v", got, err)
 	}
@@ -370,7 +370,7 @@ func TestProcessor_applies_publishes_and_audits(t *testing.T) {
 		t.Fatalf("allowed = %v", v.AllowedActions)
 	}
 	// The stored application (what citizens' look-ups read) has no officer id.
-	obj, _ := store.Get(ctx, application.Key("STP-260302-0001"))
+	obj, _ := store.Get(ctx, application.Key(mustCode("STP-260302-0001")))
 	if strings.Contains(string(obj.Body), "officer1") {
 		t.Fatal("officer id stored in the application document")
 	}
@@ -462,7 +462,7 @@ func TestProcessor_lost_race_is_409_concurrent_update(t *testing.T) {
 	if n := len(q.Published("application-events")); n != 0 {
 		t.Fatalf("loser published %d events", n)
 	}
-	got, _, _ := application.NewRepository(mem).Get(ctx, "STP-260302-0001")
+	got, _, _ := application.NewRepository(mem).Get(ctx, mustCode("STP-260302-0001"))
 	if got.Status != application.StatusRejected || len(got.Timeline) != 2 {
 		t.Fatalf("stored = %s, timeline %d", got.Status, len(got.Timeline))
 	}
@@ -529,7 +529,7 @@ func TestProcessor_concurrent_officers_on_embedded_S3(t *testing.T) {
 			t.Fatalf("loser answer %d %s", resp.StatusCode, resp.Body)
 		}
 	}
-	got, _, err := application.NewRepository(p.Store).Get(ctx, "STP-260302-0001")
+	got, _, err := application.NewRepository(p.Store).Get(ctx, mustCode("STP-260302-0001"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,5 +546,28 @@ func TestProcessor_concurrent_officers_on_embedded_S3(t *testing.T) {
 	page, err := p.Store.List(ctx, application.OutboxPrefix, "", 100)
 	if err != nil || len(page.Entries) != 0 {
 		t.Fatalf("outbox markers left: %+v, %v", page.Entries, err)
+	}
+}
+
+func TestAllowedFor_offers_require_payment_only_with_a_fee_to_ask(t *testing.T) {
+	cases := []struct {
+		name string
+		fee  application.Fee
+		want bool
+	}{
+		{"unpaid_fee", application.Fee{AmountVND: 50000, PaymentState: application.PaymentUnpaid}, true},
+		{"paid_fee", application.Fee{AmountVND: 50000, PaymentState: application.PaymentPaid}, false},
+		{"free", application.Fee{AmountVND: 0, PaymentState: application.PaymentNotRequired}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := application.Application{Status: application.StatusProcessing, Fee: c.fee}
+			if got := application.AllowedFor(a, application.ActRequirePayment); got != c.want {
+				t.Fatalf("AllowedFor = %v, want %v", got, c.want)
+			}
+			if !application.AllowedFor(a, application.ActComplete) {
+				t.Fatal("complete must stay offered")
+			}
+		})
 	}
 }

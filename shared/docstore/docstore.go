@@ -39,6 +39,8 @@ type Entry struct {
 	ETag         string
 	Size         int64
 	LastModified time.Time
+	// ContentType is the stored media type; filled by Head only.
+	ContentType string
 }
 
 // PutOptions makes a write conditional.
@@ -76,6 +78,9 @@ type Store interface {
 	// PresignPut returns a URL a client can PUT the object to directly,
 	// valid for ttl.
 	PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (string, error)
+	// PresignPutSized is PresignPut binding the length too: the URL admits
+	// exactly size bytes of contentType (both signed headers).
+	PresignPutSized(ctx context.Context, key, contentType string, size int64, ttl time.Duration) (string, error)
 	// PresignGet returns a URL a client can GET the object from, valid for ttl.
 	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -76,7 +77,7 @@ func (m *MemStore) Head(ctx context.Context, key string) (Entry, error) {
 	if !ok {
 		return Entry{}, fmt.Errorf("docstore head %s: %w", key, ErrNotFound)
 	}
-	return Entry{Key: key, ETag: d.etag, Size: int64(len(d.body)), LastModified: d.modified}, nil
+	return Entry{Key: key, ETag: d.etag, Size: int64(len(d.body)), LastModified: d.modified, ContentType: d.contentType}, nil
 }
 
 // Put writes a document, honouring opts' conditions atomically.
@@ -150,6 +151,19 @@ func (m *MemStore) List(ctx context.Context, prefix, next string, limit int) (Li
 		page.Entries = append(page.Entries, Entry{Key: k, ETag: d.etag, Size: int64(len(d.body)), LastModified: d.modified})
 	}
 	return page, nil
+}
+
+// PresignPutSized returns mem://bucket/key?method=PUT&content-length=…
+// (not fetchable).
+func (m *MemStore) PresignPutSized(ctx context.Context, key, contentType string, size int64, ttl time.Duration) (string, error) {
+	if size <= 0 {
+		return "", fmt.Errorf("docstore presign put %s: size %d must be positive", key, size)
+	}
+	q := url.Values{"method": {"PUT"}, "expires": {m.now().Add(ttl).UTC().Format(time.RFC3339)}, "content-length": {strconv.FormatInt(size, 10)}}
+	if contentType != "" {
+		q.Set("content-type", contentType)
+	}
+	return m.presigned(key, q), nil
 }
 
 // PresignPut returns mem://bucket/key?method=PUT&... (not fetchable).

@@ -75,6 +75,7 @@ func (s *S3Store) Head(ctx context.Context, key string) (Entry, error) {
 		ETag:         aws.ToString(out.ETag),
 		Size:         aws.ToInt64(out.ContentLength),
 		LastModified: aws.ToTime(out.LastModified),
+		ContentType:  aws.ToString(out.ContentType),
 	}, nil
 }
 
@@ -188,6 +189,26 @@ func (s *S3Store) List(ctx context.Context, prefix, next string, limit int) (Lis
 		page.Next = aws.ToString(out.NextContinuationToken)
 	}
 	return page, nil
+}
+
+// PresignPutSized returns a URL a client can PUT exactly size bytes of
+// contentType to, valid for ttl: Content-Length and Content-Type are among
+// the signed headers, so S3 refuses any other length or type (403
+// SignatureDoesNotMatch) before storing anything. The client must send
+// both headers with the signed values.
+func (s *S3Store) PresignPutSized(ctx context.Context, key, contentType string, size int64, ttl time.Duration) (string, error) {
+	if size <= 0 {
+		return "", fmt.Errorf("docstore presign put %s/%s: size %d must be positive", s.bucket, key, size)
+	}
+	in := &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, ContentLength: aws.Int64(size)}
+	if contentType != "" {
+		in.ContentType = &contentType
+	}
+	req, err := s.presign.PresignPutObject(ctx, in, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("docstore presign put %s/%s: %w", s.bucket, key, err)
+	}
+	return req.URL, nil
 }
 
 // PresignPut returns a URL a client can PUT the object to, valid for ttl.

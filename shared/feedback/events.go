@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"motcua/shared/application"
 	"motcua/shared/docstore"
+	sharedoutbox "motcua/shared/outbox"
 	"motcua/shared/queue"
 )
 
@@ -96,28 +96,26 @@ func newEvent(action, correlationID string, it Item, previousAgency string) (que
 	return queue.NewEnvelope(EventType(action), correlationID, p)
 }
 
-// outbox is the one place feedback uses the outbox (today
-// shared/application's; the hardening teammate is moving it to its own
-// package). stage runs before the item write, flush after it succeeded,
-// discard after it failed.
-//
-// Known gap until that package is merged: application.StageOutbox can only
-// tie a marker to an application, so feedback markers are untied and the
-// repair sweep publishes a marker even if the item write it announced never
-// happened (a crash in the few milliseconds between the marker and the
-// write, or a failed discard after a lost race). The new package ties a
-// marker to a record (Tie{Kind, ID}) and asks a registered check: stage
-// will pass Tie{Kind: OutboxKind, ID: id} and the repair registers
-// EventWritten, so this file is the whole swap.
+// outbox is the one place feedback uses shared/outbox: a marker tied to
+// the item (Tie{OutboxKind, id}) is staged before the item write, flushed
+// after it succeeded, discarded after it failed; the repair sweep asks
+// EventWritten whether a left-behind marker's step was written.
 type outbox struct {
 	store docstore.Store
 	pub   queue.Publisher
 	queue string
 }
 
-func (o outbox) stage(ctx context.Context, id string, env queue.Envelope) error {
-	_ = id // the tie, once the outbox package can carry it
-	return application.StageOutbox(ctx, o.store, o.queue, env, "")
+func (o outbox) stage(ctx context.Context, id ID, env queue.Envelope) error {
+	return sharedoutbox.Stage(ctx, o.store, o.queue, env, sharedoutbox.Tie{Kind: OutboxKind, ID: id.String()})
+}
+
+func (o outbox) flush(ctx context.Context, env queue.Envelope) error {
+	return sharedoutbox.Flush(ctx, o.store, o.pub, o.queue, env)
+}
+
+func (o outbox) discard(ctx context.Context, env queue.Envelope) error {
+	return sharedoutbox.Discard(ctx, o.store, env.ID)
 }
 
 // OutboxKind is the outbox tie kind of feedback items.
@@ -126,9 +124,13 @@ const OutboxKind = "feedback"
 // EventWritten returns the outbox repair check of feedback items: whether
 // item id's timeline carries the event eventID (the state change the
 // marker announced was written). An unknown item is false, not an error.
-func EventWritten(store docstore.Store) func(ctx context.Context, id, eventID string) (bool, error) {
+func EventWritten(store docstore.Store) sharedoutbox.Written {
 	r := repo{store: store}
-	return func(ctx context.Context, id, eventID string) (bool, error) {
+	return func(ctx context.Context, raw, eventID string) (bool, error) {
+		id, err := ParseID(raw)
+		if err != nil {
+			return false, nil
+		}
 		it, _, err := r.get(ctx, id)
 		if errors.Is(err, ErrNotFound) {
 			return false, nil
@@ -143,12 +145,4 @@ func EventWritten(store docstore.Store) func(ctx context.Context, id, eventID st
 		}
 		return false, nil
 	}
-}
-
-func (o outbox) flush(ctx context.Context, env queue.Envelope) error {
-	return application.FlushOutbox(ctx, o.store, o.pub, o.queue, env)
-}
-
-func (o outbox) discard(ctx context.Context, env queue.Envelope) error {
-	return application.DiscardOutbox(ctx, o.store, env.ID)
 }

@@ -80,11 +80,11 @@ func (f *fixture) submit(t *testing.T, in SubmitInput) SubmitResult {
 func (f *fixture) staff(t *testing.T, agency, id string, in Input) StaffView {
 	t.Helper()
 	o := Officer{Subject: "officer-1", Agency: agency}
-	v, err := f.svc.StaffGet(context.Background(), o, id)
+	v, err := f.svc.StaffGet(context.Background(), o, pid(id))
 	if err != nil {
 		t.Fatalf("staff get: %v", err)
 	}
-	out, err := f.svc.StaffAct(context.Background(), o, id, v.Item.Version, in, "")
+	out, err := f.svc.StaffAct(context.Background(), o, pid(id), v.Item.Version, in, "")
 	if err != nil {
 		t.Fatalf("staff %s: %v", in.Action, err)
 	}
@@ -113,4 +113,10 @@ func mustCalendar(tb testing.TB) *workdays.Calendar {
 		tb.Fatal(err)
 	}
 	return cal
+}
+
+// pid parses an id the test knows is well-formed (the zero ID otherwise).
+func pid(s string) ID {
+	id, _ := ParseID(s)
+	return id
 }

@@ -14,10 +14,10 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"motcua/shared/application"
+	"motcua/shared/config"
 	"motcua/shared/httpx"
 	"motcua/shared/idempotency"
 	"motcua/shared/staffauth"
-	"motcua/shared/throttle"
 	"motcua/shared/workdays"
 )
 
@@ -51,17 +51,17 @@ const (
 // StaffVerifier authenticates an officer from the Authorization header.
 type StaffVerifier func(authorization string, now time.Time) (Officer, error)
 
-// StaffVerifierFromSecret is the one place feedback checks staff tokens:
-// today staffauth.Verify with the HMAC key read by key on each call (so a
-// rotated secret is picked up); when staffauth.NewVerifier lands, only
-// this function changes.
-func StaffVerifierFromSecret(key func() ([]byte, error)) StaffVerifier {
+// StaffVerifierFromSecrets is the one place feedback checks staff tokens:
+// today staffauth.Verify with the HMAC key staffauth.SecretName, re-read on
+// each call (a rotated secret needs no restart); when staffauth.NewVerifier
+// lands, only this function changes.
+func StaffVerifierFromSecrets(secrets config.Secrets) StaffVerifier {
 	return func(authorization string, now time.Time) (Officer, error) {
-		k, err := key()
+		k, err := secrets.Get(staffauth.SecretName)
 		if err != nil {
 			return Officer{}, fmt.Errorf("staff secret: %w", err)
 		}
-		c, err := staffauth.Verify(k, authorization, now)
+		c, err := staffauth.Verify([]byte(k), authorization, now)
 		if err != nil {
 			return Officer{}, err
 		}
@@ -152,7 +152,11 @@ func (h *HTTP) Serve(ctx context.Context, req handler.Request) handler.Response 
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err)
 		}
-		v, err := h.svc.StaffGet(ctx, o, q.Get("id"))
+		id, err := ParseID(q.Get("id"))
+		if err != nil {
+			return httpx.FromError(ctx, h.log, err)
+		}
+		v, err := h.svc.StaffGet(ctx, o, id)
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err)
 		}
@@ -205,7 +209,7 @@ func (h *HTTP) submit(ctx context.Context, req handler.Request) handler.Response
 	}
 	key := req.Header.Get(idempotency.HeaderKey)
 	resp, err := h.keeper.Do(ctx, "feedback-submit", req, func() (handler.Response, error) {
-		out, err := h.svc.Submit(ctx, in, Origin{Client: throttle.ClientAddress(http.Header(req.Header)), Channel: "web", CallID: httpx.CallID(req)})
+		out, err := h.svc.Submit(ctx, in, Origin{Client: h.client(req), Channel: "web", CallID: httpx.CallID(req)})
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err), nil
 		}
@@ -254,9 +258,13 @@ func (h *HTTP) sender(ctx context.Context, req handler.Request, op string, in Se
 	if err := httpx.Validate(&in); err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	client := throttle.ClientAddress(http.Header(req.Header))
+	id, err := ParseID(in.ID)
+	if err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	client := h.client(req)
 	if op == OpStatus {
-		v, err := h.svc.FollowUp(ctx, in.ID, in.Secret, client)
+		v, err := h.svc.FollowUp(ctx, id, in.Secret, client)
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err)
 		}
@@ -271,8 +279,8 @@ func (h *HTTP) sender(ctx context.Context, req handler.Request, op string, in Se
 	case OpReopen:
 		act.Action = ActionReopen
 	}
-	resp, err := h.keeper.Do(ctx, "feedback-sender:"+NormalizeID(in.ID), req, func() (handler.Response, error) {
-		v, err := h.svc.SenderAct(ctx, in.ID, in.Secret, client, act, httpx.CallID(req))
+	resp, err := h.keeper.Do(ctx, "feedback-sender:"+id.String(), req, func() (handler.Response, error) {
+		v, err := h.svc.SenderAct(ctx, id, in.Secret, client, act, httpx.CallID(req))
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err), nil
 		}
@@ -282,6 +290,11 @@ func (h *HTTP) sender(ctx context.Context, req handler.Request, op string, in Se
 		return httpx.FromError(ctx, h.log, err)
 	}
 	return resp
+}
+
+// client is the caller's address under the trusted proxies.
+func (h *HTTP) client(req handler.Request) string {
+	return h.svc.d.Guard.Client(http.Header(req.Header))
 }
 
 // officer authenticates the staff caller.
@@ -304,6 +317,10 @@ func (h *HTTP) staffAction(ctx context.Context, req handler.Request) handler.Res
 	if err := httpx.Validate(&in); err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
+	id, err := ParseID(in.ID)
+	if err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
 	version := in.Version
 	if v, ok := versionFrom(req.Header.Get("If-Match")); !ok {
 		return httpx.ProblemResponse(httpx.BadRequest("invalid_if_match", `If-Match must be an ETag of this API, e.g. "v3".`,
@@ -322,7 +339,7 @@ func (h *HTTP) staffAction(ctx context.Context, req handler.Request) handler.Res
 	act := Input{Action: in.Action, Assignee: in.Assignee, Agency: Agency{Code: strings.ToUpper(strings.TrimSpace(in.Agency))},
 		Text: in.Text, Reason: in.Reason, DuplicateOf: in.DuplicateOf}
 	resp, err := h.keeper.Do(ctx, "feedback-staff:"+o.Subject, req, func() (handler.Response, error) {
-		v, err := h.svc.StaffAct(ctx, o, in.ID, version, act, httpx.CallID(req))
+		v, err := h.svc.StaffAct(ctx, o, id, version, act, httpx.CallID(req))
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err), nil
 		}
@@ -402,7 +419,11 @@ func (h *HTTP) queue(ctx context.Context, req handler.Request, v url.Values) han
 
 func (h *HTTP) public(ctx context.Context, v url.Values) handler.Response {
 	hdr := http.Header{"Cache-Control": {"public, max-age=60"}}
-	if id := v.Get("id"); id != "" {
+	if v.Has("id") {
+		id, err := ParseID(v.Get("id"))
+		if err != nil {
+			return httpx.FromError(ctx, h.log, err)
+		}
 		p, err := h.svc.GetPublic(ctx, id)
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err)

@@ -101,7 +101,7 @@ func TestOpen311_against_the_GeoReport_v2_field_list(t *testing.T) {
 		t.Fatalf("POST requests.json: %d %s", st, body)
 	}
 	id, _ := created[0]["service_request_id"].(string)
-	if !validID(id) || created[0]["service_notice"] == "" {
+	if pid(id).IsZero() || created[0]["service_notice"] == "" {
 		t.Fatalf("created %v", created[0])
 	}
 	if v, ok := created[0]["account_id"]; !ok || v != nil {
@@ -220,6 +220,9 @@ func TestHTTP_native_api(t *testing.T) {
 	st, _, out = call(h, "GET", "", "action=status&id="+res.ID+"&secret="+res.Secret, "", "")
 	if st != 200 || !strings.Contains(string(out), res.ID) || !strings.Contains(string(out), `"receivedAt":"2026-12-03T09:00:00+07:00"`) {
 		t.Fatalf("status: %d %s", st, out)
+	}
+	if st, _, out = call(h, "GET", "", "action=status&id=../../x&secret=11111111", "", ""); st != 400 || !strings.Contains(string(out), "invalid_identifier") {
+		t.Fatalf("malformed id: %d %s", st, out)
 	}
 	st, _, out = call(h, "GET", "", "action=status&id="+res.ID+"&secret=11111111", "", "")
 	if st != 404 || !strings.Contains(string(out), "feedback_not_found") {

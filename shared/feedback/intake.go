@@ -167,22 +167,23 @@ func safeFileName(name string) string {
 	return s
 }
 
-// UploadKey is the uploads-bucket key of attachment name of item id.
-func UploadKey(id, name string) string { return "feedback/" + id + "/" + name }
+// UploadKey is the uploads-bucket key of attachment name (a safeFileName)
+// of item id.
+func UploadKey(id ID, name string) string { return "feedback/" + id.String() + "/" + name }
 
 // idAlphabet is Crockford-like base32 without I, L, O, U.
 const idAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // NewID returns a fresh id: PAKN-<yymmdd in Vietnam>-<8 random base32>.
 // Ids are not guessable in sequence; the secret still guards the item.
-func NewID(now time.Time) (string, error) {
+func NewID(now time.Time) (ID, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("new feedback id: %w", err)
+		return ID{}, fmt.Errorf("new feedback id: %w", err)
 	}
 	out := make([]byte, 8)
 	for i, x := range b {
 		out[i] = idAlphabet[int(x)%len(idAlphabet)]
 	}
-	return "PAKN-" + now.In(workdays.Location).Format("060102") + "-" + string(out), nil
+	return ParseID("PAKN-" + now.In(workdays.Location).Format("060102") + "-" + string(out))
 }

@@ -128,8 +128,11 @@ func (s *Service) Queue(ctx context.Context, o Officer, q QueueQuery) (QueuePage
 		}
 		cur = c
 	}
-	agency := strings.ToUpper(o.Agency)
+	agency := strings.ToUpper(strings.TrimSpace(o.Agency))
 	page := QueuePage{Items: []QueueEntry{}}
+	if !codeOK(agency) {
+		return page, nil // no agency of this shape has items
+	}
 	budget := scanBudget
 	lastMonth := monthStart(to)
 	for {
@@ -149,7 +152,11 @@ func (s *Service) Queue(ctx context.Context, o Officer, q QueueQuery) (QueuePage
 			}
 			budget -= len(lp.Entries)
 			for _, e := range lp.Entries {
-				it, _, err := s.repo.get(ctx, idFromIndexKey(e.Key))
+				id, err := idFromIndexKey(e.Key)
+				if err != nil {
+					continue // not an entry this code wrote
+				}
+				it, _, err := s.repo.get(ctx, id)
 				if errors.Is(err, ErrNotFound) {
 					continue
 				}
@@ -222,9 +229,8 @@ type PublicPage struct {
 
 // GetPublic returns the published view of item id (ErrNotFound when the
 // item is unknown or not published).
-func (s *Service) GetPublic(ctx context.Context, id string) (PublicItem, error) {
-	id = NormalizeID(id)
-	if !validID(id) {
+func (s *Service) GetPublic(ctx context.Context, id ID) (PublicItem, error) {
+	if id.IsZero() {
 		return PublicItem{}, ErrNotFound
 	}
 	var p PublicItem
@@ -260,8 +266,8 @@ func (s *Service) Public(ctx context.Context, q PublicQuery) (PublicPage, error)
 		}
 		budget -= len(lp.Entries)
 		for _, e := range lp.Entries {
-			id := strings.TrimSuffix(strings.TrimPrefix(e.Key, PublicPrefix), ".json")
-			if q.IDs != nil && !slices.Contains(q.IDs, id) {
+			id, err := ParseID(strings.TrimSuffix(strings.TrimPrefix(e.Key, PublicPrefix), ".json"))
+			if err != nil || (q.IDs != nil && !slices.Contains(q.IDs, id.String())) {
 				continue
 			}
 			p, err := s.GetPublic(ctx, id)

@@ -18,7 +18,6 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"motcua/shared/httpx"
-	"motcua/shared/throttle"
 	"motcua/shared/workdays"
 )
 
@@ -287,13 +286,17 @@ func open311FromPublic(p PublicItem, updated time.Time) Open311Request {
 
 // open311Lookup returns the Open311 form of item id: full when published,
 // minimal otherwise.
-func (h *HTTP) open311Lookup(ctx context.Context, id string) (Open311Request, error) {
+func (h *HTTP) open311Lookup(ctx context.Context, raw string) (Open311Request, error) {
+	id, err := ParseID(raw)
+	if err != nil {
+		return Open311Request{}, ErrNotFound
+	}
 	it, _, err := h.svc.repo.get(ctx, id)
 	if err != nil {
 		return Open311Request{}, err
 	}
 	if it.Published {
-		if p, err := h.svc.GetPublic(ctx, it.ID); err == nil {
+		if p, err := h.svc.GetPublic(ctx, id); err == nil {
 			r := open311FromPublic(p, it.UpdatedAt)
 			r.Status = open311Status(it.Status)
 			return r, nil
@@ -496,7 +499,7 @@ func (h *HTTP) open311Post(ctx context.Context, req handler.Request, query url.V
 	}
 	media := strings.TrimSpace(form.Get("media_url"))
 	sum := sha256.Sum256([]byte("open311-api-key\x00" + key))
-	client := throttle.ClientAddress(http.Header(req.Header))
+	client := h.client(req)
 	if client == "" {
 		client = "key:" + hex.EncodeToString(sum[:8])
 	}

@@ -5,15 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
 	"motcua/shared/application"
+	"motcua/shared/citizenguard"
 	"motcua/shared/docstore"
 	"motcua/shared/fault"
 	"motcua/shared/httpx"
 	"motcua/shared/queue"
-	"motcua/shared/throttle"
 	"motcua/shared/workdays"
 )
 
@@ -45,14 +46,13 @@ type Deps struct {
 	Calendar *workdays.Calendar
 	// Tables gives the field and routing tables (NewTables(Store) when nil).
 	Tables *Tables
-	// SecretThrottle counts follow-up secret attempts (throttle.New(Store)
-	// with prefix throttle/feedback-secret/ when nil).
-	SecretThrottle *throttle.Throttle
-	// SenderThrottle limits intakes per phone/e-mail and ClientThrottle
-	// per client address (DefaultPerSender and DefaultPerClient per
-	// DefaultIntakeWindow when nil).
-	SenderThrottle *throttle.Throttle
-	ClientThrottle *throttle.Throttle
+	// Guard checks follow-up secrets (platform.Platform.Guard;
+	// citizenguard.New(Store) when nil).
+	Guard *citizenguard.Guard
+	// PerSender limits intakes per phone/e-mail and PerClient per client
+	// address (DefaultPerSender / DefaultPerClient per DefaultIntakeWindow
+	// when zero).
+	PerSender, PerClient Limit
 	// DedupWindow is DefaultDedupWindow when 0.
 	DedupWindow time.Duration
 	// Log is the logger (slog.Default when nil).
@@ -65,7 +65,7 @@ type Deps struct {
 type Service struct {
 	d      Deps
 	repo   repo
-	guard  guard
+	limits limiter
 	outbox outbox
 	apps   *application.Repository
 }
@@ -97,28 +97,23 @@ func NewService(d Deps) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.SecretThrottle == nil {
-		d.SecretThrottle = throttle.New(d.Store, throttle.WithPrefix("throttle/feedback-secret/"))
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
-	if d.SenderThrottle == nil {
-		d.SenderThrottle = throttle.New(d.Store, throttle.WithPrefix("throttle/feedback-sender/"),
-			throttle.WithLimits(DefaultPerSender, DefaultPerSender, DefaultIntakeWindow), throttle.WithClock(d.Now))
+	if d.Guard == nil {
+		d.Guard = citizenguard.New(d.Store, citizenguard.WithClock(d.Now), citizenguard.WithLogger(d.Log))
 	}
-	if d.ClientThrottle == nil {
-		d.ClientThrottle = throttle.New(d.Store, throttle.WithPrefix("throttle/feedback-client/"),
-			throttle.WithLimits(DefaultPerClient, DefaultPerClient, DefaultIntakeWindow), throttle.WithClock(d.Now))
+	if d.PerSender.Max == 0 {
+		d.PerSender = Limit{Max: DefaultPerSender, Window: DefaultIntakeWindow}
+	}
+	if d.PerClient.Max == 0 {
+		d.PerClient = Limit{Max: DefaultPerClient, Window: DefaultIntakeWindow}
 	}
 	if d.DedupWindow <= 0 {
 		d.DedupWindow = DefaultDedupWindow
 	}
-	if d.Log == nil {
-		d.Log = slog.Default()
-	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
 	return &Service{
-		d: d, repo: repo{store: d.Store}, guard: guard{throttle: d.SecretThrottle},
+		d: d, repo: repo{store: d.Store}, limits: limiter{store: d.Store, now: d.Now},
 		outbox: outbox{store: d.Store, pub: d.Publisher, queue: d.EventsQueue},
 		apps:   application.NewRepository(d.Store),
 	}, nil
@@ -173,7 +168,7 @@ type SubmitResult struct {
 
 // Origin says where an intake came from.
 type Origin struct {
-	// Client is the client address (throttle.ClientAddress).
+	// Client is the client address (citizenguard.Guard.Client).
 	Client string
 	// Channel is web or open311.
 	Channel string
@@ -213,20 +208,26 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, o Origin) (SubmitR
 	if len(ferrs) > 0 {
 		return SubmitResult{}, httpx.ValidationProblem(ferrs...)
 	}
-	if code := strings.TrimSpace(in.ApplicationCode); code != "" {
+	var appCode string
+	if strings.TrimSpace(in.ApplicationCode) != "" {
+		code, err := application.ParseCode(in.ApplicationCode)
+		if err != nil {
+			return SubmitResult{}, ErrUnknownApplication.WithCause(err)
+		}
 		if _, _, err := s.apps.Get(ctx, code); err != nil {
 			if errors.Is(err, application.ErrNotFound) {
 				return SubmitResult{}, ErrUnknownApplication
 			}
 			return SubmitResult{}, err
 		}
+		appCode = code.String()
 	}
 	// Every intake counts against its client address and, when the sender
 	// gave a contact, against the phone (or e-mail): a spammer changing
 	// addresses still hits the phone's limit, and the other way round.
 	sender := "client:" + o.Client
 	if o.Client != "" {
-		if _, err := s.d.ClientThrottle.Acquire(ctx, o.Client, ""); err != nil {
+		if err := s.limits.take(ctx, "client", o.Client, s.d.PerClient); err != nil {
 			return SubmitResult{}, err
 		}
 	}
@@ -235,22 +236,24 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, o Origin) (SubmitR
 		if contact.Phone == "" {
 			sender = "email:" + contact.Email
 		}
-		if _, err := s.d.SenderThrottle.Acquire(ctx, sender, ""); err != nil {
+		if err := s.limits.take(ctx, "sender", sender, s.d.PerSender); err != nil {
 			return SubmitResult{}, err
 		}
 	}
 	now := s.d.Now().UTC()
-	id, err := NewID(now)
+	ref, err := NewID(now)
 	if err != nil {
 		return SubmitResult{}, err
 	}
 	dkey := dedupKey(sender, field.Code, in.Title, in.Content)
+	id := ref.String()
 	existing, err := s.repo.claimDedup(ctx, dkey, id, now, s.d.DedupWindow)
 	if err != nil {
 		return SubmitResult{}, err
 	}
 	if existing != "" {
-		it, _, err := s.repo.get(ctx, existing)
+		prev, _ := ParseID(existing)
+		it, _, err := s.repo.get(ctx, prev)
 		if err == nil {
 			s.d.Log.InfoContext(ctx, "feedback duplicate answered with the existing item", "id", it.ID)
 			return SubmitResult{ID: it.ID, Duplicate: true, Anonymous: it.Anonymous, Status: it.Status,
@@ -277,7 +280,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, o Origin) (SubmitR
 		ID: id, Version: 1, Kind: in.Kind, FieldCode: field.Code, FieldName: field.Name,
 		Title: strings.TrimSpace(in.Title), Content: strings.TrimSpace(in.Content), Location: loc,
 		Attachments: atts, Anonymous: contact == nil, Contact: contact,
-		ApplicationCode: strings.ToUpper(strings.TrimSpace(in.ApplicationCode)), Channel: o.Channel,
+		ApplicationCode: appCode, Channel: o.Channel,
 		Agency: agency, Routing: rule, Status: StatusReceived, ReceivedAt: now, UpdatedAt: now,
 		Due: ComputeDue(s.d.Calendar, now),
 	}
@@ -285,18 +288,18 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, o Origin) (SubmitR
 		it.Channel = "web"
 	}
 	for i := range it.Attachments {
-		it.Attachments[i].UploadKey = UploadKey(id, it.Attachments[i].FileName)
+		it.Attachments[i].UploadKey = UploadKey(ref, it.Attachments[i].FileName)
 	}
 	if o.MediaURL != "" {
 		it.Attachments = append(it.Attachments, Attachment{FileName: "media", URL: o.MediaURL})
 	}
 	var secret string
 	if !it.Anonymous {
-		var hash, salt string
-		if secret, hash, salt, err = newSecret(); err != nil {
+		var h citizenguard.Hashed
+		if secret, h, err = newSecret(); err != nil {
 			return SubmitResult{}, err
 		}
-		it.SecretHash, it.SecretSalt = hash, salt
+		it.SecretHash, it.SecretSalt = h.Hash, h.Salt
 	}
 	env, err := newEvent(ActionReceive, o.CallID, it, "")
 	if err != nil {
@@ -304,7 +307,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, o Origin) (SubmitR
 	}
 	it.Timeline = []Step{{At: now, Action: ActionReceive, Status: StatusReceived, By: "system",
 		Note: "Chuyển đến " + agency.Name, EventID: env.ID}}
-	if err := s.outbox.stage(ctx, it.ID, env); err != nil {
+	if err := s.outbox.stage(ctx, it.Ref(), env); err != nil {
 		return SubmitResult{}, err
 	}
 	if err := s.repo.create(ctx, it); err != nil {
@@ -333,12 +336,15 @@ func (s *Service) presign(ctx context.Context, it Item, now time.Time) ([]Upload
 		if a.UploadKey == "" {
 			continue
 		}
-		url, err := s.d.Uploads.PresignPut(ctx, a.UploadKey, a.ContentType, DefaultUploadTTL)
+		// The size is signed into the URL: the upload must be exactly the
+		// declared size, of the declared type.
+		url, err := s.d.Uploads.PresignPutSized(ctx, a.UploadKey, a.ContentType, a.Size, DefaultUploadTTL)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, Upload{FileName: a.FileName, Method: "PUT", URL: url,
-			Headers: map[string]string{"Content-Type": a.ContentType}, MaxSize: a.Size, ExpiresAt: vn(now.Add(DefaultUploadTTL))})
+			Headers: map[string]string{"Content-Type": a.ContentType, "Content-Length": strconv.FormatInt(a.Size, 10)},
+			MaxSize: a.Size, ExpiresAt: vn(now.Add(DefaultUploadTTL))})
 	}
 	return out, nil
 }
@@ -380,7 +386,7 @@ func (s *Service) apply(ctx context.Context, it Item, etag string, actor Actor, 
 		return Item{}, err
 	}
 	it.Timeline[len(it.Timeline)-1].EventID = env.ID
-	if err := s.outbox.stage(ctx, it.ID, env); err != nil {
+	if err := s.outbox.stage(ctx, it.Ref(), env); err != nil {
 		return Item{}, err
 	}
 	undo := func() { _ = s.outbox.discard(context.WithoutCancel(ctx), env) }
@@ -393,7 +399,7 @@ func (s *Service) apply(ctx context.Context, it Item, etag string, actor Actor, 
 			return Item{}, err
 		}
 	case ActionPublish:
-		if _, err := docstore.PutJSON(ctx, s.d.Store, PublicKey(it.ID), PublicView(it), docstore.PutOptions{}); err != nil {
+		if _, err := docstore.PutJSON(ctx, s.d.Store, PublicKey(it.Ref()), PublicView(it), docstore.PutOptions{}); err != nil {
 			undo()
 			return Item{}, fmt.Errorf("feedback publish %s: %w", it.ID, err)
 		}
@@ -401,7 +407,7 @@ func (s *Service) apply(ctx context.Context, it Item, etag string, actor Actor, 
 	if _, err := s.repo.replace(ctx, it, etag); err != nil {
 		undo()
 		if in.Action == ActionPublish {
-			_ = s.d.Store.Delete(context.WithoutCancel(ctx), PublicKey(it.ID), "")
+			_ = s.d.Store.Delete(context.WithoutCancel(ctx), PublicKey(it.Ref()), "")
 		}
 		if errors.Is(err, docstore.ErrPrecondition) || errors.Is(err, docstore.ErrConflict) {
 			return Item{}, ErrConcurrentUpdate.WithExtra(map[string]any{"current_status": string(before.Status), "current_version": before.Version})
@@ -415,7 +421,7 @@ func (s *Service) apply(ctx context.Context, it Item, etag string, actor Actor, 
 		}
 	case ActionAnswer:
 		// A new answer replaces a published older one only once published.
-		if err := s.d.Store.Delete(context.WithoutCancel(ctx), PublicKey(it.ID), ""); err != nil {
+		if err := s.d.Store.Delete(context.WithoutCancel(ctx), PublicKey(it.Ref()), ""); err != nil {
 			s.d.Log.WarnContext(ctx, "feedback old public answer left", "id", it.ID, "error", err.Error())
 		}
 	}
@@ -426,8 +432,8 @@ func (s *Service) apply(ctx context.Context, it Item, etag string, actor Actor, 
 }
 
 // FollowUp returns the sender's view of item id (secret checked, throttled).
-func (s *Service) FollowUp(ctx context.Context, id, secret, client string) (SenderView, error) {
-	it, _, err := s.guard.check(ctx, NormalizeID(id), secret, client, s.repo.get)
+func (s *Service) FollowUp(ctx context.Context, id ID, secret, client string) (SenderView, error) {
+	it, _, err := s.checkSecret(ctx, id, secret, client)
 	if err != nil {
 		return SenderView{}, err
 	}
@@ -436,8 +442,8 @@ func (s *Service) FollowUp(ctx context.Context, id, secret, client string) (Send
 
 // SenderAct applies a sender action (provide_info, rate, reopen) after
 // checking the secret.
-func (s *Service) SenderAct(ctx context.Context, id, secret, client string, in Input, callID string) (SenderView, error) {
-	it, etag, err := s.guard.check(ctx, NormalizeID(id), secret, client, s.repo.get)
+func (s *Service) SenderAct(ctx context.Context, id ID, secret, client string, in Input, callID string) (SenderView, error) {
+	it, etag, err := s.checkSecret(ctx, id, secret, client)
 	if err != nil {
 		return SenderView{}, err
 	}
@@ -457,7 +463,7 @@ type Officer struct {
 }
 
 // staffGet reads item id for officer o (403 for another agency's item).
-func (s *Service) staffGet(ctx context.Context, o Officer, id string) (Item, string, error) {
+func (s *Service) staffGet(ctx context.Context, o Officer, id ID) (Item, string, error) {
 	it, etag, err := s.repo.get(ctx, id)
 	if err != nil {
 		return Item{}, "", err
@@ -469,7 +475,7 @@ func (s *Service) staffGet(ctx context.Context, o Officer, id string) (Item, str
 }
 
 // StaffGet returns the staff view of item id.
-func (s *Service) StaffGet(ctx context.Context, o Officer, id string) (StaffView, error) {
+func (s *Service) StaffGet(ctx context.Context, o Officer, id ID) (StaffView, error) {
 	it, _, err := s.staffGet(ctx, o, id)
 	if err != nil {
 		return StaffView{}, err
@@ -511,7 +517,7 @@ func (s *Service) files(ctx context.Context, it Item) ([]FileState, error) {
 // version the officer saw) is required: when the item changed since, the
 // answer is 409 concurrent_update, so two officers acting on the same
 // version get one success and one 409.
-func (s *Service) StaffAct(ctx context.Context, o Officer, id string, version int, in Input, callID string) (StaffView, error) {
+func (s *Service) StaffAct(ctx context.Context, o Officer, id ID, version int, in Input, callID string) (StaffView, error) {
 	it, etag, err := s.staffGet(ctx, o, id)
 	if err != nil {
 		return StaffView{}, err

@@ -11,15 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"motcua/shared/citizenguard"
 	"motcua/shared/docstore"
 	"motcua/shared/httpx"
-	"motcua/shared/throttle"
 )
 
 func TestSubmit_routes_stores_and_publishes(t *testing.T) {
 	f := newFixture(t)
 	out := f.submit(t, validInput())
-	if !validID(out.ID) || len(out.Secret) != 8 || out.Anonymous || out.Duplicate {
+	if pid(out.ID).IsZero() || len(out.Secret) != 8 || out.Anonymous || out.Duplicate {
 		t.Fatalf("result %+v", out)
 	}
 	if out.Agency.Code != "UBND-X-VIETHUNG" {
@@ -28,7 +28,7 @@ func TestSubmit_routes_stores_and_publishes(t *testing.T) {
 	if want := ict(2026, 12, 23, 17, 0); !out.Due.AnswerBy.Equal(want) {
 		t.Fatalf("answerBy %v, want %v", out.Due.AnswerBy, want)
 	}
-	it, _, err := f.svc.repo.get(context.Background(), out.ID)
+	it, _, err := f.svc.repo.get(context.Background(), pid(out.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,13 +81,13 @@ func TestStaffGet_files(t *testing.T) {
 	}
 	ctx := context.Background()
 	up := f.svc.d.Uploads
-	if _, err := up.Put(ctx, UploadKey(out.ID, "1-anh_rac.jpg"), make([]byte, 100), docstore.PutOptions{ContentType: "image/jpeg"}); err != nil {
+	if _, err := up.Put(ctx, UploadKey(pid(out.ID), "1-anh_rac.jpg"), make([]byte, 100), docstore.PutOptions{ContentType: "image/jpeg"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := up.Put(ctx, UploadKey(out.ID, "2-b.pdf"), make([]byte, 11), docstore.PutOptions{ContentType: "application/pdf"}); err != nil {
+	if _, err := up.Put(ctx, UploadKey(pid(out.ID), "2-b.pdf"), make([]byte, 11), docstore.PutOptions{ContentType: "application/pdf"}); err != nil {
 		t.Fatal(err)
 	}
-	v, err := f.svc.StaffGet(ctx, Officer{Subject: "o", Agency: out.Agency.Code}, out.ID)
+	v, err := f.svc.StaffGet(ctx, Officer{Subject: "o", Agency: out.Agency.Code}, pid(out.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestSubmit_rate_limits_per_phone_and_client(t *testing.T) {
 	in := validInput()
 	in.Title = "Phản ánh thứ sáu về rác"
 	_, err := f.svc.Submit(context.Background(), in, Origin{Client: "198.51.100.1"})
-	var lim *throttle.LimitedError
+	var lim *TooManyError
 	if !errors.As(err, &lim) {
 		t.Fatalf("6th intake from one phone: %v, want 429", err)
 	}
@@ -193,13 +193,13 @@ func TestFollowUp_secret(t *testing.T) {
 	f := newFixture(t)
 	out := f.submit(t, validInput())
 	ctx := context.Background()
-	v, err := f.svc.FollowUp(ctx, strings.ToLower(out.ID), out.Secret, "192.0.2.1")
+	v, err := f.svc.FollowUp(ctx, pid(strings.ToLower(out.ID)), out.Secret, "192.0.2.1")
 	if err != nil || v.ID != out.ID || v.Status != StatusReceived || v.Agency.Code != "UBND-X-VIETHUNG" {
 		t.Fatalf("follow-up: %+v %v", v, err)
 	}
-	_, errWrong := f.svc.FollowUp(ctx, out.ID, "00000001", "192.0.2.1")
-	_, errUnknown := f.svc.FollowUp(ctx, "PAKN-261203-ZZZZZZZZ", out.Secret, "192.0.2.1")
-	_, errJunk := f.svc.FollowUp(ctx, "../../etc", out.Secret, "192.0.2.1")
+	_, errWrong := f.svc.FollowUp(ctx, pid(out.ID), "00000001", "192.0.2.1")
+	_, errUnknown := f.svc.FollowUp(ctx, pid("PAKN-261203-ZZZZZZZZ"), out.Secret, "192.0.2.1")
+	_, errJunk := f.svc.FollowUp(ctx, pid("../../etc"), out.Secret, "192.0.2.1")
 	for _, e := range []error{errWrong, errUnknown, errJunk} {
 		if !errors.Is(e, ErrNotFound) {
 			t.Fatalf("err = %v, want the one 404", e)
@@ -211,13 +211,13 @@ func TestFollowUp_secret(t *testing.T) {
 	if a.Secret != "" || !a.Anonymous {
 		t.Fatalf("anonymous intake got a secret: %+v", a)
 	}
-	if _, err := f.svc.FollowUp(ctx, a.ID, "00000000", "192.0.2.1"); !errors.Is(err, ErrNotFound) {
+	if _, err := f.svc.FollowUp(ctx, pid(a.ID), "00000000", "192.0.2.1"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("anonymous follow-up: %v", err)
 	}
-	// Guessing is throttled per item.
-	var lim *throttle.LimitedError
+	// Guessing is throttled (shared/citizenguard).
+	var lim *citizenguard.LimitedError
 	for i := range 10 {
-		_, err = f.svc.FollowUp(ctx, out.ID, fmt.Sprintf("1234567%d", i), fmt.Sprintf("192.0.2.%d", 10+i))
+		_, err = f.svc.FollowUp(ctx, pid(out.ID), fmt.Sprintf("1234567%d", i), fmt.Sprintf("192.0.2.%d", 10+i))
 		if errors.As(err, &lim) {
 			return
 		}
@@ -230,12 +230,12 @@ func TestStaff_workflow_events_rating_reopen(t *testing.T) {
 	ctx := context.Background()
 	out := f.submit(t, validInput())
 	ag := out.Agency.Code
-	if _, err := f.svc.StaffGet(ctx, Officer{Subject: "x", Agency: "STP"}, out.ID); !errors.Is(err, ErrWrongAgency) {
+	if _, err := f.svc.StaffGet(ctx, Officer{Subject: "x", Agency: "STP"}, pid(out.ID)); !errors.Is(err, ErrWrongAgency) {
 		t.Fatalf("other agency: %v", err)
 	}
 	f.staff(t, ag, out.ID, Input{Action: ActionAssign})
 	f.staff(t, ag, out.ID, Input{Action: ActionRequestInfo, Text: "Xin cho biết vị trí cụ thể"})
-	v, err := f.svc.SenderAct(ctx, out.ID, out.Secret, "192.0.2.1", Input{Action: ActionProvideInfo, Text: "Cạnh nhà văn hóa thôn"}, "")
+	v, err := f.svc.SenderAct(ctx, pid(out.ID), out.Secret, "192.0.2.1", Input{Action: ActionProvideInfo, Text: "Cạnh nhà văn hóa thôn"}, "")
 	if err != nil || v.Status != StatusInProgress {
 		t.Fatalf("provide info: %v %v", v.Status, err)
 	}
@@ -244,7 +244,7 @@ func TestStaff_workflow_events_rating_reopen(t *testing.T) {
 		t.Fatalf("allowed %v after answer", sv.AllowedActions)
 	}
 	f.staff(t, ag, out.ID, Input{Action: ActionPublish})
-	p, err := f.svc.GetPublic(ctx, out.ID)
+	p, err := f.svc.GetPublic(ctx, pid(out.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,21 +256,21 @@ func TestStaff_workflow_events_rating_reopen(t *testing.T) {
 	if *p.Lat != 21.138 || *p.Long != 105.884 {
 		t.Fatalf("coordinates not rounded: %v %v", *p.Lat, *p.Long)
 	}
-	if _, err := f.svc.SenderAct(ctx, out.ID, out.Secret, "", Input{Action: ActionRate, Score: 2}, ""); err != nil {
+	if _, err := f.svc.SenderAct(ctx, pid(out.ID), out.Secret, "", Input{Action: ActionRate, Score: 2}, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.SenderAct(ctx, out.ID, out.Secret, "", Input{Action: ActionRate, Score: 5}, ""); !errors.Is(err, ErrAlreadyRated) {
+	if _, err := f.svc.SenderAct(ctx, pid(out.ID), out.Secret, "", Input{Action: ActionRate, Score: 5}, ""); !errors.Is(err, ErrAlreadyRated) {
 		t.Fatalf("second rating: %v", err)
 	}
 	f.clk.add(3 * 24 * time.Hour)
-	v, err = f.svc.SenderAct(ctx, out.ID, out.Secret, "", Input{Action: ActionReopen, Text: "Rác lại tồn đọng"}, "")
+	v, err = f.svc.SenderAct(ctx, pid(out.ID), out.Secret, "", Input{Action: ActionReopen, Text: "Rác lại tồn đọng"}, "")
 	if err != nil || v.Status != StatusReopened || v.ReopenCount != 1 {
 		t.Fatalf("reopen: %+v %v", v, err)
 	}
 	f.staff(t, ag, out.ID, Input{Action: ActionAnswer, Text: "Đã bố trí thu gom hằng ngày."})
 	f.staff(t, ag, out.ID, Input{Action: ActionClose})
 	f.clk.add(11 * 24 * time.Hour)
-	if _, err := f.svc.SenderAct(ctx, out.ID, out.Secret, "", Input{Action: ActionReopen, Text: "x"}, ""); !errors.Is(err, ErrReopenWindow) {
+	if _, err := f.svc.SenderAct(ctx, pid(out.ID), out.Secret, "", Input{Action: ActionReopen, Text: "x"}, ""); !errors.Is(err, ErrReopenWindow) {
 		t.Fatalf("late reopen: %v", err)
 	}
 	want := []string{"feedback.received", "feedback.assigned", "feedback.info_requested", "feedback.info_provided",
@@ -278,7 +278,7 @@ func TestStaff_workflow_events_rating_reopen(t *testing.T) {
 	if got := f.eventTypes(); !slices.Equal(got, want) {
 		t.Fatalf("events\n got %v\nwant %v", got, want)
 	}
-	it, _, _ := f.svc.repo.get(ctx, out.ID)
+	it, _, _ := f.svc.repo.get(ctx, pid(out.ID))
 	if len(it.Timeline) != len(want) || it.Version != len(want) {
 		t.Fatalf("timeline %d steps, version %d; want %d", len(it.Timeline), it.Version, len(want))
 	}
@@ -295,7 +295,7 @@ func TestStaff_two_officers_one_wins(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			o := Officer{Subject: fmt.Sprintf("officer-%d", i), Agency: ag}
-			_, errs[i] = f.svc.StaffAct(context.Background(), o, out.ID, 1, Input{Action: ActionAnswer, Text: fmt.Sprintf("trả lời %d", i)}, "")
+			_, errs[i] = f.svc.StaffAct(context.Background(), o, pid(out.ID), 1, Input{Action: ActionAnswer, Text: fmt.Sprintf("trả lời %d", i)}, "")
 		}()
 	}
 	wg.Wait()

@@ -27,10 +27,10 @@ const (
 )
 
 // ItemKey returns the key of item id.
-func ItemKey(id string) string { return ItemsPrefix + id + ".json" }
+func ItemKey(id ID) string { return ItemsPrefix + id.String() + ".json" }
 
 // PublicKey returns the key of the published view of item id.
-func PublicKey(id string) string { return PublicPrefix + id + ".json" }
+func PublicKey(id ID) string { return PublicPrefix + id.String() + ".json" }
 
 // agencyMonthPrefix is the index prefix of an agency's items received in
 // a month (Asia/Ho_Chi_Minh).
@@ -40,48 +40,23 @@ func agencyMonthPrefix(agency string, month time.Time) string {
 
 // indexKey is an item's entry in its agency's queue index: ordered by
 // receipt time within the month.
-func indexKey(agency string, receivedAt time.Time, id string) string {
-	return agencyMonthPrefix(agency, receivedAt) + receivedAt.UTC().Format("20060102T150405Z") + "_" + id
+func indexKey(agency string, receivedAt time.Time, id ID) string {
+	return agencyMonthPrefix(agency, receivedAt) + receivedAt.UTC().Format("20060102T150405Z") + "_" + id.String()
 }
 
 // idFromIndexKey returns the item id at the end of an index key.
-func idFromIndexKey(key string) string {
-	i := strings.LastIndexByte(key, '_')
-	if i < 0 {
-		return ""
-	}
-	return key[i+1:]
+func idFromIndexKey(key string) (ID, error) {
+	return ParseID(key[strings.LastIndexByte(key, '_')+1:])
 }
-
-// validID reports an id shaped like NewID's, so ids from requests are safe
-// to put into keys.
-func validID(id string) bool {
-	if len(id) != 20 || !strings.HasPrefix(id, "PAKN-") || id[11] != '-' {
-		return false
-	}
-	for i, c := range id {
-		if i < 5 || i == 11 {
-			continue
-		}
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
-
-// NormalizeID upper-cases and trims an id from a request.
-func NormalizeID(id string) string { return strings.ToUpper(strings.TrimSpace(id)) }
 
 // repo reads and writes items and their indexes.
 type repo struct {
 	store docstore.Store
 }
 
-// get reads item id; ErrNotFound when absent or malformed.
-func (r repo) get(ctx context.Context, id string) (Item, string, error) {
-	id = NormalizeID(id)
-	if !validID(id) {
+// get reads item id; ErrNotFound when absent.
+func (r repo) get(ctx context.Context, id ID) (Item, string, error) {
+	if id.IsZero() {
 		return Item{}, "", ErrNotFound
 	}
 	var it Item
@@ -97,7 +72,7 @@ func (r repo) get(ctx context.Context, id string) (Item, string, error) {
 
 // create writes a new item create-once, then its agency index entry.
 func (r repo) create(ctx context.Context, it Item) error {
-	if _, err := docstore.PutJSON(ctx, r.store, ItemKey(it.ID), it, docstore.PutOptions{IfNoneMatch: true}); err != nil {
+	if _, err := docstore.PutJSON(ctx, r.store, ItemKey(it.Ref()), it, docstore.PutOptions{IfNoneMatch: true}); err != nil {
 		return fmt.Errorf("feedback create %s: %w", it.ID, err)
 	}
 	return r.index(ctx, it)
@@ -105,7 +80,7 @@ func (r repo) create(ctx context.Context, it Item) error {
 
 // index writes the agency index entry of it (idempotent).
 func (r repo) index(ctx context.Context, it Item) error {
-	if _, err := r.store.Put(ctx, indexKey(it.Agency.Code, it.ReceivedAt, it.ID), []byte("{}"), docstore.PutOptions{}); err != nil {
+	if _, err := r.store.Put(ctx, indexKey(it.Agency.Code, it.ReceivedAt, it.Ref()), []byte("{}"), docstore.PutOptions{}); err != nil {
 		return fmt.Errorf("feedback index %s: %w", it.ID, err)
 	}
 	return nil
@@ -113,13 +88,13 @@ func (r repo) index(ctx context.Context, it Item) error {
 
 // unindex removes it's entry from the index of agency.
 func (r repo) unindex(ctx context.Context, agency string, it Item) error {
-	return r.store.Delete(ctx, indexKey(agency, it.ReceivedAt, it.ID), "")
+	return r.store.Delete(ctx, indexKey(agency, it.ReceivedAt, it.Ref()), "")
 }
 
 // replace writes it over the version with etag (compare-and-swap);
 // docstore.ErrPrecondition when another write came first.
 func (r repo) replace(ctx context.Context, it Item, etag string) (string, error) {
-	return docstore.PutJSON(ctx, r.store, ItemKey(it.ID), it, docstore.PutOptions{IfMatch: etag})
+	return docstore.PutJSON(ctx, r.store, ItemKey(it.Ref()), it, docstore.PutOptions{IfMatch: etag})
 }
 
 // dedupMarker is the document at a dedup key.

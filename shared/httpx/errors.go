@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -26,7 +27,8 @@ import (
 // MessageEn() when the error has that method, otherwise the Coded value's
 // own Error() (not the wrappers' context): keep it free of internals.
 // Optional methods: MessageEn() string, ProblemExtra() map[string]any
-// (extension members such as "current_status") and ProblemFields (below).
+// (extension members such as "current_status"), RetryAfterSeconds() int
+// (a Retry-After header) and ProblemFields (below).
 // A Coded status of 5xx never shows the English text, only MessageVi.
 type Coded interface {
 	// ProblemCode is the stable slug, e.g. "not_payable".
@@ -39,6 +41,10 @@ type Coded interface {
 
 // messageEn is the optional English detail of a Coded error.
 type messageEn interface{ MessageEn() string }
+
+// retryAfter is the optional Retry-After of a Coded error (429, 503): the
+// response carries it as a header in whole seconds.
+type retryAfter interface{ RetryAfterSeconds() int }
 
 // problemExtra is the optional extension members of a Coded error.
 type problemExtra interface{ ProblemExtra() map[string]any }
@@ -153,6 +159,11 @@ func codedProblem(c Coded) *Problem {
 	if x, ok := c.(problemExtra); ok {
 		for k, v := range x.ProblemExtra() {
 			p.WithExtra(k, v)
+		}
+	}
+	if r, ok := c.(retryAfter); ok {
+		if n := r.RetryAfterSeconds(); n > 0 {
+			p.WithHeader("Retry-After", strconv.Itoa(n))
 		}
 	}
 	if f, ok := c.(ProblemFields); ok {

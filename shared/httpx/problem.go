@@ -178,7 +178,7 @@ func (p *Problem) MarshalJSON() ([]byte, error) {
 	} else {
 		delete(m, "errors")
 	}
-	return json.Marshal(m)
+	return Marshal(m)
 }
 
 // UnmarshalJSON decodes a problem object; unknown members go to Extra.

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -19,12 +20,26 @@ const HeaderCallID = "X-Call-Id"
 // ContentTypeJSON is the media type of JSON responses.
 const ContentTypeJSON = "application/json; charset=utf-8"
 
+// Marshal encodes v as JSON for a response body without HTML escaping: a
+// URL stays "a?b=1&c=2" instead of "a?b=1\u0026c=2", so what a client
+// copies out of a response (a payUrl) works as is. Every response body
+// goes through it.
+func Marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
 // JSON encodes v as the body of a response with the given status. Headers
 // given are merged (Content-Type is set unless one of them sets it). If v
 // cannot be encoded (a programming error) the response is the generic 500
 // problem.
 func JSON(status int, v any, headers ...http.Header) handler.Response {
-	body, err := json.Marshal(v)
+	body, err := Marshal(v)
 	if err != nil {
 		return ProblemResponse(Internal())
 	}
@@ -51,12 +66,12 @@ func ProblemResponse(p *Problem) handler.Response {
 	if p.Status == 0 {
 		p.Status = http.StatusInternalServerError
 	}
-	body, err := json.Marshal(p)
+	body, err := Marshal(p)
 	if err != nil {
 		// Extra held something unencodable; drop it rather than fail.
 		q := *p
 		q.Extra = nil
-		body, _ = json.Marshal(&q)
+		body, _ = Marshal(&q)
 	}
 	h := http.Header{}
 	for k, vs := range p.Header {
@@ -91,7 +106,11 @@ func RequestContext(req handler.Request) context.Context {
 	if id == "" {
 		id = uuid.NewString()
 	}
-	return logx.WithCallID(req.Context(), id)
+	ctx := req.Context()
+	if ctx == nil { // the upstream golang-http SDK gives nil without WithContext
+		ctx = context.Background()
+	}
+	return logx.WithCallID(ctx, id)
 }
 
 // Query parses the request's query string. Malformed pairs are skipped.
@@ -116,4 +135,16 @@ func AllowMethods(req handler.Request, methods ...string) *Problem {
 		WithDetail("Method "+req.Method+" is not allowed here; use "+allow+".",
 			"Phương thức "+req.Method+" không được hỗ trợ; hãy dùng "+allow+".").
 		WithHeader("Allow", allow)
+}
+
+// StrictQuery parses the request's query string, refusing a malformed one
+// (a bad percent escape such as q=%ZZ, a semicolon separator) with a 400
+// "invalid_query" problem instead of silently dropping pairs.
+func StrictQuery(req handler.Request) (url.Values, error) {
+	v, err := url.ParseQuery(req.QueryString)
+	if err != nil {
+		return nil, BadRequest("invalid_query", "The query string is malformed (check percent-encoding).",
+			"Chuỗi tham số truy vấn không hợp lệ (kiểm tra mã hóa phần trăm).")
+	}
+	return v, nil
 }

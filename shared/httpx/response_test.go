@@ -140,3 +140,15 @@ func TestCallIDAndQuery(t *testing.T) {
 		t.Errorf("RequestContext lost the request's cancellation")
 	}
 }
+
+func TestJSON_does_not_escape_urls(t *testing.T) {
+	const pay = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html?vnp_Amount=20000000&vnp_TxnRef=MCABC<x>"
+	resp := JSON(200, map[string]string{"payUrl": pay})
+	if !strings.Contains(string(resp.Body), pay) || strings.Contains(string(resp.Body), `\u0026`) || strings.HasSuffix(string(resp.Body), "\n") {
+		t.Fatalf("body %s", resp.Body)
+	}
+	p := ProblemResponse(BadRequest("x", "see https://a.example/?a=1&b=2", "xem https://a.example/?a=1&b=2"))
+	if strings.Contains(string(p.Body), `\u0026`) {
+		t.Fatalf("problem body escapes: %s", p.Body)
+	}
+}

@@ -121,7 +121,11 @@ func (e *env) addApp(t *testing.T, code string, st application.Status, mutate ..
 
 func (e *env) app(t *testing.T, code string) application.Application {
 	t.Helper()
-	a, _, err := application.NewRepository(e.store).Get(context.Background(), code)
+	c, err := application.ParseCode(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := application.NewRepository(e.store).Get(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,9 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"motcua/shared/application"
 	"motcua/shared/httpx"
 	"motcua/shared/idempotency"
-	"motcua/shared/throttle"
 )
 
 // IdempotencyScope is the idempotency scope of pay-fee.
@@ -65,7 +65,7 @@ type View struct {
 func NewView(p Payment, withPNG bool) View {
 	v := View{
 		Ref: p.Ref, ApplicationCode: p.ApplicationCode, AmountVND: p.AmountVND, Method: p.Method,
-		State: p.State, StateLabel: stateLabels[p.State], CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt, PaidAt: p.PaidAt,
+		State: p.State, StateLabel: stateLabels[p.State], CreatedAt: application.APITime(p.CreatedAt), ExpiresAt: application.APITime(p.ExpiresAt), PaidAt: apiTimePtr(p.PaidAt),
 	}
 	if p.State == StatePending {
 		v.PayURL = p.PayURL
@@ -151,7 +151,7 @@ func (h *PayHTTP) Serve(ctx context.Context, req handler.Request) handler.Respon
 	if p := httpx.AllowMethods(req, http.MethodPost, http.MethodGet); p != nil {
 		return httpx.ProblemResponse(p)
 	}
-	client := throttle.ClientAddress(http.Header(req.Header))
+	client := h.svc.guard.Client(req.Header)
 	if req.Method == http.MethodGet {
 		q := httpx.Query(req)
 		in := PayRequest{Action: "status", Ref: q.Get("ref"), PIN: q.Get("pin")}
@@ -172,7 +172,7 @@ func (h *PayHTTP) Serve(ctx context.Context, req handler.Request) handler.Respon
 		return h.status(ctx, in, client, "")
 	}
 	run := func() (handler.Response, error) {
-		p, created, err := h.svc.Pay(ctx, PayInput{Code: in.Code, PIN: in.PIN, Method: in.Method, ClientIP: clientIP(req)})
+		p, created, err := h.svc.Pay(ctx, PayInput{Code: in.Code, PIN: in.PIN, Method: in.Method, ClientIP: h.svc.guard.ClientIP(req.Header), Client: client})
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err), nil
 		}
@@ -218,16 +218,6 @@ func (h *PayHTTP) status(ctx context.Context, in PayRequest, client, format stri
 	default:
 		return httpx.FromError(ctx, h.log, httpx.BadRequest("bad_format", "format must be json or png.", "format phải là json hoặc png."))
 	}
-}
-
-// clientIP returns the citizen's IP address for vnp_IpAddr: the first
-// X-Forwarded-For entry, else X-Real-Ip, else "".
-func clientIP(req handler.Request) string {
-	if xff := req.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		return strings.TrimSpace(first)
-	}
-	return strings.TrimSpace(req.Header.Get("X-Real-Ip"))
 }
 
 // CallbackHTTP is the HTTP face of the payment-callback function.
@@ -283,3 +273,11 @@ func (h *CallbackHTTP) Serve(ctx context.Context, req handler.Request) handler.R
 
 // parseForm decodes a form-encoded IPN body.
 func parseForm(body []byte) (url.Values, error) { return url.ParseQuery(string(body)) }
+
+func apiTimePtr(t *time.Time) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	v := application.APITime(*t)
+	return &v
+}

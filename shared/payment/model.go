@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"motcua/shared/application"
+	"motcua/shared/citizenguard"
 	"motcua/shared/queue"
 )
 
@@ -187,10 +189,10 @@ const (
 )
 
 // Key returns the key of payment ref.
-func Key(ref string) string { return Prefix + ref + ".json" }
+func Key(ref Ref) string { return Prefix + ref.String() + ".json" }
 
 // ActiveKey returns the key of the active-payment marker of an application.
-func ActiveKey(code string) string { return ActivePrefix + code + ".json" }
+func ActiveKey(code application.Code) string { return ActivePrefix + code.String() + ".json" }
 
 // EventKey returns the key of a processed provider event.
 func EventKey(provider, eventID string) string {
@@ -224,6 +226,41 @@ func NewRef() (string, error) {
 func ValidRef(s string) bool {
 	return len(s) == RefLen && refPattern.MatchString(s)
 }
+
+// refKind is the shape of a payment reference for the citizen guard.
+var refKind = citizenguard.Kind{
+	Field:   "ref",
+	Pattern: regexp.MustCompile(`^MC[A-Z2-7]{12}$`),
+	MaxLen:  RefLen,
+	Upper:   true,
+	NameVi:  "mã thanh toán",
+	NameEn:  "payment reference",
+	Example: "MCABCDEFGH2345",
+}
+
+// Ref is a parsed payment reference. Only ParseRef makes one, so storage
+// keys (Key takes a Ref) are never built from an unchecked string. The
+// zero Ref is invalid.
+type Ref struct{ v string }
+
+// ParseRef returns the Ref of s (trimmed, upper-cased) or a 400 problem
+// naming the field "ref".
+func ParseRef(s string) (Ref, error) {
+	v, err := refKind.Parse(s)
+	if err != nil {
+		return Ref{}, err
+	}
+	return Ref{v}, nil
+}
+
+// String returns the reference as text.
+func (r Ref) String() string { return r.v }
+
+// IsZero reports whether r is the zero (invalid) Ref.
+func (r Ref) IsZero() bool { return r.v == "" }
+
+// MarshalText writes the reference as text (JSON strings, log values).
+func (r Ref) MarshalText() ([]byte, error) { return []byte(r.v), nil }
 
 // FindRef returns the first reference in a transfer note (banks may
 // upper-case the note and add their own words around it), or "".

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"motcua/shared/application"
+	"motcua/shared/citizenguard"
 	"motcua/shared/docstore"
 	"motcua/shared/payment/vietqr"
 	"motcua/shared/payment/vnpay"
-	"motcua/shared/throttle"
 )
 
 // PayInput asks for a payment of an application's fee.
@@ -23,9 +22,12 @@ type PayInput struct {
 	PIN string `json:"pin" validate:"required,max=32"`
 	// Method is vnpay or vietqr.
 	Method Method `json:"method" validate:"required,oneof=vnpay vietqr"`
-	// ClientIP is the citizen's address (vnp_IpAddr and throttling); not
-	// part of the JSON body.
+	// ClientIP is the citizen's IP address for vnp_IpAddr; not part of the
+	// JSON body.
 	ClientIP string `json:"-"`
+	// Client is the address guesses are counted under
+	// (citizenguard.Guard.Client); not part of the JSON body.
+	Client string `json:"-"`
 }
 
 // Pay creates a payment of the fee of in.Code (amount from the
@@ -42,7 +44,11 @@ func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool
 	if !in.Method.Valid() || !s.methodEnabled(in.Method) {
 		return Payment{}, false, ErrMethodUnavailable.WithExtra(map[string]any{"methods": s.Methods()})
 	}
-	app, err := s.checkPIN(ctx, strings.TrimSpace(in.Code), in.PIN, in.ClientIP)
+	code, err := application.ParseCode(in.Code)
+	if err != nil {
+		return Payment{}, false, err
+	}
+	app, err := s.access.Authorize(ctx, code, in.PIN, in.Client)
 	if err != nil {
 		return Payment{}, false, err
 	}
@@ -56,7 +62,7 @@ func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool
 	}
 	for range maxPayAttempts {
 		now := s.now().UTC()
-		m, etag, err := s.repo.Active(ctx, app.Code)
+		m, etag, err := s.repo.Active(ctx, code)
 		switch {
 		case errors.Is(err, docstore.ErrNotFound):
 			etag = ""
@@ -98,9 +104,9 @@ func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool
 		if err := s.repo.Create(ctx, &np); err != nil {
 			return Payment{}, false, err
 		}
-		if err := s.repo.SetActive(ctx, app.Code, np.Ref, etag, now); err != nil {
+		if err := s.repo.SetActive(ctx, code, np.Ref, etag, now); err != nil {
 			// Never handed out: remove it (best effort; an orphan is inert).
-			if derr := s.store.Delete(context.WithoutCancel(ctx), Key(np.Ref), ""); derr != nil {
+			if derr := s.store.Delete(context.WithoutCancel(ctx), Key(Ref{np.Ref}), ""); derr != nil {
 				s.log.WarnContext(ctx, "orphan payment left", "ref", np.Ref, "error", derr.Error())
 			}
 			if lostRace(err) {
@@ -134,42 +140,6 @@ func (s *Service) methodEnabled(m Method) bool {
 		return s.cfg.VietQR != nil
 	}
 	return false
-}
-
-// checkPIN reads application code and checks its PIN under the throttle.
-// Unknown codes and wrong PINs give the same application.ErrWrongPIN.
-func (s *Service) checkPIN(ctx context.Context, code, pin, client string) (application.Application, error) {
-	return s.checkPINKey(ctx, code, code, pin, client)
-}
-
-// checkPINKey is checkPIN counting attempts under throttleKey.
-func (s *Service) checkPINKey(ctx context.Context, throttleKey, code, pin, client string) (application.Application, error) {
-	var tk *throttle.Ticket
-	if s.thr != nil {
-		t, err := s.thr.Acquire(ctx, throttleKey, client)
-		if err != nil {
-			return application.Application{}, err
-		}
-		tk = t
-	}
-	app, _, err := s.apps.Get(ctx, code)
-	if err != nil && !errors.Is(err, application.ErrNotFound) {
-		if tk != nil {
-			if rerr := tk.Release(context.WithoutCancel(ctx)); rerr != nil {
-				s.log.WarnContext(ctx, "throttle release failed", "error", rerr.Error())
-			}
-		}
-		return application.Application{}, err
-	}
-	if err != nil || !application.CheckPIN(app, pin) {
-		return application.Application{}, application.ErrWrongPIN
-	}
-	if tk != nil {
-		if serr := tk.Succeed(context.WithoutCancel(ctx)); serr != nil {
-			s.log.WarnContext(ctx, "throttle success not recorded", "error", serr.Error())
-		}
-	}
-	return app, nil
 }
 
 // newPayment builds (without storing) a pending payment of app's fee.
@@ -211,37 +181,36 @@ func (s *Service) newPayment(app application.Application, in PayInput, now time.
 	return p, nil
 }
 
+// GuardKind namespaces the guard's counters of payment look-ups by
+// reference.
+const GuardKind = "payment"
+
 // Lookup returns payment ref to the holder of its application's PIN,
-// expiring it first if its time is up. Unknown refs and wrong PINs give the
-// same ErrNotFound; guesses are throttled per ref and client.
-func (s *Service) Lookup(ctx context.Context, ref, pin, client string) (Payment, error) {
-	ref = strings.ToUpper(strings.TrimSpace(ref))
-	var tk *throttle.Ticket
-	if s.thr != nil {
-		t, err := s.thr.Acquire(ctx, ref, client)
-		if err != nil {
-			return Payment{}, err
-		}
-		tk = t
-	}
-	p, _, err := s.repo.Get(ctx, ref)
-	var app application.Application
-	if err == nil {
-		app, _, err = s.apps.Get(ctx, p.ApplicationCode)
-	}
-	if err != nil && !errors.Is(err, docstore.ErrNotFound) {
-		if tk != nil {
-			_ = tk.Release(context.WithoutCancel(ctx))
-		}
+// expiring it first if its time is up. ref must parse (ParseRef: 400
+// otherwise). Unknown refs and wrong PINs give the same ErrNotFound at the
+// same cost; guesses go through the citizen guard (429 when throttled),
+// counted under client.
+func (s *Service) Lookup(ctx context.Context, raw, pin, client string) (Payment, error) {
+	ref, err := ParseRef(raw)
+	if err != nil {
 		return Payment{}, err
 	}
-	if err != nil || !application.CheckPIN(app, pin) {
-		return Payment{}, ErrNotFound
-	}
-	if tk != nil {
-		if serr := tk.Succeed(context.WithoutCancel(ctx)); serr != nil {
-			s.log.WarnContext(ctx, "throttle success not recorded", "error", serr.Error())
-		}
+	p, err := citizenguard.Check(ctx, s.guard,
+		citizenguard.Attempt{Kind: GuardKind, ID: ref.String(), Client: client, Secret: pin, Refusal: ErrNotFound},
+		func(ctx context.Context) (Payment, citizenguard.Hashed, error) {
+			p, _, err := s.repo.Get(ctx, ref.String())
+			if err != nil {
+				return Payment{}, citizenguard.Hashed{}, err
+			}
+			code, err := application.ParseCode(p.ApplicationCode)
+			if err != nil {
+				return Payment{}, citizenguard.Hashed{}, fmt.Errorf("payment %s names a malformed application: %w", ref, citizenguard.ErrUnknown)
+			}
+			app, _, err := s.apps.Get(ctx, code)
+			return p, citizenguard.Hashed{Hash: app.PINHash, Salt: app.PINSalt}, err
+		})
+	if err != nil {
+		return Payment{}, err
 	}
 	if p.State == StatePending && !p.Pending(s.now()) {
 		if exp, err := s.Expire(ctx, p.Ref); err == nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"motcua/shared/application"
+	"motcua/shared/citizenguard"
 	"motcua/shared/payment"
 	"motcua/shared/payment/vietqr"
 	"motcua/shared/payment/vnpay"
@@ -53,8 +54,9 @@ func TestPay_one_active_payment_under_20_concurrent_calls(t *testing.T) {
 			docs = append(docs, k)
 		}
 	}
-	if len(docs) != 1 || docs[0] != payment.Key(refs[0]) {
-		t.Fatalf("payment documents = %v, want only %s (losers' drafts deleted)", docs, payment.Key(refs[0]))
+	ref0, _ := payment.ParseRef(refs[0])
+	if len(docs) != 1 || docs[0] != payment.Key(ref0) {
+		t.Fatalf("payment documents = %v, want only %s (losers' drafts deleted)", docs, payment.Key(ref0))
 	}
 }
 
@@ -103,15 +105,15 @@ func TestPay_amount_comes_from_the_catalog_fee(t *testing.T) {
 
 func TestPay_errors(t *testing.T) {
 	e := newEnv(t)
-	e.addApp(t, "A-PAID", application.StatusProcessing, func(a *application.Application) {
+	e.addApp(t, "PAID-260302-0001", application.StatusProcessing, func(a *application.Application) {
 		a.Fee.PaymentState, a.Fee.PaymentRef = application.PaymentPaid, "MCAAAAAAAAAAAA"
 	})
-	e.addApp(t, "A-FREE", application.StatusSubmitted, func(a *application.Application) {
+	e.addApp(t, "FREE-260302-0001", application.StatusSubmitted, func(a *application.Application) {
 		a.Fee = application.Fee{AmountVND: 0, Kind: "free", PaymentState: application.PaymentNotRequired}
 	})
-	e.addApp(t, "A-CANCELLED", application.StatusCancelled)
-	e.addApp(t, "A-OK", application.StatusAwaitingPayment)
-	e.pay(t, "A-OK", payment.MethodVietQR)
+	e.addApp(t, "CANC-260302-0001", application.StatusCancelled)
+	e.addApp(t, "OK-260302-0001", application.StatusAwaitingPayment)
+	e.pay(t, "OK-260302-0001", payment.MethodVietQR)
 	tests := []struct {
 		name   string
 		code   string
@@ -120,13 +122,13 @@ func TestPay_errors(t *testing.T) {
 		want   error
 		status int
 	}{
-		{"wrong_pin", "A-OK", "87654321", payment.MethodVNPay, application.ErrWrongPIN, 404},
-		{"unknown_code", "NOPE", testPIN, payment.MethodVNPay, application.ErrWrongPIN, 404},
-		{"already_paid", "A-PAID", testPIN, payment.MethodVNPay, payment.ErrAlreadyPaid, 409},
-		{"free_procedure", "A-FREE", testPIN, payment.MethodVNPay, payment.ErrNotRequired, 409},
-		{"cancelled_application", "A-CANCELLED", testPIN, payment.MethodVNPay, payment.ErrNotPayable, 409},
-		{"other_method_pending", "A-OK", testPIN, payment.MethodVNPay, payment.ErrInProgress, 409},
-		{"unknown_method", "A-OK", testPIN, "cash", payment.ErrMethodUnavailable, 422},
+		{"wrong_pin", "OK-260302-0001", "87654321", payment.MethodVNPay, application.ErrWrongPIN, 404},
+		{"unknown_code", "NOPE-260302-0001", testPIN, payment.MethodVNPay, application.ErrWrongPIN, 404},
+		{"already_paid", "PAID-260302-0001", testPIN, payment.MethodVNPay, payment.ErrAlreadyPaid, 409},
+		{"free_procedure", "FREE-260302-0001", testPIN, payment.MethodVNPay, payment.ErrNotRequired, 409},
+		{"cancelled_application", "CANC-260302-0001", testPIN, payment.MethodVNPay, payment.ErrNotPayable, 409},
+		{"other_method_pending", "OK-260302-0001", testPIN, payment.MethodVNPay, payment.ErrInProgress, 409},
+		{"unknown_method", "OK-260302-0001", testPIN, "cash", payment.ErrMethodUnavailable, 422},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,7 +168,7 @@ func TestPay_returns_pending_then_replaces_expired_and_failed(t *testing.T) {
 	if third.Ref == second.Ref {
 		t.Fatal("failed payment not replaced")
 	}
-	m, _, err := e.svc.Repository().Active(context.Background(), a.Code)
+	m, _, err := e.svc.Repository().Active(context.Background(), a.ID())
 	if err != nil || m.Ref != third.Ref {
 		t.Fatalf("active marker = %+v, %v; want %s", m, err, third.Ref)
 	}
@@ -175,9 +177,15 @@ func TestPay_returns_pending_then_replaces_expired_and_failed(t *testing.T) {
 	if err != nil || got.State != payment.StateExpired {
 		t.Fatalf("lookup = %+v, %v", got.State, err)
 	}
-	for _, tc := range []struct{ ref, pin string }{{first.Ref, "00000000"}, {"MCZZZZZZZZZZZZ", testPIN}, {"x", testPIN}} {
+	for _, tc := range []struct{ ref, pin string }{{first.Ref, "00000000"}, {"MCZZZZZZZZZZZZ", testPIN}} {
 		if _, err := e.svc.Lookup(context.Background(), tc.ref, tc.pin, ""); !errors.Is(err, payment.ErrNotFound) {
 			t.Fatalf("lookup %s/%s: %v, want ErrNotFound", tc.ref, tc.pin, err)
+		}
+	}
+	// A malformed reference never reaches storage: 400 naming ref.
+	for _, bad := range []string{"x", "../MCZZZZZZZZZZZZ", "MC%2FZZZZZZZZZZ", "MCZZZZZZZZZZZZ/..", "ＭCZZZZZZZZZZZZ"} {
+		if _, err := e.svc.Lookup(context.Background(), bad, testPIN, ""); !errors.Is(err, citizenguard.ErrInvalidID) {
+			t.Fatalf("lookup %q: %v, want ErrInvalidID", bad, err)
 		}
 	}
 }

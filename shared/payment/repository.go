@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"motcua/shared/application"
 	"motcua/shared/docstore"
 )
 
@@ -38,11 +39,12 @@ func (r *Repository) Store() docstore.Store { return r.store }
 // Get reads payment ref and its ETag. Unknown refs give an error matching
 // ErrNotFound.
 func (r *Repository) Get(ctx context.Context, ref string) (Payment, string, error) {
-	if !ValidRef(ref) {
+	id, perr := ParseRef(ref)
+	if perr != nil || id.String() != ref {
 		return Payment{}, "", fmt.Errorf("get payment %q: %w", ref, ErrNotFound)
 	}
 	var p Payment
-	etag, err := docstore.GetJSON(ctx, r.store, Key(ref), &p)
+	etag, err := docstore.GetJSON(ctx, r.store, Key(id), &p)
 	if errors.Is(err, docstore.ErrNotFound) {
 		return Payment{}, "", fmt.Errorf("get payment %s: %w", ref, ErrNotFound)
 	}
@@ -54,8 +56,12 @@ func (r *Repository) Get(ctx context.Context, ref string) (Payment, string, erro
 
 // Create writes a new payment once (If-None-Match: *) with Version 1.
 func (r *Repository) Create(ctx context.Context, p *Payment) error {
+	id, err := ParseRef(p.Ref)
+	if err != nil || id.String() != p.Ref {
+		return fmt.Errorf("create payment %q: malformed reference", p.Ref)
+	}
 	p.Version = 1
-	if _, err := docstore.PutJSON(ctx, r.store, Key(p.Ref), p, docstore.PutOptions{IfNoneMatch: true}); err != nil {
+	if _, err := docstore.PutJSON(ctx, r.store, Key(id), p, docstore.PutOptions{IfNoneMatch: true}); err != nil {
 		p.Version = 0
 		return fmt.Errorf("create payment %s: %w", p.Ref, err)
 	}
@@ -67,8 +73,12 @@ func (r *Repository) Create(ctx context.Context, p *Payment) error {
 // docstore.ErrUnchanged skips the write, any other error aborts and is
 // returned wrapped.
 func (r *Repository) Update(ctx context.Context, ref string, mutate func(*Payment) error) (Payment, error) {
+	id, perr := ParseRef(ref)
+	if perr != nil || id.String() != ref {
+		return Payment{}, fmt.Errorf("update payment %q: %w", ref, ErrNotFound)
+	}
 	var p Payment
-	err := docstore.Update(ctx, r.store, Key(ref), &p, func() error {
+	err := docstore.Update(ctx, r.store, Key(id), &p, func() error {
 		if err := mutate(&p); err != nil {
 			return err
 		}
@@ -86,7 +96,7 @@ func (r *Repository) Update(ctx context.Context, ref string, mutate func(*Paymen
 
 // Active reads the active-payment marker of application code and its
 // ETag; an application without one gives docstore.ErrNotFound.
-func (r *Repository) Active(ctx context.Context, code string) (ActiveMarker, string, error) {
+func (r *Repository) Active(ctx context.Context, code application.Code) (ActiveMarker, string, error) {
 	var m ActiveMarker
 	etag, err := docstore.GetJSON(ctx, r.store, ActiveKey(code), &m)
 	if err != nil {
@@ -98,7 +108,7 @@ func (r *Repository) Active(ctx context.Context, code string) (ActiveMarker, str
 // SetActive points application code's marker at ref: create once when
 // etag is "", else only if the marker still has etag. A lost race gives an
 // error matching docstore.ErrConflict or docstore.ErrPrecondition.
-func (r *Repository) SetActive(ctx context.Context, code, ref, etag string, now time.Time) error {
+func (r *Repository) SetActive(ctx context.Context, code application.Code, ref, etag string, now time.Time) error {
 	opts := docstore.PutOptions{IfMatch: etag}
 	if etag == "" {
 		opts = docstore.PutOptions{IfNoneMatch: true}

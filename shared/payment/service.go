@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"motcua/shared/application"
+	"motcua/shared/citizenguard"
 	"motcua/shared/docstore"
+	"motcua/shared/outbox"
 	"motcua/shared/payment/vietqr"
 	"motcua/shared/payment/vnpay"
 	"motcua/shared/queue"
-	"motcua/shared/throttle"
 )
 
 // Defaults of Config.
@@ -61,8 +62,9 @@ type Deps struct {
 	Store docstore.Store
 	// Publisher publishes payment.confirmed.
 	Publisher queue.Publisher
-	// Throttle limits PIN guessing; nil disables it.
-	Throttle *throttle.Throttle
+	// Guard checks PINs (pay, look-up); nil means a guard with the default
+	// policy and proxies over Store.
+	Guard *citizenguard.Guard
 	// BankSecrets returns the webhook secrets (read on each call, so a
 	// rotated secrets file takes effect without a restart); nil disables
 	// the bank webhook.
@@ -80,7 +82,8 @@ type Service struct {
 	apps    *application.Repository
 	store   docstore.Store
 	pub     queue.Publisher
-	thr     *throttle.Throttle
+	guard   *citizenguard.Guard
+	access  *application.Access
 	secrets func() ([][]byte, error)
 	cfg     Config
 	now     func() time.Time
@@ -130,9 +133,13 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
+	if d.Guard == nil {
+		d.Guard = citizenguard.New(d.Store, citizenguard.WithLogger(d.Log))
+	}
+	apps := application.NewRepository(d.Store)
 	return &Service{
-		repo: NewRepository(d.Store), apps: application.NewRepository(d.Store), store: d.Store,
-		pub: d.Publisher, thr: d.Throttle, secrets: d.BankSecrets, cfg: cfg, now: d.Now, log: d.Log,
+		repo: NewRepository(d.Store), apps: apps, store: d.Store, access: application.NewAccess(apps, d.Guard),
+		pub: d.Publisher, guard: d.Guard, secrets: d.BankSecrets, cfg: cfg, now: d.Now, log: d.Log,
 	}, nil
 }
 
@@ -273,14 +280,18 @@ func (s *Service) finish(ctx context.Context, p Payment) error {
 	if p.PaidAt != nil {
 		pc.PaidAt = *p.PaidAt
 	}
-	_, outcome, err := application.ConfirmPayment(ctx, s.apps, p.ApplicationCode, s.cfg.EventsQueue, env, pc)
+	code, err := application.ParseCode(p.ApplicationCode)
+	if err != nil {
+		return fmt.Errorf("finish payment %s: %w", p.Ref, err)
+	}
+	_, outcome, err := application.ConfirmPayment(ctx, s.apps, code, s.cfg.EventsQueue, env, pc)
 	if err != nil {
 		return fmt.Errorf("finish payment %s: %w", p.Ref, err)
 	}
 	duplicate := false
 	switch outcome {
 	case application.PaymentApplied:
-		if err := application.FlushOutbox(context.WithoutCancel(ctx), s.store, s.pub, s.cfg.EventsQueue, env); err != nil {
+		if err := outbox.Flush(context.WithoutCancel(ctx), s.store, s.pub, s.cfg.EventsQueue, env); err != nil {
 			s.log.WarnContext(ctx, "payment.confirmed left in outbox for repair", "ref", p.Ref, "event_id", env.ID, "error", err.Error())
 		}
 	case application.PaymentPaidByOther:

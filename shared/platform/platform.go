@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"motcua/shared/awsx"
+	"motcua/shared/citizenguard"
 	"motcua/shared/config"
 	"motcua/shared/docstore"
 	"motcua/shared/logx"
@@ -42,6 +43,10 @@ type Platform struct {
 	// Queue publishes to the queues, copying events to the queues that
 	// subscribe to them (queue.Fanout with queue.DefaultRoutes).
 	Queue queue.Publisher
+	// Guard checks citizen secrets (PINs), counting attempts in Store and
+	// reading client addresses through the trusted proxies of
+	// MOTCUA_TRUSTED_PROXIES (see shared/citizenguard).
+	Guard *citizenguard.Guard
 	// Log is the JSON logger on stderr, masking citizen IDs and phone
 	// numbers and dropping secrets (see shared/logx).
 	Log *slog.Logger
@@ -94,6 +99,10 @@ func New(ctx context.Context, src config.Source, awsCfg aws.Config) (*Platform, 
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("platform: %w", err)
 	}
+	proxies, err := citizenguard.ProxiesFromEnv(src.Lookup)
+	if err != nil {
+		return nil, fmt.Errorf("platform: %w", err)
+	}
 	s3c := awsx.S3WithPathStyle(awsCfg, force)
 	presign := s3.NewPresignClient(s3c)
 	p := &Platform{
@@ -103,6 +112,7 @@ func New(ctx context.Context, src config.Source, awsCfg aws.Config) (*Platform, 
 		Queue:   queue.NewFanout(queue.NewSQSPublisher(awsx.SQS(awsCfg)), queue.DefaultRoutes),
 		Log:     logx.New(os.Stderr, common.LogLevel),
 	}
+	p.Guard = citizenguard.New(p.Store, citizenguard.WithProxies(proxies), citizenguard.WithLogger(p.Log))
 	if common.UploadsBucket != "" {
 		// Assigned only when configured: a nil *S3Store in the interface
 		// would not compare equal to nil.

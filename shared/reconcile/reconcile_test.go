@@ -48,7 +48,7 @@ func newFixture(t *testing.T, now time.Time) *fixture {
 func (f *fixture) payment(ref string, m payment.Method, amount int64, created, expires time.Time) {
 	f.t.Helper()
 	ctx := context.Background()
-	app := &application.Application{Code: "HS-" + ref, ProcedureCode: "X.HT.001", Status: application.StatusAwaitingPayment,
+	app := &application.Application{Code: "HS-" + ref + "-260302-0001", ProcedureCode: "X.HT.001", Status: application.StatusAwaitingPayment,
 		Fee: application.Fee{AmountVND: amount, Kind: "fee", PaymentState: application.PaymentUnpaid}, SubmittedAt: created}
 	if _, err := f.apps.Create(ctx, app); err != nil {
 		f.t.Fatal(err)
@@ -82,7 +82,11 @@ func (f *fixture) state(ref string) payment.State {
 
 func (f *fixture) appStatus(ref string) application.Status {
 	f.t.Helper()
-	a, _, err := f.apps.Get(context.Background(), "HS-"+ref)
+	code, err := application.ParseCode("HS-" + ref + "-260302-0001")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	a, _, err := f.apps.Get(context.Background(), code)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -257,7 +261,7 @@ func TestCheckPending(t *testing.T) {
 	f.payment(qExpired, payment.MethodVietQR, 50000, hourAgo, hourAgo.Add(15*time.Minute))
 	// A paid payment whose follow-up a crash cut short.
 	f.payment(stuck, payment.MethodVNPay, 50000, hourAgo, hourAgo.Add(15*time.Minute))
-	env, err := queue.NewEnvelope(payment.EventConfirmed, "", payment.ConfirmedPayload{Ref: stuck, ApplicationCode: "HS-" + stuck, AmountVND: 50000})
+	env, err := queue.NewEnvelope(payment.EventConfirmed, "", payment.ConfirmedPayload{Ref: stuck, ApplicationCode: "HS-" + stuck + "-260302-0001", AmountVND: 50000})
 	if err != nil {
 		t.Fatal(err)
 	}

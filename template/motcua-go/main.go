@@ -195,6 +195,7 @@ func serveFunction(cfg config, handle handleFunc, logger *slog.Logger, w http.Re
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), cfg.execTimeout)
 	defer cancel()
+	appendForwardedFor(r)
 	// The golang-http Request has no path: hand it over in a header,
 	// overwriting whatever a client sent (used by Open311 paths).
 	r.Header.Set(HeaderPath, r.URL.Path)
@@ -245,4 +246,20 @@ func writeProblem(w http.ResponseWriter, status int, title string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	_, _ = fmt.Fprintf(w, `{"type":"about:blank","title":%q,"status":%d}`, title, status)
+}
+
+// appendForwardedFor adds the peer's address to X-Forwarded-For, as
+// of-watchdog's proxy does, so the function sees its own last hop (the
+// gateway) and finds the client through its trusted proxies
+// (shared/citizenguard), never from what the client wrote itself.
+func appendForwardedFor(r *http.Request) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || host == "" {
+		return
+	}
+	if prior := r.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+		r.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+host)
+		return
+	}
+	r.Header.Set("X-Forwarded-For", host)
 }

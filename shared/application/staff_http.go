@@ -1,8 +1,7 @@
-package function
+package application
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,30 +9,46 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"motcua/shared/application"
 	"motcua/shared/httpx"
 	"motcua/shared/idempotency"
 	"motcua/shared/staffauth"
 )
 
-// server answers staff calls.
-type server struct {
-	proc   *application.Processor
+// StaffAuthenticator verifies an Authorization header value ("Bearer …")
+// at now and returns the officer's claims, or an error httpx maps to 401.
+// The process-application function builds it from shared/staffauth.
+type StaffAuthenticator func(authorization string, now time.Time) (staffauth.Claims, error)
+
+// StaffHTTP serves the process-application function: staff act on the
+// applications of their agency.
+//
+//	POST {code, action, …}  apply one action (Idempotency-Key honoured, scoped to the officer) → 200 ProcessResult
+//	GET  ?code=…            staff view → 200 StaffView
+type StaffHTTP struct {
+	proc   *Processor
 	keeper *idempotency.Keeper
-	// secret reads the HMAC key on each call (so a rotated secret file is
-	// picked up without a restart).
-	secret func() ([]byte, error)
+	auth   StaffAuthenticator
 	now    func() time.Time
 	log    *slog.Logger
 }
 
-// serve authenticates the officer and answers one GET or POST.
-func (s *server) serve(ctx context.Context, req handler.Request) handler.Response {
-	key, err := s.secret()
-	if err != nil {
-		return httpx.FromError(ctx, s.log, fmt.Errorf("staff secret: %w", err))
+// NewStaffHTTP returns the staff API; now and log may be nil.
+func NewStaffHTTP(proc *Processor, keeper *idempotency.Keeper, auth StaffAuthenticator, now func() time.Time, log *slog.Logger) *StaffHTTP {
+	if now == nil {
+		now = time.Now
 	}
-	claims, err := staffauth.Verify(key, req.Header.Get("Authorization"), s.now())
+	if log == nil {
+		log = slog.Default()
+	}
+	return &StaffHTTP{proc: proc, keeper: keeper, auth: auth, now: now, log: log}
+}
+
+// Serve authenticates the officer and answers one GET or POST.
+func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
+	if p := httpx.AllowMethods(req, http.MethodPost, http.MethodGet); p != nil {
+		return httpx.ProblemResponse(p)
+	}
+	claims, err := s.auth(req.Header.Get("Authorization"), s.now())
 	if err != nil {
 		return httpx.FromError(ctx, s.log, err)
 	}
@@ -48,7 +63,7 @@ func (s *server) serve(ctx context.Context, req handler.Request) handler.Respons
 		}
 		return httpx.JSON(http.StatusOK, v, http.Header{"Cache-Control": {"no-store"}})
 	}
-	var in application.ProcessInput
+	var in ProcessInput
 	if err := httpx.DecodeJSON(req, &in, httpx.MaxBytes(64<<10)); err != nil {
 		return httpx.FromError(ctx, s.log, err)
 	}

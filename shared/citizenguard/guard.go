@@ -1,0 +1,291 @@
+package citizenguard
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"motcua/shared/docstore"
+)
+
+// DefaultPrefix is where the guard keeps its counters in the bucket.
+const DefaultPrefix = "guard/"
+
+// ErrUnknown may be returned (wrapped) by a load function when no record
+// has the identifier; an error matching docstore.ErrNotFound means the same.
+var ErrUnknown = errors.New("citizenguard: no such record")
+
+// Guard admits, looks up and compares citizen secrets (see the package
+// documentation). Safe for concurrent use, across processes too: counters
+// are documents updated with compare-and-swap.
+type Guard struct {
+	store   docstore.Store
+	prefix  string
+	policy  Policy
+	proxies Proxies
+	global  *rate.Limiter
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// Option configures a Guard.
+type Option func(*Guard)
+
+// WithPolicy replaces DefaultPolicy.
+func WithPolicy(p Policy) Option { return func(g *Guard) { g.policy = p } }
+
+// WithProxies sets the trusted proxies used by Client (default: loopback).
+func WithProxies(p Proxies) Option { return func(g *Guard) { g.proxies = p } }
+
+// WithClock replaces time.Now (tests).
+func WithClock(now func() time.Time) Option {
+	return func(g *Guard) {
+		if now != nil {
+			g.now = now
+		}
+	}
+}
+
+// WithPrefix sets the key prefix of the counters (default DefaultPrefix).
+func WithPrefix(prefix string) Option {
+	return func(g *Guard) {
+		if prefix != "" {
+			g.prefix = strings.TrimSuffix(prefix, "/") + "/"
+		}
+	}
+}
+
+// WithLogger sets the logger of refusals (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(g *Guard) {
+		if l != nil {
+			g.log = l
+		}
+	}
+}
+
+// New returns a Guard keeping its counters in store.
+func New(store docstore.Store, opts ...Option) *Guard {
+	def, _ := ParseProxies(DefaultTrustedProxies)
+	g := &Guard{store: store, prefix: DefaultPrefix, policy: DefaultPolicy, proxies: def, now: time.Now, log: slog.Default()}
+	for _, o := range opts {
+		o(g)
+	}
+	if g.policy.GlobalRate > 0 {
+		g.global = rate.NewLimiter(rate.Limit(g.policy.GlobalRate), max(1, g.policy.GlobalBurst))
+	}
+	return g
+}
+
+// Client returns the client address of a request's headers under the
+// guard's trusted proxies (Proxies.ClientAddress).
+func (g *Guard) Client(h http.Header) string { return g.proxies.ClientAddress(h) }
+
+// ClientIP returns the client's own IP address ("" when unknown) under the
+// guard's trusted proxies (Proxies.ClientIP).
+func (g *Guard) ClientIP(h http.Header) string {
+	if a := g.proxies.ClientIP(h); a.IsValid() {
+		return a.String()
+	}
+	return ""
+}
+
+// Attempt is one check of a citizen secret.
+type Attempt struct {
+	// Kind namespaces the counters: "application", "payment", "receipt"….
+	Kind string
+	// ID is the canonical identifier, from a typed value (ParseCode…),
+	// never a raw client string.
+	ID string
+	// Client is the client address (Guard.Client); "" when unknown.
+	Client string
+	// Secret is the secret the client sent.
+	Secret string
+	// Refusal is returned for an unknown identifier and for a wrong secret
+	// alike (e.g. application.ErrWrongPIN, a 404).
+	Refusal error
+}
+
+// Check runs one guarded check: global rate, counters, load, constant-cost
+// comparison. load returns the record and its stored hash; an error
+// matching ErrUnknown or docstore.ErrNotFound means no such record (the
+// dummy hash is compared instead and at.Refusal returned). Other load
+// errors give the attempt back and are returned wrapped (fail closed, 5xx).
+// Errors: *LimitedError (429), at.Refusal, store faults.
+func Check[T any](ctx context.Context, g *Guard, at Attempt, load func(context.Context) (T, Hashed, error)) (T, error) {
+	var zero T
+	if g.global != nil && !g.global.Allow() {
+		g.refused(ctx, at, ScopeGlobal)
+		return zero, &LimitedError{Scope: ScopeGlobal, RetryAfter: time.Second}
+	}
+	tk, err := g.acquire(ctx, at)
+	if err != nil {
+		var lim *LimitedError
+		if errors.As(err, &lim) {
+			g.refused(ctx, at, lim.Scope)
+		}
+		return zero, err
+	}
+	rec, h, err := load(ctx)
+	unknown := err != nil && (errors.Is(err, ErrUnknown) || errors.Is(err, docstore.ErrNotFound))
+	if err != nil && !unknown {
+		if rerr := tk.refund(context.WithoutCancel(ctx), tk.targets); rerr != nil {
+			g.log.WarnContext(ctx, "guard: attempt not given back", "error", rerr.Error())
+		}
+		return zero, fmt.Errorf("guarded %s look-up: %w", at.Kind, err)
+	}
+	if unknown {
+		h = Hashed{}
+	}
+	if !Compare(h, at.Secret) || unknown {
+		g.log.InfoContext(ctx, "citizen secret refused", "kind", at.Kind, "reason", "unknown_id_or_wrong_secret")
+		return zero, at.Refusal
+	}
+	if err := tk.succeed(context.WithoutCancel(ctx)); err != nil {
+		g.log.WarnContext(ctx, "guard: success not recorded", "error", err.Error())
+	}
+	return rec, nil
+}
+
+func (g *Guard) refused(ctx context.Context, at Attempt, scope string) {
+	g.log.InfoContext(ctx, "citizen secret attempt throttled", "kind", at.Kind, "scope", scope)
+}
+
+// counter is the stored document of one counter.
+type counter struct {
+	// Failures are the Unix times (ns) of the latest failures, oldest first.
+	Failures []int64 `json:"failures"`
+}
+
+// live drops failures older than the rule's window and keeps the newest.
+func (c *counter) live(now time.Time, r Rule) {
+	cut := now.Add(-r.Window).UnixNano()
+	i := 0
+	for i < len(c.Failures) && c.Failures[i] <= cut {
+		i++
+	}
+	c.Failures = c.Failures[i:]
+	if k := r.keep(); len(c.Failures) > k {
+		c.Failures = c.Failures[len(c.Failures)-k:]
+	}
+}
+
+type target struct {
+	scope string
+	key   string
+	rule  Rule
+}
+
+func (g *Guard) targets(at Attempt) []target {
+	var out []target
+	if at.Client != "" {
+		out = append(out,
+			target{ScopeClient, g.key(ScopeClient, at.Client), g.policy.Client},
+			target{ScopePair, g.key(ScopePair, at.Kind, at.ID, at.Client), g.policy.Pair})
+	}
+	out = append(out, target{ScopeID, g.key(ScopeID, at.Kind, at.ID), g.policy.ID})
+	kept := out[:0]
+	for _, t := range out {
+		if t.rule.Free > 0 {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+// key is the counter's storage key: a hash, never the raw values.
+func (g *Guard) key(scope string, parts ...string) string {
+	sum := sha256.Sum256([]byte("motcua-guard\x00" + scope + "\x00" + strings.Join(parts, "\x00")))
+	return g.prefix + scope + "/" + hex.EncodeToString(sum[:16]) + ".json"
+}
+
+// ticket is one admitted attempt, counted as a failure until succeed or
+// refund.
+type ticket struct {
+	g       *Guard
+	at      int64
+	targets []target
+}
+
+// acquire counts the attempt as a failure on every counter, or refuses it
+// (counting nothing) when one of them asks to wait.
+func (g *Guard) acquire(ctx context.Context, at Attempt) (*ticket, error) {
+	now := g.now()
+	tk := &ticket{g: g, at: now.UnixNano()}
+	for _, tg := range g.targets(at) {
+		var c counter
+		err := docstore.Upsert(ctx, g.store, tg.key, &c, func() error {
+			c.live(now, tg.rule)
+			if n := len(c.Failures); n > 0 {
+				if d := tg.rule.delay(n); d > 0 {
+					if next := time.Unix(0, c.Failures[n-1]).Add(d); now.Before(next) {
+						return &LimitedError{Scope: tg.scope, RetryAfter: next.Sub(now)}
+					}
+				}
+			}
+			c.Failures = append(c.Failures, tk.at)
+			return nil
+		}, 0)
+		if err != nil {
+			if rerr := tk.refund(context.WithoutCancel(ctx), tk.targets); rerr != nil {
+				g.log.WarnContext(ctx, "guard: attempt not given back", "error", rerr.Error())
+			}
+			var lim *LimitedError
+			if errors.As(err, &lim) {
+				return nil, lim
+			}
+			return nil, fmt.Errorf("guard %s counter: %w", tg.scope, err)
+		}
+		tk.targets = append(tk.targets, tg)
+	}
+	return tk, nil
+}
+
+// succeed clears the pair's counter (this client knows the secret) and
+// gives the attempt back to the others, whose earlier failures stay: one
+// success does not launder an address's or an identifier's wrong guesses.
+func (tk *ticket) succeed(ctx context.Context) error {
+	var errs []error
+	var rest []target
+	for _, tg := range tk.targets {
+		if tg.scope != ScopePair {
+			rest = append(rest, tg)
+			continue
+		}
+		if err := tk.g.store.Delete(ctx, tg.key, ""); err != nil && !errors.Is(err, docstore.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("guard succeed: %w", err))
+		}
+	}
+	errs = append(errs, tk.refund(ctx, rest))
+	tk.targets = nil
+	return errors.Join(errs...)
+}
+
+// refund removes this attempt's failure from targets.
+func (tk *ticket) refund(ctx context.Context, targets []target) error {
+	var errs []error
+	for _, tg := range targets {
+		var c counter
+		err := docstore.Update(ctx, tk.g.store, tg.key, &c, func() error {
+			for i, at := range c.Failures {
+				if at == tk.at {
+					c.Failures = append(c.Failures[:i], c.Failures[i+1:]...)
+					return nil
+				}
+			}
+			return docstore.ErrUnchanged
+		}, 0)
+		if err != nil && !errors.Is(err, docstore.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("guard refund %s: %w", tg.scope, err))
+		}
+	}
+	return errors.Join(errs...)
+}

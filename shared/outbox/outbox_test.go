@@ -1,0 +1,69 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"motcua/shared/docstore"
+	"motcua/shared/outbox"
+	"motcua/shared/queue"
+)
+
+func TestRepair(t *testing.T) {
+	ctx := context.Background()
+	store := docstore.NewMemStore("motcua-data")
+	q := queue.NewMemQueue("events")
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	env := func(typ string) queue.Envelope {
+		e, err := queue.NewEnvelope(typ, "", map[string]string{"k": "v"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	untied, written, never, legacy, orphan := env("a.untied"), env("a.written"), env("a.never"), env("a.legacy"), env("a.orphan")
+	for _, s := range []struct {
+		e   queue.Envelope
+		tie outbox.Tie
+	}{{untied, outbox.Tie{}}, {written, outbox.Tie{Kind: "receipt", ID: "R1"}}, {never, outbox.Tie{Kind: "receipt", ID: "R2"}}, {orphan, outbox.Tie{Kind: "nobody", ID: "X"}}} {
+		if err := outbox.Stage(ctx, store, "events", s.e, s.tie); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A marker from before Tie existed, tied by applicationCode.
+	if _, err := docstore.PutJSON(ctx, store, outbox.Key(legacy.ID), outbox.Marker{Queue: "events", Envelope: legacy, ApplicationCode: "STP-261203-0001", CreatedAt: time.Now()}, docstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	checks := map[string]outbox.Written{
+		"receipt": func(_ context.Context, id, eventID string) (bool, error) {
+			asked = append(asked, id)
+			return id == "R1" && eventID == written.ID, nil
+		},
+		"application": func(_ context.Context, id, _ string) (bool, error) { return id == "STP-261203-0001", nil },
+	}
+	if res, err := outbox.Repair(ctx, store, q, time.Hour, checks, quiet); err != nil || res.Pending != 5 {
+		t.Fatalf("young markers: %+v %v, want 5 pending and nothing done", res, err)
+	}
+	res, err := outbox.Repair(ctx, store, q, -time.Second, checks, quiet)
+	if err == nil || res.Published != 3 || res.Discarded != 1 || res.Failed != 1 {
+		t.Fatalf("repair = %+v, %v; want 3 published (untied, written, legacy), 1 discarded, 1 failed (no check)", res, err)
+	}
+	got := map[string]bool{}
+	for _, m := range q.Published("events") {
+		got[m.Type] = true
+	}
+	if !got["a.untied"] || !got["a.written"] || !got["a.legacy"] || got["a.never"] {
+		t.Fatalf("published %v", got)
+	}
+	if _, err := store.Get(ctx, outbox.Key(orphan.ID)); err != nil {
+		t.Fatalf("a marker without a check must stay for an operator: %v", err)
+	}
+	if _, err := store.Get(ctx, outbox.Key(never.ID)); !errors.Is(err, docstore.ErrNotFound) {
+		t.Fatalf("discarded marker still there: %v", err)
+	}
+}
