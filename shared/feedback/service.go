@@ -406,9 +406,7 @@ func (s *Service) apply(ctx context.Context, it Item, etag string, actor Actor, 
 	}
 	if _, err := s.repo.replace(ctx, it, etag); err != nil {
 		undo()
-		if in.Action == ActionPublish {
-			_ = s.d.Store.Delete(context.WithoutCancel(ctx), PublicKey(it.Ref()), "")
-		}
+		s.cleanSideDocuments(context.WithoutCancel(ctx), in.Action, it)
 		if errors.Is(err, docstore.ErrPrecondition) || errors.Is(err, docstore.ErrConflict) {
 			return Item{}, ErrConcurrentUpdate.WithExtra(map[string]any{"current_status": string(before.Status), "current_version": before.Version})
 		}
@@ -429,6 +427,28 @@ func (s *Service) apply(ctx context.Context, it Item, etag string, actor Actor, 
 	s.d.Log.InfoContext(ctx, "feedback step", "id", it.ID, "action", in.Action, "status", string(it.Status),
 		"agency", it.Agency.Code, "by", actor.by(), "version", it.Version)
 	return it, nil
+}
+
+// cleanSideDocuments removes what a step wrote before losing its item
+// write (the public copy of a publish, the new index entry of a reassign),
+// unless the item as it is now needs it: a concurrent publish by another
+// officer wrote the same public copy, a concurrent reassign may have moved
+// the item to the same agency. Best effort; readers check side documents
+// against the item anyway.
+func (s *Service) cleanSideDocuments(ctx context.Context, action string, attempted Item) {
+	if action != ActionPublish && action != ActionReassign {
+		return
+	}
+	cur, _, err := s.repo.get(ctx, attempted.Ref())
+	if err != nil {
+		return
+	}
+	switch {
+	case action == ActionPublish && !cur.Published:
+		_ = s.d.Store.Delete(ctx, PublicKey(attempted.Ref()), "")
+	case action == ActionReassign && !strings.EqualFold(cur.Agency.Code, attempted.Agency.Code):
+		_ = s.repo.unindex(ctx, attempted.Agency.Code, attempted)
+	}
 }
 
 // FollowUp returns the sender's view of item id (secret checked, throttled).

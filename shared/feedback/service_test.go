@@ -406,3 +406,29 @@ func TestPublic_search(t *testing.T) {
 		t.Fatal("an unpublished item is public")
 	}
 }
+
+func TestStaff_concurrent_publish_keeps_the_public_copy(t *testing.T) {
+	for round := range 5 {
+		f := newFixture(t)
+		out := f.submit(t, validInput())
+		ag := out.Agency.Code
+		f.staff(t, ag, out.ID, Input{Action: ActionAnswer, Text: fmt.Sprintf("Đã thu gom (%d).", round)})
+		var wg sync.WaitGroup
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				o := Officer{Subject: fmt.Sprintf("officer-%d", i), Agency: ag}
+				_, _ = f.svc.StaffAct(context.Background(), o, pid(out.ID), 2, Input{Action: ActionPublish}, "")
+			}()
+		}
+		wg.Wait()
+		it, _, _ := f.svc.repo.get(context.Background(), pid(out.ID))
+		if !it.Published {
+			t.Fatal("neither publish won")
+		}
+		if _, err := f.svc.GetPublic(context.Background(), pid(out.ID)); err != nil {
+			t.Fatalf("round %d: the published item has no public copy: %v", round, err)
+		}
+	}
+}
