@@ -8,7 +8,7 @@ TEST_FLAGS ?= -count=1 -timeout 15m
 FUZZTIME ?= 20s
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test test-race vet fmt-check test-localstack localstack-up localstack-down bench fuzz provision tidy-check test-clients
+.PHONY: run test test-race vet fmt-check test-localstack localstack-up localstack-down bench fuzz provision tidy-check test-clients test-schemathesis
 
 ## run: start the whole local stack (embedded S3+SQS, functions, gateway, connector) in the foreground
 run:
@@ -38,10 +38,12 @@ localstack-down:
 	bash localstack/stop-host.sh
 
 ## test-localstack: the same contract suites against LocalStack (started here if not running)
-LOCALSTACK_ENV = AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+## LOCALSTACK_ADDR moves it off 127.0.0.1:4566 (the start scripts honour it too).
+export LOCALSTACK_ADDR ?= 127.0.0.1:4566
+LOCALSTACK_ENV = AWS_ENDPOINT_URL=http://$(LOCALSTACK_ADDR) AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 test-localstack:
 	@started=0; \
-	if ! curl -sf http://127.0.0.1:4566/_localstack/health 2>/dev/null | grep -q "\"version\""; then \
+	if ! curl -sf http://$(LOCALSTACK_ADDR)/_localstack/health 2>/dev/null | grep -q "\"version\""; then \
 	  bash localstack/start-host.sh; rc=$$?; \
 	  if [ $$rc = 3 ]; then bash localstack/start-moto.sh || exit 1; elif [ $$rc != 0 ]; then exit $$rc; fi; started=1; \
 	fi; \
@@ -65,5 +67,10 @@ provision:
 	$(GO) run ./cmd/motcua-provision
 
 ## test-clients: a non-Go client (boto3, as in the AWS CLI) against the embedded edge
+## MOTCUA_CLIENTS_EDGE_PORT / MOTCUA_CLIENTS_GATEWAY_PORT move its ports (default 4599 / 8099).
 test-clients:
 	bash tests/clients/run.sh
+
+## test-schemathesis: fuzz every operation of api/openapi.yaml against the local stack (PyPI schemathesis, all checks)
+test-schemathesis:
+	bash tests/schemathesis/run.sh

@@ -1,51 +1,29 @@
 package api_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"math"
-	"net/url"
-	"regexp"
+	"io"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
-	"unicode/utf8"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 )
 
-// schemaKeywords are the JSON Schema / OpenAPI keywords the validator knows.
-// Validating keywords are enforced; the others are documentation. Any other
-// keyword in the document is an error (see lintSchema), so a schema never
-// silently means less than it says.
-var schemaKeywords = map[string]bool{
-	"$ref": true, "type": true, "nullable": true, "enum": true, "const": true,
-	"properties": true, "required": true, "additionalProperties": true,
-	"items": true, "minItems": true, "maxItems": true,
-	"minLength": true, "maxLength": true, "pattern": true, "format": true,
-	"minimum": true, "maximum": true, "exclusiveMinimum": true, "exclusiveMaximum": true,
-	"oneOf": true, "anyOf": true, "allOf": true,
-	// documentation only
-	"description": true, "title": true, "example": true, "examples": true, "default": true,
-	"deprecated": true, "readOnly": true, "writeOnly": true, "externalDocs": true,
-}
-
-// validator checks JSON values (as decoded by encoding/json: map[string]any,
-// []any, float64, string, bool, nil) against the subset of JSON Schema used
-// by the OpenAPI document. $ref must point into the document
-// ("#/components/schemas/X").
-type validator struct {
+// resolver follows local JSON pointers in the decoded document, to read
+// the examples, parameters and responses of an operation. Validation is
+// kin-openapi's (see kinDoc), not hand-written.
+type resolver struct {
 	root map[string]any
-
-	mu    sync.Mutex
-	regex map[string]*regexp.Regexp
-}
-
-func newValidator(root map[string]any) *validator {
-	return &validator{root: root, regex: map[string]*regexp.Regexp{}}
 }
 
 // resolve follows a local JSON pointer ("#/a/b").
-func (v *validator) resolve(ref string) (any, error) {
+func (v *resolver) resolve(ref string) (any, error) {
 	if !strings.HasPrefix(ref, "#/") {
 		return nil, fmt.Errorf("$ref %q: only local references are supported", ref)
 	}
@@ -64,7 +42,7 @@ func (v *validator) resolve(ref string) (any, error) {
 }
 
 // deref follows $ref chains of a non-schema object (response, parameter).
-func (v *validator) deref(x any) (map[string]any, error) {
+func (v *resolver) deref(x any) (map[string]any, error) {
 	for i := 0; i < 16; i++ {
 		m, ok := x.(map[string]any)
 		if !ok {
@@ -82,290 +60,151 @@ func (v *validator) deref(x any) (map[string]any, error) {
 	return nil, fmt.Errorf("$ref chain too long")
 }
 
-// Validate returns every violation of schema by val, each prefixed with its
-// location (path "$" is the root).
-func (v *validator) Validate(schema, val any) []string {
-	var errs []string
-	v.check(schema, val, "$", &errs, 0)
-	return errs
+// kinDoc is the document as github.com/getkin/kin-openapi loads it
+// (OpenAPI 3.1: schemas are checked by its JSON Schema 2020-12 validator),
+// with a router that finds an operation from a request.
+type kinDoc struct {
+	t      *openapi3.T
+	router routers.Router
 }
 
-func (v *validator) fail(errs *[]string, path, format string, a ...any) {
-	*errs = append(*errs, path+": "+fmt.Sprintf(format, a...))
-}
-
-func (v *validator) check(schema, val any, path string, errs *[]string, depth int) {
-	if depth > 64 {
-		v.fail(errs, path, "schema nesting too deep (recursive $ref?)")
-		return
-	}
-	switch s := schema.(type) {
-	case nil:
-		return
-	case bool:
-		if !s {
-			v.fail(errs, path, "no value is allowed here")
-		}
-		return
-	case map[string]any:
-		v.checkObject(s, val, path, errs, depth)
-	default:
-		v.fail(errs, path, "schema is a %T, not an object", schema)
+// filterOptions are the openapi3filter options of every check: every
+// problem reported, undocumented statuses refused; bearer tokens are the
+// handlers' business (the examples carry real ones).
+func filterOptions() *openapi3filter.Options {
+	return &openapi3filter.Options{
+		MultiError:            true,
+		IncludeResponseStatus: true,
+		AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
 	}
 }
 
-func (v *validator) checkObject(s map[string]any, val any, path string, errs *[]string, depth int) {
-	for k := range s {
-		if !schemaKeywords[k] && !strings.HasPrefix(k, "x-") {
-			v.fail(errs, path, "schema keyword %q is not supported by the checker", k)
-		}
-	}
-	if ref, ok := s["$ref"].(string); ok {
-		target, err := v.resolve(ref)
-		if err != nil {
-			v.fail(errs, path, "%v", err)
-			return
-		}
-		v.check(target, val, path, errs, depth+1)
-	}
-	if val == nil && s["nullable"] == true {
-		return
-	}
-	if t, ok := s["type"]; ok && !typeMatches(t, val) {
-		v.fail(errs, path, "is %s, want type %v", jsonType(val), t)
-		return
-	}
-	if e, ok := s["enum"].([]any); ok && !containsValue(e, val) {
-		v.fail(errs, path, "%s is not one of %v", show(val), e)
-	}
-	if c, ok := s["const"]; ok && !equalValues(c, val) {
-		v.fail(errs, path, "%s is not %s", show(val), show(c))
-	}
-	switch x := val.(type) {
-	case map[string]any:
-		v.checkProperties(s, x, path, errs, depth)
-	case []any:
-		if n, ok := number(s["minItems"]); ok && float64(len(x)) < n {
-			v.fail(errs, path, "has %d items, want at least %v", len(x), n)
-		}
-		if n, ok := number(s["maxItems"]); ok && float64(len(x)) > n {
-			v.fail(errs, path, "has %d items, want at most %v", len(x), n)
-		}
-		if items, ok := s["items"]; ok {
-			for i, it := range x {
-				v.check(items, it, fmt.Sprintf("%s[%d]", path, i), errs, depth+1)
-			}
-		}
-	case string:
-		v.checkString(s, x, path, errs)
-	case float64:
-		if n, ok := number(s["minimum"]); ok && x < n {
-			v.fail(errs, path, "%v is below the minimum %v", x, n)
-		}
-		if n, ok := number(s["maximum"]); ok && x > n {
-			v.fail(errs, path, "%v is above the maximum %v", x, n)
-		}
-		if n, ok := number(s["exclusiveMinimum"]); ok && x <= n {
-			v.fail(errs, path, "%v is not above %v", x, n)
-		}
-		if n, ok := number(s["exclusiveMaximum"]); ok && x >= n {
-			v.fail(errs, path, "%v is not below %v", x, n)
-		}
-	}
-	v.checkCombinators(s, val, path, errs, depth)
+// route finds the documented operation of req (any host: the servers of
+// the document are not the test's).
+func (k *kinDoc) route(req *http.Request) (*routers.Route, map[string]string, error) {
+	return k.router.FindRoute(req)
 }
 
-func (v *validator) checkProperties(s map[string]any, obj map[string]any, path string, errs *[]string, depth int) {
-	props, _ := s["properties"].(map[string]any)
-	if req, ok := s["required"].([]any); ok {
-		for _, r := range req {
-			name, _ := r.(string)
-			if _, ok := obj[name]; !ok {
-				v.fail(errs, path, "required member %q is missing", name)
-			}
-		}
-	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	ap, hasAP := s["additionalProperties"]
-	for _, k := range keys {
-		sub := path + "." + k
-		if ps, ok := props[k]; ok {
-			v.check(ps, obj[k], sub, errs, depth+1)
-			continue
-		}
-		if !hasAP {
-			continue
-		}
-		if ap == false {
-			v.fail(errs, path, "member %q is not documented (additionalProperties: false)", k)
-			continue
-		}
-		v.check(ap, obj[k], sub, errs, depth+1)
-	}
-}
-
-func (v *validator) checkString(s map[string]any, x, path string, errs *[]string) {
-	n := float64(utf8.RuneCountInString(x))
-	if m, ok := number(s["minLength"]); ok && n < m {
-		v.fail(errs, path, "%q is shorter than %v characters", x, m)
-	}
-	if m, ok := number(s["maxLength"]); ok && n > m {
-		v.fail(errs, path, "is longer than %v characters", m)
-	}
-	if p, ok := s["pattern"].(string); ok {
-		re, err := v.compile(p)
-		if err != nil {
-			v.fail(errs, path, "bad pattern %q: %v", p, err)
-		} else if !re.MatchString(x) {
-			v.fail(errs, path, "%q does not match %q", x, p)
-		}
-	}
-	switch s["format"] {
-	case "date-time":
-		if _, err := time.Parse(time.RFC3339Nano, x); err != nil {
-			v.fail(errs, path, "%q is not an RFC 3339 date-time", x)
-		}
-	case "date":
-		if _, err := time.Parse(time.DateOnly, x); err != nil {
-			v.fail(errs, path, "%q is not a date (YYYY-MM-DD)", x)
-		}
-	case "uri":
-		if u, err := url.Parse(x); err != nil || u.Scheme == "" {
-			v.fail(errs, path, "%q is not an absolute URI", x)
-		}
-	}
-}
-
-func (v *validator) checkCombinators(s map[string]any, val any, path string, errs *[]string, depth int) {
-	if all, ok := s["allOf"].([]any); ok {
-		for _, sub := range all {
-			v.check(sub, val, path, errs, depth+1)
-		}
-	}
-	// matches counts the alternatives val satisfies and explains the
-	// closest miss (fewest errors), which is nearly always the intended one.
-	matches := func(list []any) (int, string) {
-		n, best := 0, ""
-		fewest := -1
-		for i, sub := range list {
-			var e []string
-			v.check(sub, val, path, &e, depth+1)
-			if len(e) == 0 {
-				n++
-			} else if fewest < 0 || len(e) < fewest {
-				fewest = len(e)
-				best = fmt.Sprintf("closest is alternative %d: %s", i, strings.Join(e, "; "))
-			}
-		}
-		return n, best
-	}
-	if one, ok := s["oneOf"].([]any); ok {
-		switch n, why := matches(one); {
-		case n == 0:
-			v.fail(errs, path, "matches none of oneOf (%s)", why)
-		case n > 1:
-			v.fail(errs, path, "matches %d alternatives of oneOf, want exactly one", n)
-		}
-	}
-	if anyOf, ok := s["anyOf"].([]any); ok {
-		if n, why := matches(anyOf); n == 0 {
-			v.fail(errs, path, "matches none of anyOf (%s)", why)
-		}
-	}
-}
-
-func (v *validator) compile(p string) (*regexp.Regexp, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if re, ok := v.regex[p]; ok {
-		return re, nil
-	}
-	re, err := regexp.Compile(p)
+// validateRequest checks a request (query, headers, body) against the
+// document and returns every violation.
+func (k *kinDoc) validateRequest(req *http.Request) []string {
+	route, params, err := k.route(req)
 	if err != nil {
-		return nil, err
+		return []string{fmt.Sprintf("%s %s: %v", req.Method, req.URL.Path, err)}
 	}
-	v.regex[p] = re
-	return re, nil
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: filterOptions()}
+	return flatten(openapi3filter.ValidateRequest(context.Background(), in))
 }
 
-// typeMatches reports whether val has the type t (a name or a list of names,
-// as OpenAPI 3.1 allows: [string, "null"]).
-func typeMatches(t, val any) bool {
-	switch tt := t.(type) {
-	case string:
-		return isType(tt, val)
-	case []any:
-		for _, x := range tt {
-			if s, ok := x.(string); ok && isType(s, val) {
-				return true
+// validateResponse checks an answer (status, headers, body) to req against
+// the document and returns every violation.
+func (k *kinDoc) validateResponse(req *http.Request, status int, header http.Header, body []byte) []string {
+	route, params, err := k.route(req)
+	if err != nil {
+		return []string{fmt.Sprintf("%s %s: %v", req.Method, req.URL.Path, err)}
+	}
+	opts := filterOptions()
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts},
+		Status:                 status,
+		Header:                 header,
+		Options:                opts,
+	}
+	in.SetBodyBytes(body)
+	return flatten(openapi3filter.ValidateResponse(context.Background(), in))
+}
+
+// validateValue checks a JSON value against a named component schema.
+func (k *kinDoc) validateValue(schema string, val any) []string {
+	ref, ok := k.t.Components.Schemas[schema]
+	if !ok || ref.Value == nil {
+		return []string{fmt.Sprintf("no component schema %q", schema)}
+	}
+	return flatten(ref.Value.VisitJSON(val, openapi3.EnableJSONSchema2020(), openapi3.MultiErrors()))
+}
+
+// flatten turns a (multi) error of kin-openapi into one line per problem.
+func flatten(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		var out []string
+		for _, e := range me {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	var prefix string
+	var re *openapi3filter.ResponseError
+	var rq *openapi3filter.RequestError
+	switch {
+	case errors.As(err, &re):
+		prefix = re.Reason
+		if re.Err == nil {
+			return []string{prefix}
+		}
+		err = re.Err
+	case errors.As(err, &rq):
+		if rq.Err == nil {
+			return []string{rq.Error()}
+		}
+		if rq.Parameter != nil {
+			prefix = rq.Parameter.In + " parameter " + rq.Parameter.Name
+		} else {
+			prefix = "request body"
+		}
+		err = rq.Err
+	}
+	if errors.As(err, &me) && len(me) > 0 {
+		var out []string
+		for _, e := range me {
+			for _, line := range flatten(e) {
+				out = append(out, strings.TrimPrefix(prefix+": "+line, ": "))
 			}
 		}
+		return out
 	}
-	return false
+	msg := err.Error()
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		msg = "$/" + strings.Join(se.JSONPointer(), "/") + ": " + se.Reason
+	} else if i := strings.Index(msg, "\nSchema:"); i >= 0 {
+		msg = msg[:i]
+	}
+	if prefix != "" {
+		msg = prefix + ": " + msg
+	}
+	return []string{strings.ReplaceAll(msg, "\n", " | ")}
 }
 
-func isType(t string, val any) bool {
-	switch t {
-	case "null":
-		return val == nil
-	case "object":
-		_, ok := val.(map[string]any)
-		return ok
-	case "array":
-		_, ok := val.([]any)
-		return ok
-	case "string":
-		_, ok := val.(string)
-		return ok
-	case "boolean":
-		_, ok := val.(bool)
-		return ok
-	case "number":
-		_, ok := val.(float64)
-		return ok
-	case "integer":
-		f, ok := val.(float64)
-		return ok && f == math.Trunc(f) && !math.IsInf(f, 0)
+// readBody returns a request's body for a second read.
+func readBody(req *http.Request) []byte {
+	if req.GetBody == nil {
+		return nil
 	}
-	return false
+	b, err := req.GetBody()
+	if err != nil {
+		return nil
+	}
+	raw, _ := io.ReadAll(b)
+	return raw
 }
 
-func jsonType(val any) string {
-	switch x := val.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case float64:
-		if x == math.Trunc(x) {
-			return "integer"
-		}
-		return "number"
-	}
-	return fmt.Sprintf("%T", val)
-}
-
-// number converts a YAML or JSON number.
+// number converts a JSON or YAML number to float64.
 func number(x any) (float64, bool) {
 	switch n := x.(type) {
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
 	case int:
 		return float64(n), true
 	case int64:
 		return float64(n), true
 	case uint64:
 		return float64(n), true
-	case float64:
-		return n, true
 	}
 	return 0, false
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"motcua/shared/application"
 	"motcua/shared/queue"
 	"motcua/shared/staffauth"
+	"motcua/shared/staffauth/stafftest"
 )
 
 // The application path end to end: a citizen finds a procedure, files an
@@ -135,30 +135,24 @@ func (s statusView) steps() []application.Status {
 type fixture struct {
 	a      *app.App
 	gw     string
-	secret []byte
+	signer *staffauth.Signer
+	logs   *syncBuffer
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	a, _ := startApp(t, app.Config{RepoRoot: repoRoot(t)})
+	a, logs := startApp(t, app.Config{RepoRoot: repoRoot(t)})
 	// startApp leaves SecretsDir empty: the runner keeps the generated dev
-	// secrets under DataDir/secrets (app.Config.SecretsDir's default).
-	b, err := os.ReadFile(filepath.Join(a.DataDir(), "secrets", staffauth.SecretName))
-	if err != nil {
-		t.Fatalf("dev staff secret: %v", err)
-	}
-	secret := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	return &fixture{a: a, gw: a.GatewayURL(), secret: []byte(secret)}
+	// secrets (the staff key pair among them) under DataDir/secrets
+	// (app.Config.SecretsDir's default), where `motcua token mint` finds them.
+	signer := stafftest.LoadSigner(t, filepath.Join(a.DataDir(), "secrets"))
+	return &fixture{a: a, gw: a.GatewayURL(), signer: signer, logs: logs}
 }
 
 // token mints a staff token of agency for officer.
 func (f *fixture) token(t *testing.T, officer, agency string) string {
 	t.Helper()
-	tok, err := staffauth.Mint(f.secret, staffauth.Claims{Subject: officer, Agency: agency, Roles: []string{staffauth.RoleStaff}}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "Bearer " + tok
+	return "Bearer " + stafftest.Token(t, f.signer, officer, agency)
 }
 
 // submit files a valid application and returns the decoded 201 answer.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,7 +19,7 @@ import (
 
 	"motcua/cmd/motcua-local/app"
 	"motcua/shared/queue"
-	"motcua/shared/staffauth"
+	"motcua/shared/staffauth/stafftest"
 )
 
 // The feedback (PAKN) path end to end through the gateway of the real
@@ -32,18 +31,8 @@ import (
 // step is an event on feedback-events.
 func TestFeedback_end_to_end(t *testing.T) {
 	a, _ := startApp(t, app.Config{RepoRoot: repoRoot(t)})
-	b, err := os.ReadFile(filepath.Join(a.DataDir(), "secrets", staffauth.SecretName))
-	if err != nil {
-		t.Fatalf("dev staff secret: %v", err)
-	}
-	secret := []byte(strings.TrimSpace(string(b)))
-	token := func(officer, agency string) string {
-		tok, err := staffauth.Mint(secret, staffauth.Claims{Subject: officer, Agency: agency, Roles: []string{staffauth.RoleStaff}}, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return "Bearer " + tok
-	}
+	signer := stafftest.LoadSigner(t, filepath.Join(a.DataDir(), "secrets"))
+	token := func(officer, agency string) string { return "Bearer " + stafftest.Token(t, signer, officer, agency) }
 	fn := a.GatewayURL() + "/function/feedback"
 	photo := bytes.Repeat([]byte{0xff, 0xd8, 0xff, 0xe0}, 1000)
 

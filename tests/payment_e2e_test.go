@@ -29,7 +29,7 @@ import (
 	"motcua/shared/payment/vnpay"
 	"motcua/shared/queue"
 	"motcua/shared/reconcile"
-	"motcua/shared/staffauth"
+	"motcua/shared/staffauth/stafftest"
 )
 
 const (
@@ -74,14 +74,7 @@ func startPayStack(t *testing.T) *payStack {
 			t.Fatalf("function %s is not in stack.yml", fn)
 		}
 	}
-	key, err := os.ReadFile(filepath.Join(secrets, staffauth.SecretName))
-	if err != nil {
-		t.Fatalf("dev staff secret: %v", err)
-	}
-	tok, err := staffauth.Mint(bytes.TrimSpace(key), staffauth.Claims{Subject: "officer-pay-e2e", Agency: payAgency, Roles: []string{staffauth.RoleStaff}}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := stafftest.Token(t, stafftest.LoadSigner(t, secrets), "officer-pay-e2e", payAgency)
 	s.a, s.gw, s.staff = a, a.GatewayURL(), "Bearer "+tok
 	return s
 }

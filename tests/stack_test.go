@@ -20,9 +20,9 @@ type callback struct {
 	body   []byte
 }
 
-// TestLocalStack_through_the_gateway drives the real repository's stack.yml
+// TestEmbeddedStack_through_the_gateway drives the real repository's stack.yml
 // (every function built and run as its own process) through the gateway.
-func TestLocalStack_through_the_gateway(t *testing.T) {
+func TestEmbeddedStack_through_the_gateway(t *testing.T) {
 	a, _ := startApp(t, app.Config{RepoRoot: repoRoot(t)})
 	gw := a.GatewayURL()
 
@@ -96,7 +96,7 @@ func TestLocalStack_through_the_gateway(t *testing.T) {
 		if code != http.StatusNotFound {
 			t.Fatalf("status %d: %s", code, body)
 		}
-		if p := decodeProblem(t, hdr, body); !strings.HasSuffix(p.Type, "/function-not-found") || p.Status != 404 {
+		if p := decodeProblem(t, hdr, body); !strings.HasSuffix(p.Type, "/function_not_found") || p.Status != 404 {
 			t.Fatalf("problem %+v", p)
 		}
 	})
@@ -115,7 +115,7 @@ func TestLocalStack_through_the_gateway(t *testing.T) {
 			if code != http.StatusRequestEntityTooLarge {
 				t.Fatalf("status %d: %s", code, body)
 			}
-			if p := decodeProblem(t, hdr, body); !strings.HasSuffix(p.Type, "/payload-too-large") {
+			if p := decodeProblem(t, hdr, body); !strings.HasSuffix(p.Type, "/payload_too_large") {
 				t.Fatalf("problem %+v", p)
 			}
 		})

@@ -7,9 +7,13 @@
 // Modes: ok, bad-signature, wrong-amount, duplicate, replay-stale,
 // late-failure, failure (see package sim).
 //
+// The gateway is --gateway, else http://$MOTCUA_GATEWAY_ADDR, else
+// http://127.0.0.1:8080; the data folder is $MOTCUA_DATA_DIR, else .data
+// (the same variables motcua-local reads).
+//
 // Secrets come from flags, else the environment (BANK_SIM_VNPAY_SECRET,
 // BANK_SIM_TMN_CODE, BANK_SIM_WEBHOOK_SECRET), else the dev secrets the local
-// runner generated under --secrets-dir (default .data/secrets: files
+// runner generated under --secrets-dir (default <data>/secrets: files
 // vnpay-hash-secret, vnpay-tmn-code, bank-webhook-secrets, whose first line
 // is used). What the bank paid is kept in --ledger (default
 // .data/bank-sim/ledger.jsonl) so that `serve` answers querydr about
@@ -71,12 +75,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.StringVar(&o.url, "url", "", "VNPAY payment URL (pay-vnpay)")
 	fs.StringVar(&o.payload, "payload", "", "VietQR payload (pay-vietqr)")
 	fs.StringVar(&o.mode, "mode", "ok", "bank behaviour")
-	fs.StringVar(&o.gateway, "gateway", sim.DefaultGatewayURL, "gateway base URL")
+	// The local stack's own variables move the defaults, as they move the stack.
+	gatewayURL := sim.DefaultGatewayURL
+	if addr := strings.TrimSpace(getenv("MOTCUA_GATEWAY_ADDR")); addr != "" {
+		gatewayURL = "http://" + addr
+	}
+	dataDir := ".data"
+	if d := strings.TrimSpace(getenv("MOTCUA_DATA_DIR")); d != "" {
+		dataDir = d
+	}
+	fs.StringVar(&o.gateway, "gateway", gatewayURL, "gateway base URL (default from MOTCUA_GATEWAY_ADDR)")
 	fs.StringVar(&o.secret, "secret", "", "VNPAY merchant hash secret")
 	fs.StringVar(&o.tmnCode, "tmn-code", "", "VNPAY terminal code (serve)")
 	fs.StringVar(&o.webhookSecret, "webhook-secret", "", "bank webhook secret")
-	fs.StringVar(&o.secretsDir, "secrets-dir", filepath.Join(".data", "secrets"), "the local runner's dev secrets")
-	fs.StringVar(&o.ledger, "ledger", filepath.Join(".data", "bank-sim", "ledger.jsonl"), "ledger file shared by bank-sim runs (empty: in memory)")
+	fs.StringVar(&o.secretsDir, "secrets-dir", filepath.Join(dataDir, "secrets"), "the local runner's dev secrets (default under MOTCUA_DATA_DIR)")
+	fs.StringVar(&o.ledger, "ledger", filepath.Join(dataDir, "bank-sim", "ledger.jsonl"), "ledger file shared by bank-sim runs (empty: in memory)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:9099", "listen address (serve)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "per-request timeout")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -108,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	cfg := sim.Config{
 		GatewayURL: o.gateway,
 		HashSecret: secret(o.secret, "BANK_SIM_VNPAY_SECRET", "vnpay-hash-secret"),
-		TmnCode:    devTmnCode(secret(o.tmnCode, "BANK_SIM_TMN_CODE", "vnpay-tmn-code")),
+		TmnCode:    secret(o.tmnCode, "BANK_SIM_TMN_CODE", "vnpay-tmn-code"),
 		HTTP:       &http.Client{Timeout: o.timeout},
 		LedgerFile: o.ledger,
 	}
@@ -116,6 +129,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		cfg.WebhookSecret = webhook.ParseSecrets(ws)[0]
 	}
 	bank := sim.New(cfg)
+	if cmd == "pay-vnpay" {
+		// An order paid by an earlier run is not paid again.
+		if err := bank.LoadLedger(); err != nil {
+			fmt.Fprintf(stderr, "bank-sim: %v\n", err)
+			return 1
+		}
+	}
 	var res sim.Result
 	switch cmd {
 	case "pay-vnpay":
@@ -182,14 +202,4 @@ func serve(ctx context.Context, addr string, bank *sim.Bank, stderr io.Writer) e
 		return err
 	}
 	return nil
-}
-
-// devTmnCode maps a terminal code the way payment.LoadConfig does: the
-// runner's generated 64-hex dev secret is cut to its first 8 characters,
-// upper-cased.
-func devTmnCode(s string) string {
-	if len(s) > 8 {
-		return strings.ToUpper(s[:8])
-	}
-	return s
 }

@@ -66,7 +66,7 @@ func TestServeStopsOnCancel(t *testing.T) {
 	done := make(chan int, 1)
 	var errOut bytes.Buffer
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--secret", "s", "--tmn-code", "0123456789abcdef", "--ledger", ""},
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--secret", "s", "--tmn-code", "MOTCUA01", "--ledger", ""},
 			&bytes.Buffer{}, &errOut, func(string) string { return "" })
 	}()
 	time.Sleep(100 * time.Millisecond)
@@ -79,7 +79,36 @@ func TestServeStopsOnCancel(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	if devTmnCode("0123456789abcdef") != "01234567" || devTmnCode("MOTCUA01") != "MOTCUA01" {
-		t.Fatal("devTmnCode")
+}
+
+// MOTCUA_GATEWAY_ADDR and MOTCUA_DATA_DIR move bank-sim's defaults the way
+// they move motcua-local: the gateway, the dev secrets and the ledger.
+func TestRun_embedded_stack_variables(t *testing.T) {
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		q.Del("provider")
+		w.Write(vnpay.ReplyFor(vnpay.Verify("s3cret", q)).Body())
+	}))
+	defer gw.Close()
+	data := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(data, "secrets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "secrets", "vnpay-hash-secret"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	payURL, err := vnpay.BuildPaymentURL(vnpay.Config{TmnCode: "MOTCUA01", HashSecret: "s3cret", ReturnURL: "http://127.0.0.1/r"},
+		vnpay.Payment{TxnRef: "MCBBBBBBBBBBBB", AmountVND: 100000, OrderInfo: "Lệ phí", IPAddr: "127.0.0.1", CreatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"MOTCUA_GATEWAY_ADDR": strings.TrimPrefix(gw.URL, "http://"), "MOTCUA_DATA_DIR": data}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"pay-vnpay", "--url", payURL}, &out, &errOut, func(k string) string { return env[k] })
+	if code != 0 || !strings.Contains(out.String(), `"rsp_code": "00"`) {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out.String(), errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, "bank-sim", "ledger.jsonl")); err != nil {
+		t.Fatalf("ledger not under MOTCUA_DATA_DIR: %v", err)
 	}
 }

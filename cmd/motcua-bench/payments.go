@@ -56,6 +56,7 @@ import (
 	"motcua/shared/docstore"
 	"motcua/shared/payment"
 	"motcua/shared/queue"
+	"motcua/shared/workdays"
 )
 
 // Payment scenario constants.
@@ -232,7 +233,7 @@ func seedPayments(ctx context.Context, store docstore.Store, n, c int) ([]string
 	pays := payment.NewRepository(store)
 	now := time.Now().UTC()
 	_, _, err := payHammer(ctx, c, n, func(ctx context.Context, i int) error {
-		code := "BENCH-PAY-" + refs[i]
+		code := "BENCHPAY-" + refs[i] + now.In(workdays.Location).Format("-060102-") + fmt.Sprintf("%04d", i+1)
 		a := &application.Application{Code: code, ProcedureCode: "T.TP.001", ProcedureName: "Cấp Phiếu lý lịch tư pháp",
 			Status: application.StatusAwaitingPayment, SubmittedAt: now, DueAt: now.Add(240 * time.Hour),
 			Fee: application.Fee{AmountVND: payBenchAmount, Kind: "fee", PaymentState: application.PaymentUnpaid}}

@@ -17,7 +17,8 @@ import (
 func runCLI(t *testing.T, store docstore.Store, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	e := &env{stdout: &out, stderr: &errOut, store: func(context.Context) (docstore.Store, error) { return store, nil }}
+	e := &env{stdout: &out, stderr: &errOut, store: func(context.Context) (docstore.Store, error) { return store, nil },
+		environ: []string{"MOTCUA_SECRETS_DIR=" + t.TempDir()}} // hermetic: no dev secrets of this machine
 	code := run(context.Background(), args, e)
 	return code, out.String(), errOut.String()
 }

@@ -38,7 +38,8 @@ const reconcileUsage = `usage:
   motcua reconcile pending [--older-than 30m] [--querydr-url URL] [--json]
       re-check pending payments older than the threshold with VNPAY querydr; confirm or expire them
 exit status: 0 all done, 1 error or an action failed (rerun is safe), 2 usage
-secrets (MOTCUA_SECRETS_DIR): vnpay-hash-secret, vnpay-tmn-code; querydr URL: --querydr-url or ` + KeyVNPayAPIURL
+secrets vnpay-hash-secret, vnpay-tmn-code: from $MOTCUA_SECRETS_DIR, else <--data-dir>/secrets
+(motcua-local's dev secrets), else the runner's default, else /var/openfaas/secrets; querydr URL: --querydr-url or ` + KeyVNPayAPIURL
 
 // reconcilePublisher opens the queue publisher payment.confirmed goes to;
 // tests replace it.
@@ -57,6 +58,7 @@ func reconcileCmd(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("motcua reconcile "+args[0], flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	dataDir := fs.String("data-dir", ".data", "motcua-local's data folder (its secrets/ holds the dev VNPAY secrets)")
 	var (
 		file, method, from, to string
 		olderThan              time.Duration
@@ -92,7 +94,11 @@ func reconcileCmd(ctx context.Context, e *env, args []string) error {
 
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	src := config.FromEnviron(e.environ)
-	cfg, _, err := payment.LoadConfig(src, config.SecretsFrom(src), payment.Needs{Callbacks: true}, log)
+	secrets := config.SecretsFrom(src)
+	if dir, _ := findSecretsDir(e.environ, *dataDir, "vnpay-hash-secret"); dir != "" {
+		secrets = config.Secrets{Dir: dir} // the same dev secrets token mint finds
+	}
+	cfg, _, err := payment.LoadConfig(src, secrets, payment.Needs{Callbacks: true}, log)
 	if err != nil {
 		return err
 	}

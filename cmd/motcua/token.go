@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,20 +15,23 @@ import (
 )
 
 func init() {
-	groups["token"] = group{summary: "mint development staff tokens", run: tokenCmd}
+	groups["token"] = group{summary: "mint development staff tokens, print public key sets", run: tokenCmd}
 }
 
 const tokenUsage = `usage:
-  motcua token mint --sub officer1 --agency STP [--ttl 8h] [--roles staff] [--secret-file path] [--data-dir .data]
+  motcua token mint --sub officer1 --agency STP [--ttl 8h] [--roles staff[,admin]] [--name "Nguyễn Văn A"]
+                    [--kid KID] [--secret-file path] [--data-dir .data]
+  motcua token jwks [--secret-file path] [--data-dir .data] [--kid KID]
 
-The HMAC secret (staff-jwt-secret) is read from --secret-file, else
-$MOTCUA_SECRETS_DIR/staff-jwt-secret, else the local stack's dev secret
-(<data-dir>/secrets/staff-jwt-secret, as motcua-local keeps it), else the
-runner's default (<user config dir>/motcua/secrets/staff-jwt-secret).
-The token is printed on stdout, nothing else.`
-
-// maxTokenTTL bounds dev tokens: a leaked one should not live for long.
-const maxTokenTTL = 7 * 24 * time.Hour
+mint signs an EdDSA (or ES256) staff token with the private key
+staff-jwt-private-key (PKCS #8 PEM); jwks prints the JWK Set holding that
+key's public half (what the staff-jwt-public-keys secret holds; merge it
+with the current set during a rotation). The key is read from
+--secret-file, else $MOTCUA_SECRETS_DIR/staff-jwt-private-key, else the
+local stack's dev secret (<data-dir>/secrets/, as motcua-local keeps it),
+else the runner's default (<user config dir>/motcua/secrets/). --kid
+defaults to the key's RFC 7638 thumbprint, the kid the runner publishes.
+The token (or key set) is printed on stdout, nothing else.`
 
 func tokenCmd(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
@@ -38,6 +40,8 @@ func tokenCmd(ctx context.Context, e *env, args []string) error {
 	switch args[0] {
 	case "mint":
 		return tokenMint(e, args[1:])
+	case "jwks":
+		return tokenJWKS(e, args[1:])
 	default:
 		return fmt.Errorf("%w: unknown token command %q\n%s", errUsage, args[0], tokenUsage)
 	}
@@ -48,9 +52,11 @@ func tokenMint(e *env, args []string) error {
 	fs.SetOutput(io.Discard)
 	sub := fs.String("sub", "", "officer id (token subject)")
 	agency := fs.String("agency", "", "agency code the officer works for")
+	name := fs.String("name", "", "officer's display name")
 	ttl := fs.Duration("ttl", 8*time.Hour, "validity")
-	roles := fs.String("roles", staffauth.RoleStaff, "comma-separated roles")
-	secretFile := fs.String("secret-file", "", "file holding the HMAC secret")
+	roles := fs.String("roles", staffauth.RoleStaff, "comma-separated roles (staff, admin)")
+	kid := fs.String("kid", "", "key id written into the token (default: the key's thumbprint)")
+	secretFile := fs.String("secret-file", "", "file holding the private key (PEM)")
 	dataDir := fs.String("data-dir", ".data", "motcua-local's data folder")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v\n%s", errUsage, err, tokenUsage)
@@ -58,12 +64,8 @@ func tokenMint(e *env, args []string) error {
 	if fs.NArg() > 0 || strings.TrimSpace(*sub) == "" || strings.TrimSpace(*agency) == "" {
 		return fmt.Errorf("%w: --sub and --agency are required\n%s", errUsage, tokenUsage)
 	}
-	if *ttl <= 0 || *ttl > maxTokenTTL {
-		return fmt.Errorf("%w: --ttl must be between 1s and %s\n%s", errUsage, maxTokenTTL, tokenUsage)
-	}
-	secret, from, err := tokenSecret(e.environ, *secretFile, *dataDir)
-	if err != nil {
-		return err
+	if *ttl <= 0 || *ttl > staffauth.MaxLifetime {
+		return fmt.Errorf("%w: --ttl must be between 1s and %s\n%s", errUsage, staffauth.MaxLifetime, tokenUsage)
 	}
 	var rs []string
 	for _, r := range strings.Split(*roles, ",") {
@@ -71,49 +73,91 @@ func tokenMint(e *env, args []string) error {
 			rs = append(rs, r)
 		}
 	}
-	tok, err := staffauth.Mint(secret, staffauth.Claims{Subject: strings.TrimSpace(*sub), Agency: strings.TrimSpace(*agency), Roles: rs}, *ttl)
+	signer, from, err := tokenSigner(e.environ, *secretFile, *dataDir, *kid)
 	if err != nil {
-		return fmt.Errorf("token mint (secret from %s): %w", from, err)
+		return err
+	}
+	tok, err := signer.Mint(staffauth.Claims{Subject: strings.TrimSpace(*sub), Agency: strings.TrimSpace(*agency),
+		Roles: rs, Name: strings.TrimSpace(*name)}, *ttl, time.Now())
+	if err != nil {
+		return fmt.Errorf("token mint (key from %s): %w", from, err)
 	}
 	fmt.Fprintln(e.stdout, tok)
-	fmt.Fprintf(e.stderr, "motcua: token for %s of %s, valid %s (secret from %s)\n", *sub, *agency, *ttl, from)
+	fmt.Fprintf(e.stderr, "motcua: token for %s of %s, roles %s, valid %s, kid %s (key from %s)\n",
+		*sub, *agency, strings.Join(rs, ","), *ttl, signer.KeyID(), from)
 	return nil
 }
 
-// tokenSecret finds the staff secret; it returns the bytes and the path
-// they came from (the value itself is never printed).
-func tokenSecret(environ []string, secretFile, dataDir string) ([]byte, string, error) {
-	var candidates []string
-	if secretFile != "" {
-		candidates = []string{secretFile} // explicit: no fallback
+func tokenJWKS(e *env, args []string) error {
+	fs := flag.NewFlagSet("token jwks", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	kid := fs.String("kid", "", "key id to publish (default: the key's thumbprint)")
+	secretFile := fs.String("secret-file", "", "file holding the private key (PEM)")
+	dataDir := fs.String("data-dir", ".data", "motcua-local's data folder")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return fmt.Errorf("%w: %v\n%s", errUsage, err, tokenUsage)
+	}
+	signer, _, err := tokenSigner(e.environ, *secretFile, *dataDir, *kid)
+	if err != nil {
+		return err
+	}
+	set, err := staffauth.PublicKeySet(signer)
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(set)
+	return err
+}
+
+// tokenSigner loads the private key and returns its signer and the path it
+// came from (the key itself is never printed).
+func tokenSigner(environ []string, secretFile, dataDir, kid string) (*staffauth.Signer, string, error) {
+	path := secretFile
+	if path == "" {
+		dir, tried := findSecretsDir(environ, dataDir, staffauth.PrivateKeySecret)
+		if dir == "" {
+			return nil, "", fmt.Errorf("token: no %s found (tried %s); pass --secret-file or start the local stack once",
+				staffauth.PrivateKeySecret, strings.Join(tried, ", "))
+		}
+		path = filepath.Join(dir, staffauth.PrivateKeySecret)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("token: read private key: %w", err)
+	}
+	s, err := staffauth.NewSigner(b, kid)
+	if err != nil {
+		return nil, "", fmt.Errorf("token: private key %s: %w", path, err)
+	}
+	return s, path, nil
+}
+
+// findSecretsDir returns the first folder holding the secret file name,
+// looking where the local stack and deployments keep secrets:
+// $MOTCUA_SECRETS_DIR when set (and then only there), else <dataDir>/secrets
+// (motcua-local), the runner's default <user config dir>/motcua/secrets,
+// then OpenFaaS's /var/openfaas/secrets. It returns "" and the paths tried when none has
+// it. token mint and reconcile share it, so both find the same dev secrets.
+func findSecretsDir(environ []string, dataDir, name string) (string, []string) {
+	var dirs []string
+	if d, ok := config.FromEnviron(environ).Lookup(config.SecretsDirKey); ok && d != "" {
+		dirs = []string{d} // explicit: no fallback
 	} else {
-		if d, ok := config.FromEnviron(environ).Lookup(config.SecretsDirKey); ok && d != "" {
-			candidates = append(candidates, filepath.Join(d, staffauth.SecretName))
+		if dataDir != "" {
+			dirs = append(dirs, filepath.Join(dataDir, "secrets"))
 		}
-		candidates = append(candidates, filepath.Join(dataDir, "secrets", staffauth.SecretName))
 		if d, err := os.UserConfigDir(); err == nil {
-			candidates = append(candidates, filepath.Join(d, "motcua", "secrets", staffauth.SecretName))
+			dirs = append(dirs, filepath.Join(d, "motcua", "secrets"))
+		}
+		dirs = append(dirs, config.DefaultSecretsDir)
+	}
+	var tried []string
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		tried = append(tried, p)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+			return d, tried
 		}
 	}
-	for _, p := range candidates {
-		b, err := os.ReadFile(p)
-		if errors.Is(err, os.ErrNotExist) && secretFile == "" {
-			continue
-		}
-		if err != nil {
-			return nil, "", fmt.Errorf("token mint: read secret: %w", err)
-		}
-		// Same trimming as config.Secrets.Get: one trailing newline.
-		s := string(b)
-		if t, ok := strings.CutSuffix(s, "\r\n"); ok {
-			s = t
-		} else {
-			s = strings.TrimSuffix(s, "\n")
-		}
-		if s == "" {
-			return nil, "", fmt.Errorf("token mint: secret file %s is empty", p)
-		}
-		return []byte(s), p, nil
-	}
-	return nil, "", fmt.Errorf("token mint: no %s found (tried %s); pass --secret-file or start the local stack once", staffauth.SecretName, strings.Join(candidates, ", "))
+	return "", tried
 }

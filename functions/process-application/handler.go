@@ -5,7 +5,8 @@
 //	      delivery?{method, trackingNumber}, note?}     apply one action → 200 {application, event}
 //	GET  ?code=STP-260302-0001                            staff view → 200 {application, audit, allowedActions}
 //
-// Every call needs "Authorization: Bearer <JWT>" (see shared/staffauth):
+// Every call needs "Authorization: Bearer <JWT>" (EdDSA/ES256, verified
+// with the staff-jwt-public-keys key set; see shared/staffauth):
 // 401 with WWW-Authenticate otherwise, 403 "wrong_agency" on another
 // agency's application. Actions and their rules are application.ApplyWith's;
 // an illegal one is 409 "illegal_transition", a lost race with another
@@ -15,7 +16,6 @@ package function
 
 import (
 	"net/http"
-	"time"
 
 	"motcua/shared/application"
 	"motcua/shared/idempotency"
@@ -34,12 +34,9 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.StaffHTTP, 
 		return nil, err
 	}
 	keeper := idempotency.New(p.Store, "idempotency/process-application", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
-	auth := func(header string, now time.Time) (staffauth.Claims, error) {
-		key, err := p.Secrets.Get(staffauth.SecretName) // re-read: a rotated secret needs no restart
-		if err != nil {
-			return staffauth.Claims{}, err
-		}
-		return staffauth.Verify([]byte(key), header, now)
+	staff, err := staffauth.NewVerifier(p.Secrets) // re-reads the key set: a rotation needs no restart
+	if err != nil {
+		return nil, err
 	}
-	return application.NewStaffHTTP(proc, keeper, auth, nil, p.Log), nil
+	return application.NewStaffHTTP(proc, keeper, staff.Verify, nil, p.Log), nil
 }, http.MethodPost, http.MethodGet)

@@ -14,21 +14,22 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"motcua/shared/application"
+	"motcua/shared/config"
 	"motcua/shared/docstore"
 	"motcua/shared/idempotency"
 	"motcua/shared/queue"
 	"motcua/shared/staffauth"
+	"motcua/shared/staffauth/stafftest"
 	"motcua/shared/workdays"
 )
-
-var secret = []byte("process-application-test-secret-0123456789")
 
 var now = time.Date(2026, 3, 2, 9, 0, 0, 0, workdays.Location)
 
 type fixture struct {
-	srv   *application.StaffHTTP
-	store *docstore.MemStore
-	q     *queue.MemQueue
+	srv    *application.StaffHTTP
+	signer *staffauth.Signer
+	store  *docstore.MemStore
+	q      *queue.MemQueue
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -44,8 +45,13 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := func(h string, at time.Time) (staffauth.Claims, error) { return staffauth.Verify(secret, h, at) }
-	f.srv = application.NewStaffHTTP(proc, idempotency.New(f.store, "idempotency/process-application", time.Hour), auth, clock, quiet)
+	secrets := t.TempDir()
+	f.signer = stafftest.WriteKeys(t, secrets)
+	staff, err := staffauth.NewVerifier(config.Secrets{Dir: secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = application.NewStaffHTTP(proc, idempotency.New(f.store, "idempotency/process-application", time.Hour), staff.Verify, clock, quiet)
 	a := application.Application{
 		Code: "STP-260302-0001", ProcedureCode: "STP.01", ProcedureName: "Cấp phiếu lý lịch tư pháp",
 		ProcessingDays: 3, Agency: application.Agency{Code: "STP", Name: "Sở Tư pháp"},
@@ -60,9 +66,9 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func token(t *testing.T, sub, agency string, roles ...string) string {
+func (f *fixture) token(t *testing.T, sub, agency string, roles ...string) string {
 	t.Helper()
-	tok, err := staffauth.MintAt(secret, staffauth.Claims{Subject: sub, Agency: agency, Roles: roles}, time.Hour, now)
+	tok, err := f.signer.Mint(staffauth.Claims{Subject: sub, Agency: agency, Roles: roles}, time.Hour, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +101,7 @@ func (f *fixture) call(r handler.Request) (handler.Response, map[string]any) {
 
 func TestAuth(t *testing.T) {
 	f := newFixture(t)
-	expired, _ := staffauth.MintAt(secret, staffauth.Claims{Subject: "o", Agency: "STP", Roles: []string{"staff"}}, time.Minute, now.Add(-time.Hour))
+	expired, _ := f.signer.Mint(staffauth.Claims{Subject: "o", Agency: "STP", Roles: []string{"staff"}}, time.Minute, now.Add(-time.Hour))
 	body := `{"code":"STP-260302-0001","action":"receive"}`
 	tests := []struct {
 		name   string
@@ -106,8 +112,8 @@ func TestAuth(t *testing.T) {
 		{"no_token", "", 401, "invalid_token"},
 		{"garbage", "Bearer abc.def.ghi", 401, "invalid_token"},
 		{"expired", "Bearer " + expired, 401, "token_expired"},
-		{"citizen_role", token(t, "o", "STP", "citizen"), 403, "not_staff"},
-		{"other_agency", token(t, "o", "SYT", "staff"), 403, "wrong_agency"},
+		{"citizen_role", f.token(t, "o", "STP", "citizen"), 403, "not_staff"},
+		{"other_agency", f.token(t, "o", "SYT", "staff"), 403, "wrong_agency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,7 +133,7 @@ func TestAuth(t *testing.T) {
 
 func TestLifecycleAndStaffView(t *testing.T) {
 	f := newFixture(t)
-	auth := token(t, "officer7", "STP", "staff")
+	auth := f.token(t, "officer7", "STP", "staff")
 	steps := []struct{ body, want string }{
 		{`{"code":"STP-260302-0001","action":"receive"}`, "received"},
 		{`{"code":"STP-260302-0001","action":"start"}`, "processing"},
@@ -170,7 +176,7 @@ func TestLifecycleAndStaffView(t *testing.T) {
 
 func TestRefusals(t *testing.T) {
 	f := newFixture(t)
-	auth := token(t, "officer7", "STP", "staff")
+	auth := f.token(t, "officer7", "STP", "staff")
 	tests := []struct {
 		name, body string
 		status     int
@@ -200,7 +206,7 @@ func TestRefusals(t *testing.T) {
 
 func TestIdempotencyKey(t *testing.T) {
 	f := newFixture(t)
-	auth := token(t, "officer7", "STP", "staff")
+	auth := f.token(t, "officer7", "STP", "staff")
 	body := `{"code":"STP-260302-0001","action":"receive"}`
 	first, _ := f.call(req(http.MethodPost, auth, body, "Idempotency-Key", "k-1"))
 	again, _ := f.call(req(http.MethodPost, auth, body, "Idempotency-Key", "k-1"))
@@ -221,7 +227,7 @@ func TestIdempotencyKey(t *testing.T) {
 
 func TestTwoOfficersAtOnce(t *testing.T) {
 	f := newFixture(t)
-	a1, a2 := token(t, "officer1", "STP", "staff"), token(t, "officer2", "STP", "staff")
+	a1, a2 := f.token(t, "officer1", "STP", "staff"), f.token(t, "officer2", "STP", "staff")
 	if resp, _ := f.call(req(http.MethodPost, a1, `{"code":"STP-260302-0001","action":"receive"}`)); resp.StatusCode != 200 {
 		t.Fatal(resp.StatusCode)
 	}

@@ -6,9 +6,9 @@
 //	POST ?action=complete-uploads  {code, pin}: record uploaded documents, fresh URLs for the rest
 //	POST ?action=cancel            {code, pin, reason}: withdraw while still submitted
 //
-// Channels direct and postal need a staff bearer token signed with the
-// staff-jwt-secret secret; without that secret only online submissions are
-// accepted. All logic lives in motcua/shared/application.
+// Channels direct and postal need a staff bearer token verified with the
+// staff-jwt-public-keys key set; without that secret only online
+// submissions are accepted. All logic lives in motcua/shared/application.
 package function
 
 import (
@@ -31,13 +31,13 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.HTTP, error
 		return nil, err
 	}
 	var staff application.StaffVerifier
-	if secret, err := p.Secrets.Get(staffauth.SecretName); err == nil && secret != "" {
+	if v, err := staffauth.NewVerifier(p.Secrets); err == nil {
 		staff = func(auth string, now time.Time) (application.StaffClaims, error) {
-			c, err := staffauth.Verify([]byte(secret), auth, now)
+			c, err := v.Verify(auth, now)
 			return application.StaffClaims{Sub: c.Subject, Agency: c.Agency}, err
 		}
 	} else {
-		p.Log.Warn("staff secret unavailable: only online submissions accepted", "secret", staffauth.SecretName)
+		p.Log.Warn("staff key set unavailable: only online submissions accepted", "secret", staffauth.PublicKeysSecret, "error", err)
 	}
 	svc, err := application.NewService(application.Deps{
 		Store: p.Store, Uploads: p.Uploads, Publisher: p.Queue, EventsQueue: p.Config.EventsQueue,

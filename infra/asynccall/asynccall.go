@@ -22,8 +22,8 @@ const HeaderGatewayError = "X-Gateway-Error"
 // RetryableGatewayErrors are the HeaderGatewayError values meaning "the
 // function was not reached, try again later".
 var RetryableGatewayErrors = map[string]bool{
-	"function-not-ready":   true,
-	"function-unavailable": true,
+	"function_not_ready":   true,
+	"function_unavailable": true,
 }
 
 // Call is one queued asynchronous invocation.

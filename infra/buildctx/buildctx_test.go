@@ -29,7 +29,7 @@ func TestAssemble_layout_matches_faas_cli(t *testing.T) {
 	if err := buildctx.Assemble(filepath.Dir(stackPath), st, "tiny", dst); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"main.go", "Dockerfile", "template.yml", "function/handler.go", "sdk/go-http/handler.go", "go.sum"} {
+	for _, p := range []string{"main.go", "Dockerfile", "template.yml", "function/handler.go", "go.sum"} {
 		if _, err := os.Stat(filepath.Join(dst, p)); err != nil {
 			t.Errorf("build context lacks %s: %v", p, err)
 		}

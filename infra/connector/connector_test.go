@@ -384,7 +384,7 @@ func TestAsyncCall_function_not_reached_is_redelivered(t *testing.T) {
 		attempts.add(r)
 		if attempts.count() == 1 {
 			// What the gateway answers while the function restarts.
-			w.Header().Set(asynccall.HeaderGatewayError, "function-not-ready")
+			w.Header().Set(asynccall.HeaderGatewayError, "function_not_ready")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}

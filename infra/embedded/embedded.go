@@ -42,9 +42,12 @@ const (
 	Region = "us-east-1"
 	// AccountID appears in queue URLs and ARNs.
 	AccountID = "000000000000"
-	// AccessKeyID is the static test access key (not checked).
+	// AccessKeyID is the stack's one access key (LocalStack's default).
+	// Every S3 and SQS request must be SigV4-signed with it and
+	// SecretAccessKey for Region, as AWS requires of its own keys; other
+	// keys get InvalidAccessKeyId / InvalidClientTokenId.
 	AccessKeyID = "test"
-	// SecretAccessKey is the static test secret (not checked).
+	// SecretAccessKey is the secret of AccessKeyID.
 	SecretAccessKey = "test"
 )
 
@@ -103,19 +106,22 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 
 	s3srv, err := s3server.New(s3server.Options{
-		DataDir: filepath.Join(cfg.DataDir, "s3"),
-		Logger:  logger.With("component", "s3"),
-		NoSync:  cfg.NoSync,
+		DataDir:     filepath.Join(cfg.DataDir, "s3"),
+		Logger:      logger.With("component", "s3"),
+		NoSync:      cfg.NoSync,
+		Credentials: map[string]string{AccessKeyID: SecretAccessKey},
+		Region:      Region,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: start s3: %w", err)
 	}
 	sqssrv, err := sqsserver.New(sqsserver.Options{
-		DataDir:   filepath.Join(cfg.DataDir, "sqs"),
-		AccountID: AccountID,
-		Region:    Region,
-		NoSync:    cfg.NoSync,
-		Logger:    logger.With("component", "sqs"),
+		DataDir:     filepath.Join(cfg.DataDir, "sqs"),
+		AccountID:   AccountID,
+		Region:      Region,
+		NoSync:      cfg.NoSync,
+		Logger:      logger.With("component", "sqs"),
+		Credentials: map[string]string{AccessKeyID: SecretAccessKey},
 	})
 	if err != nil {
 		_ = s3srv.Close()

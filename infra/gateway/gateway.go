@@ -8,9 +8,17 @@
 //	/system/function/NAME      GET: one function
 //	/healthz                   200 when the gateway is up
 //
-// Errors are RFC 9457 problem+json with a Vietnamese title and detail beside
-// the English ones. Every call gets an X-Call-Id (a caller-supplied one is
-// kept) on the request to the function and on the response. Each call writes
+// Errors are RFC 9457 problem+json in the functions' shape (shared/httpx):
+// type https://motcua.gov.vn/problems/<code>, a snake_case code
+// (function_not_found, payload_too_large, method_not_allowed, invalid_header,
+// function_not_ready, function_unavailable, function_timeout,
+// async_unavailable, not_found), a Vietnamese title and detail beside the
+// English ones, instance urn:motcua:call:<id>. Every call gets an X-Call-Id (a
+// caller-supplied one of 1-128 characters A-Z a-z 0-9 - _ . : is kept, a
+// malformed one is refused with 400 invalid_header) on the request to the
+// function and on the response; a malformed X-Callback-Url is refused the
+// same way. TRACE and CONNECT are refused (405) on every route, and /healthz
+// and /system/* answer GET and HEAD only. Each call writes
 // one access-log line; bodies, queries and Authorization are never logged.
 package gateway
 
@@ -193,15 +201,28 @@ type ctxKey struct{}
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
-	ci := &callInfo{id: callID(r.Header.Get(HeaderCallID)), start: start}
+	id, idOK := callID(r.Header.Get(HeaderCallID))
+	ci := &callInfo{id: id, start: start}
+	rec.Header().Set(HeaderCallID, ci.id)
 	route := "other"
 	switch p := r.URL.Path; {
+	case r.Method == http.MethodTrace || r.Method == http.MethodConnect:
+		// Never echoed or tunnelled, on any route.
+		g.methodNotAllowed(rec, r, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+	case !idOK:
+		g.badHeader(rec, r, HeaderCallID, "pattern",
+			"must be 1 to 128 characters of letters, digits and - _ . :",
+			"phải gồm 1 đến 128 ký tự chữ, số hoặc - _ . :")
 	case strings.HasPrefix(p, "/function/"):
 		route = "function"
-		g.serveFunction(rec, r, ci, strings.TrimPrefix(p, "/function/"))
+		if g.callbackOK(rec, r) {
+			g.serveFunction(rec, r, ci, strings.TrimPrefix(p, "/function/"))
+		}
 	case strings.HasPrefix(p, "/async-function/"):
 		route = "async-function"
-		g.serveAsync(rec, r, ci, strings.TrimPrefix(p, "/async-function/"))
+		if g.callbackOK(rec, r) {
+			g.serveAsync(rec, r, ci, strings.TrimPrefix(p, "/async-function/"))
+		}
 	case p == "/system/functions":
 		route = "system"
 		g.serveList(rec, r)
@@ -210,9 +231,11 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveOne(rec, r, strings.TrimPrefix(p, "/system/function/"))
 	case p == "/healthz":
 		route = "healthz"
-		rec.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		rec.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(rec, "OK")
+		if g.readOnly(rec, r) {
+			rec.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			rec.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(rec, "OK")
+		}
 	default:
 		g.problem(rec, r, notFound(r.URL.Path))
 	}
@@ -240,14 +263,14 @@ func splitName(s string) (string, string) {
 
 func (g *gateway) lookup(w http.ResponseWriter, r *http.Request, name string) (Function, bool) {
 	if g.fns == nil {
-		g.problem(w, r, problem{Type: "function-not-ready", Status: http.StatusServiceUnavailable,
+		g.problem(w, r, problem{Code: "function_not_ready", Status: http.StatusServiceUnavailable,
 			Title: "Function not ready", TitleVI: "Chức năng chưa sẵn sàng",
 			Detail: "no functions are configured", DetailVI: "Chưa có chức năng nào được cấu hình"})
 		return Function{}, false
 	}
 	fn, ok := g.fns.Function(name)
 	if !ok || name == "" {
-		g.problem(w, r, problem{Type: "function-not-found", Status: http.StatusNotFound,
+		g.problem(w, r, problem{Code: "function_not_found", Status: http.StatusNotFound,
 			Title: "Function not found", TitleVI: "Không tìm thấy chức năng",
 			Detail:   fmt.Sprintf("no function named %q is deployed", name),
 			DetailVI: fmt.Sprintf("Không có chức năng nào tên %q", name)})
@@ -257,7 +280,7 @@ func (g *gateway) lookup(w http.ResponseWriter, r *http.Request, name string) (F
 }
 
 func (g *gateway) tooLarge(w http.ResponseWriter, r *http.Request) {
-	g.problem(w, r, problem{Type: "payload-too-large", Status: http.StatusRequestEntityTooLarge,
+	g.problem(w, r, problem{Code: "payload_too_large", Status: http.StatusRequestEntityTooLarge,
 		Title: "Payload too large", TitleVI: "Dữ liệu gửi lên quá lớn",
 		Detail:   fmt.Sprintf("the request body exceeds %d bytes", g.maxBody),
 		DetailVI: fmt.Sprintf("Nội dung yêu cầu vượt quá %d byte", g.maxBody)})
@@ -266,7 +289,6 @@ func (g *gateway) tooLarge(w http.ResponseWriter, r *http.Request) {
 func (g *gateway) serveFunction(w http.ResponseWriter, r *http.Request, ci *callInfo, rest string) {
 	name, path := splitName(rest)
 	ci.function = name
-	w.Header().Set(HeaderCallID, ci.id)
 	fn, ok := g.lookup(w, r, name)
 	if !ok {
 		return
@@ -274,7 +296,7 @@ func (g *gateway) serveFunction(w http.ResponseWriter, r *http.Request, ci *call
 	g.counter(name).Add(1)
 	if fn.URL == "" {
 		w.Header().Set("Retry-After", "1")
-		g.problem(w, r, problem{Type: "function-not-ready", Status: http.StatusServiceUnavailable,
+		g.problem(w, r, problem{Code: "function_not_ready", Status: http.StatusServiceUnavailable,
 			Title: "Function not ready", TitleVI: "Chức năng chưa sẵn sàng",
 			Detail:   fmt.Sprintf("function %q has no ready replica; retry shortly", name),
 			DetailVI: fmt.Sprintf("Chức năng %q chưa sẵn sàng, vui lòng thử lại sau giây lát", name)})
@@ -341,7 +363,7 @@ func (g *gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 			timeout = ci.timeout
 		}
 		g.log.Warn("function timed out", "function", name, "call_id", idOf(ci), "timeout", timeout.String())
-		g.problem(w, r, problem{Type: "function-timeout", Status: http.StatusGatewayTimeout,
+		g.problem(w, r, problem{Code: "function_timeout", Status: http.StatusGatewayTimeout,
 			Title: "Function timed out", TitleVI: "Chức năng xử lý quá thời gian",
 			Detail:   fmt.Sprintf("function %q did not answer within %s", name, timeout),
 			DetailVI: fmt.Sprintf("Chức năng %q không phản hồi trong %s", name, timeout)})
@@ -362,7 +384,7 @@ func idOf(ci *callInfo) string {
 }
 
 func (g *gateway) unavailable(w http.ResponseWriter, r *http.Request, name string) {
-	g.problem(w, r, problem{Type: "function-unavailable", Status: http.StatusBadGateway,
+	g.problem(w, r, problem{Code: "function_unavailable", Status: http.StatusBadGateway,
 		Title: "Function unavailable", TitleVI: "Chức năng tạm thời không phản hồi",
 		Detail:   fmt.Sprintf("function %q could not be reached", name),
 		DetailVI: fmt.Sprintf("Không kết nối được tới chức năng %q", name)})
@@ -371,12 +393,11 @@ func (g *gateway) unavailable(w http.ResponseWriter, r *http.Request, name strin
 func (g *gateway) serveAsync(w http.ResponseWriter, r *http.Request, ci *callInfo, rest string) {
 	name, _ := splitName(rest)
 	ci.function = name
-	w.Header().Set(HeaderCallID, ci.id)
 	if _, ok := g.lookup(w, r, name); !ok {
 		return
 	}
 	if g.async == nil {
-		g.problem(w, r, problem{Type: "async-unavailable", Status: http.StatusServiceUnavailable,
+		g.problem(w, r, problem{Code: "async_unavailable", Status: http.StatusServiceUnavailable,
 			Title: "Asynchronous calls unavailable", TitleVI: "Chưa thể nhận yêu cầu xử lý bất đồng bộ",
 			Detail: "no async queue is configured", DetailVI: "Chưa cấu hình hàng đợi xử lý bất đồng bộ"})
 		return
@@ -395,7 +416,7 @@ func (g *gateway) serveAsync(w http.ResponseWriter, r *http.Request, ci *callInf
 			g.tooLarge(w, r)
 			return
 		case err != nil:
-			g.problem(w, r, problem{Type: "bad-request", Status: http.StatusBadRequest,
+			g.problem(w, r, problem{Code: "bad_request", Status: http.StatusBadRequest,
 				Title: "Bad request", TitleVI: "Yêu cầu không hợp lệ",
 				Detail: "the request body could not be read", DetailVI: "Không đọc được nội dung yêu cầu"})
 			return
@@ -421,7 +442,7 @@ func (g *gateway) serveAsync(w http.ResponseWriter, r *http.Request, ci *callInf
 	}
 	if err != nil {
 		g.log.Error("queueing async call", "function", name, "call_id", ci.id, "err", err)
-		g.problem(w, r, problem{Type: "async-unavailable", Status: http.StatusServiceUnavailable,
+		g.problem(w, r, problem{Code: "async_unavailable", Status: http.StatusServiceUnavailable,
 			Title: "Asynchronous calls unavailable", TitleVI: "Chưa thể nhận yêu cầu xử lý bất đồng bộ",
 			Detail: "the call could not be queued; retry", DetailVI: "Không đưa được yêu cầu vào hàng đợi, vui lòng thử lại"})
 		return
@@ -500,12 +521,61 @@ func (g *gateway) readOnly(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return true
 	}
-	w.Header().Set("Allow", "GET, HEAD")
-	g.problem(w, r, problem{Type: "method-not-allowed", Status: http.StatusMethodNotAllowed,
-		Title: "Method not allowed", TitleVI: "Phương thức không được hỗ trợ",
-		Detail:   fmt.Sprintf("%s is not allowed here; use GET", r.Method),
-		DetailVI: fmt.Sprintf("Không hỗ trợ phương thức %s tại đây; hãy dùng GET", r.Method)})
+	g.methodNotAllowed(w, r, "GET, HEAD")
 	return false
+}
+
+// methodNotAllowed answers 405 with the methods the route allows.
+func (g *gateway) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	g.problem(w, r, problem{Code: "method_not_allowed", Status: http.StatusMethodNotAllowed,
+		Title: "Method not allowed", TitleVI: "Phương thức không được hỗ trợ",
+		Detail:   fmt.Sprintf("%s is not allowed here; allowed: %s", r.Method, allow),
+		DetailVI: fmt.Sprintf("Không hỗ trợ phương thức %s tại đây; được phép: %s", r.Method, allow)})
+}
+
+// badHeader answers 400 naming the malformed header.
+func (g *gateway) badHeader(w http.ResponseWriter, r *http.Request, header, code, en, vi string) {
+	g.problem(w, r, problem{Code: "invalid_header", Status: http.StatusBadRequest,
+		Title: "Invalid header", TitleVI: "Tiêu đề yêu cầu không hợp lệ",
+		Detail:   fmt.Sprintf("header %s %s", header, en),
+		DetailVI: fmt.Sprintf("Tiêu đề %s %s", header, vi),
+		Errors: []fieldError{{Field: header, Code: code,
+			Message: fmt.Sprintf("%s %s", header, en), MessageVI: fmt.Sprintf("%s %s", header, vi)}}})
+}
+
+// maxCallbackURL bounds X-Callback-Url.
+const maxCallbackURL = 2048
+
+// callbackOK checks an X-Callback-Url, if any: an absolute http(s) URL with
+// a host, no user info or fragment, at most 2048 bytes. It answers 400 and
+// reports false otherwise.
+func (g *gateway) callbackOK(w http.ResponseWriter, r *http.Request) bool {
+	vs := r.Header.Values(HeaderCallbackURL)
+	if len(vs) == 0 {
+		return true
+	}
+	if len(vs) == 1 && validCallbackURL(vs[0]) {
+		return true
+	}
+	g.badHeader(w, r, HeaderCallbackURL, "format",
+		"must be one absolute http or https URL with a host (at most 2048 bytes, no user info or fragment)",
+		"phải là một địa chỉ http hoặc https đầy đủ có tên máy (tối đa 2048 byte, không chứa thông tin đăng nhập hay phân đoạn #)")
+	return false
+}
+
+func validCallbackURL(s string) bool {
+	if s == "" || len(s) > maxCallbackURL {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != "" &&
+		u.User == nil && u.Fragment == "" && !strings.Contains(s, "#")
 }
 
 func (g *gateway) counter(name string) *atomic.Int64 {
@@ -524,41 +594,66 @@ func (g *gateway) counter(name string) *atomic.Int64 {
 	return c
 }
 
-// callID keeps a caller's X-Call-Id if it is a sane token, else makes one.
-func callID(in string) string {
-	if in != "" && len(in) <= 128 && strings.IndexFunc(in, func(c rune) bool {
-		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c))
-	}) < 0 {
-		return in
+// callID keeps a caller's X-Call-Id (1 to 128 of A-Z a-z 0-9 - _ . :) or
+// makes one when there is none; ok is false for a malformed one (which gets
+// a fresh id for the error response).
+func callID(in string) (id string, ok bool) {
+	if in == "" {
+		return uuid.NewString(), true
 	}
-	return uuid.NewString()
+	if len(in) > 128 {
+		return uuid.NewString(), false
+	}
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return uuid.NewString(), false
+		}
+	}
+	return in, true
 }
 
 // ProblemTypeBase prefixes every problem type slug.
 const ProblemTypeBase = "https://motcua.gov.vn/problems/"
 
-// problem is an RFC 9457 problem with Vietnamese title and detail.
+// problem is an RFC 9457 problem with Vietnamese title and detail, in the
+// same shape as the functions' (shared/httpx.Problem): type is
+// ProblemTypeBase + code, code is a snake_case slug, instance is
+// urn:motcua:call:<call id>.
 type problem struct {
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail,omitempty"`
-	Instance string `json:"instance,omitempty"`
-	TitleVI  string `json:"title_vi,omitempty"`
-	DetailVI string `json:"detail_vi,omitempty"`
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Code     string       `json:"code"`
+	TitleVI  string       `json:"title_vi,omitempty"`
+	DetailVI string       `json:"detail_vi,omitempty"`
+	Errors   []fieldError `json:"errors,omitempty"`
+}
+
+// fieldError names one bad part of a request (here a header), as
+// shared/httpx.FieldError does.
+type fieldError struct {
+	Field     string `json:"field"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	MessageVI string `json:"message_vi"`
 }
 
 func notFound(path string) problem {
-	return problem{Type: "not-found", Status: http.StatusNotFound,
+	return problem{Code: "not_found", Status: http.StatusNotFound,
 		Title: "Not found", TitleVI: "Không tìm thấy",
 		Detail:   fmt.Sprintf("no route for %q", path),
 		DetailVI: fmt.Sprintf("Không có đường dẫn %q", path)}
 }
 
 func (g *gateway) problem(w http.ResponseWriter, r *http.Request, p problem) {
-	w.Header().Set(asynccall.HeaderGatewayError, p.Type)
-	p.Type = ProblemTypeBase + p.Type
-	p.Instance = r.URL.Path
+	w.Header().Set(asynccall.HeaderGatewayError, p.Code)
+	p.Type = ProblemTypeBase + p.Code
+	if id := w.Header().Get(HeaderCallID); id != "" {
+		p.Instance = "urn:motcua:call:" + id
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	b, err := json.Marshal(p)

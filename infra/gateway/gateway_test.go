@@ -67,9 +67,10 @@ type seen struct {
 }
 
 type upstream struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	last seen
+	srv   *httptest.Server
+	mu    sync.Mutex
+	last  seen
+	calls int
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -78,6 +79,7 @@ func newUpstream(t *testing.T) *upstream {
 		b, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
 		u.last = seen{r.Method, r.URL.Path, r.URL.RawQuery, string(b), r.Header.Clone()}
+		u.calls++
 		u.mu.Unlock()
 		if r.URL.Query().Get("sleep") != "" {
 			select {
@@ -93,6 +95,13 @@ func newUpstream(t *testing.T) *upstream {
 	}))
 	t.Cleanup(u.srv.Close)
 	return u
+}
+
+// count is the number of calls the upstream received.
+func (u *upstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.calls
 }
 
 func (u *upstream) seen() seen {
@@ -164,8 +173,13 @@ type problemBody struct {
 	Status   int    `json:"status"`
 	Detail   string `json:"detail"`
 	Instance string `json:"instance"`
+	Code     string `json:"code"`
 	TitleVI  string `json:"title_vi"`
 	DetailVI string `json:"detail_vi"`
+	Errors   []struct {
+		Field, Code, Message string
+		MessageVI            string `json:"message_vi"`
+	} `json:"errors"`
 }
 
 func decodeProblem(t *testing.T, res *http.Response, b []byte) problemBody {
@@ -215,19 +229,74 @@ func TestFunction_passes_method_query_headers_body(t *testing.T) {
 
 func TestFunction_keeps_caller_call_id(t *testing.T) {
 	f := newFixture(t, 10*time.Second)
+	res, _ := do(t, http.MethodGet, f.gw.URL+"/function/procedures", nil, map[string]string{"X-Call-Id": "abc-123_x.y:z"})
+	if got := res.Header.Get(gateway.HeaderCallID); got != "abc-123_x.y:z" || f.up.seen().header.Get(gateway.HeaderCallID) != got {
+		t.Fatalf("call id %q", got)
+	}
+	res, _ = do(t, http.MethodGet, f.gw.URL+"/function/procedures", nil, nil)
+	if got := res.Header.Get(gateway.HeaderCallID); got == "" || f.up.seen().header.Get(gateway.HeaderCallID) != got {
+		t.Fatalf("generated call id %q", got)
+	}
+}
+
+func TestFunction_malformed_headers_are_refused(t *testing.T) {
+	f := newFixture(t, 10*time.Second)
 	cases := []struct {
-		name, in string
-		kept     bool
+		name, path, header, value string
 	}{
-		{"sane_id_kept", "abc-123_x.y:z", true},
-		{"junk_id_replaced", `bad id "{json}"`, false},
+		{"call_id_with_space_and_quotes", "/function/procedures", "X-Call-Id", `bad id "{json}"`},
+		{"call_id_too_long", "/function/procedures", "X-Call-Id", strings.Repeat("a", 129)},
+		{"call_id_non_ascii", "/async-function/procedures", "X-Call-Id", "hồ-sơ"},
+		{"callback_not_a_url", "/async-function/procedures", "X-Callback-Url", "not a url"},
+		{"callback_relative", "/async-function/procedures", "X-Callback-Url", "/function/x"},
+		{"callback_ftp", "/async-function/procedures", "X-Callback-Url", "ftp://example.test/x"},
+		{"callback_user_info", "/function/procedures", "X-Callback-Url", "http://user:pw@example.test/x"},
+		{"callback_no_host", "/async-function/procedures", "X-Callback-Url", "http:///x"},
+		{"callback_too_long", "/async-function/procedures", "X-Callback-Url", "http://example.test/" + strings.Repeat("a", 2048)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res, _ := do(t, http.MethodGet, f.gw.URL+"/function/procedures", nil, map[string]string{"X-Call-Id": tc.in})
-			got := res.Header.Get(gateway.HeaderCallID)
-			if (got == tc.in) != tc.kept || got == "" || f.up.seen().header.Get(gateway.HeaderCallID) != got {
-				t.Fatalf("call id %q for input %q", got, tc.in)
+			before := f.up.count()
+			res, b := do(t, http.MethodPost, f.gw.URL+tc.path, strings.NewReader("{}"), map[string]string{tc.header: tc.value})
+			if res.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400; body %s", res.StatusCode, b)
+			}
+			p := decodeProblem(t, res, b)
+			if p.Code != "invalid_header" || p.Type != gateway.ProblemTypeBase+"invalid_header" || len(p.Errors) != 1 || p.Errors[0].Field != tc.header {
+				t.Fatalf("problem %+v", p)
+			}
+			if f.up.count() != before {
+				t.Fatal("the function was called")
+			}
+		})
+	}
+	t.Run("valid_callback_accepted", func(t *testing.T) {
+		res, b := do(t, http.MethodPost, f.gw.URL+"/function/procedures", strings.NewReader("{}"),
+			map[string]string{"X-Callback-Url": "https://portal.example.test/cb?x=1"})
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("status %d; body %s", res.StatusCode, b)
+		}
+	})
+}
+
+func TestHealthz_methods(t *testing.T) {
+	f := newFixture(t, 10*time.Second)
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		if res, _ := do(t, m, f.gw.URL+"/healthz", nil, nil); res.StatusCode != http.StatusOK {
+			t.Fatalf("%s /healthz: %d", m, res.StatusCode)
+		}
+	}
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodTrace, "/healthz"}, {http.MethodPost, "/healthz"}, {http.MethodDelete, "/healthz"},
+		{http.MethodTrace, "/function/procedures"},
+	} {
+		t.Run(tc.method+tc.path, func(t *testing.T) {
+			res, b := do(t, tc.method, f.gw.URL+tc.path, nil, nil)
+			if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") == "" {
+				t.Fatalf("status %d Allow %q", res.StatusCode, res.Header.Get("Allow"))
+			}
+			if p := decodeProblem(t, res, b); p.Code != "method_not_allowed" {
+				t.Fatalf("problem %+v", p)
 			}
 		})
 	}
@@ -243,17 +312,17 @@ func TestFunction_problems(t *testing.T) {
 		status   int
 		typeSlug string
 	}{
-		{"unknown_function_404", http.MethodGet, "/function/nope", nil, 404, "function-not-found"},
-		{"empty_function_name_404", http.MethodGet, "/function/", nil, 404, "function-not-found"},
-		{"unknown_route_404", http.MethodGet, "/nothing", nil, 404, "not-found"},
-		{"body_over_limit_413", http.MethodPost, "/function/procedures", strings.NewReader(strings.Repeat("a", 1025)), 413, "payload-too-large"},
-		{"chunked_body_over_limit_413", http.MethodPost, "/function/procedures", io.MultiReader(strings.NewReader(strings.Repeat("a", 5000))), 413, "payload-too-large"},
-		{"not_ready_503", http.MethodGet, "/function/starting", nil, 503, "function-not-ready"},
-		{"down_502", http.MethodGet, "/function/dead", nil, 502, "function-unavailable"},
-		{"timeout_504", http.MethodGet, "/function/procedures?sleep=1", nil, 504, "function-timeout"},
-		{"async_unknown_404", http.MethodPost, "/async-function/nope", nil, 404, "function-not-found"},
-		{"async_over_limit_413", http.MethodPost, "/async-function/procedures", strings.NewReader(strings.Repeat("a", 1025)), 413, "payload-too-large"},
-		{"system_post_405", http.MethodPost, "/system/functions", nil, 405, "method-not-allowed"},
+		{"unknown_function_404", http.MethodGet, "/function/nope", nil, 404, "function_not_found"},
+		{"empty_function_name_404", http.MethodGet, "/function/", nil, 404, "function_not_found"},
+		{"unknown_route_404", http.MethodGet, "/nothing", nil, 404, "not_found"},
+		{"body_over_limit_413", http.MethodPost, "/function/procedures", strings.NewReader(strings.Repeat("a", 1025)), 413, "payload_too_large"},
+		{"chunked_body_over_limit_413", http.MethodPost, "/function/procedures", io.MultiReader(strings.NewReader(strings.Repeat("a", 5000))), 413, "payload_too_large"},
+		{"not_ready_503", http.MethodGet, "/function/starting", nil, 503, "function_not_ready"},
+		{"down_502", http.MethodGet, "/function/dead", nil, 502, "function_unavailable"},
+		{"timeout_504", http.MethodGet, "/function/procedures?sleep=1", nil, 504, "function_timeout"},
+		{"async_unknown_404", http.MethodPost, "/async-function/nope", nil, 404, "function_not_found"},
+		{"async_over_limit_413", http.MethodPost, "/async-function/procedures", strings.NewReader(strings.Repeat("a", 1025)), 413, "payload_too_large"},
+		{"system_post_405", http.MethodPost, "/system/functions", nil, 405, "method_not_allowed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -262,8 +331,11 @@ func TestFunction_problems(t *testing.T) {
 				t.Fatalf("status %d, want %d; body %s", res.StatusCode, tc.status, b)
 			}
 			p := decodeProblem(t, res, b)
-			if p.Type != gateway.ProblemTypeBase+tc.typeSlug {
-				t.Fatalf("type %q", p.Type)
+			if p.Type != gateway.ProblemTypeBase+tc.typeSlug || p.Code != tc.typeSlug || res.Header.Get("X-Gateway-Error") != tc.typeSlug {
+				t.Fatalf("type %q code %q", p.Type, p.Code)
+			}
+			if want := "urn:motcua:call:" + res.Header.Get(gateway.HeaderCallID); p.Instance != want {
+				t.Fatalf("instance %q, want %q", p.Instance, want)
 			}
 		})
 	}

@@ -34,6 +34,7 @@ import (
 	"motcua/infra/buildctx"
 	"motcua/infra/gateway"
 	"motcua/infra/stackfile"
+	"motcua/shared/staffauth"
 )
 
 var _ gateway.FunctionSource = (*Runner)(nil)
@@ -338,8 +339,8 @@ func (r *Runner) prepareSecrets(p *proc) error {
 	return nil
 }
 
-// secret returns the value of a secret from SecretsDir, generating a random
-// dev value (32 bytes, hex) the first time. The value is never logged.
+// secret returns the value of a secret from SecretsDir, generating a dev
+// value the first time (see devSecret). The value is never logged.
 func (r *Runner) secret(name string) ([]byte, error) {
 	path := filepath.Join(r.opts.SecretsDir, name)
 	if b, err := os.ReadFile(path); err == nil {
@@ -347,11 +348,10 @@ func (r *Runner) secret(name string) ([]byte, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	val, err := r.devSecret(name)
+	if err != nil {
 		return nil, err
 	}
-	val := []byte(hex.EncodeToString(raw))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) { // created meanwhile by another runner
 		return os.ReadFile(path)
@@ -368,6 +368,39 @@ func (r *Runner) secret(name string) ([]byte, error) {
 	}
 	r.log.Warn("generated a development secret; set a real value for production", "secret", name, "path", path)
 	return val, nil
+}
+
+// devSecret makes a development value for a secret, in the form its
+// reader expects:
+//   - staffauth.PrivateKeySecret: a new Ed25519 private key (PKCS #8 PEM);
+//   - staffauth.PublicKeysSecret: the JWK Set of the public key of the
+//     (generated if needed) private key, so `motcua token mint` tokens
+//     verify;
+//   - vnpay-tmn-code: an 8-character terminal code like VNPAY's
+//     (upper-case letters and digits);
+//   - anything else: 32 random bytes, hex.
+func (r *Runner) devSecret(name string) ([]byte, error) {
+	switch name {
+	case staffauth.PrivateKeySecret:
+		return staffauth.GenerateKey()
+	case staffauth.PublicKeysSecret:
+		priv, err := r.secret(staffauth.PrivateKeySecret)
+		if err != nil {
+			return nil, err
+		}
+		s, err := staffauth.NewSigner(priv, "")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", staffauth.PrivateKeySecret, err)
+		}
+		return staffauth.PublicKeySet(s)
+	case "vnpay-tmn-code":
+		return []byte(rand.Text()[:8]), nil // base32: A-Z, 2-7
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	return []byte(hex.EncodeToString(raw)), nil
 }
 
 // supervise starts the process and restarts it after each crash, with

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +19,9 @@ import (
 	"motcua/infra/buildctx/buildctxtest"
 	"motcua/infra/gateway"
 	"motcua/infra/runner"
+	"motcua/shared/config"
+	"motcua/shared/staffauth"
+	"motcua/shared/staffauth/stafftest"
 )
 
 // logBuffer is a goroutine-safe log sink.
@@ -313,5 +317,38 @@ func TestRunner_function_timeout_follows_exec_timeout(t *testing.T) {
 	}
 	if want := 7*time.Second + 2*time.Second; fn.Timeout != want {
 		t.Fatalf("Timeout = %s, want %s (exec_timeout plus the margin)", fn.Timeout, want)
+	}
+}
+
+// The runner generates the staff token key pair once: the function gets
+// only the public key set; the private key stays in the runner's secrets
+// folder, where `motcua token mint` finds it. Tokens it signs verify
+// against the set. The dev VNPAY terminal code is 8 characters.
+func TestRunner_dev_staff_key_pair_and_terminal_code(t *testing.T) {
+	fn := echoFn()
+	fn.Secrets = []string{staffauth.PublicKeysSecret, "vnpay-tmn-code"}
+	f := newRunner(t, 5*time.Second, fn)
+	f.start(t)
+	url, _ := f.r.URL("echo")
+	if code, body := get(t, url+"/?secret="+staffauth.PrivateKeySecret); code == 200 && body != "" && body != "0" {
+		t.Fatalf("the function can read the private key: %d %q", code, body)
+	}
+	signer := stafftest.LoadSigner(t, f.secrets)
+	v, err := staffauth.NewVerifier(config.Secrets{Dir: f.secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify("Bearer "+stafftest.Token(t, signer, "o1", "STP"), time.Now()); err != nil {
+		t.Fatalf("token of the generated key refused by the generated set: %v", err)
+	}
+	tmn, err := os.ReadFile(filepath.Join(f.secrets, "vnpay-tmn-code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := regexp.Match(`^[A-Z0-9]{8}$`, tmn); !ok {
+		t.Fatalf("dev vnpay-tmn-code = %q, want 8 upper-case letters or digits", tmn)
+	}
+	if strings.Contains(f.logs.String(), "PRIVATE KEY") || strings.Contains(f.logs.String(), string(tmn)) {
+		t.Fatal("a generated secret was logged")
 	}
 }

@@ -6,17 +6,23 @@
 // committed: those arriving while a commit is in progress share the next
 // transaction and its fsync; a lone write commits at once.
 //
-// Requests are path-style (http://host/bucket/key). Signatures are not
-// verified (presigned URLs are refused once expired): the server is for
-// local development and tests only.
+// Requests are path-style (http://host/bucket/key). With Options.Credentials
+// set (the embedded stack always sets them), every request must be signed
+// with AWS Signature Version 4 as real S3 requires (see package
+// motcua/infra/sigv4): anonymous requests get AccessDenied, a presigned URL
+// whose key, signed headers (content-type, content-length) or expiry were
+// changed gets SignatureDoesNotMatch or "Request has expired", a body that
+// does not match its signed x-amz-content-sha256 or flexible checksum is
+// refused, and aws-chunked bodies (signed chunks or unsigned with a trailing
+// checksum) are decoded and verified. Responses carry what S3 sends:
+// user-metadata keys in lower case, flexible checksums only when asked for
+// (x-amz-checksum-mode: ENABLED) and never on a ranged GET.
 package s3server
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -29,6 +35,8 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	bolt "go.etcd.io/bbolt"
+
+	"motcua/infra/sigv4"
 )
 
 // DBFile is the name of the bolt database inside Options.DataDir.
@@ -44,6 +52,13 @@ type Options struct {
 	DataDir string
 	// Logger receives structured logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// Credentials maps access key ids to secret keys. When non-empty every
+	// request must carry a valid SigV4 signature by one of them; when
+	// empty, requests are not authenticated (unit tests of other parts).
+	Credentials map[string]string
+	// Region is the region signatures must be scoped to; "us-east-1" when
+	// empty.
+	Region string
 	// NoSync skips the fsync of each commit (tests and benchmarks only).
 	// Writes still reach the OS before they are acknowledged, so they
 	// survive a process crash, but not a power loss. The default, false,
@@ -59,6 +74,8 @@ type Server struct {
 	backend *boltBackend
 	handler http.Handler
 	logger  *slog.Logger
+	// verifier checks signatures; nil when Options.Credentials is empty.
+	verifier *sigv4.Verifier
 
 	// all is read-locked by single-key writes and write-locked by writes
 	// touching several keys (multi-object delete).
@@ -101,6 +118,17 @@ func New(opts Options) (*Server, error) {
 		gofakes3.WithoutVersioning(),
 	)
 	s := &Server{db: db, commit: commit, backend: backend, handler: fake.Server(), logger: logger}
+	if len(opts.Credentials) > 0 {
+		region := opts.Region
+		if region == "" {
+			region = "us-east-1"
+		}
+		creds := make(map[string]string, len(opts.Credentials))
+		for k, v := range opts.Credentials {
+			creds[k] = v
+		}
+		s.verifier = &sigv4.Verifier{Credentials: creds, Region: region, Service: "s3", S3: true}
+	}
 	logger.Info("s3server opened", "path", path, "nosync", opts.NoSync)
 	return s, nil
 }
@@ -109,7 +137,17 @@ func New(opts Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bucket, key := splitPath(r.URL.Path)
 	q := r.URL.Query()
-	if expired(q, time.Now()) {
+	if key != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// Before authenticate, which strips x-amz-checksum-mode.
+		ohw := newObjectHeaderWriter(w, r)
+		defer ohw.finish()
+		w = ohw
+	}
+	if s.verifier != nil {
+		if !s.authenticate(w, r) {
+			return
+		}
+	} else if expired(q, time.Now()) {
 		writeError(w, http.StatusForbidden, "AccessDenied", "Request has expired", r.URL.Path)
 		return
 	}
@@ -122,15 +160,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Read the body before taking the key lock, so a slow client (a
 		// phone uploading over 3G) does not hold the lock while it sends.
 		// gofakes3 buffers whole objects anyway, so this costs no memory.
-		if r.Body != nil && r.Body != http.NoBody {
-			body, err := io.ReadAll(r.Body)
-			_ = r.Body.Close()
-			if err != nil {
-				s.logger.Warn("s3server: read request body", "bucket", bucket, "err", err)
-				writeError(w, http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.", key)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
+		if !s.readBody(w, r) {
+			return
 		}
 		s.all.RLock()
 		defer s.all.RUnlock()

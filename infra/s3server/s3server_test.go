@@ -37,7 +37,7 @@ func quietLogger() *slog.Logger {
 // startServer opens a Server on dir and serves it on 127.0.0.1:0.
 func startServer(t testing.TB, dir string) (*s3server.Server, *httptest.Server) {
 	t.Helper()
-	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger()})
+	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger(), Credentials: testCredentials})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -329,7 +329,7 @@ func TestListObjectsV2PrefixAndPagination(t *testing.T) {
 func TestRestartKeepsObjects(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger()})
+	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger(), Credentials: testCredentials})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +367,7 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("helper process for TestCrashKeepsAcknowledgedWrites")
 	}
-	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger()})
+	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger(), Credentials: testCredentials})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(2)
@@ -555,7 +555,7 @@ func TestConcurrentMixedWritesSurviveRestart(t *testing.T) {
 	const writers = 60
 	dir := t.TempDir()
 	ctx := context.Background()
-	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger()})
+	srv, err := s3server.New(s3server.Options{DataDir: dir, Logger: quietLogger(), Credentials: testCredentials})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,3 +612,7 @@ func TestConcurrentMixedWritesSurviveRestart(t *testing.T) {
 		t.Errorf("taken after restart: %q, %v", got, err)
 	}
 }
+
+// testCredentials is the key pair the test server accepts (the SDK clients
+// sign with it).
+var testCredentials = map[string]string{"test": "test"}

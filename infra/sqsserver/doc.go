@@ -1,8 +1,15 @@
 // Package sqsserver is motcua's embedded SQS-compatible server: an
-// http.Handler speaking the AWS JSON 1.0 protocol that aws-sdk-go-v2, boto3,
-// the JS SDK v3 and AWS CLI v2 use (POST, X-Amz-Target: AmazonSQS.<Action>,
-// Content-Type: application/x-amz-json-1.0), persisting every queue and
-// message in a bbolt database (DataDir/sqs.db).
+// http.Handler speaking both protocols real SQS accepts — AWS JSON 1.0
+// (POST, X-Amz-Target: AmazonSQS.<Action>, Content-Type:
+// application/x-amz-json-1.0: aws-sdk-go-v2, current boto3, the JS SDK v3)
+// and the Query protocol (form-encoded Action=<Action>&Version=2012-11-05
+// with XML responses: the AWS CLI v1 and v2 before 2.13, older SDKs) — and
+// persisting every queue, message and message move task in a bbolt database
+// (DataDir/sqs.db). With Options.Credentials set (the embedded stack sets
+// them) every request must be SigV4-signed for service "sqs" as AWS
+// requires: an unsigned request gets MissingAuthenticationToken, an unknown
+// key InvalidClientTokenId, a wrong signature or changed body
+// SignatureDoesNotMatch (all 403).
 //
 // Usage:
 //
@@ -14,8 +21,9 @@
 // Supported actions: CreateQueue, GetQueueUrl, ListQueues,
 // GetQueueAttributes, SetQueueAttributes, DeleteQueue, PurgeQueue,
 // SendMessage, SendMessageBatch, ReceiveMessage, DeleteMessage,
-// DeleteMessageBatch, ChangeMessageVisibility, ChangeMessageVisibilityBatch.
-// Any other action gets 400 InvalidAction.
+// DeleteMessageBatch, ChangeMessageVisibility, ChangeMessageVisibilityBatch,
+// StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask (see
+// movetasks.go for their semantics). Any other action gets 400 InvalidAction.
 //
 // Queue URLs are http://<request Host>/<AccountID>/<QueueName>; requests
 // naming a queue by URL are resolved by its last path segment, whatever the
@@ -37,9 +45,9 @@
 // Known differences from AWS:
 //   - Standard queues only: FIFO queues (.fifo names, FifoQueue=true,
 //     MessageGroupId, MessageDeduplicationId) are rejected.
-//   - No authentication: any SigV4 Authorization header is accepted unchecked;
-//     SenderId is the access key id from it (or the account id). Policy, KMS
-//     and tag parameters are stored or ignored, never enforced.
+//   - Authentication is SigV4 against a fixed key list; there is no IAM:
+//     any configured key may do anything. SenderId is the access key id.
+//     Policy, KMS and tag parameters are stored or ignored, never enforced.
 //   - Counts and receives are exact, not approximate; messages are served in
 //     order of visibility time then send order (AWS standard queues give no
 //     ordering), and a receive sees every visible message (no sampling of
@@ -63,7 +71,11 @@
 //     messages for up to a minute.
 //   - The maximum message size is 256 KiB (the newer 1 MiB limit is not
 //     offered); a batch's payload is limited to 256 KiB in total.
-//   - Message move tasks, permissions, tags (ListQueueTags etc.) and
-//     ListDeadLetterSourceQueues are not implemented (InvalidAction). The
-//     legacy Query (form-encoded) protocol is not supported.
+//   - Permissions, tags (ListQueueTags etc.) and ListDeadLetterSourceQueues
+//     are not implemented (InvalidAction).
+//   - Message move tasks: cancelling a task that is no longer running gives
+//     InvalidParameterValue (AWS's answer there is not documented); a
+//     message that was sent straight to a dead-letter queue has no source to
+//     return to, so a task with the default destination that meets one
+//     FAILS with AWS.SimpleQueueService.NonExistentQueue.
 package sqsserver

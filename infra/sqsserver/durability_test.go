@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 // goroutines forever, printing "SENT <id>" after each acknowledged send,
 // until it is killed.
 func crashChild(dir string) int {
-	srv, err := New(Options{DataDir: dir, Logger: quietLogger()})
+	srv, err := New(Options{DataDir: dir, Logger: quietLogger(), Credentials: testCredentials})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child New:", err)
 		return 2

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"io"
 	"log/slog"
 	"net/http"
@@ -147,5 +148,56 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, action uint8, body []byte) {
 		name := fuzzActions[int(action)%len(fuzzActions)]
 		fuzzCheckResponse(t, name, body, fuzzCall(srv, name, body))
+	})
+}
+
+// FuzzQueryProtocol sends arbitrary form bodies (Query protocol) to a
+// server: it never panics and always answers 200 with an XML result or a
+// 4xx Query ErrorResponse (never a 5xx).
+func FuzzQueryProtocol(f *testing.F) {
+	srv, err := New(Options{DataDir: f.TempDir(), NoSync: true, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		f.Fatalf("New: %v", err)
+	}
+	f.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			f.Errorf("Close: %v", err)
+		}
+	})
+	f.Add("Action=CreateQueue&QueueName=fz&Attribute.1.Name=VisibilityTimeout&Attribute.1.Value=5")
+	f.Add("Action=SendMessage&QueueUrl=fz&MessageBody=x&MessageAttribute.1.Name=a&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=b")
+	f.Add("Action=SendMessageBatch&QueueUrl=fz&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageBody=A")
+	f.Add("Action=ReceiveMessage&QueueUrl=fz&AttributeName.1=All&MaxNumberOfMessages=10")
+	f.Add("Action=GetQueueAttributes&QueueUrl=fz&AttributeName.1=All")
+	f.Add("Action=StartMessageMoveTask&SourceArn=arn:aws:sqs:us-east-1:000000000000:fz")
+	f.Add("Action=ListQueues&Attribute.x.Name=1&Attribute..=%ZZ")
+	f.Fuzz(func(t *testing.T, form string) {
+		if strings.Contains(form, "DeleteQueue") || strings.Contains(form, "PurgeQueue") {
+			return
+		}
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req.WithContext(ctx))
+		if ct := rec.Header().Get("Content-Type"); ct != "text/xml" {
+			t.Fatalf("%q: Content-Type %q", form, ct)
+		}
+		switch {
+		case rec.Code == http.StatusOK:
+			if !strings.Contains(rec.Body.String(), "Response xmlns=") {
+				t.Fatalf("%q: 200 without a Query response: %s", form, rec.Body.String())
+			}
+		case rec.Code >= 400 && rec.Code <= 499:
+			if !strings.Contains(rec.Body.String(), "<ErrorResponse") || !strings.Contains(rec.Body.String(), "<Code>") {
+				t.Fatalf("%q: %d without a Query error: %s", form, rec.Code, rec.Body.String())
+			}
+		default:
+			t.Fatalf("%q: status %d: %s", form, rec.Code, rec.Body.String())
+		}
+		if err := xml.Unmarshal(rec.Body.Bytes(), new(struct{})); err != nil {
+			t.Fatalf("%q: response is not XML: %v: %s", form, err, rec.Body.String())
+		}
 	})
 }

@@ -2,13 +2,18 @@ package sqsserver
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -33,7 +38,7 @@ func newEnv(t testing.TB, dir string, noSync bool) *env {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	srv, err := New(Options{DataDir: dir, NoSync: noSync, Logger: quietLogger()})
+	srv, err := New(Options{DataDir: dir, NoSync: noSync, Logger: quietLogger(), Credentials: testCredentials})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -42,6 +47,20 @@ func newEnv(t testing.TB, dir string, noSync bool) *env {
 	e.c = newClient(e.ts.URL)
 	t.Cleanup(e.stop)
 	return e
+}
+
+// testCredentials is the key pair test servers accept and test clients sign with.
+var testCredentials = map[string]string{"AKIDTEST": "secret"}
+
+// signRequest signs a hand-made request the way an SDK would.
+func signRequest(t testing.TB, req *http.Request, body []byte) {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"},
+		req, hex.EncodeToString(sum[:]), "sqs", "us-east-1", time.Now())
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
 }
 
 func newClient(url string) *sqs.Client {

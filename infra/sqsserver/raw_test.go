@@ -24,7 +24,7 @@ func post(t *testing.T, base, action, body string) (int, http.Header, map[string
 		req.Header.Set("X-Amz-Target", "AmazonSQS."+action)
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=pyclient/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
+	signRequest(t, req, []byte(body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s: %v", action, err)
@@ -67,7 +67,7 @@ func TestRawJSONClient(t *testing.T) {
 	if first["Body"] != "hi" || first["MD5OfBody"] != "49f68a5c8493ec2c0bf489821c21fc3b" {
 		t.Fatalf("message = %v", first)
 	}
-	if attrs, _ := first["Attributes"].(map[string]any); attrs["SenderId"] != "pyclient" {
+	if attrs, _ := first["Attributes"].(map[string]any); attrs["SenderId"] != "AKIDTEST" {
 		t.Fatalf("Attributes = %v", first["Attributes"])
 	}
 	handle, _ := first["ReceiptHandle"].(string)

@@ -20,6 +20,8 @@ import (
 
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
+
+	"motcua/infra/sigv4"
 )
 
 // Options configures a Server.
@@ -35,6 +37,10 @@ type Options struct {
 	NoSync bool
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Credentials maps access key ids to secret keys. When non-empty every
+	// request must be signed (SigV4, service "sqs", Region) by one of them,
+	// as AWS requires; when empty, requests are not authenticated.
+	Credentials map[string]string
 }
 
 // DBFileName is the name of the database file inside Options.DataDir.
@@ -62,6 +68,14 @@ type Server struct {
 	background sync.WaitGroup
 
 	skewMS atomic.Int64
+
+	// verifier checks SigV4 signatures; nil when Options.Credentials is empty.
+	verifier *sigv4.Verifier
+
+	// taskMu guards tasks: message move tasks per source queue name,
+	// oldest first.
+	taskMu sync.Mutex
+	tasks  map[string][]*moveTask
 }
 
 // New opens (or creates) DataDir/sqs.db and restores every queue and message.
@@ -90,12 +104,25 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, log: lg.With("component", "sqsserver"), db: db,
 		queues: map[string]*queue{}, done: make(chan struct{}),
+		tasks: map[string][]*moveTask{},
 	}
 	if err := s.restore(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqsserver: restore %s: %w", path, err)
 	}
+	if len(opts.Credentials) > 0 {
+		creds := make(map[string]string, len(opts.Credentials))
+		for k, v := range opts.Credentials {
+			creds[k] = v
+		}
+		s.verifier = &sigv4.Verifier{Credentials: creds, Region: opts.Region, Service: "sqs"}
+	}
 	s.commit = newCommitter(db)
+	if err := s.restoreTasks(); err != nil {
+		s.commit.close()
+		_ = db.Close()
+		return nil, fmt.Errorf("sqsserver: restore message move tasks: %w", err)
+	}
 	s.background.Add(1)
 	go s.janitor()
 	s.log.Info("sqs server ready", "path", path, "queues", len(s.queues))
@@ -205,55 +232,88 @@ var actions = map[string]actionFunc{
 	"DeleteMessageBatch":           (*Server).deleteMessageBatch,
 	"ChangeMessageVisibility":      (*Server).changeMessageVisibility,
 	"ChangeMessageVisibilityBatch": (*Server).changeMessageVisibilityBatch,
+	"StartMessageMoveTask":         (*Server).startMessageMoveTask,
+	"ListMessageMoveTasks":         (*Server).listMessageMoveTasks,
+	"CancelMessageMoveTask":        (*Server).cancelMessageMoveTask,
 }
 
-// ServeHTTP speaks the SQS JSON 1.0 protocol on any path: POST with
-// X-Amz-Target: AmazonSQS.<Action>. Signatures are not checked.
+// ServeHTTP speaks the SQS JSON 1.0 protocol (POST with X-Amz-Target:
+// AmazonSQS.<Action>) and the Query protocol (form-encoded Action=<Action>,
+// XML responses) on any path. With Options.Credentials set, every request
+// must carry a valid SigV4 signature for service "sqs".
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := uuid.NewString()
+	query := isQueryRequest(r)
+	fail := func(e *apiError) {
+		if query {
+			e.writeXML(w, reqID)
+		} else {
+			e.write(w, reqID)
+		}
+	}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		errUnavailable().write(w, reqID)
+		fail(errUnavailable())
 		return
 	}
 	s.active.Add(1)
 	s.mu.RUnlock()
 	defer s.active.Done()
 
-	if r.Method != http.MethodPost {
-		errInvalidAction(r.Method+" "+r.URL.Path).write(w, reqID)
+	if r.Method != http.MethodPost && !(query && r.Method == http.MethodGet) {
+		fail(errInvalidAction(r.Method + " " + r.URL.Path))
 		return
 	}
-	target := r.Header.Get("X-Amz-Target")
-	action, ok := strings.CutPrefix(target, "AmazonSQS.")
-	if !ok {
-		if target == "" {
-			errMissing("X-Amz-Target header (only the AWS JSON 1.0 protocol is supported)").write(w, reqID)
-		} else {
-			errInvalidAction(target).write(w, reqID)
+	var body []byte
+	if r.Body != nil {
+		var err error
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+		if err != nil {
+			fail(errMalformed("could not read request body"))
+			return
 		}
+	}
+	if len(body) > maxRequestBytes {
+		fail(errInvalidParam("Request body is too large."))
 		return
+	}
+	if s.verifier != nil {
+		if e := s.authenticate(r, body); e != nil {
+			fail(e)
+			return
+		}
+	}
+	var action string
+	if query {
+		var e *apiError
+		if action, body, e = queryInput(r, body); e != nil {
+			fail(e)
+			return
+		}
+	} else {
+		target := r.Header.Get("X-Amz-Target")
+		var ok bool
+		action, ok = strings.CutPrefix(target, "AmazonSQS.")
+		if !ok {
+			if target == "" {
+				fail(errMissing("X-Amz-Target header (or a form-encoded Action parameter)"))
+			} else {
+				fail(errInvalidAction(target))
+			}
+			return
+		}
 	}
 	fn, ok := actions[action]
 	if !ok {
-		errInvalidAction(action).write(w, reqID)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
-	if err != nil {
-		errMalformed("could not read request body").write(w, reqID)
-		return
-	}
-	if len(body) > maxRequestBytes {
-		errInvalidParam("Request body is too large.").write(w, reqID)
+		fail(errInvalidAction(action))
 		return
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
 	if !json.Valid(body) {
-		errMalformed("The request body is not valid JSON.").write(w, reqID)
+		fail(errMalformed("The request body is not valid JSON."))
 		return
 	}
 	req := &request{ctx: r.Context(), action: action, body: body, host: r.Host, senderID: senderID(r, s.opts.AccountID)}
@@ -264,21 +324,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if aerr != nil {
 			code = aerr.queryCode
 		}
-		s.log.Debug("sqs request", "action", action, "request_id", reqID, "error_code", code, "duration_ms", time.Since(start).Milliseconds())
+		s.log.Debug("sqs request", "action", action, "protocol", protocolName(query), "request_id", reqID, "error_code", code, "duration_ms", time.Since(start).Milliseconds())
 	}
 	if aerr != nil {
 		if aerr.receiver {
 			s.log.Error("sqs request failed", "action", action, "request_id", reqID, "error", aerr.message)
 		}
-		aerr.write(w, reqID)
+		fail(aerr)
+		return
+	}
+	if out == nil {
+		out = struct{}{}
+	}
+	if query {
+		if err := writeQueryResult(w, action, out, reqID); err != nil {
+			s.log.Error("encode query response", "action", action, "error", err)
+		}
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/x-amz-json-1.0")
 	h.Set("x-amzn-RequestId", reqID)
-	if out == nil {
-		out = struct{}{}
-	}
 	payload, err := json.Marshal(out)
 	if err != nil {
 		s.log.Error("encode response", "action", action, "error", err)
@@ -288,6 +354,51 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(payload)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(payload)
+}
+
+func protocolName(query bool) string {
+	if query {
+		return "query"
+	}
+	return "json"
+}
+
+// authenticate verifies the request's SigV4 signature over body and maps a
+// refusal to the error AWS's SQS endpoint answers.
+func (s *Server) authenticate(r *http.Request, body []byte) *apiError {
+	if sigv4.Anonymous(r) {
+		return authErr(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
+	}
+	payload := sigv4.HashHex(body)
+	if sigv4.IsPresigned(r) {
+		payload = sigv4.EmptySHA256
+		if r.Method == http.MethodPost {
+			payload = sigv4.HashHex(body)
+		}
+	}
+	if _, e := s.verifier.Verify(r, payload); e != nil {
+		s.log.Info("sqs request refused", "code", e.Code, "path", r.URL.Path)
+		switch e.Code {
+		case "InvalidAccessKeyId":
+			return authErr(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
+		case "AccessDenied":
+			if e.Message == "Access Denied" {
+				return authErr(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
+			}
+			return authErr(http.StatusForbidden, "AccessDenied", e.Message)
+		case "RequestTimeTooSkewed":
+			return authErr(http.StatusForbidden, "SignatureDoesNotMatch", "Signature expired: the request time is more than 15 minutes away from the server's time.")
+		case "SignatureDoesNotMatch":
+			return authErr(http.StatusForbidden, "SignatureDoesNotMatch", e.Message)
+		default:
+			return authErr(http.StatusBadRequest, "IncompleteSignature", e.Message)
+		}
+	}
+	return nil
+}
+
+func authErr(status int, code, msg string) *apiError {
+	return &apiError{status: status, shape: code, queryCode: code, message: msg}
 }
 
 // senderID returns the access key id of a SigV4 Authorization header, or the

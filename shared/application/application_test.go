@@ -3,6 +3,7 @@ package application_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"slices"
@@ -17,11 +18,26 @@ import (
 	"motcua/shared/queue"
 )
 
+// problemOf is what a client gets for err: the domain returns fault
+// errors, the HTTP layer (httpx.FromError) maps them.
+func problemOf(t *testing.T, err error) *httpx.Problem {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	resp := httpx.FromError(context.Background(), quiet, err)
+	var p httpx.Problem
+	if jerr := json.Unmarshal(resp.Body, &p); jerr != nil {
+		t.Fatalf("problem body %s: %v", resp.Body, jerr)
+	}
+	return &p
+}
+
 func fields(t *testing.T, err error) []string {
 	t.Helper()
-	var p *httpx.Problem
-	if !errors.As(err, &p) || p.Status != 422 {
-		t.Fatalf("want a 422 problem, got %v", err)
+	p := problemOf(t, err)
+	if p.Status != 422 || p.Code != "validation_failed" {
+		t.Fatalf("want a 422 validation_failed problem, got %v", err)
 	}
 	var out []string
 	for _, f := range p.Errors {
@@ -475,5 +491,47 @@ func TestPIN(t *testing.T) {
 	}
 	if _, err := application.UnsealPIN("key-1", "C-2", sealed); err == nil {
 		t.Error("unsealed for another code")
+	}
+}
+
+func TestSubmit_validation_is_one_round_and_speaks_plainly(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in := validInput()
+	in.Applicant.IDNumber = "12345"
+	in.Applicant.DateOfBirth = "17/05/1990"
+	in.Documents = nil
+	in.Form["maHoSoCu"] = "có dấu!"
+	_, err := e.svc.Submit(ctx, in, "", "")
+	p := problemOf(t, err)
+	if p.Status != 422 || !errors.Is(err, application.ErrInvalidInput) {
+		t.Fatalf("err = %v, want ErrInvalidInput (422)", err)
+	}
+	got := map[string]httpx.FieldError{}
+	for _, fe := range p.Errors {
+		got[fe.Field] = fe
+	}
+	for _, f := range []string{"applicant.idNumber", "applicant.dateOfBirth", "documents", "form.maHoSoCu"} {
+		if _, ok := got[f]; !ok {
+			t.Fatalf("errors %+v lack %s (validation must run in one round)", p.Errors, f)
+		}
+	}
+	if m := got["applicant.dateOfBirth"].Message + got["applicant.dateOfBirth"].MessageVi; strings.Contains(m, "2006") || !strings.Contains(m, "YYYY-MM-DD") {
+		t.Fatalf("date message %q leaks Go's layout", m)
+	}
+	if m := got["form.maHoSoCu"].Message; !strings.Contains(m, "maHoSoCu") {
+		t.Fatalf("pattern message %q does not name the field", m)
+	}
+
+	// A phone typed with spaces is accepted in the form as in applicant.phone.
+	in = validInput()
+	in.Form["soDienThoai"] = "0912 345 678"
+	res, err := e.svc.Submit(ctx, in, "", "")
+	if err != nil {
+		t.Fatalf("form phone with spaces: %v", err)
+	}
+	a, _, _ := e.svc.Repository().Get(ctx, mustCode(res.Code))
+	if a.Form["soDienThoai"] != "0912345678" {
+		t.Fatalf("stored form phone %q, want it compacted", a.Form["soDienThoai"])
 	}
 }

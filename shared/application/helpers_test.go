@@ -45,6 +45,7 @@ func testProcedure() catalog.Procedure {
 			{Name: "soBanSao", Label: "Số bản sao", Type: catalog.FieldNumber, Required: true},
 			{Name: "ngayDangKy", Label: "Ngày đăng ký", Type: catalog.FieldDate},
 			{Name: "maHoSoCu", Label: "Mã hồ sơ cũ", Type: catalog.FieldString, Pattern: `^[A-Z0-9-]+$`},
+			{Name: "soDienThoai", Label: "Số điện thoại liên hệ", Type: catalog.FieldString, Pattern: `^(0|\+84)[35789][0-9]{8}$`},
 		},
 		Version: 2,
 	}

@@ -1,17 +1,3 @@
-// Package application is motcua's application (hồ sơ) domain: the model and
-// its statuses, the repository in the document store (one JSON document per
-// application, updated with ETag compare-and-swap), application codes, the
-// lookup PIN, the event outbox, and the submission service behind the
-// submit-application function.
-//
-// Storage layout (data bucket):
-//
-//	applications/<code>.json                 one Application (create once, then CAS)
-//	counters/applications/<agency>/<yyMMdd>.json  per-agency daily code counter
-//	outbox/<eventId>.json                    event not yet confirmed published
-//
-// Uploaded files live in the uploads bucket under
-// applications/<code>/documents/<docCode>/<file>.
 package application
 
 import (

@@ -182,6 +182,7 @@ func TestSearch(t *testing.T) {
 		{"no_diacritics", Query{Text: "dang ky khai sinh"}, []string{"X.HT.001"}, nil, 1},
 		{"upper_case", Query{Text: "ĐĂNG KÝ KẾT HÔN"}, []string{"X.HT.002"}, nil, 1},
 		{"d_stroke_folded", Query{Text: "dang ky"}, []string{"X.HT.001", "X.HT.002", "X.HT.003", "X.CT.002", "H.KT.001", "T.KH.001"}, []string{"X.CT.001"}, -1},
+		{"ki_ky_variants_alike", Query{Text: "dang ki"}, []string{"X.HT.001", "X.HT.002", "X.HT.003", "X.CT.002", "H.KT.001", "T.KH.001"}, []string{"X.CT.001"}, -1},
 		{"decomposed_input", Query{Text: "li\u0301 li\u0323ch tư pha\u0301p"}, []string{"T.TP.001"}, nil, 1},
 		{"by_code", Query{Text: "t.gt.001"}, []string{"T.GT.001"}, nil, 1},
 		{"by_field_word", Query{Text: "ho tich"}, []string{"X.HT.001", "X.HT.004", "X.HT.005"}, nil, 5},
@@ -215,6 +216,18 @@ func TestSearch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSearch_ki_and_ky_find_the_same(t *testing.T) {
+	ix := NewIndex(seed(t))
+	ki, ky := ix.Search(Query{Text: "dang ki", PageSize: 100}), ix.Search(Query{Text: "đăng ký", PageSize: 100})
+	if ki.Total < 2 || strings.Join(codes(ki.Items), ",") != strings.Join(codes(ky.Items), ",") {
+		t.Fatalf("dang ki → %v, đăng ký → %v; want the same procedures", codes(ki.Items), codes(ky.Items))
+	}
+	// "tay" (a vowel before y) is not an i/y variant.
+	if searchFold("Tây Ninh") != " tay ninh " {
+		t.Fatalf("searchFold(Tây Ninh) = %q", searchFold("Tây Ninh"))
 	}
 }
 
@@ -318,5 +331,12 @@ func TestDecodeForms(t *testing.T) {
 	}
 	if _, err := Decode(strings.NewReader(`[{"code":"A.1","nmae":"typo"}]`)); err == nil {
 		t.Fatal("unknown field should be rejected")
+	}
+}
+
+func TestSearch_dang_ki_finds_all_eight_dang_ky(t *testing.T) {
+	ix := NewIndex(seed(t))
+	if got := ix.Search(Query{Text: "dang ki", PageSize: 100}); got.Total != 8 {
+		t.Fatalf("dang ki found %d: %v, want the 8 Đăng ký procedures", got.Total, codes(got.Items))
 	}
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 
@@ -91,7 +92,7 @@ func NewIndex(procs []Procedure) *Index {
 	})
 	ix := &Index{procs: ps, keys: make([]string, len(ps)), fields: make([]string, len(ps)), byCode: make(map[string]int, len(ps))}
 	for i, p := range ps {
-		ix.keys[i] = vnid.Fold(p.Name + " " + p.Code + " " + p.Field)
+		ix.keys[i] = searchFold(p.Name + " " + p.Code + " " + p.Field)
 		ix.fields[i] = strings.Join(strings.Fields(vnid.Fold(p.Field)), " ")
 		ix.byCode[strings.ToUpper(p.Code)] = i
 	}
@@ -126,7 +127,7 @@ func (ix *Index) Search(q Query) Page[Procedure] {
 		size = MaxPageSize
 	}
 	page := min(max(q.Page, 1), maxPage)
-	tokens := strings.Fields(vnid.Fold(q.Text))
+	tokens := strings.Fields(searchFold(q.Text))
 	field := strings.Join(strings.Fields(vnid.Fold(q.Field)), " ")
 	agency := strings.TrimSpace(q.Agency)
 	level := Level(strings.TrimSpace(q.Level))
@@ -160,4 +161,21 @@ next:
 		}
 	}
 	return out
+}
+
+// iyWord is a syllable whose only vowel is a final i or y after consonants
+// (ki/ky, li/ly, mi/my, si/sy, ti/ty, quy/qui …): Vietnamese writes these
+// either way (kí/ký, lí/lý), so search treats them alike.
+var iyWord = regexp.MustCompile(`^(?:qu|[bcdghklmnpqrstvx]+)[iy]$`)
+
+// searchFold is vnid.Fold (lower case, no diacritics) with the i/y
+// spelling variants made one: "dang ki" finds "Đăng ký".
+func searchFold(s string) string {
+	words := strings.Fields(vnid.Fold(s))
+	for i, w := range words {
+		if iyWord.MatchString(w) {
+			words[i] = w[:len(w)-1] + "i"
+		}
+	}
+	return " " + strings.Join(words, " ") + " "
 }

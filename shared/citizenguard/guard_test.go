@@ -343,3 +343,23 @@ func FuzzKind_Parse(f *testing.F) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func FuzzClientAddress(f *testing.F) {
+	p, _ := ParseProxies(DefaultTrustedProxies + ",10.0.0.0/8")
+	for _, s := range []string{"203.0.113.7, 127.0.0.1", "garbage", "::ffff:1.2.3.4", "[::1]:80", "1.2.3.4:5, , 10.0.0.1", `"1.2.3.4"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, xff string) {
+		h := http.Header{"X-Forwarded-For": {xff}}
+		got := p.ClientAddress(h)
+		if got == "" {
+			return
+		}
+		// Whatever it returns is an address or a /64 prefix, never raw input.
+		if _, err := netip.ParseAddr(got); err != nil {
+			if _, err := netip.ParsePrefix(got); err != nil {
+				t.Fatalf("ClientAddress(%q) = %q, neither an address nor a prefix", xff, got)
+			}
+		}
+	})
+}

@@ -10,19 +10,48 @@ package docstore
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
 // ErrNotFound means the key does not exist.
-var ErrNotFound = errors.New("docstore: not found")
+var ErrNotFound error = &storeError{text: "docstore: not found", code: "not_found", status: 404,
+	en: "The requested resource does not exist.", vi: "Không tìm thấy dữ liệu được yêu cầu."}
 
 // ErrConflict means a create-once write (IfNoneMatch) found the key present.
-var ErrConflict = errors.New("docstore: already exists")
+var ErrConflict error = &storeError{text: "docstore: already exists", code: "conflict", status: 409,
+	en: conflictEn, vi: conflictVi}
 
 // ErrPrecondition means an IfMatch write or delete found another ETag (the
 // document changed since it was read, or is gone).
-var ErrPrecondition = errors.New("docstore: precondition failed")
+var ErrPrecondition error = &storeError{text: "docstore: precondition failed", code: "conflict", status: 409,
+	en: conflictEn, vi: conflictVi}
+
+const (
+	conflictEn = "The resource was changed or created by another request; reload it and try again."
+	conflictVi = "Dữ liệu vừa được thay đổi bởi một yêu cầu khác; vui lòng tải lại và thử lại."
+)
+
+// storeError is a docstore sentinel (compared by identity with errors.Is).
+// Like fault.Error it carries what a client may see — a stable code, an
+// HTTP status, messages in both languages — through the methods httpx
+// looks for (ProblemCode, StatusCode, MessageVi, MessageEn), so a storage
+// error that reaches the HTTP layer unmapped still answers 404/409 and
+// httpx needs no knowledge of docstore.
+type storeError struct {
+	text, code string
+	status     int
+	en, vi     string
+}
+
+func (e *storeError) Error() string       { return e.text }
+func (e *storeError) ProblemCode() string { return e.code }
+func (e *storeError) StatusCode() int     { return e.status }
+func (e *storeError) MessageVi() string   { return e.vi }
+func (e *storeError) MessageEn() string   { return e.en }
+
+// Infrastructure tells httpx to log the wrapped context of a storage error
+// that reached the HTTP layer (a domain should have mapped it).
+func (e *storeError) Infrastructure() bool { return true }
 
 // Object is one stored document as read.
 type Object struct {

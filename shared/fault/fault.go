@@ -37,8 +37,13 @@ type Error struct {
 type Issue struct {
 	// Path locates the bad value, e.g. "procedures[3].fee.amountVND".
 	Path string `json:"path"`
-	// Message says what is wrong (English, for operators).
+	// Message says what is wrong (English).
 	Message string `json:"message"`
+	// Code is the issue's stable slug ("required", "cccd"…); "invalid"
+	// when empty.
+	Code string `json:"code,omitempty"`
+	// MessageVi says it in Vietnamese, for citizens; Message when empty.
+	MessageVi string `json:"messageVi,omitempty"`
 }
 
 // String renders the issue as "path: message".
@@ -96,7 +101,14 @@ func (e *Error) ProblemFields() [][4]string {
 		out = append(out, [4]string{e.param, "invalid", e.en, e.vi})
 	}
 	for _, is := range e.issues {
-		out = append(out, [4]string{is.Path, "invalid", is.Message, is.Message})
+		code, vi := is.Code, is.MessageVi
+		if code == "" {
+			code = "invalid"
+		}
+		if vi == "" {
+			vi = is.Message
+		}
+		out = append(out, [4]string{is.Path, code, is.Message, vi})
 	}
 	return out
 }

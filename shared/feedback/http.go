@@ -9,12 +9,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"motcua/shared/application"
-	"motcua/shared/config"
 	"motcua/shared/httpx"
 	"motcua/shared/idempotency"
 	"motcua/shared/staffauth"
@@ -52,16 +52,27 @@ const (
 type StaffVerifier func(authorization string, now time.Time) (Officer, error)
 
 // StaffVerifierFromSecrets is the one place feedback checks staff tokens:
-// today staffauth.Verify with the HMAC key staffauth.SecretName, re-read on
-// each call (a rotated secret needs no restart); when staffauth.NewVerifier
-// lands, only this function changes.
-func StaffVerifierFromSecrets(secrets config.Secrets) StaffVerifier {
+// staffauth.NewVerifier over the staff key set (staffauth.PublicKeysSecret,
+// re-read on every call, so a rotation needs no restart). The verifier is
+// made on the first staff call and retried until the key set is readable,
+// so the citizens' side of the function works even while staff keys are
+// missing (staff calls then fail closed with 500).
+func StaffVerifierFromSecrets(secrets staffauth.SecretSource) StaffVerifier {
+	var mu sync.Mutex
+	var v *staffauth.Verifier
 	return func(authorization string, now time.Time) (Officer, error) {
-		k, err := secrets.Get(staffauth.SecretName)
-		if err != nil {
-			return Officer{}, fmt.Errorf("staff secret: %w", err)
+		mu.Lock()
+		if v == nil {
+			nv, err := staffauth.NewVerifier(secrets)
+			if err != nil {
+				mu.Unlock()
+				return Officer{}, fmt.Errorf("staff key set: %w", err)
+			}
+			v = nv
 		}
-		c, err := staffauth.Verify([]byte(k), authorization, now)
+		cur := v
+		mu.Unlock()
+		c, err := cur.Verify(authorization, now)
 		if err != nil {
 			return Officer{}, err
 		}

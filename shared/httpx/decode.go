@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"reflect"
@@ -106,7 +107,26 @@ func DecodeJSON(req handler.Request, dst any, opts ...DecodeOption) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(dst); err != nil {
-		return decodeProblem(err, len(body))
+		// JSON (and JSON Schema) make 2.0 the same integer as 2; Go's
+		// decoder refuses it for an integer field. Retry once with whole
+		// numbers spelled as integers, so a client whose encoder writes
+		// 2.0 is not refused for a value its schema allows.
+		var typ *json.UnmarshalTypeError
+		alt, ok := body, false
+		if errors.As(err, &typ) && isIntegerKind(typ.Type) {
+			alt, ok = wholeNumbersAsIntegers(body)
+		}
+		if !ok {
+			return decodeProblem(err, len(body))
+		}
+		dec = json.NewDecoder(bytes.NewReader(alt))
+		if !cfg.allowUnknown {
+			dec.DisallowUnknownFields()
+		}
+		if err := dec.Decode(dst); err != nil {
+			return decodeProblem(err, len(alt))
+		}
+		body = alt
 	}
 	if !cfg.skipNormalize && bytes.Contains(body, []byte(`\u`)) {
 		// Text written as \u escapes (Python's json.dumps writes all
@@ -323,4 +343,71 @@ func nfcValue(v reflect.Value) {
 			v.SetMapIndex(nk, val)
 		}
 	}
+}
+
+// isIntegerKind reports whether t (the target of a failed decode) is an
+// integer type.
+func isIntegerKind(t reflect.Type) bool {
+	if t == nil {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+// maxExactWhole is the largest magnitude a float64 spells exactly (2^53).
+const maxExactWhole = 1 << 53
+
+// wholeNumbersAsIntegers rewrites body with every number literal that is
+// a whole number written with a fraction or an exponent (2.0, 2e0, 1.5e1)
+// spelled as an integer (2, 2, 15), everything else kept as it is. It
+// reports false when there is nothing to rewrite or body does not parse.
+func wholeNumbersAsIntegers(body []byte) ([]byte, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	changed := false
+	var walk func(x any) any
+	walk = func(x any) any {
+		switch t := x.(type) {
+		case map[string]any:
+			for k, e := range t {
+				t[k] = walk(e)
+			}
+		case []any:
+			for i, e := range t {
+				t[i] = walk(e)
+			}
+		case json.Number:
+			s := string(t)
+			if !strings.ContainsAny(s, ".eE") {
+				return t
+			}
+			f, err := t.Float64()
+			if err != nil || f != math.Trunc(f) || math.Abs(f) > maxExactWhole {
+				return t
+			}
+			changed = true
+			return json.Number(strconv.FormatInt(int64(f), 10))
+		}
+		return x
+	}
+	v = walk(v)
+	if !changed {
+		return nil, false
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, false
+	}
+	return b.Bytes(), true
 }

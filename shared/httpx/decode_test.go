@@ -155,3 +155,49 @@ func TestDecodeJSON_normalises_text_sent_as_unicode_escapes(t *testing.T) {
 		t.Errorf("map key not normalised: %v", d.Form)
 	}
 }
+
+// JSON makes 2.0 the same integer as 2 (JSON Schema too, so a client that
+// follows the API document may send it); integer fields accept it, a real
+// fraction is still refused, and other numbers are left alone.
+func TestDecodeJSON_whole_numbers_for_integer_fields(t *testing.T) {
+	type doc struct {
+		Size  int64    `json:"size"`
+		Ratio float64  `json:"ratio"`
+		Name  string   `json:"name"`
+		List  []uint16 `json:"list"`
+	}
+	tests := []struct {
+		name string
+		body string
+		want doc
+		code string // problem code; "" = accepted
+	}{
+		{"integer", `{"size": 260}`, doc{Size: 260}, ""},
+		{"whole_float", `{"size": 260.0, "ratio": 0.5}`, doc{Size: 260, Ratio: 0.5}, ""},
+		{"exponent", `{"size": 2.6e2, "list": [1.0, 2]}`, doc{Size: 260, List: []uint16{1, 2}}, ""},
+		{"text_kept", `{"size": 1.0, "name": "1.0 <b>"}`, doc{Size: 1, Name: "1.0 <b>"}, ""},
+		{"fraction_refused", `{"size": 260.5}`, doc{}, "invalid_type"},
+		{"too_big_refused", `{"size": 1e300}`, doc{}, "invalid_type"},
+		{"unknown_field_still_refused", `{"size": 2.0, "x": 1}`, doc{}, "unknown_field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got doc
+			req := handler.Request{Body: []byte(tt.body), Header: http.Header{"Content-Type": {"application/json"}}}
+			err := DecodeJSON(req, &got)
+			if tt.code != "" {
+				var p *Problem
+				if !errors.As(err, &p) || p.Code != tt.code {
+					t.Fatalf("err = %v, want problem %s", err, tt.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Size != tt.want.Size || got.Ratio != tt.want.Ratio || got.Name != tt.want.Name || len(got.List) != len(tt.want.List) {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -9,7 +9,6 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"motcua/shared/docstore"
 	"motcua/shared/logx"
 )
 
@@ -27,8 +26,9 @@ import (
 // MessageEn() when the error has that method, otherwise the Coded value's
 // own Error() (not the wrappers' context): keep it free of internals.
 // Optional methods: MessageEn() string, ProblemExtra() map[string]any
-// (extension members such as "current_status"), RetryAfterSeconds() int
-// (a Retry-After header) and ProblemFields (below).
+// (extension members such as "current_status"), ProblemHeaders()
+// http.Header (e.g. WWW-Authenticate), RetryAfterSeconds() int (a
+// Retry-After header) and ProblemFields (below).
 // A Coded status of 5xx never shows the English text, only MessageVi.
 type Coded interface {
 	// ProblemCode is the stable slug, e.g. "not_payable".
@@ -49,6 +49,10 @@ type retryAfter interface{ RetryAfterSeconds() int }
 // problemExtra is the optional extension members of a Coded error.
 type problemExtra interface{ ProblemExtra() map[string]any }
 
+// problemHeaders is the optional response headers of a Coded error, e.g.
+// the WWW-Authenticate challenge of a 401.
+type problemHeaders interface{ ProblemHeaders() http.Header }
+
 // ProblemFields is an optional interface of Coded errors that name bad
 // fields: each entry is {field, code, message, messageVi}.
 type ProblemFields interface {
@@ -60,8 +64,8 @@ type ProblemFields interface {
 //
 //   - a *Problem anywhere in the chain: as is;
 //   - a Coded error: its status, code and messages;
-//   - docstore.ErrNotFound: 404 "not_found";
-//   - docstore.ErrConflict, docstore.ErrPrecondition: 409 "conflict";
+//     (domain errors are fault.Error values; the document store's own
+//     sentinels implement Coded too: 404 "not_found", 409 "conflict");
 //   - context.DeadlineExceeded: 504 "timeout";
 //   - context.Canceled: 503 "cancelled" (the caller went away);
 //   - anything else: 500 "internal_error" with a generic body.
@@ -111,14 +115,12 @@ func problemFor(err error) (p *Problem, internal bool) {
 	}
 	var coded Coded
 	if errors.As(err, &coded) {
-		return codedProblem(coded), false
+		// Infrastructure errors that reached the HTTP layer unmapped (the
+		// document store's sentinels) are logged with their context.
+		infra, _ := coded.(interface{ Infrastructure() bool })
+		return codedProblem(coded), infra != nil && infra.Infrastructure()
 	}
 	switch {
-	case errors.Is(err, docstore.ErrNotFound):
-		return NotFound("The requested resource does not exist.", "Không tìm thấy dữ liệu được yêu cầu."), true
-	case errors.Is(err, docstore.ErrConflict), errors.Is(err, docstore.ErrPrecondition):
-		return Conflict("conflict", "The resource was changed or created by another request; reload it and try again.",
-			"Dữ liệu vừa được thay đổi bởi một yêu cầu khác; vui lòng tải lại và thử lại."), true
 	case errors.Is(err, context.DeadlineExceeded):
 		return NewProblem(http.StatusGatewayTimeout, "timeout", "Timeout", "Hết thời gian xử lý").
 			WithDetail("The request took too long. It is safe to retry with the same Idempotency-Key.",
@@ -159,6 +161,13 @@ func codedProblem(c Coded) *Problem {
 	if x, ok := c.(problemExtra); ok {
 		for k, v := range x.ProblemExtra() {
 			p.WithExtra(k, v)
+		}
+	}
+	if h, ok := c.(problemHeaders); ok {
+		for k, vs := range h.ProblemHeaders() {
+			for _, v := range vs {
+				p.WithHeader(k, v)
+			}
 		}
 	}
 	if r, ok := c.(retryAfter); ok {

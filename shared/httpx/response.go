@@ -100,7 +100,9 @@ func CallID(req handler.Request) string {
 
 // RequestContext returns the request's context carrying its call id (see
 // logx.WithCallID), so logs and FromError can name the call. When the
-// request has no usable X-Call-Id a random one is made up.
+// request has no usable X-Call-Id a random one is made up. The upstream
+// golang-http SDK returns a nil context for a Request built without
+// WithContext (tests, other callers): that becomes context.Background().
 func RequestContext(req handler.Request) context.Context {
 	id := CallID(req)
 	if id == "" {

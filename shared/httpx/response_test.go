@@ -141,6 +141,23 @@ func TestCallIDAndQuery(t *testing.T) {
 	}
 }
 
+// The upstream golang-http SDK's Request.Context is nil until WithContext:
+// RequestContext must work for both and keep the template's context.
+func TestRequestContext_with_and_without_template_context(t *testing.T) {
+	bare := handler.Request{Header: http.Header{}}
+	if ctx := RequestContext(bare); ctx == nil || ctx.Err() != nil {
+		t.Fatalf("RequestContext of a bare request = %v", ctx)
+	}
+	parent, cancel := context.WithCancel(context.Background())
+	req := handler.Request{Header: http.Header{}}
+	req.WithContext(parent)
+	ctx := RequestContext(req)
+	cancel()
+	if ctx.Err() == nil {
+		t.Error("RequestContext dropped the template's context (cancellation not seen)")
+	}
+}
+
 func TestJSON_does_not_escape_urls(t *testing.T) {
 	const pay = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html?vnp_Amount=20000000&vnp_TxnRef=MCABC<x>"
 	resp := JSON(200, map[string]string{"payUrl": pay})

@@ -102,8 +102,11 @@ func fieldError(fe validator.FieldError) FieldError {
 	}
 	m := messageFor(fe.Tag(), fe.Kind(), fe.Type())
 	param := fe.Param()
-	if fe.Tag() == "oneof" {
+	switch fe.Tag() {
+	case "oneof":
 		param = strings.Join(strings.Fields(param), ", ")
+	case "datetime":
+		param = humanLayout(param)
 	}
 	return FieldError{
 		Field:     path,
@@ -111,6 +114,12 @@ func fieldError(fe validator.FieldError) FieldError {
 		Message:   strings.ReplaceAll(m.en, "{param}", param),
 		MessageVi: strings.ReplaceAll(m.vi, "{param}", param),
 	}
+}
+
+// humanLayout writes a Go time layout the way people read it: 2006-01-02
+// becomes YYYY-MM-DD (Go's reference date means nothing to a client).
+func humanLayout(layout string) string {
+	return strings.NewReplacer("2006", "YYYY", "01", "MM", "02", "DD", "15", "hh", "04", "mm", "05", "ss", "Z07:00", "±hh:mm").Replace(layout)
 }
 
 // sizeClass tells whether min/max/len speak of characters, items or values.

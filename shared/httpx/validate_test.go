@@ -125,7 +125,7 @@ func TestValidate(t *testing.T) {
 		{
 			name:   "datetime_param",
 			mutate: func(in *valInput) { in.SubmittedAt = "25/11/2026" },
-			want:   []want{{"submittedAt", "datetime", "Must be a date/time in the format 2006-01-02.", "Phải là ngày giờ theo định dạng 2006-01-02."}},
+			want:   []want{{"submittedAt", "datetime", "Must be a date/time in the format YYYY-MM-DD.", "Phải là ngày giờ theo định dạng YYYY-MM-DD."}},
 		},
 		{
 			name:   "url_uuid_numeric",

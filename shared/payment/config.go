@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -47,11 +48,13 @@ type Needs struct {
 
 // LoadConfig reads the Config of a function from src and secrets. A method
 // whose settings or secrets are absent is disabled with a warning (log),
-// not an error; malformed values are errors naming their key. The runner
-// generates random 64-hex dev secrets: a vnpay-tmn-code that is not a
-// valid terminal code (1-8 letters or digits) is cut to its first 8
-// characters, upper-cased, with a warning — VNPAY would refuse it, a local
-// simulator does not care.
+// not an error; malformed values are errors naming their key. A configured
+// secret is used exactly as written (one trailing newline aside), never
+// rewritten: a vnpay-tmn-code that is not a VNPAY terminal code (8
+// upper-case letters or digits, e.g. 2QXUI4J4; the runner generates such a
+// dev code) is refused here, at start, with an error naming the secret —
+// not silently changed into a code an integrator reading the secret would
+// not recognise in the payment URLs.
 func LoadConfig(src config.Source, secrets config.Secrets, needs Needs, log *slog.Logger) (Config, func() ([][]byte, error), error) {
 	if log == nil {
 		log = slog.Default()
@@ -81,9 +84,8 @@ func LoadConfig(src config.Source, secrets config.Secrets, needs Needs, log *slo
 			log.Warn("vnpay disabled: terminal code missing", "secret", SecretVNPayTmnCode)
 			break
 		}
-		if len(tmn) > 8 {
-			log.Warn("vnpay terminal code longer than 8 characters: using its first 8 (dev secret?)")
-			tmn = strings.ToUpper(tmn[:8])
+		if err := validTmnCode(tmn); err != nil {
+			return Config{}, nil, err
 		}
 		if returnURL == "" {
 			log.Warn("vnpay disabled: no return url", "key", KeyVNPayReturnURL)
@@ -95,8 +97,10 @@ func LoadConfig(src config.Source, secrets config.Secrets, needs Needs, log *slo
 		// code to refuse IPNs of other terminals).
 		tmn, _ := secrets.Get(SecretVNPayTmnCode)
 		tmn = strings.TrimSpace(tmn)
-		if len(tmn) > 8 {
-			tmn = strings.ToUpper(tmn[:8])
+		if tmn != "" {
+			if err := validTmnCode(tmn); err != nil {
+				return Config{}, nil, err
+			}
 		}
 		cfg.VNPay = &vnpay.Config{TmnCode: tmn, HashSecret: hash}
 	}
@@ -120,4 +124,16 @@ func LoadConfig(src config.Source, secrets config.Secrets, needs Needs, log *slo
 		}
 	}
 	return cfg, bankSecrets, nil
+}
+
+// tmnCodePattern is the form of a VNPAY terminal code (vnp_TmnCode).
+var tmnCodePattern = regexp.MustCompile(`^[A-Z0-9]{8}$`)
+
+// validTmnCode refuses a terminal code VNPAY would not have issued. The
+// error names the secret, never its value.
+func validTmnCode(tmn string) error {
+	if !tmnCodePattern.MatchString(tmn) {
+		return fmt.Errorf("payment config: secret %s must be VNPAY's 8-character terminal code (upper-case letters and digits, e.g. 2QXUI4J4); it has %d characters. Replace the secret file (a dev stack regenerates it when the file is deleted)", SecretVNPayTmnCode, len(tmn))
+	}
+	return nil
 }

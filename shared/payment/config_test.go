@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,9 +30,18 @@ func TestLoadConfig(t *testing.T) {
 			payment.KeyVNPayReturnURL: "https://dvc.example.gov.vn/kq", payment.KeyVietQRBIN: "970436", payment.KeyVietQRAccount: "0011001234567",
 		}, map[string]string{payment.SecretVNPayTmnCode: "MOTCUA01\n", payment.SecretVNPayHashSecret: "s3cret"},
 			payment.Needs{Pay: true}, []string{"vnpay", "vietqr"}, "MOTCUA01", 0, false},
-		{"dev_tmn_code_is_cut_to_8", map[string]string{payment.KeyVNPayReturnURL: "https://dvc.example.gov.vn/kq"},
+		{"long_tmn_code_refused_not_cut", map[string]string{payment.KeyVNPayReturnURL: "https://dvc.example.gov.vn/kq"},
 			map[string]string{payment.SecretVNPayTmnCode: devTmn, payment.SecretVNPayHashSecret: "s3cret"},
-			payment.Needs{Pay: true}, []string{"vnpay"}, "9F86D081", 0, false},
+			payment.Needs{Pay: true}, nil, "", 0, true},
+		{"lower_case_tmn_code_refused", map[string]string{payment.KeyVNPayReturnURL: "https://dvc.example.gov.vn/kq"},
+			map[string]string{payment.SecretVNPayTmnCode: "motcua01", payment.SecretVNPayHashSecret: "s3cret"},
+			payment.Needs{Pay: true}, nil, "", 0, true},
+		{"short_tmn_code_refused_for_callbacks", nil,
+			map[string]string{payment.SecretVNPayTmnCode: "ABC", payment.SecretVNPayHashSecret: "s3cret"},
+			payment.Needs{Callbacks: true}, nil, "", 0, true},
+		{"realistic_dev_tmn_code", map[string]string{payment.KeyVNPayReturnURL: "https://dvc.example.gov.vn/kq"},
+			map[string]string{payment.SecretVNPayTmnCode: "2QXUI4J4\n", payment.SecretVNPayHashSecret: "s3cret"},
+			payment.Needs{Pay: true}, []string{"vnpay"}, "2QXUI4J4", 0, false},
 		{"no_secrets_no_vnpay", map[string]string{payment.KeyVNPayReturnURL: "https://dvc.example.gov.vn/kq", payment.KeyVietQRBIN: "970436", payment.KeyVietQRAccount: "1"},
 			nil, payment.Needs{Pay: true}, []string{"vietqr"}, "", 0, false},
 		{"no_return_url_no_vnpay", nil, map[string]string{payment.SecretVNPayTmnCode: "MOTCUA01", payment.SecretVNPayHashSecret: "s3cret"},
@@ -56,6 +66,9 @@ func TestLoadConfig(t *testing.T) {
 			if tc.wantErr {
 				if err == nil {
 					t.Fatal("no error")
+				}
+				if v := tc.secrets[payment.SecretVNPayTmnCode]; v != "" && strings.Contains(err.Error(), strings.TrimSpace(v)) {
+					t.Fatalf("the error shows the secret's value: %v", err)
 				}
 				return
 			}

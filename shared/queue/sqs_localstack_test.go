@@ -31,4 +31,7 @@ func TestSQS_contract_localstack(t *testing.T) {
 	}
 	client := awsx.SQS(cfg)
 	queuetest.Run(t, func(t *testing.T) queuetest.Env { return queuetest.SQSEnv(t, client) })
+	t.Run("redrive", func(t *testing.T) {
+		queuetest.RunRedrive(t, func(t *testing.T) queuetest.Env { return queuetest.SQSEnv(t, client) })
+	})
 }

@@ -1,52 +1,80 @@
 // Package staffauth mints and verifies the staff bearer tokens of motcua:
-// compact JWS (RFC 7515) JSON Web Tokens (RFC 7519) signed with HMAC-SHA256
-// ("HS256") over a shared secret, implemented with the standard library
-// only.
+// JSON Web Tokens (RFC 7519) signed with an asymmetric key, EdDSA (Ed25519,
+// RFC 8037) or ES256 (ECDSA P-256), parsed and checked by
+// github.com/golang-jwt/jwt/v5.
+//
+// Functions hold only public keys: the secret PublicKeysSecret
+// ("staff-jwt-public-keys") is a JWK Set (RFC 7517 §5) whose keys carry a
+// key id ("kid"). A token names its key in the header's "kid"; during a
+// rotation the set lists the old and the new key, and every token of either
+// verifies until the old key is removed. The private key (secret
+// PrivateKeySecret, "staff-jwt-private-key", a PKCS #8 PEM file) lives only
+// with the issuer: `motcua token mint` in development, the province's
+// identity provider in production. No function can mint a token.
 //
 // A token's claims are:
 //
+//	iss     issuer, must equal the verifier's (DefaultIssuer)
+//	aud     audience, must contain the verifier's (DefaultAudience)
 //	sub     officer id (required)
-//	roles   array of role names; must contain "staff"
 //	agency  code of the agency the officer works for (required)
-//	exp     expiry, seconds since the epoch (required; 60 s leeway)
-//	iat     issue time (optional)
-//	nbf     not-before time (optional; 60 s leeway)
+//	roles   array of role names; must contain "staff" ("admin" adds batch reprocessing)
+//	name    the officer's display name (optional)
+//	iat     issue time (required)
+//	exp     expiry (required); exp - iat at most MaxLifetime
+//	nbf     not-before time (optional)
 //
-// Verify accepts only alg "HS256" in the header (an "alg":"none" or any
-// other algorithm is refused before the signature is looked at) and
-// compares signatures in constant time. Every failure is an *Error, which
-// implements httpx.Coded: 401 "invalid_token" / "token_expired" (with a
-// WWW-Authenticate: Bearer error="invalid_token" header when the error
-// reaches httpx.FromError) or 403 "not_staff" / "wrong_agency".
+// exp, nbf and iat are checked with Leeway of clock skew. The algorithm is
+// pinned: only EdDSA and ES256 are accepted, and only with a key of the
+// matching type from the key set, so "alg":"none" and HS256 signed with
+// the public key as an HMAC secret (algorithm confusion) are refused.
+//
+// Every failure is an *Error. It implements the coded-error methods
+// httpx.FromError looks for (ProblemCode, StatusCode, MessageVi, MessageEn,
+// ProblemHeaders) without importing httpx: 401 "invalid_token" /
+// "token_expired" with a WWW-Authenticate: Bearer challenge, 403
+// "not_staff" / "wrong_agency" / "role_required".
 package staffauth
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
-
-	"motcua/shared/httpx"
 )
 
-// RoleStaff is the role every staff token must carry.
-const RoleStaff = "staff"
+// Roles a staff token can carry.
+const (
+	// RoleStaff is the role every staff token must carry.
+	RoleStaff = "staff"
+	// RoleAdmin is the role of operators allowed to run batch reprocessing.
+	RoleAdmin = "admin"
+)
 
-// SecretName is the OpenFaaS secret holding the HMAC key.
-const SecretName = "staff-jwt-secret"
+// Secret names (OpenFaaS secrets, files under /var/openfaas/secrets).
+const (
+	// PublicKeysSecret is the JWK Set of the keys tokens may be signed
+	// with; the only staff secret a function holds.
+	PublicKeysSecret = "staff-jwt-public-keys"
+	// PrivateKeySecret is the PKCS #8 PEM private key `motcua token mint`
+	// signs with in development. No function lists it.
+	PrivateKeySecret = "staff-jwt-private-key"
+)
 
-// Leeway is the clock skew tolerated on exp and nbf.
-const Leeway = 60 * time.Second
-
-// MinSecretLen is the shortest secret Mint and Verify accept (RFC 7518
-// §3.2: a key of at least the hash output size).
-const MinSecretLen = 32
+// Defaults of the verifier and the signer.
+const (
+	// DefaultIssuer is the "iss" every token must carry.
+	DefaultIssuer = "urn:motcua:staff-auth"
+	// DefaultAudience is the "aud" every token must name.
+	DefaultAudience = "urn:motcua:staff-api"
+	// Leeway is the clock skew tolerated on exp, nbf and iat.
+	Leeway = 60 * time.Second
+	// MaxLifetime is the longest exp - iat a token may have: a leaked
+	// token is useful for one working day at most.
+	MaxLifetime = 12 * time.Hour
+)
 
 // maxTokenLen bounds the token accepted by Verify.
 const maxTokenLen = 8 << 10
@@ -54,35 +82,52 @@ const maxTokenLen = 8 << 10
 // Claims are the claims of a staff token.
 type Claims struct {
 	// Subject is the officer id ("sub").
-	Subject string `json:"sub"`
-	// Roles are the officer's roles ("roles"); must contain RoleStaff.
-	Roles []string `json:"roles"`
+	Subject string
 	// Agency is the code of the officer's agency ("agency").
-	Agency string `json:"agency"`
-	// ExpiresAt is "exp", seconds since the epoch.
-	ExpiresAt int64 `json:"exp"`
-	// IssuedAt is "iat", seconds since the epoch; 0 when absent.
-	IssuedAt int64 `json:"iat,omitempty"`
-	// NotBefore is "nbf", seconds since the epoch; 0 when absent.
-	NotBefore int64 `json:"nbf,omitempty"`
+	Agency string
+	// Roles are the officer's roles ("roles"); must contain RoleStaff.
+	Roles []string
+	// Name is the officer's display name ("name"), may be empty.
+	Name string
+	// KeyID is the "kid" of the key that signed the token (set by Verify).
+	KeyID string
+	// IssuedAt is "iat" (set by Verify and by Mint).
+	IssuedAt time.Time
+	// ExpiresAt is "exp" (set by Verify and by Mint).
+	ExpiresAt time.Time
+	// NotBefore is "nbf"; zero when absent.
+	NotBefore time.Time
 }
 
 // HasRole reports whether c carries role.
 func (c Claims) HasRole(role string) bool { return slices.Contains(c.Roles, role) }
+
+// Require returns nil when c carries role, otherwise a KindMissingRole
+// *Error (403 "role_required").
+func (c Claims) Require(role string) error {
+	if c.HasRole(role) {
+		return nil
+	}
+	return &Error{Kind: KindMissingRole, Role: role, Reason: fmt.Sprintf("subject %q lacks role %q", c.Subject, role)}
+}
 
 // Kind classifies an authentication or authorisation failure.
 type Kind int
 
 // Failure kinds.
 const (
-	// KindInvalid is a missing, malformed or badly signed token (401).
+	// KindInvalid is a missing, malformed or badly signed token, or one
+	// for another issuer or audience (401).
 	KindInvalid Kind = iota + 1
-	// KindExpired is a token past exp (or before nbf) beyond the leeway (401).
+	// KindExpired is a token past exp beyond the leeway (401).
 	KindExpired
 	// KindNotStaff is a valid token without the staff role (403).
 	KindNotStaff
 	// KindWrongAgency is a staff token of another agency (403).
 	KindWrongAgency
+	// KindMissingRole is a staff token without a role the action needs
+	// (403), e.g. RoleAdmin.
+	KindMissingRole
 )
 
 // ErrUnauthenticated is matched (errors.Is) by every 401 *Error.
@@ -91,11 +136,13 @@ var ErrUnauthenticated = errors.New("staffauth: unauthenticated")
 // ErrForbidden is matched (errors.Is) by every 403 *Error.
 var ErrForbidden = errors.New("staffauth: forbidden")
 
-// Error is a failed Verify or Authorize. Reason is for logs only; clients
-// see the fixed messages of its Kind.
+// Error is a failed Verify, Authorize or Require. Reason is for logs only;
+// clients see the fixed messages of its Kind.
 type Error struct {
 	// Kind says which failure it is.
 	Kind Kind
+	// Role is the missing role of a KindMissingRole error.
+	Role string
 	// Reason is the internal detail (never sent to clients).
 	Reason string
 }
@@ -107,9 +154,9 @@ func (e *Error) Error() string { return "staffauth: " + e.Reason }
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrUnauthenticated:
-		return e.Kind == KindInvalid || e.Kind == KindExpired
+		return e.StatusCode() == http.StatusUnauthorized
 	case ErrForbidden:
-		return e.Kind == KindNotStaff || e.Kind == KindWrongAgency
+		return e.StatusCode() == http.StatusForbidden
 	}
 	return false
 }
@@ -123,6 +170,8 @@ func (e *Error) ProblemCode() string {
 		return "not_staff"
 	case KindWrongAgency:
 		return "wrong_agency"
+	case KindMissingRole:
+		return "role_required"
 	default:
 		return "invalid_token"
 	}
@@ -130,10 +179,11 @@ func (e *Error) ProblemCode() string {
 
 // StatusCode is 401 for token failures and 403 for authorisation failures.
 func (e *Error) StatusCode() int {
-	if e.Kind == KindNotStaff || e.Kind == KindWrongAgency {
-		return 403
+	switch e.Kind {
+	case KindNotStaff, KindWrongAgency, KindMissingRole:
+		return http.StatusForbidden
 	}
-	return 401
+	return http.StatusUnauthorized
 }
 
 // MessageEn is the English detail shown to clients.
@@ -145,6 +195,8 @@ func (e *Error) MessageEn() string {
 		return "This action is reserved for staff."
 	case KindWrongAgency:
 		return "The application belongs to another agency."
+	case KindMissingRole:
+		return "This action needs the role " + e.Role + "."
 	default:
 		return "A valid staff access token is required (Authorization: Bearer <token>)."
 	}
@@ -159,6 +211,8 @@ func (e *Error) MessageVi() string {
 		return "Chức năng này chỉ dành cho cán bộ."
 	case KindWrongAgency:
 		return "Hồ sơ thuộc cơ quan khác."
+	case KindMissingRole:
+		return "Chức năng này cần quyền " + e.Role + "."
 	default:
 		return "Cần mã truy cập hợp lệ của cán bộ (Authorization: Bearer <token>)."
 	}
@@ -167,86 +221,23 @@ func (e *Error) MessageVi() string {
 // Challenge is the WWW-Authenticate value for a 401 of this error (RFC
 // 6750 §3), "" for a 403.
 func (e *Error) Challenge() string {
-	if e.StatusCode() != 401 {
+	if e.StatusCode() != http.StatusUnauthorized {
 		return ""
 	}
 	return `Bearer error="invalid_token", error_description="` + e.ProblemCode() + `"`
 }
 
-// Problem is the client-facing problem of e, carrying the WWW-Authenticate
-// challenge on a 401.
-func (e *Error) Problem() *httpx.Problem {
-	status := e.StatusCode()
-	p := httpx.NewProblem(status, e.ProblemCode(), http.StatusText(status), httpx.StatusTitleVi(status)).
-		WithDetail(e.MessageEn(), e.MessageVi())
+// ProblemHeaders are the response headers of the problem: the
+// WWW-Authenticate challenge of a 401, nothing for a 403.
+func (e *Error) ProblemHeaders() http.Header {
 	if ch := e.Challenge(); ch != "" {
-		p.WithHeader("WWW-Authenticate", ch)
+		return http.Header{"Www-Authenticate": {ch}}
 	}
-	return p
-}
-
-// As lets httpx.FromError (errors.As to *httpx.Problem) find the problem
-// with its WWW-Authenticate header, which a plain httpx.Coded cannot carry.
-func (e *Error) As(target any) bool {
-	if p, ok := target.(**httpx.Problem); ok {
-		*p = e.Problem().WithCause(errors.New(e.Reason))
-		return true
-	}
-	return false
+	return nil
 }
 
 func invalid(format string, a ...any) *Error {
 	return &Error{Kind: KindInvalid, Reason: fmt.Sprintf(format, a...)}
-}
-
-type header struct {
-	Alg string `json:"alg"`
-	Typ string `json:"typ,omitempty"`
-}
-
-var b64 = base64.RawURLEncoding
-
-// Mint signs c as an HS256 token valid for ttl from now: it sets IssuedAt
-// and ExpiresAt (overriding any value in c). c must name a subject and an
-// agency; the staff role is not added for the caller.
-func Mint(secret []byte, c Claims, ttl time.Duration) (string, error) {
-	return MintAt(secret, c, ttl, time.Now())
-}
-
-// MintAt is Mint with an explicit clock.
-func MintAt(secret []byte, c Claims, ttl time.Duration, now time.Time) (string, error) {
-	if len(secret) < MinSecretLen {
-		return "", fmt.Errorf("staffauth mint: secret shorter than %d bytes", MinSecretLen)
-	}
-	if ttl <= 0 {
-		return "", fmt.Errorf("staffauth mint: ttl must be positive, got %s", ttl)
-	}
-	if strings.TrimSpace(c.Subject) == "" || strings.TrimSpace(c.Agency) == "" {
-		return "", errors.New("staffauth mint: sub and agency are required")
-	}
-	c.IssuedAt = now.Unix()
-	c.ExpiresAt = now.Add(ttl).Unix()
-	return sign(secret, header{Alg: "HS256", Typ: "JWT"}, c)
-}
-
-// sign encodes any header and payload and signs them with HS256.
-func sign(secret []byte, h, payload any) (string, error) {
-	hb, err := json.Marshal(h)
-	if err != nil {
-		return "", fmt.Errorf("staffauth encode header: %w", err)
-	}
-	pb, err := json.Marshal(payload)
-	if err != nil {
-		return "", fmt.Errorf("staffauth encode claims: %w", err)
-	}
-	input := b64.EncodeToString(hb) + "." + b64.EncodeToString(pb)
-	return input + "." + b64.EncodeToString(mac(secret, input)), nil
-}
-
-func mac(secret []byte, input string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(input))
-	return m.Sum(nil)
 }
 
 // BearerToken extracts the token from an Authorization header value
@@ -264,77 +255,6 @@ func BearerToken(authorization string) (string, error) {
 		return "", invalid("empty bearer token")
 	}
 	return tok, nil
-}
-
-// Verify checks the bearer token in an Authorization header value against
-// secret at time now and returns its claims. The token must be HS256 with
-// a valid signature, not expired (exp + Leeway > now), already valid (nbf -
-// Leeway <= now), and carry sub, agency and the staff role. The error is an
-// *Error: KindInvalid or KindExpired (401), KindNotStaff (403).
-func Verify(secret []byte, authorizationHeader string, now time.Time) (Claims, error) {
-	if len(secret) < MinSecretLen {
-		// A misconfigured (empty) secret must never verify anything.
-		return Claims{}, invalid("verification secret shorter than %d bytes", MinSecretLen)
-	}
-	tok, err := BearerToken(authorizationHeader)
-	if err != nil {
-		return Claims{}, err
-	}
-	if len(tok) > maxTokenLen {
-		return Claims{}, invalid("token longer than %d bytes", maxTokenLen)
-	}
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return Claims{}, invalid("token has %d parts, want 3", len(parts))
-	}
-	hb, err := b64.DecodeString(parts[0])
-	if err != nil {
-		return Claims{}, invalid("header is not base64url")
-	}
-	var h header
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return Claims{}, invalid("header is not JSON")
-	}
-	if h.Alg != "HS256" {
-		return Claims{}, invalid("alg %q refused", h.Alg)
-	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil {
-		return Claims{}, invalid("signature is not base64url")
-	}
-	if !hmac.Equal(sig, mac(secret, parts[0]+"."+parts[1])) {
-		return Claims{}, invalid("bad signature")
-	}
-	pb, err := b64.DecodeString(parts[1])
-	if err != nil {
-		return Claims{}, invalid("payload is not base64url")
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(pb, &raw); err != nil {
-		return Claims{}, invalid("payload is not a JSON object")
-	}
-	for _, name := range []string{"sub", "agency", "exp", "roles"} {
-		if _, ok := raw[name]; !ok {
-			return Claims{}, invalid("claim %q missing", name)
-		}
-	}
-	var c Claims
-	if err := json.Unmarshal(pb, &c); err != nil {
-		return Claims{}, invalid("claims have the wrong types")
-	}
-	if strings.TrimSpace(c.Subject) == "" || strings.TrimSpace(c.Agency) == "" {
-		return Claims{}, invalid("sub or agency empty")
-	}
-	if now.After(time.Unix(c.ExpiresAt, 0).Add(Leeway)) {
-		return Claims{}, &Error{Kind: KindExpired, Reason: fmt.Sprintf("expired at %d", c.ExpiresAt)}
-	}
-	if c.NotBefore != 0 && now.Before(time.Unix(c.NotBefore, 0).Add(-Leeway)) {
-		return Claims{}, &Error{Kind: KindExpired, Reason: fmt.Sprintf("not valid before %d", c.NotBefore)}
-	}
-	if !c.HasRole(RoleStaff) {
-		return Claims{}, &Error{Kind: KindNotStaff, Reason: fmt.Sprintf("subject %q lacks role %q", c.Subject, RoleStaff)}
-	}
-	return c, nil
 }
 
 // Authorize checks that the officer of c may act on an application of

@@ -122,6 +122,7 @@ type Bank struct {
 
 	mu        sync.Mutex
 	transfers map[string]payment.BankEvent // by reference, latest successful
+	paid      map[string]vnpaytest.Txn     // VNPAY orders paid, by TxnRef
 	fileErr   error                        // last ledger-file write error
 }
 
@@ -144,7 +145,16 @@ func New(cfg Config) *Bank {
 		ledger:    vnpaytest.NewBank(cfg.HashSecret, cfg.TmnCode),
 		prefix:    strings.ToUpper(hex.EncodeToString(p[:])),
 		transfers: map[string]payment.BankEvent{},
+		paid:      map[string]vnpaytest.Txn{},
 	}
+}
+
+// paidBefore returns the successful transaction of an order already paid.
+func (b *Bank) paidBefore(txnRef string) (vnpaytest.Txn, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t, ok := b.paid[txnRef]
+	return t, ok
 }
 
 // CallbackURL is the payment-callback URL for provider ("vnpay" or "bank").
@@ -326,6 +336,13 @@ func (b *Bank) PayVNPay(ctx context.Context, raw string, mode Mode) (Result, err
 }
 
 // PayOrder is PayVNPay for an order already parsed (the benchmark's path).
+//
+// The bank records a payment in its ledger only once the merchant got the
+// notification (an HTTP answer, whatever it says): a post that fails on the
+// way (gateway down, timeout) records nothing, so the retry pays. An order
+// already paid (this process, or an earlier one through the LedgerFile) is
+// not paid again: its IPN is sent again with the same transaction number,
+// as a bank re-sends a notification.
 func (b *Bank) PayOrder(ctx context.Context, o Order, mode Mode) (Result, error) {
 	res := Result{Mode: mode, Reference: o.TxnRef, AmountVND: o.AmountVND, TransactionNo: b.nextTxnNo()}
 	if mode == ModeWrongAmount {
@@ -334,6 +351,11 @@ func (b *Bank) PayOrder(ctx context.Context, o Order, mode Mode) (Result, error)
 	txn := vnpaytest.Txn{TxnRef: o.TxnRef, AmountVND: res.AmountVND, OrderInfo: o.OrderInfo,
 		ResponseCode: vnpay.CodeSuccess, TransactionStatus: vnpay.CodeSuccess,
 		TransactionNo: res.TransactionNo, PayDate: b.cfg.Now()}
+	alreadyPaid := false
+	if prev, ok := b.paidBefore(o.TxnRef); ok && mode != ModeBadSignature && mode != ModeFailure {
+		txn, alreadyPaid = prev, true
+		res.AmountVND, res.TransactionNo = prev.AmountVND, prev.TransactionNo
+	}
 	success := b.IPN(o.TmnCode, o.TxnRef, o.OrderInfo, res.AmountVND, res.TransactionNo, true, "")
 	post := func(what string, q url.Values) error {
 		d, err := b.PostIPN(ctx, what, q)
@@ -345,12 +367,17 @@ func (b *Bank) PayOrder(ctx context.Context, o Order, mode Mode) (Result, error)
 		return res, post("bad-signature", b.IPN(o.TmnCode, o.TxnRef, o.OrderInfo, res.AmountVND, res.TransactionNo, true, "not-the-merchant-secret"))
 	case ModeFailure:
 		txn.ResponseCode, txn.TransactionStatus = "24", "02"
+		if err := post("failure", b.IPN(o.TmnCode, o.TxnRef, o.OrderInfo, res.AmountVND, res.TransactionNo, false, "")); err != nil {
+			return res, err
+		}
 		b.record(txn)
-		return res, post("failure", b.IPN(o.TmnCode, o.TxnRef, o.OrderInfo, res.AmountVND, res.TransactionNo, false, ""))
+		return res, nil
 	}
-	b.record(txn)
 	if err := post("success", success); err != nil {
-		return res, err
+		return res, err // not delivered: not recorded, a retry pays
+	}
+	if !alreadyPaid {
+		b.record(txn)
 	}
 	switch mode {
 	case ModeDuplicate:
@@ -379,6 +406,7 @@ func (b *Bank) Record(ref string, amountVND int64, success bool) string {
 
 // record adds t to the ledger and, with a LedgerFile, appends it there.
 func (b *Bank) record(t vnpaytest.Txn) {
+	b.remember(t)
 	b.ledger.Record(t)
 	if b.cfg.LedgerFile == "" {
 		return
@@ -438,9 +466,20 @@ func (b *Bank) LoadLedger() error {
 		if err := json.Unmarshal(line, &t); err != nil {
 			return fmt.Errorf("ledger %s line %d: %w", b.cfg.LedgerFile, i+1, err)
 		}
+		b.remember(t)
 		b.ledger.Record(t)
 	}
 	return nil
+}
+
+// remember notes a successful VNPAY transaction as its order's payment.
+func (b *Bank) remember(t vnpaytest.Txn) {
+	if t.ResponseCode != vnpay.CodeSuccess || t.TransactionStatus != vnpay.CodeSuccess {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.paid[t.TxnRef] = t
 }
 
 // QueryHandler answers VNPAY querydr POSTs from the ledger, as VNPAY does

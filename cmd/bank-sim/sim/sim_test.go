@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -266,5 +268,55 @@ func TestParseMode(t *testing.T) {
 	}
 	if _, err := sim.ParseMode("sideways"); !errors.Is(err, sim.ErrBadMode) {
 		t.Errorf("err = %v, want ErrBadMode", err)
+	}
+}
+
+// A post that never reached the merchant records nothing: the retry pays,
+// and a further retry (even from another process sharing the ledger) sends
+// the notification again with the same transaction number instead of
+// paying twice.
+func TestPayVNPay_failed_post_is_not_recorded_and_retries_pay_once(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close() // nothing listens there any more
+	ledger := filepath.Join(t.TempDir(), "ledger.jsonl")
+	cfg := sim.Config{GatewayURL: downURL, HashSecret: secret, TmnCode: tmnCode, LedgerFile: ledger,
+		HTTP: &http.Client{Timeout: 2 * time.Second}}
+	ref := "MCRETRYAAAAAAA"
+	u := paymentURL(t, ref, 70000, time.Now())
+	if _, err := sim.New(cfg).PayVNPay(context.Background(), u, sim.ModeOK); err == nil {
+		t.Fatal("a post to a closed gateway succeeded")
+	}
+	if b, err := os.ReadFile(ledger); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		t.Fatalf("a payment whose notification failed is in the ledger: %s", b)
+	}
+	fc := &fakeCallback{}
+	gw := httptest.NewServer(fc)
+	defer gw.Close()
+	cfg.GatewayURL = gw.URL
+	first, err := sim.New(cfg).PayVNPay(context.Background(), u, sim.ModeOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := sim.New(cfg) // another bank-sim run: reads the ledger
+	if err := again.LoadLedger(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := again.PayVNPay(context.Background(), u, sim.ModeOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.TransactionNo != first.TransactionNo {
+		t.Fatalf("the retry paid again: transaction %s, then %s", first.TransactionNo, second.TransactionNo)
+	}
+	b, err := os.ReadFile(ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(bytes.TrimSpace(b), []byte("\n")) + 1; n != 1 {
+		t.Fatalf("ledger has %d lines, want 1:\n%s", n, b)
+	}
+	if len(fc.calls) != 2 || !fc.calls[0].valid || !fc.calls[1].valid {
+		t.Fatalf("calls = %+v, want the same valid notification twice", fc.calls)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"motcua/infra/buildctx"
 	"motcua/infra/stackfile"
@@ -112,7 +112,7 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// NewRepo makes a temporary repository with the real template, sdk, go.mod
+// NewRepo makes a temporary repository with the real template, go.mod
 // and go.sum, a stack.yml and one handler folder per function, and returns
 // the stack file's path.
 func NewRepo(t testing.TB, fns ...Func) string {
@@ -124,7 +124,7 @@ func NewRepo(t testing.TB, fns ...Func) string {
 		Provider: stackfile.Provider{Name: "openfaas", Gateway: "http://127.0.0.1:8080"},
 		Configuration: stackfile.Configuration{
 			Templates: []stackfile.Template{{Name: "motcua-go"}},
-			Copy:      []string{"./sdk", "./go.mod", "./go.sum"},
+			Copy:      []string{"./go.mod", "./go.sum"},
 		},
 		Functions: map[string]stackfile.Function{},
 	}
@@ -152,7 +152,7 @@ func NewRepo(t testing.TB, fns ...Func) string {
 	if err := os.WriteFile(filepath.Join(dir, "stack.yml"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"template/motcua-go", "sdk", "go.mod", "go.sum"} {
+	for _, p := range []string{"template/motcua-go", "go.mod", "go.sum"} {
 		if err := copyIn(filepath.Join(root, p), filepath.Join(dir, p)); err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +161,7 @@ func NewRepo(t testing.TB, fns ...Func) string {
 }
 
 // copyIn copies a file or folder by assembling through a one-off stack-free
-// walk (kept small: template, sdk and go files only).
+// walk (kept small: template and go files only).
 func copyIn(src, dst string) error {
 	fi, err := os.Stat(src)
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"image/png"
 	"testing"
 
+	"github.com/makiuchi-d/gozxing"
+	zxqr "github.com/makiuchi-d/gozxing/qrcode"
+
 	"motcua/shared/payment/qrcode"
 	"motcua/shared/payment/vietqr"
 )
@@ -36,6 +39,15 @@ func TestPNG(t *testing.T) {
 				t.Fatalf("module (%d,%d) differs", mx, my)
 			}
 		}
+	}
+	// A QR reader (gozxing, independent of the encoder) reads the payload back.
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := zxqr.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil || res.GetText() != goldenDynamic {
+		t.Fatalf("decoded %v, %v; want the golden payload", res, err)
 	}
 	if _, err := vietqr.PNG(vietqr.Payload{}, 4); !errors.Is(err, vietqr.ErrInvalid) {
 		t.Fatalf("invalid payload: %v", err)

@@ -45,13 +45,33 @@ var ErrBadSignature = errors.New("vnpay: signature mismatch")
 // lacks a required field or has one in the wrong format.
 var ErrMalformed = errors.New("vnpay: malformed message")
 
-// Escape form-url-encodes s the way VNPAY's reference integrations (PHP
-// urlencode, Java URLEncoder) do before hashing: ASCII letters, digits and
-// "-_." stay, a space becomes '+', every other byte (UTF-8 for non-ASCII)
-// becomes %XX in upper case. It is url.QueryEscape except that '~' is escaped
-// too, as both reference encoders do.
+// Escape form-url-encodes s exactly as VNPAY's Java reference integration
+// does before hashing, with java.net.URLEncoder (application/x-www-form-
+// urlencoded, UTF-8), which the npm vnpay library follows too: ASCII
+// letters, digits and "-_.*" stay, a space becomes '+', every other byte
+// (UTF-8 for non-ASCII) becomes %XX in upper-case hex. It differs from
+// url.QueryEscape in two bytes: '*' stays and '~' is escaped. A value
+// carrying '*' (an order description, say) must hash the way VNPAY hashes
+// it, or the IPN fails its signature check (RspCode 97).
 func Escape(s string) string {
-	return strings.ReplaceAll(url.QueryEscape(s), "~", "%7E")
+	const hexUpper = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/2)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '_', c == '.', c == '*':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexUpper[c>>4])
+			b.WriteByte(hexUpper[c&0x0f])
+		}
+	}
+	return b.String()
 }
 
 // HashData returns the canonical string VNPAY 2.1.0 signs for a payment URL,

@@ -195,14 +195,20 @@ func TestBuildPaymentURL_reports_every_bad_field(t *testing.T) {
 	}
 }
 
+// The vectors of TestEscape and TestVerify_java_reference_vector were
+// computed the reference way, outside Go: java.net.URLEncoder.encode(s,
+// UTF_8) (OpenJDK 17), the encoder of VNPAY's Java integration sample, and
+// javax.crypto HmacSHA512 over the sorted name=value pairs.
 func TestEscape(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"space_is_plus", "a b", "a+b"},
 		{"unreserved_kept", "AZaz09-_.", "AZaz09-_."},
-		{"tilde_escaped_like_php", "a~b", "a%7Eb"},
-		{"star_escaped", "a*b", "a%2Ab"},
+		{"tilde_escaped", "a~b", "a%7Eb"},
+		{"star_kept_like_java_urlencoder", "a*b", "a*b"},
 		{"reserved_escaped", "a&b=c/d:e?f+g", "a%26b%3Dc%2Fd%3Ae%3Ff%2Bg"},
 		{"vietnamese_utf8", "Lệ phí", "L%E1%BB%87+ph%C3%AD"},
+		{"mixed", "Thanh toan hồ sơ *STP*-261203-0001 (50%)!'()", "Thanh+toan+h%E1%BB%93+s%C6%A1+*STP*-261203-0001+%2850%25%29%21%27%28%29"},
+		{"empty", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -375,5 +381,34 @@ func TestIPNReply(t *testing.T) {
 				t.Errorf("body %s, want %s", got, tt.body)
 			}
 		})
+	}
+}
+
+// An IPN whose signed values contain '*' verifies against the signature
+// VNPAY's Java reference computes (see TestEscape for how the vector was
+// made), and a changed value does not.
+func TestVerify_java_reference_vector(t *testing.T) {
+	const secret = "SECRETKEYOFMERCHANT0123456789ABC"
+	const wantData = "vnp_Amount=5000000&vnp_BankCode=NCB&vnp_CardType=ATM&vnp_OrderInfo=Thanh+toan+le+phi+*ho+so*+STP-261203-0001&vnp_PayDate=20261203093000&vnp_ResponseCode=00&vnp_TmnCode=2QXUI4J4&vnp_TransactionNo=14226112&vnp_TransactionStatus=00&vnp_TxnRef=MCEIUIGOPULA3U"
+	const wantHash = "86fc4dfe57918ba4db4177aeaaf7205f34eedc905adb08b5ff52775eaabfc51de4e1c13a9e1f638ae78bfefa502a56b8ad827a463faf21c1bde1f9630328ece9"
+	q := url.Values{
+		"vnp_Amount": {"5000000"}, "vnp_BankCode": {"NCB"}, "vnp_CardType": {"ATM"},
+		"vnp_OrderInfo": {"Thanh toan le phi *ho so* STP-261203-0001"}, "vnp_PayDate": {"20261203093000"},
+		"vnp_ResponseCode": {"00"}, "vnp_TmnCode": {"2QXUI4J4"}, "vnp_TransactionNo": {"14226112"},
+		"vnp_TransactionStatus": {"00"}, "vnp_TxnRef": {"MCEIUIGOPULA3U"},
+		"vnp_SecureHashType": {"HmacSHA512"}, "vnp_SecureHash": {wantHash},
+	}
+	if got := vnpay.HashData(q); got != wantData {
+		t.Fatalf("HashData =\n%s\nwant\n%s", got, wantData)
+	}
+	if got := vnpay.Sign(secret, wantData); got != wantHash {
+		t.Fatalf("Sign = %s, want %s", got, wantHash)
+	}
+	if err := vnpay.Verify(secret, q); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	q.Set("vnp_OrderInfo", "Thanh toan le phi *ho so* STP-261203-0002")
+	if err := vnpay.Verify(secret, q); err == nil {
+		t.Fatal("a changed value verified")
 	}
 }

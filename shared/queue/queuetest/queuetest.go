@@ -33,6 +33,9 @@ type Env struct {
 	Receiver queue.Receiver
 	// CreateQueue creates the named queue (and its DLQ) or fails t.
 	CreateQueue func(t *testing.T, name string, spec QueueSpec)
+	// Redriver moves dead letters back (RunRedrive); nil for adapters
+	// without message move tasks, which do not run RunRedrive.
+	Redriver queue.Redriver
 }
 
 // Run runs the contract suite; newEnv is called once per case. Queue names

@@ -21,6 +21,7 @@ func SQSEnv(t *testing.T, client *sqs.Client) Env {
 	return Env{
 		Publisher: queue.NewSQSPublisher(client),
 		Receiver:  queue.NewConsumer(client),
+		Redriver:  queue.NewSQSRedriver(client),
 		CreateQueue: func(t *testing.T, name string, spec QueueSpec) {
 			t.Helper()
 			ctx := context.Background()

@@ -3,6 +3,7 @@ package application
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"path"
 	"regexp"
 	"strings"
@@ -10,7 +11,7 @@ import (
 	"time"
 
 	"motcua/shared/catalog"
-	"motcua/shared/httpx"
+	"motcua/shared/fault"
 	"motcua/shared/vnid"
 )
 
@@ -84,15 +85,41 @@ type ResultDeliveryInput struct {
 	Address string `json:"address" validate:"required_if=Method postal,max=500"`
 }
 
+// hasFieldError reports whether errs name field.
+func hasFieldError(errs []fault.Issue, field string) bool {
+	for _, e := range errs {
+		if e.Path == field {
+			return true
+		}
+	}
+	return false
+}
+
+// firstPerField keeps the first error of each field (a tag's error and a
+// cross-field check's on the same value say the same thing twice); the
+// "documents" list of missing documents keeps every entry.
+func firstPerField(errs []fault.Issue) []fault.Issue {
+	seen := map[string]bool{}
+	out := errs[:0:0]
+	for _, e := range errs {
+		if seen[e.Path] && e.Path != "documents" {
+			continue
+		}
+		seen[e.Path] = true
+		out = append(out, e)
+	}
+	return out
+}
+
 // fieldErr builds one FieldError.
-func fieldErr(field, code, en, vi string) httpx.FieldError {
-	return httpx.FieldError{Field: field, Code: code, Message: en, MessageVi: vi}
+func fieldErr(field, code, en, vi string) fault.Issue {
+	return fault.Issue{Path: field, Code: code, Message: en, MessageVi: vi}
 }
 
 // checkApplicant runs the cross-field checks tags cannot express; in must
-// have passed httpx.Validate.
-func checkApplicant(in ApplicantInput) []httpx.FieldError {
-	var errs []httpx.FieldError
+// have passed the validation tags (httpx.Validate).
+func checkApplicant(in ApplicantInput) []fault.Issue {
+	var errs []fault.Issue
 	if in.Kind == ApplicantPerson {
 		dob, err := time.Parse(time.DateOnly, in.DateOfBirth)
 		if err == nil {
@@ -147,8 +174,8 @@ func safeFileName(name string) string {
 
 // checkDocuments checks declared documents against the procedure and
 // returns the documents to record (upload keys filled by the caller).
-func checkDocuments(in []DocumentInput, specs []catalog.DocumentSpec) ([]Document, []httpx.FieldError) {
-	var errs []httpx.FieldError
+func checkDocuments(in []DocumentInput, specs []catalog.DocumentSpec) ([]Document, []fault.Issue) {
+	var errs []fault.Issue
 	byCode := make(map[string]catalog.DocumentSpec, len(specs))
 	for _, s := range specs {
 		byCode[s.Code] = s
@@ -238,8 +265,8 @@ var patternCache = newRegexpCache()
 
 // checkForm validates form data against the procedure's fields and returns
 // the cleaned form (only known fields, strings trimmed).
-func checkForm(form map[string]any, specs []catalog.FieldSpec) (map[string]any, []httpx.FieldError) {
-	var errs []httpx.FieldError
+func checkForm(form map[string]any, specs []catalog.FieldSpec) (map[string]any, []fault.Issue) {
+	var errs []fault.Issue
 	out := make(map[string]any, len(specs))
 	known := make(map[string]bool, len(specs))
 	for _, s := range specs {
@@ -261,6 +288,12 @@ func checkForm(form map[string]any, specs []catalog.FieldSpec) (map[string]any, 
 			errs = append(errs, e)
 			continue
 		}
+		if str, ok := v.(string); ok && s.Pattern != "" {
+			// "0912 345 678" is stored as "0912345678", as applicant.phone is.
+			if re, err := patternCache.get(s.Pattern); err == nil && !re.MatchString(str) {
+				v = compact(str)
+			}
+		}
 		out[s.Name] = v
 	}
 	for name := range form {
@@ -272,9 +305,23 @@ func checkForm(form map[string]any, specs []catalog.FieldSpec) (map[string]any, 
 	return out, errs
 }
 
+// compact drops the separators people type inside numbers (spaces, dots,
+// hyphens): a patterned field that does not match as typed is matched, and
+// stored, compacted, so "0912 345 678" is accepted in a form field exactly
+// where applicant.phone accepts it.
+func compact(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '.', '-', '\u00a0':
+			return -1
+		}
+		return r
+	}, s)
+}
+
 // checkFieldValue checks one present value against its spec.
-func checkFieldValue(at string, s catalog.FieldSpec, v any) (httpx.FieldError, bool) {
-	bad := func(code, en, vi string) (httpx.FieldError, bool) {
+func checkFieldValue(at string, s catalog.FieldSpec, v any) (fault.Issue, bool) {
+	bad := func(code, en, vi string) (fault.Issue, bool) {
 		return fieldErr(at, code, en, vi), false
 	}
 	switch s.Type {
@@ -307,12 +354,12 @@ func checkFieldValue(at string, s catalog.FieldSpec, v any) (httpx.FieldError, b
 		}
 		if s.Pattern != "" {
 			re, err := patternCache.get(s.Pattern)
-			if err != nil || !re.MatchString(str) {
-				return bad("pattern", "Has the wrong format.", fmt.Sprintf("%s không đúng định dạng.", s.Label))
+			if err != nil || !re.MatchString(str) && !re.MatchString(compact(str)) {
+				return bad("pattern", fmt.Sprintf("%s has the wrong format.", s.Name), fmt.Sprintf("%s không đúng định dạng.", s.Label))
 			}
 		}
 	}
-	return httpx.FieldError{}, true
+	return fault.Issue{}, true
 }
 
 type regexpCache struct {
@@ -334,4 +381,20 @@ func (c *regexpCache) get(p string) (*regexp.Regexp, error) {
 	}
 	c.m[p] = re
 	return re, nil
+}
+
+// ErrInvalidInput is the 422 "validation_failed" of a submission, carrying
+// every bad field as an issue (field, code, English and Vietnamese).
+var ErrInvalidInput = fault.New(domain, "validation_failed", http.StatusUnprocessableEntity,
+	"Dữ liệu không hợp lệ.", "The submission is invalid.")
+
+// invalidInput is ErrInvalidInput for issues, with the count in both
+// languages.
+func invalidInput(issues ...fault.Issue) error {
+	n := len(issues)
+	en := "1 field is invalid."
+	if n != 1 {
+		en = fmt.Sprintf("%d fields are invalid.", n)
+	}
+	return ErrInvalidInput.WithMessages(fmt.Sprintf("Có %d trường dữ liệu không hợp lệ.", n), en).WithIssues(issues)
 }

@@ -13,6 +13,7 @@ import (
 	"motcua/shared/catalog"
 	"motcua/shared/citizenguard"
 	"motcua/shared/docstore"
+	"motcua/shared/fault"
 	"motcua/shared/httpx"
 	"motcua/shared/queue"
 	"motcua/shared/vnid"
@@ -181,23 +182,36 @@ type SubmitResult struct {
 // Authorization header (needed for direct and postal channels only);
 // correlationID goes on the event.
 //
-// Bad input gives a 422 *httpx.Problem naming every bad field; an unknown
+// Bad input gives ErrInvalidInput (422) naming every bad field; an unknown
 // procedure is one of those fields. The application write and its
 // application.submitted event are tied by an outbox marker written first;
 // a failed publish after a durable write is logged and repaired later by
 // RepairOutbox, and the submission still succeeds.
 func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, correlationID string) (SubmitResult, error) {
 	now := s.d.Now().UTC()
+	// One round: the tags' errors, the cross-field checks, the form and
+	// the documents are all reported together (a bad CCCD does not hide a
+	// missing document).
+	var fieldErrs []fault.Issue
 	if err := httpx.Validate(&in); err != nil {
-		return SubmitResult{}, err
+		var p *httpx.Problem
+		if !errors.As(err, &p) || len(p.Errors) == 0 {
+			return SubmitResult{}, err
+		}
+		for _, fe := range p.Errors {
+			fieldErrs = append(fieldErrs, fieldErr(fe.Field, fe.Code, fe.Message, fe.MessageVi))
+		}
 	}
 	in.ProcedureCode = strings.TrimSpace(in.ProcedureCode)
-	fieldErrs := checkApplicant(in.Applicant)
+	fieldErrs = append(fieldErrs, checkApplicant(in.Applicant)...)
+	if hasFieldError(fieldErrs, "procedureCode") {
+		return SubmitResult{}, invalidInput(firstPerField(fieldErrs)...)
+	}
 	proc, err := s.d.Procedures.Get(ctx, in.ProcedureCode)
 	if errors.Is(err, catalog.ErrNotFound) {
 		fieldErrs = append(fieldErrs, fieldErr("procedureCode", "unknown_procedure",
 			"No procedure has this code.", "Không có thủ tục hành chính với mã này."))
-		return SubmitResult{}, httpx.ValidationProblem(fieldErrs...)
+		return SubmitResult{}, invalidInput(firstPerField(fieldErrs)...)
 	}
 	if err != nil {
 		return SubmitResult{}, fmt.Errorf("submit: procedure %s: %w", in.ProcedureCode, err)
@@ -218,7 +232,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, cor
 		delivery.Address = ""
 	}
 	if len(fieldErrs) > 0 {
-		return SubmitResult{}, httpx.ValidationProblem(fieldErrs...)
+		return SubmitResult{}, invalidInput(firstPerField(fieldErrs)...)
 	}
 	if channel != ChannelOnline {
 		if err := s.checkStaff(authorization, proc.Agency.Code, now); err != nil {
@@ -316,7 +330,7 @@ func (s *Service) checkStaff(authorization, agency string, now time.Time) error 
 func buildApplicant(in ApplicantInput) (Applicant, error) {
 	phone, err := vnid.NormalizePhone(in.Phone)
 	if err != nil {
-		return Applicant{}, httpx.ValidationProblem(fieldErr("applicant.phone", "vnphone", err.Error(), "Số điện thoại không hợp lệ."))
+		return Applicant{}, invalidInput(fieldErr("applicant.phone", "vnphone", err.Error(), "Số điện thoại không hợp lệ."))
 	}
 	a := Applicant{
 		Kind: in.Kind, Name: strings.TrimSpace(in.Name), Phone: phone,
@@ -333,7 +347,7 @@ func buildApplicant(in ApplicantInput) (Applicant, error) {
 	case ApplicantBusiness:
 		mst, err := vnid.ValidateMST(in.TaxCode)
 		if err != nil {
-			return Applicant{}, httpx.ValidationProblem(fieldErr("applicant.taxCode", "mst", "Invalid tax code.", "Mã số thuế không hợp lệ."))
+			return Applicant{}, invalidInput(fieldErr("applicant.taxCode", "mst", "Invalid tax code.", "Mã số thuế không hợp lệ."))
 		}
 		a.TaxCode = mst
 		if r := in.Representative; r != nil {

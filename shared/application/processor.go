@@ -1,0 +1,279 @@
+package application
+
+// The Processor behind the process-application function: staff actions on
+// stored applications (read with ETag, check the agency, apply the state
+// machine of transitions.go, audit record + outbox, write with If-Match),
+// the staff view and the internal audit trail of staff steps.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"motcua/shared/docstore"
+	"motcua/shared/queue"
+	"motcua/shared/staffauth"
+	"motcua/shared/workdays"
+)
+
+// AuditRecord is the internal record of one staff step: who did it and
+// with which parameters. It is never shown to citizens.
+type AuditRecord struct {
+	// EventID ties the record to the timeline entry (and the event).
+	EventID string `json:"eventId"`
+	// Code is the application code.
+	Code string `json:"code"`
+	// Action is the step taken.
+	Action ActionName `json:"action"`
+	// From and To are the statuses before and after.
+	From Status `json:"from"`
+	To   Status `json:"to"`
+	// At is when it happened.
+	At time.Time `json:"at"`
+	// Officer is the officer's id (token subject).
+	Officer string `json:"officer"`
+	// Agency is the officer's agency code.
+	Agency string `json:"agency"`
+	// Reason, Missing, Result, Delivery and Note are the action's parameters.
+	Reason   string    `json:"reason,omitempty"`
+	Missing  []string  `json:"missing,omitempty"`
+	Result   *Result   `json:"result,omitempty"`
+	Delivery *Delivery `json:"delivery,omitempty"`
+	Note     string    `json:"note,omitempty"`
+}
+
+// AuditPrefix returns the key prefix of an application's audit records.
+func AuditPrefix(code Code) string { return "audit/applications/" + code.String() + "/" }
+
+// AuditKey returns the key of the audit record of one step.
+func AuditKey(code Code, eventID string) string { return AuditPrefix(code) + eventID + ".json" }
+
+// AuditTrail returns the audit records of a's steps in timeline order. Records
+// whose event is not in a's timeline (the write they were staged for lost
+// its race or failed) are left out.
+func AuditTrail(ctx context.Context, store docstore.Store, a Application) ([]AuditRecord, error) {
+	var out []AuditRecord
+	next := ""
+	for {
+		page, err := store.List(ctx, AuditPrefix(a.ID()), next, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("audit trail %s: %w", a.Code, err)
+		}
+		for _, e := range page.Entries {
+			var r AuditRecord
+			if _, err := docstore.GetJSON(ctx, store, e.Key, &r); err != nil {
+				if errors.Is(err, docstore.ErrNotFound) {
+					continue
+				}
+				return nil, fmt.Errorf("audit trail %s: %w", a.Code, err)
+			}
+			if hasEvent(a, r.EventID) {
+				out = append(out, r)
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		next = page.Next
+	}
+	pos := make(map[string]int, len(a.Timeline))
+	for i, e := range a.Timeline {
+		if e.EventID != "" {
+			pos[e.EventID] = i
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return pos[out[i].EventID] < pos[out[j].EventID] })
+	return out, nil
+}
+
+// ProcessInput is the body of a staff action.
+type ProcessInput struct {
+	// Code is the application code.
+	Code string `json:"code" validate:"required,max=64"`
+	Action
+}
+
+// StaffApplication is an Application as sent to staff: its JSON leaves
+// out pinHash and pinSalt altogether.
+type StaffApplication struct {
+	Application
+}
+
+// MarshalJSON encodes the application without its PIN members.
+func (s StaffApplication) MarshalJSON() ([]byte, error) {
+	type plain Application // drops methods, so no recursion
+	b, err := json.Marshal(plain(s.Application.InAPIZone()))
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "pinHash")
+	delete(m, "pinSalt")
+	return json.Marshal(m)
+}
+
+// ProcessResult is the answer to a staff action.
+type ProcessResult struct {
+	// Application is the application after the step (without PIN data).
+	Application StaffApplication `json:"application"`
+	// Event is the timeline entry added.
+	Event Event `json:"event"`
+}
+
+// StaffView is the staff's full view of an application.
+type StaffView struct {
+	// Application is the stored application without PIN data.
+	Application StaffApplication `json:"application"`
+	// Audit is the internal trail of staff steps.
+	Audit []AuditRecord `json:"audit"`
+	// AllowedActions are the actions possible from the current status.
+	AllowedActions []ActionName `json:"allowedActions"`
+}
+
+// Processor applies staff actions to stored applications. Safe for
+// concurrent use.
+type Processor struct {
+	repo  *Repository
+	store docstore.Store
+	pub   queue.Publisher
+	queue string
+	cal   *workdays.Calendar
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewProcessor returns a Processor over the data bucket store, publishing
+// events to queueName through pub. now and log may be nil.
+func NewProcessor(store docstore.Store, pub queue.Publisher, queueName string, cal *workdays.Calendar, now func() time.Time, log *slog.Logger) (*Processor, error) {
+	if store == nil || pub == nil || queueName == "" || cal == nil {
+		return nil, errors.New("application.NewProcessor: store, publisher, queue name and calendar are required")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Processor{repo: NewRepository(store), store: store, pub: pub, queue: queueName, cal: cal, now: now, log: log}, nil
+}
+
+// View returns the staff view of an application of the officer's agency.
+func (p *Processor) View(ctx context.Context, claims staffauth.Claims, raw string) (StaffView, error) {
+	code, err := ParseCode(raw)
+	if err != nil {
+		return StaffView{}, err
+	}
+	a, _, err := p.repo.Get(ctx, code)
+	if err != nil {
+		return StaffView{}, err
+	}
+	if err := staffauth.Authorize(claims, a.Agency.Code); err != nil {
+		return StaffView{}, err
+	}
+	trail, err := AuditTrail(ctx, p.store, a)
+	if err != nil {
+		return StaffView{}, err
+	}
+	for i := range trail {
+		trail[i].At = APITime(trail[i].At)
+	}
+	v := StaffView{Application: StaffApplication{a.Redacted()}, Audit: trail, AllowedActions: []ActionName{}}
+	if v.Audit == nil {
+		v.Audit = []AuditRecord{}
+	}
+	for _, name := range Actions {
+		if AllowedFor(a, name) && !transitions[name].citizen {
+			v.AllowedActions = append(v.AllowedActions, name)
+		}
+	}
+	return v, nil
+}
+
+// Process applies one staff action: read the application with its ETag,
+// check the officer's agency (403), apply the transition, stage the
+// audit record and the event (outbox), write with If-Match, then publish.
+// A write that loses its race to another officer is not retried: the
+// answer is ErrConcurrentUpdate (409, with the status now stored), since
+// the officer decided on a state that is gone. Nothing acknowledged is
+// lost and no update is lost. correlationID goes into the event.
+func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in ProcessInput, correlationID string) (ProcessResult, error) {
+	code, err := ParseCode(in.Code)
+	if err != nil {
+		return ProcessResult{}, err
+	}
+	a, etag, err := p.repo.Get(ctx, code)
+	if err != nil {
+		return ProcessResult{}, err
+	}
+	if err := staffauth.Authorize(claims, a.Agency.Code); err != nil {
+		return ProcessResult{}, err
+	}
+	// The audit trail and events name the agency as the catalog spells it,
+	// not as the token does (staffauth.Authorize compares case-insensitively).
+	claims.Agency = a.Agency.Code
+	from := a.Status
+	ev, err := ApplyWith(p.cal, &a, in.Action, StaffActor(claims), p.now())
+	if err != nil {
+		return ProcessResult{}, err
+	}
+	probe := a
+	probe.Version++ // the version UpdateIfMatch will write
+	env, err := NewEvent(EventType(in.Name), correlationID, probe, ev.At)
+	if err != nil {
+		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
+	}
+	ev.EventID = env.ID
+	a.Timeline[len(a.Timeline)-1].EventID = env.ID
+	checked, _ := in.Action.check() // already validated by ApplyWith
+	rec := AuditRecord{EventID: env.ID, Code: a.Code, Action: in.Name, From: from, To: a.Status, At: ev.At,
+		Officer: claims.Subject, Agency: claims.Agency, Reason: checked.Reason, Missing: checked.Missing,
+		Result: checked.Result, Delivery: checked.Delivery, Note: checked.Note}
+	if _, err := docstore.PutJSON(ctx, p.store, AuditKey(a.ID(), env.ID), rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
+		return ProcessResult{}, fmt.Errorf("process %s %s: audit: %w", in.Name, code, err)
+	}
+	if err := StageOutbox(ctx, p.store, p.queue, env, a.Code); err != nil {
+		p.discard(ctx, a.ID(), env.ID, false)
+		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
+	}
+	if _, err := p.repo.UpdateIfMatch(ctx, &a, etag); err != nil {
+		p.discard(ctx, a.ID(), env.ID, true)
+		if errors.Is(err, docstore.ErrPrecondition) {
+			cur, _, gerr := p.repo.Get(context.WithoutCancel(ctx), code)
+			status := from
+			if gerr == nil {
+				status = cur.Status
+			}
+			p.log.InfoContext(ctx, "staff action lost a concurrent update", "code", code, "action", string(in.Name), "current_status", string(status))
+			return ProcessResult{}, fmt.Errorf("process %s %s: %w: %w", in.Name, code, withStatus(ErrConcurrentUpdate, status), err)
+		}
+		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
+	}
+	if err := FlushOutbox(context.WithoutCancel(ctx), p.store, p.pub, p.queue, env); err != nil {
+		p.log.WarnContext(ctx, "staff action: event left in outbox for repair", "code", code, "event_id", env.ID, "error", err.Error())
+	}
+	p.log.InfoContext(ctx, "staff action applied", "code", code, "action", string(in.Name), "from", string(from), "to", string(a.Status), "agency", claims.Agency)
+	ev.At = APITime(ev.At)
+	return ProcessResult{Application: StaffApplication{a.Redacted()}, Event: ev}, nil
+}
+
+// discard removes the audit record and (when staged) the outbox marker of
+// a step whose write did not happen; failures only leave records that
+// AuditTrail and RepairOutbox already ignore.
+func (p *Processor) discard(ctx context.Context, code Code, eventID string, outbox bool) {
+	ctx = context.WithoutCancel(ctx)
+	if err := p.store.Delete(ctx, AuditKey(code, eventID), ""); err != nil {
+		p.log.WarnContext(ctx, "staff action: stale audit record left", "code", code, "event_id", eventID, "error", err.Error())
+	}
+	if outbox {
+		if err := DiscardOutbox(ctx, p.store, eventID); err != nil {
+			p.log.WarnContext(ctx, "staff action: stale outbox marker left", "code", code, "event_id", eventID, "error", err.Error())
+		}
+	}
+}
