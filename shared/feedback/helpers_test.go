@@ -33,7 +33,7 @@ func ict(y int, m time.Month, d, h, min int) time.Time {
 
 type fixture struct {
 	svc   *Service
-	store *docstore.MemStore
+	store docstore.Store
 	q     *queue.MemQueue
 	clk   *clock
 	cal   *workdays.Calendar
@@ -41,11 +41,17 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureOn(t, docstore.NewMemStore("data"))
+}
+
+// newFixtureOn is newFixture over another data store (benchmarks use the
+// embedded S3 server).
+func newFixtureOn(t testing.TB, store docstore.Store) *fixture {
+	t.Helper()
 	cal, err := workdays.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := docstore.NewMemStore("data")
 	q := queue.NewMemQueue(DefaultEventsQueue)
 	clk := &clock{t: ict(2026, 12, 3, 9, 0)} // Thursday
 	svc, err := NewService(Deps{Store: store, Uploads: docstore.NewMemStore("uploads"), Publisher: q, Calendar: cal,
