@@ -17,9 +17,11 @@ if [ -z "$py" ]; then
   .localstack/clients-venv/bin/pip install -q --disable-pip-version-check boto3
   py=.localstack/clients-venv/bin/python
 fi
-# The stack's ports; move them with these variables when 4599/8099 are taken.
-edge=${MOTCUA_CLIENTS_EDGE_ADDR:-127.0.0.1:4599}
-gw=${MOTCUA_CLIENTS_GATEWAY_ADDR:-127.0.0.1:8099}
+# The stack's ports; move them when 4599/8099 are taken, with
+# MOTCUA_CLIENTS_EDGE_PORT / MOTCUA_CLIENTS_GATEWAY_PORT (or whole addresses
+# with MOTCUA_CLIENTS_EDGE_ADDR / MOTCUA_CLIENTS_GATEWAY_ADDR).
+edge=${MOTCUA_CLIENTS_EDGE_ADDR:-127.0.0.1:${MOTCUA_CLIENTS_EDGE_PORT:-4599}}
+gw=${MOTCUA_CLIENTS_GATEWAY_ADDR:-127.0.0.1:${MOTCUA_CLIENTS_GATEWAY_PORT:-8099}}
 data=$(mktemp -d)
 go build -o "$data/motcua-local" ./cmd/motcua-local
 "$data/motcua-local" -edge-addr "$edge" -gateway-addr "$gw" -data "$data/data" -build "$data/build" >"$data/out.log" 2>"$data/err.log" &
