@@ -85,7 +85,7 @@ func lintDocument(d *document) []string {
 	}
 	resps, _ := comps["responses"].(map[string]any)
 	for _, name := range sortedKeys(resps) {
-		errs = append(errs, lintResponse(d, resps[name], "#/components/responses/"+name, 0)...)
+		errs = append(errs, lintResponse(d, resps[name], "#/components/responses/"+name, 0, "")...)
 	}
 	seen := map[string]bool{}
 	for _, o := range d.ops {
@@ -102,10 +102,14 @@ func lintDocument(d *document) []string {
 		if len(rs) == 0 {
 			fail("%s: no responses", at)
 		}
+		format, err := errorFormat(o)
+		if err != nil {
+			fail("%s: %v", at, err)
+		}
 		for _, code := range sortedKeys(rs) {
 			st := 0
 			_, _ = fmt.Sscanf(code, "%d", &st)
-			errs = append(errs, lintResponse(d, rs[code], at+" "+code, st)...)
+			errs = append(errs, lintResponse(d, rs[code], at+" "+code, st, format)...)
 		}
 		params, err := d.parameters(o)
 		if err != nil {
@@ -218,9 +222,36 @@ func hasHeader(h map[string]string, name string) bool {
 	return false
 }
 
-// lintResponse checks one response: schemas, problem media type for
-// errors, static examples valid.
-func lintResponse(d *document, r any, at string, status int) []string {
+// errorFormatKey is the operation extension naming an error format other
+// than RFC 9457 problem+json, for faces of a function that follow another
+// specification (Open311 GeoReport v2 answers its errors as a JSON list
+// [{"code", "description"}] with application/json).
+const errorFormatKey = "x-motcua-error-format"
+
+// errorMediaTypes are the media types of error answers per error format
+// ("" is the project's default).
+var errorMediaTypes = map[string]string{
+	"":        "application/problem+json",
+	"open311": "application/json",
+}
+
+// errorFormat returns the operation's error format ("" = problem+json).
+func errorFormat(o operation) (string, error) {
+	raw, ok := o.op[errorFormatKey]
+	if !ok {
+		return "", nil
+	}
+	f, _ := raw.(string)
+	if _, known := errorMediaTypes[f]; !known || f == "" {
+		return "", fmt.Errorf("%s %v is unknown (known: open311)", errorFormatKey, raw)
+	}
+	return f, nil
+}
+
+// lintResponse checks one response: schemas, the error format's media type
+// for errors (problem+json unless the operation declares another format),
+// static examples valid.
+func lintResponse(d *document, r any, at string, status int, format string) []string {
 	m, err := d.v.deref(r)
 	if err != nil {
 		return []string{at + ": " + err.Error()}
@@ -240,8 +271,8 @@ func lintResponse(d *document, r any, at string, status int) []string {
 	}
 	content, _ := m["content"].(map[string]any)
 	for _, mt := range sortedKeys(content) {
-		if status >= 400 && mt != "application/problem+json" {
-			errs = append(errs, fmt.Sprintf("%s: error responses are application/problem+json, not %s", at, mt))
+		if want := errorMediaTypes[format]; status >= 400 && mt != want {
+			errs = append(errs, fmt.Sprintf("%s: error responses are %s, not %s", at, want, mt))
 		}
 		c, _ := content[mt].(map[string]any)
 		errs = append(errs, lintSchema(d, c["schema"], at+" "+mt)...)
@@ -373,6 +404,26 @@ func TestStack_functions_are_documented(t *testing.T) {
 	}
 }
 
+// routedKey is the path-item extension saying that the function itself
+// routes /function/<name>/<sub-path> (the template hands it the path in
+// X-Motcua-Path): such a path may be nested and templated
+// (/function/feedback/open311/v2/requests/{id}.json), and the examples run
+// against the real function prove the route exists.
+const routedKey = "x-motcua-routed-by-path"
+
+// routedByPath reports whether a path item declares routedKey.
+func routedByPath(item map[string]any) (bool, error) {
+	raw, ok := item[routedKey]
+	if !ok {
+		return false, nil
+	}
+	b, isBool := raw.(bool)
+	if !isBool {
+		return false, fmt.Errorf("%s must be true or false, got %v", routedKey, raw)
+	}
+	return b, nil
+}
+
 // compareFunctions lists the differences between the stack's functions and
 // the documented /function/ paths.
 func compareFunctions(stack []string, d *document) []string {
@@ -382,17 +433,28 @@ func compareFunctions(stack []string, d *document) []string {
 	for _, p := range sortedKeys(paths) {
 		if name, ok := strings.CutPrefix(p, functionPrefix); ok {
 			name, sub, hasSub := strings.Cut(name, "/")
-			if name == "" || strings.ContainsAny(name, "{}") || (hasSub && (sub == "" || strings.ContainsAny(sub, "/{}"))) {
-				errs = append(errs, fmt.Sprintf("path %s: document a function as /function/<name> (or /function/<name>/<action> for one action)", p))
+			item, _ := paths[p].(map[string]any)
+			routed, err := routedByPath(item)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("path %s: %v", p, err))
 				continue
 			}
-			if hasSub {
+			if routed && !hasSub {
+				errs = append(errs, fmt.Sprintf("path %s: %s is for sub-paths /function/<name>/<sub-path> only", p, routedKey))
+				continue
+			}
+			if name == "" || strings.ContainsAny(name, "{}") || (hasSub && (sub == "" || strings.HasSuffix(sub, "/"))) ||
+				(hasSub && !routed && strings.ContainsAny(sub, "/{}")) {
+				errs = append(errs, fmt.Sprintf("path %s: document a function as /function/<name> (or /function/<name>/<action> for one action, "+
+					"or any /function/<name>/<sub-path> with %s: true when the function routes by its path)", p, routedKey))
+				continue
+			}
+			if hasSub && !routed {
 				// The function sees no path: /function/<name>/<x> is one
 				// action's (or provider's) operation only when every method
 				// of it requires a query parameter whose only value is <x>
 				// (?action=cancel, ?provider=bank): that is what the
 				// function reads.
-				item, _ := paths[p].(map[string]any)
 				for _, m := range httpMethods {
 					if op, ok := item[m].(map[string]any); ok && !selects(d, operation{path: p, method: m, op: op}, sub) {
 						errs = append(errs, fmt.Sprintf("path %s: %s must require a query parameter (action, provider …) with enum [%s]", p, m, sub))
@@ -817,6 +879,69 @@ paths:
 			t.Fatalf("got %q", errs)
 		}
 	})
+}
+
+// TestLint_sub_paths_and_error_formats proves the rules for functions that
+// route by their own path (Open311's face of feedback): nested and
+// templated sub-paths only with x-motcua-routed-by-path, and JSON error
+// bodies only for operations declaring x-motcua-error-format.
+func TestLint_sub_paths_and_error_formats(t *testing.T) {
+	doc := `openapi: 3.1.0
+info: {title: t, version: "1"}
+paths:
+  %s:
+    %s
+    get:
+      operationId: a
+      %s
+      parameters: %s
+      responses:
+        '200': {description: ok}
+        '404':
+          description: not found
+          content:
+            %s:
+              schema: {type: array, items: {type: object, additionalProperties: false, properties: {code: {type: integer}}}}
+      x-motcua-examples:
+        - {name: ok, status: 200%s}
+`
+	const noParams, idParam = `[]`, `[{name: id, in: path, required: true, schema: {type: string}}]`
+	tests := []struct {
+		name                          string
+		path, itemExt, opExt, params  string
+		errMedia, exampleExtra, stack string
+		want                          string // a substring of one error of lint or compareFunctions; "" = none
+	}{
+		{"routed_nested_templated_sub_path", "/function/a/v2/requests/{id}.json", "x-motcua-routed-by-path: true", "x-motcua-error-format: open311",
+			idParam, "application/json", ", path: {id: x}", "a", ""},
+		{"nested_sub_path_needs_routing", "/function/a/v2/requests/{id}.json", "", "x-motcua-error-format: open311",
+			idParam, "application/json", ", path: {id: x}", "a", "document a function as /function/<name>"},
+		{"routing_flag_on_the_function_itself", "/function/a", "x-motcua-routed-by-path: true", "", noParams, "application/problem+json", "", "a", "is for sub-paths"},
+		{"routing_flag_not_a_boolean", "/function/a/x.json", "x-motcua-routed-by-path: yes-please", "", noParams, "application/problem+json", "", "a", "must be true or false"},
+		{"routed_sub_path_of_unknown_function", "/function/a/v2/x.json", "x-motcua-routed-by-path: true", "", noParams, "application/problem+json", "", "b", `stack.yml has no function "a"`},
+		{"json_errors_need_the_format", "/function/a", "", "", noParams, "application/json", "", "a", "error responses are application/problem+json, not application/json"},
+		{"open311_format_refuses_problem_json", "/function/a/x.json", "x-motcua-routed-by-path: true", "x-motcua-error-format: open311",
+			noParams, "application/problem+json", "", "a", "error responses are application/json, not application/problem+json"},
+		{"unknown_error_format", "/function/a", "", "x-motcua-error-format: soap", noParams, "application/problem+json", "", "a", "x-motcua-error-format soap is unknown"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := parseDocument([]byte(fmt.Sprintf(doc, tc.path, tc.itemExt, tc.opExt, tc.params, tc.errMedia, tc.exampleExtra)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := strings.Join(append(lintDocument(d), compareFunctions([]string{tc.stack}, d)...), "\n")
+			if tc.want == "" {
+				if errs != "" {
+					t.Fatalf("unexpected errors:\n%s", errs)
+				}
+				return
+			}
+			if !strings.Contains(errs, tc.want) {
+				t.Fatalf("errors %q do not report %q", errs, tc.want)
+			}
+		})
+	}
 }
 
 // findOperation returns the operation with the id.

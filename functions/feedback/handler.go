@@ -7,7 +7,6 @@
 package function
 
 import (
-	"net/http"
 	"strings"
 
 	"motcua/shared/application"
@@ -34,4 +33,4 @@ var Handle = platform.Serve(func(p *platform.Platform) (*feedback.HTTP, error) {
 		return strings.Split(s, "\n"), err
 	})
 	return h, nil
-}, http.MethodGet, http.MethodPost)
+}) // any method: feedback.HTTP answers 405 itself (Open311 paths in the spec's error format)

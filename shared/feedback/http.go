@@ -142,6 +142,12 @@ func (h *HTTP) Serve(ctx context.Context, req handler.Request) handler.Response 
 		return httpx.ProblemResponse(httpx.NotFound(fmt.Sprintf("No route %s; the Open311 API is under %s.", p, Open311Root),
 			fmt.Sprintf("Không có đường dẫn %s; API Open311 ở %s.", p, Open311Root)))
 	}
+	// The function accepts any method (functions/feedback) so that the
+	// Open311 paths answer their own 405 (the spec's error list, Allow of
+	// that path); the JSON API takes GET and POST.
+	if p := httpx.AllowMethods(req, http.MethodGet, http.MethodPost); p != nil {
+		return httpx.ProblemResponse(p)
+	}
 	q := httpx.Query(req)
 	action := q.Get("action")
 	get := strings.EqualFold(req.Method, http.MethodGet)

@@ -182,6 +182,41 @@ func TestOpen311_errors(t *testing.T) {
 			}
 		})
 	}
+	// Refusals of shared code (the idempotency keeper, method checks) are
+	// the spec's list too on Open311 paths, never problem+json.
+	open311List := func(t *testing.T, st int, hdr http.Header, body []byte, status int, want string) {
+		t.Helper()
+		var errs []Open311Error
+		if st != status || json.Unmarshal(body, &errs) != nil || len(errs) == 0 || errs[0].Code != status ||
+			!strings.Contains(string(body), want) || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+			t.Fatalf("%d %s %s, want %d with %q in the error list", st, hdr.Get("Content-Type"), body, status, want)
+		}
+	}
+	t.Run("malformed_idempotency_key", func(t *testing.T) {
+		st, hdr, body := call(h, "POST", "/open311/v2/requests.json", "", "application/x-www-form-urlencoded", form.Encode(),
+			"Idempotency-Key", strings.Repeat("k", 256))
+		open311List(t, st, hdr, body, 400, "Idempotency-Key")
+	})
+	for _, tc := range []struct{ method, path, allow string }{
+		{"DELETE", "/open311/v2/services.json", "GET"},
+		{"PATCH", "/open311/v2/services/RAC_THAI.json", "GET"},
+		{"PUT", "/open311/v2/requests.json", "GET, POST"},
+		{"POST", "/open311/v2/requests/PAKN-261203-ZZZZZZZZ.json", "GET"},
+	} {
+		t.Run(strings.ToLower(tc.method)+"_"+strings.Trim(strings.NewReplacer("/", "_", ".", "_").Replace(tc.path), "_")+"_is_405", func(t *testing.T) {
+			st, hdr, body := call(h, tc.method, tc.path, "", "", "")
+			open311List(t, st, hdr, body, 405, "Method")
+			if hdr.Get("Allow") != tc.allow {
+				t.Fatalf("Allow %q, want %q", hdr.Get("Allow"), tc.allow)
+			}
+		})
+	}
+	t.Run("json_api_put_is_405_problem", func(t *testing.T) {
+		st, hdr, _ := call(h, "PUT", "", "", "", "")
+		if st != 405 || hdr.Get("Allow") != "GET, POST" || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") {
+			t.Fatalf("%d Allow %q %s", st, hdr.Get("Allow"), hdr.Get("Content-Type"))
+		}
+	})
 	h.SetOpen311Keys(func() ([]string, error) { return []string{"", "the-only-key"}, nil })
 	st, _, body := call(h, "POST", "/open311/v2/requests.json", "", "application/x-www-form-urlencoded", form.Encode())
 	if st != 403 {

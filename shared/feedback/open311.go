@@ -133,7 +133,19 @@ func open311Errors(status int, descriptions ...string) handler.Response {
 // httpx.FromError (the one mapping of errors to statuses): the problem's
 // English and Vietnamese details and each bad field become descriptions.
 func (h *HTTP) open311FromError(ctx context.Context, err error) handler.Response {
-	resp := httpx.FromError(ctx, h.log, err)
+	return open311FromProblem(httpx.FromError(ctx, h.log, err))
+}
+
+// isProblem reports whether resp is an RFC 9457 problem (answered by code
+// shared with the JSON API, e.g. the idempotency keeper).
+func isProblem(resp handler.Response) bool {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	return mt == "application/problem+json"
+}
+
+// open311FromProblem turns a problem response into the spec's error list
+// with the same status (and Retry-After).
+func open311FromProblem(resp handler.Response) handler.Response {
 	var p httpx.Problem
 	if json.Unmarshal(resp.Body, &p) != nil {
 		return open311Errors(resp.StatusCode, "internal error")
@@ -518,6 +530,12 @@ func (h *HTTP) open311Post(ctx context.Context, req handler.Request, query url.V
 	})
 	if err != nil {
 		return h.open311FromError(ctx, err)
+	}
+	if isProblem(resp) {
+		// The keeper's own refusals (malformed or reused Idempotency-Key,
+		// a retry while the first call runs) are problems: Open311 clients
+		// get the spec's list.
+		return open311FromProblem(resp)
 	}
 	return resp
 }
