@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -561,8 +563,8 @@ func open311Input(f url.Values) (SubmitInput, []string) {
 		ApplicationCode: f.Get("attribute[application_code]")}
 	loc := &LocationInput{Address: strings.TrimSpace(f.Get("address_string"))}
 	if la, lo := f.Get("lat"), f.Get("long"); la != "" || lo != "" {
-		lat, err1 := strconv.ParseFloat(la, 64)
-		long, err2 := strconv.ParseFloat(lo, 64)
+		lat, err1 := parseDegrees(la)
+		long, err2 := parseDegrees(lo)
 		if err1 != nil || err2 != nil {
 			errs = append(errs, "lat and long must both be decimal degrees.")
 		} else {
@@ -585,6 +587,22 @@ func open311Input(f url.Values) (SubmitInput, []string) {
 		}
 	}
 	return in, errs
+}
+
+// decimalNumber is a JSON number: what the document promises for lat and
+// long (strconv.ParseFloat alone would also take NaN, Inf and hex floats).
+var decimalNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// parseDegrees parses a decimal-degrees form value.
+func parseDegrees(s string) (float64, error) {
+	if !decimalNumber.MatchString(s) {
+		return 0, fmt.Errorf("%q is not a decimal number", s)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%q is not a decimal number", s)
+	}
+	return f, nil
 }
 
 // Open311KeysSecret is the optional OpenFaaS secret listing the accepted
