@@ -68,6 +68,11 @@ func (h *HTTP) query(ctx context.Context, req handler.Request) handler.Response 
 	default:
 		return httpx.FromError(ctx, h.log, badParam("format", "Định dạng phải là json, csv hoặc html.", "format must be json, csv or html."))
 	}
+	switch v.Get("table") {
+	case "", "figures", "months":
+	default:
+		return httpx.FromError(ctx, h.log, badParam("table", "Bảng phải là figures hoặc months.", "table must be figures or months."))
+	}
 	q, err := ParseQuery(v, h.svc.now())
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
