@@ -48,6 +48,15 @@ const (
 	OpStaff = "staff"
 )
 
+// actionMethods are the JSON API's operations and the methods each takes.
+// The sub-path /function/feedback/<op> selects an operation as ?action=<op>
+// does (one documented path per operation), with a 405 naming its methods.
+var actionMethods = map[string][]string{
+	OpSubmit: {http.MethodPost}, OpStatus: {http.MethodGet, http.MethodPost}, OpProvideInfo: {http.MethodPost},
+	OpRate: {http.MethodPost}, OpReopen: {http.MethodPost}, OpStaff: {http.MethodPost},
+	OpFields: {http.MethodGet}, OpPublic: {http.MethodGet}, OpQueue: {http.MethodGet}, OpItem: {http.MethodGet},
+}
+
 // StaffVerifier authenticates an officer from the Authorization header.
 type StaffVerifier func(authorization string, now time.Time) (Officer, error)
 
@@ -135,12 +144,27 @@ type StaffRequest struct {
 
 // Serve answers one request; failures become problem responses.
 func (h *HTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
+	q := httpx.Query(req)
+	action := q.Get("action")
 	if p := strings.TrimRight(req.Header.Get(HeaderPath), "/"); p != "" {
 		if rest, ok := strings.CutPrefix(p, Open311Root); ok {
 			return h.open311(ctx, req, rest)
 		}
-		return httpx.ProblemResponse(httpx.NotFound(fmt.Sprintf("No route %s; the Open311 API is under %s.", p, Open311Root),
-			fmt.Sprintf("Không có đường dẫn %s; API Open311 ở %s.", p, Open311Root)))
+		op := strings.TrimPrefix(p, "/")
+		methods, known := actionMethods[op]
+		if !known {
+			return httpx.ProblemResponse(httpx.NotFound(fmt.Sprintf("No route %s; use /function/feedback/<action> or the Open311 API under %s.", p, Open311Root),
+				fmt.Sprintf("Không có đường dẫn %s; dùng /function/feedback/<thao tác> hoặc API Open311 ở %s.", p, Open311Root)))
+		}
+		if pr := httpx.AllowMethods(req, methods...); pr != nil {
+			return httpx.ProblemResponse(pr)
+		}
+		if action != "" && action != op {
+			return httpx.ProblemResponse(httpx.BadRequest("conflicting_action",
+				fmt.Sprintf("The path selects %s but action is %q; send one of them.", op, action),
+				fmt.Sprintf("Đường dẫn chọn %s nhưng action là %q; chỉ gửi một trong hai.", op, action)).WithExtra("action", action))
+		}
+		action = op
 	}
 	// The function accepts any method (functions/feedback) so that the
 	// Open311 paths answer their own 405 (the spec's error list, Allow of
@@ -148,8 +172,6 @@ func (h *HTTP) Serve(ctx context.Context, req handler.Request) handler.Response 
 	if p := httpx.AllowMethods(req, http.MethodGet, http.MethodPost); p != nil {
 		return httpx.ProblemResponse(p)
 	}
-	q := httpx.Query(req)
-	action := q.Get("action")
 	get := strings.EqualFold(req.Method, http.MethodGet)
 	switch {
 	case action == OpFields && get:

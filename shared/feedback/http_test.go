@@ -306,4 +306,24 @@ func TestHTTP_native_api(t *testing.T) {
 	if st, _, _ = call(h, "GET", "/elsewhere", "", "", ""); st != 404 {
 		t.Fatalf("unknown path: %d", st)
 	}
+	// The sub-path selects the operation as ?action= does, with its own methods.
+	for _, tc := range []struct {
+		method, path, query string
+		status              int
+		allow               string
+	}{
+		{"GET", "/fields", "", 200, ""},
+		{"GET", "/public", "q=rac", 200, ""},
+		{"GET", "/fields", "action=fields", 200, ""},
+		{"POST", "/fields", "", 405, "GET"},
+		{"GET", "/staff", "", 405, "POST"},
+		{"DELETE", "/status", "", 405, "GET, POST"},
+		{"GET", "/public", "action=fields", 400, ""},
+		{"GET", "/nope", "", 404, ""},
+	} {
+		st, hdr, out := call(h, tc.method, tc.path, tc.query, "", "")
+		if st != tc.status || hdr.Get("Allow") != tc.allow {
+			t.Fatalf("%s %s?%s: %d Allow %q, want %d %q: %s", tc.method, tc.path, tc.query, st, hdr.Get("Allow"), tc.status, tc.allow, out)
+		}
+	}
 }
