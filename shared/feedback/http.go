@@ -442,6 +442,18 @@ func (h *HTTP) queue(ctx context.Context, req handler.Request, v url.Values) han
 			*p.dst = t
 		}
 	}
+	// The queue reads one index folder per month of the range: bound it,
+	// so that from=0119-06-22 is a clear 400, not a scan of 19 centuries.
+	if !q.From.IsZero() {
+		to := q.To
+		if to.IsZero() {
+			to = h.now()
+		}
+		if to.After(q.From.AddDate(0, maxQueueMonths, 0)) {
+			return badParam("to", fmt.Sprintf("from..to spans at most %d months.", maxQueueMonths),
+				fmt.Sprintf("Khoảng from..to tối đa %d tháng.", maxQueueMonths))
+		}
+	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > MaxPageSize {

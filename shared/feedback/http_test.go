@@ -3,6 +3,7 @@ package feedback
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -294,6 +295,13 @@ func TestHTTP_native_api(t *testing.T) {
 		!strings.Contains(string(out), `"field":"from"`) {
 		t.Fatalf("bad from: %d %s", st, out)
 	}
+	if st, _, out = call(h, "GET", "", "action=queue&from=0119-06-22T17:18:12Z&to=9786-05-20T21:44:22.7Z", "", "", "Authorization", "Bearer test-"+ag); st != 400 ||
+		!strings.Contains(string(out), `"field":"to"`) {
+		t.Fatalf("a queue range of centuries: %d %s", st, out)
+	}
+	if st, _, out = call(h, "GET", "", "action=queue&from=0119-06-22", "", "", "Authorization", "Bearer test-"+ag); st != 400 {
+		t.Fatalf("from centuries ago to now: %d %s", st, out)
+	}
 	if st, _, _ = call(h, "GET", "", "action=fields", "", ""); st != 200 {
 		t.Fatalf("fields: %d", st)
 	}
@@ -325,5 +333,36 @@ func TestHTTP_native_api(t *testing.T) {
 		if st != tc.status || hdr.Get("Allow") != tc.allow {
 			t.Fatalf("%s %s?%s: %d Allow %q, want %d %q: %s", tc.method, tc.path, tc.query, st, hdr.Get("Allow"), tc.status, tc.allow, out)
 		}
+	}
+}
+
+// tokenStore is a store whose List refuses page tokens it did not issue,
+// as S3 refuses a forged continuation token, or fails every List (down).
+type tokenStore struct {
+	docstore.Store
+	down bool
+}
+
+func (s tokenStore) List(ctx context.Context, prefix, next string, limit int) (docstore.ListPage, error) {
+	if s.down || (next != "" && !strings.HasPrefix(next, prefix)) {
+		return docstore.ListPage{}, errors.New("InvalidArgument: the continuation token provided is incorrect")
+	}
+	return s.Store.List(ctx, prefix, next, limit)
+}
+
+func TestPublic_forged_cursor_is_400_not_500(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		down   bool
+		status int
+	}{{"store_up_bad_cursor_is_400", false, 400}, {"store_down_is_5xx", true, 500}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixtureOn(t, tokenStore{Store: docstore.NewMemStore("data"), down: tc.down})
+			h := NewHTTP(f.svc, idempotency.New(docstore.NewMemStore("idem"), "idempotency/feedback", idempotency.DefaultTTL), nil, nil)
+			st, _, body := call(h, "GET", "/public", "cursor="+strings.Repeat("0", 400), "", "")
+			if st != tc.status {
+				t.Fatalf("%d %s, want %d", st, body, tc.status)
+			}
+		})
 	}
 }

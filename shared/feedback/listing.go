@@ -26,6 +26,8 @@ const (
 	scanBudget = 500
 	// defaultQueueMonths is how far back the queue looks without from.
 	defaultQueueMonths = 24
+	// maxQueueMonths bounds the from..to range of the queue (months read).
+	maxQueueMonths = 60
 )
 
 // ErrBadCursor: the cursor is not one this service returned.
@@ -262,6 +264,14 @@ func (s *Service) Public(ctx context.Context, q PublicQuery) (PublicPage, error)
 		}
 		lp, err := s.d.Store.List(ctx, PublicPrefix, token, min(need, budget))
 		if err != nil {
+			if token != "" && token == q.Cursor {
+				// The client's cursor is the store's page token: when
+				// the store answers without it, the cursor is what is
+				// wrong (400), not the store (5xx).
+				if _, probe := s.d.Store.List(ctx, PublicPrefix, "", 1); probe == nil {
+					return PublicPage{}, ErrBadCursor
+				}
+			}
 			return PublicPage{}, err
 		}
 		budget -= len(lp.Entries)

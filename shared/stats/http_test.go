@@ -51,6 +51,7 @@ func TestHTTP_queries(t *testing.T) {
 		{"csv_months", "period=quarter&quarter=2026-Q4&format=csv&table=months", 200, "text/csv", "2026-11,7,5,1,1,1,1,2,4,2,1"},
 		{"html_page", "period=month&month=2026-11&format=html", 200, "text/html", `<svg viewBox="0 0 640 240"`},
 		{"bad_month", "period=month&month=2026-13", 400, "application/problem+json", `"invalid_query"`},
+		{"malformed_month_of_another_period", "period=quarter&quarter=2026-Q4&month=2026-13", 400, "application/problem+json", `"field":"month"`},
 		{"unknown_table", "period=month&month=2026-11&format=csv&table=AAA", 400, "application/problem+json", `"field":"table"`},
 		{"bad_quarter", "period=quarter&quarter=2026-Q5", 400, "application/problem+json", `quarter`},
 		{"custom_backwards", "period=custom&from=2026-11&to=2026-01", 400, "application/problem+json", `"to"`},

@@ -75,6 +75,16 @@ var (
 // none at all the period is the current month (by now, Asia/Ho_Chi_Minh).
 func ParseQuery(v url.Values, now time.Time) (Query, error) {
 	var q Query
+	// A malformed period parameter is refused even when the period does
+	// not use it (the API document gives each its shape).
+	for _, p := range []struct {
+		name string
+		re   *regexp.Regexp
+	}{{"month", reMonth}, {"from", reMonth}, {"to", reMonth}, {"quarter", reQuarter}, {"year", reYear}} {
+		if s := strings.ToUpper(strings.TrimSpace(v.Get(p.name))); s != "" && !p.re.MatchString(s) {
+			return q, badParam(p.name, "Tham số "+p.name+" không đúng định dạng.", p.name+" is malformed (YYYY-MM, YYYY-Qn or YYYY).")
+		}
+	}
 	q.Period = strings.TrimSpace(v.Get("period"))
 	if q.Period == "" {
 		switch {
