@@ -624,7 +624,8 @@ func startPortal(t *testing.T) (string, *staffauth.Signer, *logBuffer, string, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	// Building twenty functions takes minutes on a loaded 2-core machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if err := r.Start(ctx); err != nil {
 		t.Fatalf("runner start: %v\nlogs:\n%s", err, logs.tail(60))

@@ -174,6 +174,7 @@ func TestOpen311_errors(t *testing.T) {
 		{"bad_start_date", "GET", "/open311/v2/requests.json", "start_date=yesterday", "", "", 400, "start_date"},
 		{"span_over_90_days", "GET", "/open311/v2/requests.json", "start_date=2026-01-01T00:00:00Z&end_date=2026-12-01T00:00:00Z", "", "", 400, "90 days"},
 		{"bad_status", "GET", "/open311/v2/requests.json", "status=pending", "", "", 400, "status"},
+		{"bad_end_date_with_ids", "GET", "/open311/v2/requests.json", "service_request_id=PAKN-261203-ZZZZZZZZ&end_date=%C2%A5", "", "", 400, "end_date"},
 		{"delete_is_405", "DELETE", "/open311/v2/requests.json", "", "", "", 405, "Method"},
 	}
 	for _, tc := range tests {

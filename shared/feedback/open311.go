@@ -338,23 +338,6 @@ func (h *HTTP) open311One(ctx context.Context, id string) handler.Response {
 // status (comma lists).
 func (h *HTTP) open311List(ctx context.Context, q url.Values) handler.Response {
 	out := []Open311Request{}
-	if ids := q.Get("service_request_id"); ids != "" {
-		list := strings.Split(ids, ",")
-		if len(list) > 100 {
-			return open311Errors(http.StatusBadRequest, "service_request_id: at most 100 ids.")
-		}
-		for _, id := range list {
-			r, err := h.open311Lookup(ctx, strings.TrimSpace(id))
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return h.open311FromError(ctx, err)
-			}
-			out = append(out, r)
-		}
-		return httpx.JSON(http.StatusOK, out, http.Header{"Cache-Control": {"no-cache"}})
-	}
 	var errs []string
 	parse := func(name string) time.Time {
 		s := q.Get(name)
@@ -391,6 +374,25 @@ func (h *HTTP) open311List(ctx context.Context, q url.Values) handler.Response {
 	}
 	if len(errs) > 0 {
 		return open311Errors(http.StatusBadRequest, errs...)
+	}
+	// service_request_id overrides the other filters, but a malformed
+	// filter is refused all the same.
+	if ids := q.Get("service_request_id"); ids != "" {
+		list := strings.Split(ids, ",")
+		if len(list) > 100 {
+			return open311Errors(http.StatusBadRequest, "service_request_id: at most 100 ids.")
+		}
+		for _, id := range list {
+			r, err := h.open311Lookup(ctx, strings.TrimSpace(id))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return h.open311FromError(ctx, err)
+			}
+			out = append(out, r)
+		}
+		return httpx.JSON(http.StatusOK, out, http.Header{"Cache-Control": {"no-cache"}})
 	}
 	cursor := ""
 	for range 20 {
