@@ -571,3 +571,29 @@ func TestAllowedFor_offers_require_payment_only_with_a_fee_to_ask(t *testing.T) 
 		})
 	}
 }
+
+func TestProcessor_records_the_canonical_agency_code(t *testing.T) {
+	ctx := context.Background()
+	store := docstore.NewMemStore("motcua-data")
+	p, q := trProcessor(t, store)
+	trSeed(t, store, application.StatusSubmitted)
+	lower := trClaims
+	lower.Agency = "stp" // the token's spelling
+	res, err := p.Process(ctx, lower, application.ProcessInput{Code: "stp-260302-0001", Action: trValidAction(application.ActReceive)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Event.Actor != "STP" {
+		t.Fatalf("timeline actor %q, want the catalog's STP", res.Event.Actor)
+	}
+	v, err := p.View(ctx, lower, "STP-260302-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Audit) != 1 || v.Audit[0].Agency != "STP" {
+		t.Fatalf("audit = %+v, want agency STP", v.Audit)
+	}
+	if pub := q.Published("application-events"); len(pub) != 1 || strings.Contains(string(pub[0].Payload), `"stp"`) {
+		t.Fatalf("event = %+v", pub)
+	}
+}
