@@ -1,0 +1,54 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"motcua/shared/application"
+	"motcua/shared/notify"
+)
+
+func TestHTTP_status_codes(t *testing.T) {
+	w := newWorld(t)
+	a := testApplication()
+	putApp(t, w.store, a)
+	good, _ := json.Marshal(appEvent(t, "ev-submitted", application.EventSubmitted, a))
+	missing, _ := json.Marshal(envelope(t, "ev-m", application.EventReceived, map[string]string{"code": "STP-261203-9999"}))
+	refuse := func(h http.Header, _ []byte) error {
+		if h.Get("X-Test-Signed") != "yes" {
+			return errors.New("unsigned")
+		}
+		return nil
+	}
+	h := notify.NewHTTP(w.svc, refuse, nil)
+	signed := http.Header{"X-Test-Signed": {"yes"}, "Content-Type": {"application/json"}}
+	for _, tc := range []struct {
+		name   string
+		method string
+		header http.Header
+		body   []byte
+		status int
+	}{
+		{"unsigned_is_401", http.MethodPost, http.Header{}, good, 401},
+		{"get_is_405", http.MethodGet, signed, nil, 405},
+		{"not_an_envelope_is_400", http.MethodPost, signed, []byte(`{"id":""}`), 400},
+		{"unknown_application_is_422", http.MethodPost, signed, missing, 422},
+		{"delivered_is_200", http.MethodPost, signed, good, 200},
+		{"duplicate_is_200", http.MethodPost, signed, good, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := h.Serve(context.Background(), handler.Request{Method: tc.method, Header: tc.header, Body: tc.body})
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, resp.Body)
+			}
+		})
+	}
+	if len(w.sinks.SMS()) != 1 || len(w.sinks.Mails()) != 1 {
+		t.Fatalf("%d SMS, %d mails", len(w.sinks.SMS()), len(w.sinks.Mails()))
+	}
+}
