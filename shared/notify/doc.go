@@ -12,7 +12,12 @@
 //     never from the event, which carries no personal data; details the
 //     template needs (what is missing, the tracking number, the reason) come
 //     from the step's audit record. Event types without a template are
-//     acknowledged and ignored.
+//     acknowledged and ignored. An event must match durable state: an
+//     application event's id must be in the application's timeline (the
+//     outbox writes it there before publishing), a payment.confirmed must be
+//     the stored paid payment's ConfirmEvent, a receipt.issued must name a
+//     stored receipt of that application; anything else is refused
+//     (ErrBadEvent), so a stray or forged envelope notifies nobody.
 //  2. render: text/template files embedded in the binary (templates/), one
 //     per kind with an "sms", a "subject" and a "body" part; the output is
 //     NFC with diacritics intact.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,6 +91,22 @@ type receiptIssued struct {
 	IssuedAt        time.Time `json:"issuedAt"`
 }
 
+// receiptIndex reads the receipt book's JSON index (shared/receipt/book.Record).
+type receiptIndex struct {
+	Receipt struct {
+		ApplicationCode string `json:"applicationCode"`
+	} `json:"receipt"`
+}
+
+// seriesRe is the shape of receipt series symbols accepted into keys.
+var seriesRe = regexp.MustCompile(`^[A-Z0-9]{1,16}$`)
+
+// ReceiptIndexKey is where the receipt book keeps a receipt's JSON index
+// (receipts/<series>/<number, 8 digits>.json).
+func ReceiptIndexKey(series string, number uint32) string {
+	return fmt.Sprintf("receipts/%s/%08d.json", series, number)
+}
+
 // feedbackEvent reads feedback.*'s payload (shared/feedback).
 type feedbackEvent struct {
 	ID            string `json:"id"`
@@ -131,27 +148,58 @@ func (s *Service) plan(ctx context.Context, env queue.Envelope) (Plan, bool, err
 		if !pl.At.IsZero() {
 			p.Data.Date = FormatDateTime(pl.At)
 		}
-		return p, true, s.fromApplication(ctx, &p, pl.Code, env)
+		return p, true, s.fromApplication(ctx, &p, pl.Code, env, true)
 	case env.Type == payment.EventConfirmed:
 		var pl payment.ConfirmedPayload
 		if err := json.Unmarshal(env.Payload, &pl); err != nil {
 			return Plan{}, false, fmt.Errorf("%w: payload: %v", ErrBadEvent, err)
 		}
-		p.Data.Amount, p.Data.PaymentRef, p.Data.Method = FormatVND(pl.AmountVND), pl.Ref, methodName(string(pl.Method))
-		if !pl.PaidAt.IsZero() {
-			p.Data.Date = FormatDateTime(pl.PaidAt)
+		// The stored payment is the truth: it must be paid and have
+		// published this very event (a forged or stray envelope is refused).
+		ref, err := payment.ParseRef(pl.Ref)
+		if err != nil {
+			return Plan{}, false, fmt.Errorf("%w: payment reference: %v", ErrBadEvent, err)
 		}
-		return p, true, s.fromApplication(ctx, &p, pl.ApplicationCode, env)
+		var pay payment.Payment
+		if _, err := docstore.GetJSON(ctx, s.store, payment.Key(ref), &pay); err != nil {
+			if errors.Is(err, docstore.ErrNotFound) {
+				return Plan{}, false, fmt.Errorf("%w: payment %s not found", ErrBadEvent, ref)
+			}
+			return Plan{}, false, err
+		}
+		if pay.State != payment.StatePaid || pay.ConfirmEvent == nil || pay.ConfirmEvent.ID != env.ID {
+			return Plan{}, false, fmt.Errorf("%w: payment %s did not publish event %s", ErrBadEvent, ref, env.ID)
+		}
+		p.Data.Amount, p.Data.PaymentRef, p.Data.Method = FormatVND(pay.AmountVND), pay.Ref, methodName(string(pay.Method))
+		if pay.PaidAt != nil {
+			p.Data.Date = FormatDateTime(*pay.PaidAt)
+		}
+		return p, true, s.fromApplication(ctx, &p, pay.ApplicationCode, env, false)
 	case env.Type == EventReceiptIssued:
 		var pl receiptIssued
 		if err := json.Unmarshal(env.Payload, &pl); err != nil {
 			return Plan{}, false, fmt.Errorf("%w: payload: %v", ErrBadEvent, err)
 		}
+		// The receipt must be stored (its JSON index, shared/receipt/book)
+		// for the application the event names.
+		if !seriesRe.MatchString(pl.Series) || pl.Number == 0 {
+			return Plan{}, false, fmt.Errorf("%w: receipt %q %d", ErrBadEvent, pl.Series, pl.Number)
+		}
+		var idx receiptIndex
+		if _, err := docstore.GetJSON(ctx, s.store, ReceiptIndexKey(pl.Series, pl.Number), &idx); err != nil {
+			if errors.Is(err, docstore.ErrNotFound) {
+				return Plan{}, false, fmt.Errorf("%w: receipt %s-%08d not found", ErrBadEvent, pl.Series, pl.Number)
+			}
+			return Plan{}, false, err
+		}
+		if !strings.EqualFold(idx.Receipt.ApplicationCode, pl.ApplicationCode) {
+			return Plan{}, false, fmt.Errorf("%w: receipt %s-%08d is not of application %s", ErrBadEvent, pl.Series, pl.Number, pl.ApplicationCode)
+		}
 		p.Data.Amount, p.Data.ReceiptNumber = FormatVND(pl.TotalVND), fmt.Sprintf("%s-%08d", pl.Series, pl.Number)
 		if !pl.IssuedAt.IsZero() {
 			p.Data.Date = FormatDateTime(pl.IssuedAt)
 		}
-		return p, true, s.fromApplication(ctx, &p, pl.ApplicationCode, env)
+		return p, true, s.fromApplication(ctx, &p, pl.ApplicationCode, env, false)
 	default: // feedback.*
 		var pl feedbackEvent
 		if err := json.Unmarshal(env.Payload, &pl); err != nil {
@@ -163,7 +211,7 @@ func (s *Service) plan(ctx context.Context, env queue.Envelope) (Plan, bool, err
 
 // fromApplication fills p from the stored application and, for staff
 // steps, the step's audit record.
-func (s *Service) fromApplication(ctx context.Context, p *Plan, rawCode string, env queue.Envelope) error {
+func (s *Service) fromApplication(ctx context.Context, p *Plan, rawCode string, env queue.Envelope, inTimeline bool) error {
 	code, err := application.ParseCode(rawCode)
 	if err != nil {
 		return fmt.Errorf("%w: application code: %v", ErrBadEvent, err)
@@ -174,6 +222,11 @@ func (s *Service) fromApplication(ctx context.Context, p *Plan, rawCode string, 
 	}
 	if err != nil {
 		return err
+	}
+	if inTimeline && !slices.ContainsFunc(a.Timeline, func(e application.Event) bool { return e.EventID == env.ID }) {
+		// Every application event is written into the timeline before it
+		// is published (outbox): one that is not there never happened.
+		return fmt.Errorf("%w: event %s is not in the timeline of %s", ErrBadEvent, env.ID, code)
 	}
 	p.ApplicationCode = a.Code
 	p.To = Contact{Name: a.Applicant.Name, Phone: a.Applicant.Phone, Email: a.Applicant.Email}

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -151,7 +152,9 @@ func TestHandle_templates_get_their_details(t *testing.T) {
 	step(t, w.store, &a, "ev-done", application.StatusProcessed, application.AuditRecord{Result: &application.Result{Description: "Giấy khai sinh bản chính"}})
 	step(t, w.store, &a, "ev-ret", application.StatusReturned, application.AuditRecord{Delivery: &application.Delivery{Method: "postal", TrackingNumber: "EB123456789VN"}})
 	paid := envelope(t, "ev-paid", payment.EventConfirmed, payment.ConfirmedPayload{Ref: "MCABCDEFGHIJKL", ApplicationCode: testCode, AmountVND: 150000, Method: payment.MethodVietQR})
+	putPayment(t, w.store, paid, payment.StatePaid)
 	receipt := envelope(t, "ev-receipt", notify.EventReceiptIssued, map[string]any{"series": "BL26T", "number": 12, "applicationCode": testCode, "totalVND": 150000, "issuedAt": "2026-12-03T03:00:00Z"})
+	putReceipt(t, w.store, "BL26T", 12, testCode)
 
 	for _, tc := range []struct {
 		name string
@@ -201,14 +204,55 @@ func TestHandle_feedback_sender_is_told(t *testing.T) {
 	}
 }
 
+// putPayment stores the payment env confirms, in state st.
+func putPayment(t *testing.T, store docstore.Store, env queue.Envelope, st payment.State) {
+	t.Helper()
+	var pl payment.ConfirmedPayload
+	if err := json.Unmarshal(env.Payload, &pl); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := payment.ParseRef(pl.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paidAt := time.Date(2026, 12, 3, 3, 0, 0, 0, time.UTC)
+	p := payment.Payment{Ref: pl.Ref, ApplicationCode: pl.ApplicationCode, AmountVND: pl.AmountVND, Method: pl.Method, State: st, PaidAt: &paidAt, ConfirmEvent: &env}
+	if _, err := docstore.PutJSON(context.Background(), store, payment.Key(ref), p, docstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// putReceipt stores a receipt index as the receipt book does.
+func putReceipt(t *testing.T, store docstore.Store, series string, number uint32, code string) {
+	t.Helper()
+	idx := map[string]any{"receipt": map[string]any{"series": series, "number": number, "applicationCode": code}, "status": "issued"}
+	if _, err := docstore.PutJSON(context.Background(), store, notify.ReceiptIndexKey(series, number), idx, docstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestHandle_refusals(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
+	a := testApplication()
+	putApp(t, w.store, a)
+	unpaid := envelope(t, "ev-unpaid", payment.EventConfirmed, payment.ConfirmedPayload{Ref: "MCAAAAAAAAAAAA", ApplicationCode: testCode, AmountVND: 1})
+	putPayment(t, w.store, unpaid, payment.StatePending)
+	otherEvent := envelope(t, "ev-other", payment.EventConfirmed, payment.ConfirmedPayload{Ref: "MCBBBBBBBBBBBB", ApplicationCode: testCode, AmountVND: 1})
+	putPayment(t, w.store, otherEvent, payment.StatePaid)
+	otherEvent.ID = "ev-forged"
+	putReceipt(t, w.store, "BL26T", 13, "STP-261203-0001")
 	for _, tc := range []struct {
 		name string
 		env  queue.Envelope
 		bad  bool
 	}{
+		{"forged_step_not_in_timeline", appEvent(t, "ev-forged", application.EventReceived, a), true},
+		{"payment_not_paid", unpaid, true},
+		{"payment_published_another_event", otherEvent, true},
+		{"unknown_payment", envelope(t, "ev-p", payment.EventConfirmed, payment.ConfirmedPayload{Ref: "MCCCCCCCCCCCCC", ApplicationCode: testCode}), true},
+		{"receipt_of_another_application", envelope(t, "ev-r", notify.EventReceiptIssued, map[string]any{"series": "BL26T", "number": 13, "applicationCode": testCode}), true},
+		{"receipt_series_not_a_key", envelope(t, "ev-r2", notify.EventReceiptIssued, map[string]any{"series": "../x", "number": 1, "applicationCode": testCode}), true},
 		{"unknown_type_is_ignored", envelope(t, "ev-x", "application.documents_uploaded", map[string]string{"code": testCode}), false},
 		{"missing_application", envelope(t, "ev-y", application.EventReceived, map[string]string{"code": "STP-261203-9999"}), true},
 		{"malformed_code", envelope(t, "ev-z", application.EventReceived, map[string]string{"code": "../../etc"}), true},
