@@ -44,7 +44,7 @@ fi
 rm -rf "$state/volume"
 (
   cd "$state"
-  GATEWAY_LISTEN="$addr" SERVICES=s3,sqs PERSISTENCE=0 SKIP_SSL_CERT_DOWNLOAD=1 \
+  GATEWAY_LISTEN="$addr" SERVICES=s3,sqs,kms PERSISTENCE=0 SKIP_SSL_CERT_DOWNLOAD=1 \
   DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR="$state/volume" \
     nohup "$venv/bin/python" -m localstack.runtime.main >"$state/localstack.log" 2>&1 &
   echo $! >"$state/pid"

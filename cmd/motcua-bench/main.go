@@ -77,6 +77,7 @@ type options struct {
 	timeout    time.Duration
 	apps       appOptions
 	payments   payOptions
+	receipts   rcptOptions
 }
 
 // Stat summarises one series of latencies.
@@ -120,6 +121,8 @@ type Report struct {
 	Applications *AppReport `json:"applications,omitempty"`
 	// Payments is the payment-callback scenario (nil when not run).
 	Payments *PayReport `json:"payments,omitempty"`
+	// Receipts is the receipts scenario (-receipts).
+	Receipts *RcptReport `json:"receipts,omitempty"`
 	// Notes explain the numbers.
 	Notes []string `json:"notes"`
 }
@@ -140,6 +143,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "abort the whole run after this long")
 	o.apps.register(fs)
 	o.payments.register(fs)
+	o.receipts.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -147,7 +151,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "motcua-bench: -n, -aws-n, -starts and -fn-starts must be at least 1")
 		return 2
 	}
-	if err := errors.Join(o.apps.validate(), o.payments.validate()); err != nil {
+	if err := errors.Join(o.apps.validate(), o.payments.validate(), o.receipts.validate()); err != nil {
 		fmt.Fprintf(stderr, "motcua-bench: %v\n", err)
 		return 2
 	}
@@ -174,6 +178,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if rep.Payments != nil && len(rep.Payments.Problems) > 0 {
 		// Numbers from a run that double-counted money mean nothing.
 		fmt.Fprintln(stderr, "motcua-bench: payments double-count check failed")
+		return 1
+	}
+	if rep.Receipts != nil && len(rep.Receipts.Problems) > 0 {
+		fmt.Fprintln(stderr, "motcua-bench: receipts gapless check failed")
 		return 1
 	}
 	return 0
@@ -332,6 +340,11 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 	}
 	if o.payments.enabled {
 		if rep.Payments, err = benchPayments(ctx, a, cfg.SecretsDir, o.payments, stderr); err != nil {
+			return nil, err
+		}
+	}
+	if o.receipts.enabled {
+		if rep.Receipts, err = benchReceipts(ctx, a, o.receipts, stderr); err != nil {
 			return nil, err
 		}
 	}
@@ -665,6 +678,7 @@ func printReport(w io.Writer, r *Report) {
 	table("S3 / SQS round trips", r.Storage, "embedded/LocalStack")
 	printApplications(w, r.Applications)
 	printPayments(w, r.Payments)
+	printReceipts(w, r.Receipts)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}

@@ -61,8 +61,10 @@ import (
 
 // Payment scenario constants.
 const (
-	payBenchBucket   = "motcua-data"
-	payBenchEvents   = "payment-events"
+	payBenchBucket = "motcua-data"
+	// payBenchEvents is events-tap: the fan-out copy of every event family
+	// that no function consumes (issue-receipt consumes payment-events).
+	payBenchEvents   = "events-tap"
 	payBenchFloorQ   = "motcua-bench-pay-floor"
 	payBenchFloorPfx = "bench-pay-floor/"
 	payBenchAmount   = 100000

@@ -38,6 +38,7 @@ import (
 
 	"motcua/infra/connector"
 	"motcua/shared/config"
+	"motcua/shared/delivery"
 )
 
 func main() {
@@ -80,6 +81,16 @@ func loadSettings(src config.Source) (settings, error) {
 		// No gateway authentication configured.
 	default:
 		return settings{}, fmt.Errorf("gateway credentials: %w", errors.Join(userErr, passErr))
+	}
+	// Deliveries are signed when the queue-delivery-secret secret is
+	// mounted (required by issue-receipt).
+	if _, err := secrets.Get(delivery.SecretName); err == nil {
+		s.opts.DeliverySecrets = func() ([][]byte, error) {
+			v, err := secrets.Get(delivery.SecretName)
+			return delivery.ParseSecrets(v), err
+		}
+	} else if !errors.Is(err, config.ErrSecretMissing) {
+		return settings{}, fmt.Errorf("delivery secret: %w", err)
 	}
 	return s, nil
 }

@@ -3,6 +3,8 @@
 //	motcua catalog load [--file path]       validate and load a catalog version
 //	motcua catalog list [--q text] [--level l] [--json]
 //	motcua catalog validate [--file path]   validate a catalog file offline
+//	motcua receipt verify-qr --keys keys.json <payload|->   check a receipt QR offline
+//	motcua receipt verify <receipt.xml|->   check a signed receipt XML offline
 //
 // Storage is reached the same way the functions reach it: MOTCUA_BUCKET names
 // the bucket and the AWS SDK's standard variables (AWS_REGION,
@@ -31,6 +33,8 @@ import (
 type env struct {
 	stdout, stderr io.Writer
 	environ        []string
+	// stdin is read by commands given "-" (nil reads nothing).
+	stdin io.Reader
 	// store opens the document store (the bucket named by MOTCUA_BUCKET).
 	store func(ctx context.Context) (docstore.Store, error)
 }
@@ -50,7 +54,7 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()})
+	code := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ(), stdin: os.Stdin})
 	stop()
 	os.Exit(code)
 }

@@ -7,7 +7,8 @@
 // The answer is application.StatusView; a wrong PIN and an unknown code get
 // the same 404 at the same cost, and guesses go through the citizen guard
 // (shared/citizenguard): 429 "too_many_attempts" with Retry-After. The HTTP
-// adapter is application.StatusHTTP.
+// adapter is application.StatusHTTP; the receipt link comes from the
+// receipt book (receipt.go).
 package function
 
 import (
@@ -24,5 +25,5 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.StatusHTTP,
 		return nil, err
 	}
 	access := application.NewAccess(application.NewRepository(p.Store), p.Guard)
-	return application.NewStatusHTTP(access, cal, nil, p.Log), nil
+	return application.NewStatusHTTP(access, cal, nil, p.Log).WithReceipts(receiptLinker(p.Store)), nil
 }, http.MethodPost, http.MethodGet)

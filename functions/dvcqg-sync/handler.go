@@ -4,6 +4,10 @@
 // order, to the national portal through the LGSP (DongBoHoSoMC,
 // CapNhatTienDoHoSoMC). All logic lives in motcua/shared/dvcqg.
 //
+// Only the connector may call it: every delivery must carry the connector's
+// signature (X-Motcua-Delivery-Signature, secret queue-delivery-secret);
+// anything else gets 401.
+//
 //	POST <envelope>   200 {code, sent, duplicate, acknowledged}; 422 unusable; 503 retry
 package function
 
@@ -14,7 +18,9 @@ import (
 
 	"motcua/shared/catalog"
 	"motcua/shared/config"
+	"motcua/shared/delivery"
 	"motcua/shared/dvcqg"
+	"motcua/shared/notify"
 	"motcua/shared/platform"
 )
 
@@ -33,5 +39,6 @@ var Handle = platform.Serve(func(p *platform.Platform) (*dvcqg.HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dvcqg.NewHTTP(s, nil, p.Log), nil
+	auth := notify.DeliveryAuth(func() (string, error) { return p.Secrets.Get(delivery.SecretName) })
+	return dvcqg.NewHTTP(s, auth, p.Log), nil
 }, http.MethodPost)

@@ -4,6 +4,10 @@
 // citizen (or feedback sender) is told by SMS and e-mail, at most once per
 // event and channel. All logic lives in motcua/shared/notify.
 //
+// Only the connector may call it: every delivery must carry the connector's
+// signature (X-Motcua-Delivery-Signature, secret queue-delivery-secret);
+// anything else gets 401.
+//
 //	POST <envelope>   200 {eventId, kind, ignored, channels}; 422 unusable; 503/5xx retry
 package function
 
@@ -12,6 +16,7 @@ import (
 	"os"
 
 	"motcua/shared/config"
+	"motcua/shared/delivery"
 	"motcua/shared/notify"
 	"motcua/shared/platform"
 )
@@ -22,5 +27,6 @@ var Handle = platform.Serve(func(p *platform.Platform) (*notify.HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	return notify.NewHTTP(svc, nil, p.Log), nil
+	auth := notify.DeliveryAuth(func() (string, error) { return p.Secrets.Get(delivery.SecretName) })
+	return notify.NewHTTP(svc, auth, p.Log), nil
 }, http.MethodPost)

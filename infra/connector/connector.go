@@ -119,6 +119,11 @@ type Options struct {
 	// to the gateway (OpenFaaS protects /system/functions).
 	GatewayUsername string
 	GatewayPassword string
+	// DeliverySecrets, when set, returns the secrets (shared/delivery)
+	// every function delivery is signed with, so functions that must only
+	// be called by the connector (issue-receipt) can tell; read on each
+	// delivery, so a rotated secret needs no restart.
+	DeliverySecrets func() ([][]byte, error)
 }
 
 // Validate reports every problem with o, naming the bad field.

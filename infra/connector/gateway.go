@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"motcua/infra/asynccall"
+	"motcua/shared/delivery"
 )
 
 // Header names set on every queued delivery.
@@ -120,6 +121,14 @@ func (c *Connector) handleFunction(hard context.Context, function string, q queu
 	}
 	if corr := correlationID(m); corr != "" {
 		req.Header.Set(HeaderCorrelationID, corr)
+	}
+	if c.opts.DeliverySecrets != nil {
+		secrets, err := c.opts.DeliverySecrets()
+		if err != nil {
+			log.Error("delivery secrets unavailable", "error", err)
+			return outcomeRetry
+		}
+		delivery.Sign(req.Header, secrets, time.Now(), []byte(body))
 	}
 
 	start := time.Now()

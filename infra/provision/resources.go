@@ -48,6 +48,8 @@ type Queue struct {
 	// consumer's own queue (SNS-style fan-out done by the publisher, see
 	// Routes). Each must be a defined queue without subscriptions itself.
 	Subscribes []string `json:"subscribes,omitempty"`
+	// Purpose says what the queue is for (documentation only).
+	Purpose string `json:"purpose,omitempty"`
 }
 
 // Resources is the whole resource definition.

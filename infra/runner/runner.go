@@ -348,6 +348,9 @@ func (r *Runner) secret(name string) ([]byte, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
+	if gen, ok := devGenerators[name]; ok {
+		return r.generateSet(name, gen)
+	}
 	val, err := r.devSecret(name)
 	if err != nil {
 		return nil, err

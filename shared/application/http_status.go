@@ -36,6 +36,15 @@ type StatusHTTP struct {
 	cal    *workdays.Calendar
 	now    func() time.Time
 	log    *slog.Logger
+	// receipt reads the application's receipt link (nil: none).
+	receipt func(ctx context.Context, code string) (*ReceiptLink, error)
+}
+
+// WithReceipts makes the look-up fill StatusView.Receipt with link (the
+// receipt book's by-application marker); it returns h.
+func (h *StatusHTTP) WithReceipts(link func(ctx context.Context, code string) (*ReceiptLink, error)) *StatusHTTP {
+	h.receipt = link
+	return h
 }
 
 // NewStatusHTTP returns the look-up API; now and log may be nil.
@@ -79,5 +88,11 @@ func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	return httpx.JSON(http.StatusOK, BuildStatus(a, h.cal, h.now()), http.Header{"Cache-Control": {"no-store"}})
+	view := BuildStatus(a, h.cal, h.now())
+	if h.receipt != nil {
+		if view.Receipt, err = h.receipt(ctx, a.Code); err != nil {
+			return httpx.FromError(ctx, h.log, err)
+		}
+	}
+	return httpx.JSON(http.StatusOK, view, http.Header{"Cache-Control": {"no-store"}})
 }

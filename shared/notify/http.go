@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"motcua/shared/delivery"
 	"motcua/shared/httpx"
 	"motcua/shared/queue"
 )
@@ -31,8 +33,9 @@ type HTTP struct {
 	log  *slog.Logger
 }
 
-// NewHTTP returns the adapter. auth may be nil only where the function is
-// not reachable from outside the stack (tests); log may be nil.
+// NewHTTP returns the adapter. auth (normally DeliveryAuth) may be nil only
+// where the function is not reachable from outside the stack (tests); log
+// may be nil.
 func NewHTTP(svc *Service, auth Authenticator, log *slog.Logger) *HTTP {
 	if log == nil {
 		log = slog.Default()
@@ -92,4 +95,17 @@ func DecodeEnvelope(body []byte) (queue.Envelope, error) {
 		return queue.Envelope{}, err
 	}
 	return env, nil
+}
+
+// DeliveryAuth returns the Authenticator that accepts only deliveries
+// signed by the queue connector (shared/delivery): secrets reads the
+// queue-delivery-secret secret on each call, so a rotation needs no restart.
+func DeliveryAuth(secrets func() (string, error)) Authenticator {
+	return func(h http.Header, body []byte) error {
+		s, err := secrets()
+		if err != nil {
+			return fmt.Errorf("delivery secret: %w", err)
+		}
+		return delivery.Verify(h, body, delivery.ParseSecrets(s), time.Now())
+	}
 }

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"motcua/shared/application"
+	"motcua/shared/delivery"
 	"motcua/shared/notify"
 )
 
@@ -50,5 +52,39 @@ func TestHTTP_status_codes(t *testing.T) {
 	}
 	if len(w.sinks.SMS()) != 1 || len(w.sinks.Mails()) != 1 {
 		t.Fatalf("%d SMS, %d mails", len(w.sinks.SMS()), len(w.sinks.Mails()))
+	}
+}
+
+func TestDeliveryAuth_checks_the_connector_signature(t *testing.T) {
+	secret := "line-one-secret-0123456789\nline-two-secret-0123456789"
+	auth := notify.DeliveryAuth(func() (string, error) { return secret, nil })
+	body := []byte(`{"id":"e","type":"application.received","payload":{}}`)
+	for _, tc := range []struct {
+		name    string
+		secrets [][]byte
+		body    []byte
+		ok      bool
+	}{
+		{"signed_with_current_secret", [][]byte{[]byte("line-one-secret-0123456789")}, body, true},
+		{"signed_with_rotated_secret", [][]byte{[]byte("line-two-secret-0123456789")}, body, true},
+		{"signed_with_another_secret", [][]byte{[]byte("someone-else-0123456789")}, body, false},
+		{"body_changed_after_signing", [][]byte{[]byte("line-one-secret-0123456789")}, nil, false},
+		{"unsigned", nil, body, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			delivery.Sign(h, tc.secrets, time.Now(), body)
+			got := tc.body
+			if got == nil {
+				got = []byte(`{"id":"e2","type":"application.received","payload":{}}`)
+			}
+			if err := auth(h, got); (err == nil) != tc.ok {
+				t.Fatalf("auth = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+	missing := notify.DeliveryAuth(func() (string, error) { return "", errors.New("secret missing") })
+	if err := missing(http.Header{}, body); err == nil {
+		t.Fatal("accepted without a secret")
 	}
 }

@@ -7,8 +7,8 @@ package queue
 // the key in infra/provision/resources.json). Regenerate with
 // `go generate ./infra/provision`.
 var DefaultRoutes = map[string][]string{
-	"application-events": {"dvcqg-events", "notify-events", "stats-events"},
-	"feedback-events":    {"notify-events", "stats-events"},
-	"payment-events":     {"notify-events", "stats-events"},
-	"receipt-events":     {"notify-events", "stats-events"},
+	"application-events": {"dvcqg-events", "events-tap", "notify-events", "stats-events"},
+	"feedback-events":    {"events-tap", "notify-events", "stats-events"},
+	"payment-events":     {"events-tap", "notify-events", "stats-events"},
+	"receipt-events":     {"events-tap", "notify-events", "stats-events"},
 }

@@ -40,6 +40,7 @@ import (
 	"motcua/infra/provision"
 	"motcua/infra/runner"
 	"motcua/shared/awsx"
+	"motcua/shared/delivery"
 )
 
 // Defaults applied to zero-valued Config fields.
@@ -232,6 +233,10 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		ShutdownGrace:  cfg.ConnectorShutdownGrace,
 		RetryBaseDelay: cfg.ConnectorRetryBaseDelay,
 		Logger:         log,
+		DeliverySecrets: func() ([][]byte, error) {
+			v, err := a.runner.Secret(delivery.SecretName)
+			return delivery.ParseSecrets(string(v)), err
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: connector: %w", err)

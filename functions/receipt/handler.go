@@ -1,0 +1,42 @@
+// Package function is the "receipt" function: anyone looks up and verifies
+// an electronic receipt; staff of the collecting unit correct receipts and
+// read daily summaries.
+//
+//	GET  ?series=&number=&lookup=[&format=json|xml|pdf]   one receipt (or Accept: application/xml, application/pdf)
+//	GET  ?code=&pin=[&format=]                            the application's current receipt (PIN through the citizen guard)
+//	GET  ?keys                                            offline-QR public keys, current + previous (JWKS-like)
+//	POST application/xml                                  verify a signed receipt: signature, content, issued here, not replaced
+//	POST {"series","number","lookupCode"}                 verify by identifiers
+//	POST {"action":"lookup","code","pin"}                 the application's receipt, PIN out of URLs
+//	POST {"action":"replace"|"adjust",…}  (staff JWT)     correct a receipt with a reason
+//	GET  ?summary&series=&day=[&format=xml|csv] (staff)   daily summary of a series
+//
+// All logic lives in motcua/shared/receipt/book.
+package function
+
+import (
+	"net/http"
+
+	"motcua/shared/application"
+	"motcua/shared/platform"
+	"motcua/shared/receipt/book"
+	"motcua/shared/staffauth"
+)
+
+// Handle answers one call of the receipt function.
+var Handle = platform.Serve(func(p *platform.Platform) (*book.LookupHTTP, error) {
+	b, setup, err := book.FromPlatform(p)
+	if err != nil {
+		return nil, err
+	}
+	staff, err := staffauth.NewVerifier(p.Secrets) // re-reads the key set: a rotation needs no restart
+	if err != nil {
+		return nil, err
+	}
+	return book.NewLookupHTTP(b, book.LookupDeps{
+		Access:    application.NewAccess(application.NewRepository(p.Store), p.Guard),
+		StaffAuth: staff.Verify,
+		Keys:      func() (any, error) { return setup.QR.KeySet(), nil },
+		Log:       p.Log,
+	}), nil
+}, http.MethodGet, http.MethodPost)

@@ -1,0 +1,36 @@
+package runner
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"motcua/shared/receipt/offlineqr"
+	"motcua/shared/receipt/signing"
+)
+
+func TestRunner_generates_receipt_dev_secrets(t *testing.T) {
+	r := &Runner{opts: Options{SecretsDir: t.TempDir()}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cert, err := r.Secret(signing.SecretCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := r.Secret(signing.SecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signing.NewLocal(key, cert); err != nil {
+		t.Fatalf("generated pair does not match: %v", err)
+	}
+	again, _ := r.Secret(signing.SecretCert)
+	if string(again) != string(cert) {
+		t.Fatal("certificate regenerated")
+	}
+	q, err := r.Secret(offlineqr.SecretName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := offlineqr.ParseSecret(q); err != nil {
+		t.Fatalf("generated QR key unusable: %v", err)
+	}
+}

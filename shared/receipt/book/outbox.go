@@ -1,0 +1,33 @@
+package book
+
+import (
+	"context"
+	"errors"
+
+	"motcua/shared/application"
+	"motcua/shared/docstore"
+	"motcua/shared/queue"
+)
+
+// The receipt book's only use of the outbox: stage receipt.issued once the
+// receipt is durable, publish it and delete the marker. The markers are
+// the ones application.RepairOutbox (motcua outbox repair) sweeps, so a
+// crash between staging and publishing is repaired with the others. If the
+// outbox moves to its own package, only this file changes.
+
+// stageEvent writes the marker of env (create once; a retry's second write
+// is not an error).
+func stageEvent(ctx context.Context, store docstore.Store, queueName string, env queue.Envelope) error {
+	return application.StageOutbox(ctx, store, queueName, env, "")
+}
+
+// flushEvent publishes env if its marker is still staged, then deletes the
+// marker; a marker already gone means a previous attempt published it.
+func flushEvent(ctx context.Context, store docstore.Store, pub queue.Publisher, queueName string, env queue.Envelope) error {
+	if _, err := store.Head(ctx, application.OutboxKey(env.ID)); errors.Is(err, docstore.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return application.FlushOutbox(ctx, store, pub, queueName, env)
+}
