@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"motcua/cmd/dvcqg-sim/sim"
 	"motcua/shared/application"
+	"motcua/shared/config"
 	"motcua/shared/docstore"
 	"motcua/shared/dvcqg"
 	"motcua/shared/queue"
@@ -234,6 +238,36 @@ func TestSync_unusable_events(t *testing.T) {
 			_, err := w.syncer.Handle(context.Background(), queue.Envelope{ID: "e", Type: "application.received", Payload: json.RawMessage(tc.payload)})
 			if !errors.Is(err, dvcqg.ErrBadEvent) {
 				t.Fatalf("%v, want ErrBadEvent", err)
+			}
+		})
+	}
+}
+
+func TestLGSPFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, dvcqg.SecretPassword), []byte("pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		src  config.MapSource
+		want []string
+	}{
+		{"login", config.MapSource{"MOTCUA_SECRETS_DIR": dir, dvcqg.KeyURL: "http://x/i", dvcqg.KeyAuthURL: "http://x/a", dvcqg.KeyUsername: "u", dvcqg.KeyUnitCode: "H00"}, nil},
+		{"fixed_token", config.MapSource{"MOTCUA_SECRETS_DIR": dir, dvcqg.KeyURL: "http://x/i", dvcqg.KeyUnitCode: "H00"}, nil},
+		{"missing_keys_named", config.MapSource{"MOTCUA_SECRETS_DIR": dir}, []string{dvcqg.KeyURL, dvcqg.KeyUnitCode}},
+		{"login_without_username", config.MapSource{"MOTCUA_SECRETS_DIR": dir, dvcqg.KeyURL: "http://x/i", dvcqg.KeyAuthURL: "http://x/a", dvcqg.KeyUnitCode: "H00"}, []string{"username"}},
+		{"missing_secret", config.MapSource{"MOTCUA_SECRETS_DIR": t.TempDir(), dvcqg.KeyURL: "http://x/i", dvcqg.KeyUnitCode: "H00"}, []string{dvcqg.SecretPassword}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := dvcqg.LGSPFromConfig(tc.src, config.SecretsFrom(tc.src))
+			if (err == nil) != (len(tc.want) == 0) {
+				t.Fatalf("err = %v, want failure naming %v", err, tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %s", err, w)
+				}
 			}
 		})
 	}
