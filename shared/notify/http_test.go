@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"motcua/shared/application"
 	"motcua/shared/delivery"
+	"motcua/shared/docstore"
 	"motcua/shared/notify"
 )
 
@@ -87,4 +89,31 @@ func TestDeliveryAuth_checks_the_connector_signature(t *testing.T) {
 	if err := missing(http.Header{}, body); err == nil {
 		t.Fatal("accepted without a secret")
 	}
+}
+
+// FuzzServe: any delivery body gets an answer (never a panic, never a 5xx
+// for input alone) and sends nothing without a stored application.
+func FuzzServe(f *testing.F) {
+	f.Add([]byte(`{"id":"e1","type":"application.submitted","payload":{"code":"STP-261203-0001"}}`))
+	f.Add([]byte(`{"id":"e2","type":"payment.confirmed","payload":{"ref":"MCABCDEFGHIJKL"}}`))
+	f.Add([]byte(`{"id":"e3","type":"receipt.issued","payload":{"series":"BL26T","number":1}}`))
+	f.Add([]byte(`{"id":"e4","type":"feedback.answered","payload":{"id":"PAKN-261203-7K3QX9MA"}}`))
+	f.Add([]byte(`{"id":"../x","type":"application.received","payload":null}`))
+	sent := &countingSender{ch: notify.ChannelSMS}
+	svc, err := notify.NewService(docstore.NewMemStore("b"), []notify.Sender{sent}, notify.Options{Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := notify.NewHTTP(svc, nil, slog.New(slog.DiscardHandler))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		resp := h.Serve(context.Background(), handler.Request{Method: http.MethodPost, Body: body, Header: http.Header{"Content-Type": {"application/json"}}})
+		switch resp.StatusCode {
+		case 200, 400, 422:
+		default:
+			t.Fatalf("status %d for %q: %s", resp.StatusCode, body, resp.Body)
+		}
+		if sent.n != 0 {
+			t.Fatalf("sent %d messages with an empty store", sent.n)
+		}
+	})
 }
