@@ -136,6 +136,7 @@ type App struct {
 	sinks    *devsink.Sinks
 	dvcqg    *sim.Sim
 	dvcqgSrv *http.Server
+	dvcqgURL string
 
 	stopOnce sync.Once
 	stopErr  error

@@ -56,6 +56,7 @@ func (a *App) startOutside(env map[string]string) error {
 	a.dvcqgSrv = &http.Server{Handler: a.dvcqg.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = a.dvcqgSrv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
+	a.dvcqgURL = base
 	env[dvcqg.KeyURL] = base + sim.PathIntegration
 	env[dvcqg.KeyAuthURL] = base + sim.PathAuth
 	env[dvcqg.KeyUsername] = localDVCQGUser
@@ -92,3 +93,7 @@ func (a *App) DevSinks() *devsink.Sinks { return a.sinks }
 
 // DVCQGSim is the national portal simulator dvcqg-sync sends to.
 func (a *App) DVCQGSim() *sim.Sim { return a.dvcqg }
+
+// DVCQGSimURL is the simulator's base URL (GET <url>/_sim/received lists
+// what it accepted; POST <url>/_sim/control sets failures).
+func (a *App) DVCQGSimURL() string { return a.dvcqgURL }
