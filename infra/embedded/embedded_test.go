@@ -221,3 +221,38 @@ func TestCloseEndsLongPollsPromptly(t *testing.T) {
 	}
 	<-pollDone
 }
+
+// TestEdgeRefusesUnsignedRequests checks, through the stack's one endpoint,
+// that S3 and SQS both demand signatures as AWS does.
+func TestEdgeRefusesUnsignedRequests(t *testing.T) {
+	st := embedded.StartForTest(t)
+	cases := []struct {
+		name, method, path, contentType, body string
+		status                                int
+		want                                  string
+	}{
+		{"s3_anonymous_get", http.MethodGet, "/motcua-data/applications/STP-1.json", "", "", 403, "<Code>AccessDenied</Code>"},
+		{"s3_anonymous_list", http.MethodGet, "/motcua-data?list-type=2", "", "", 403, "<Code>AccessDenied</Code>"},
+		{"sqs_anonymous_query", http.MethodPost, "/", "application/x-www-form-urlencoded", "Action=ListQueues&Version=2012-11-05", 403, "<Code>MissingAuthenticationToken</Code>"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, st.Endpoint()+tc.path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) {
+				t.Fatalf("status %d body %s", resp.StatusCode, b)
+			}
+		})
+	}
+}

@@ -279,3 +279,19 @@ func TestObjectHeaders_as_S3_sends_them(t *testing.T) {
 		t.Fatalf("ranged SDK read %q %v meta %v", b, err, out.Metadata)
 	}
 }
+
+func TestCORSPreflight_needs_no_signature(t *testing.T) {
+	_, hs := startServer(t, t.TempDir())
+	createBucket(t, newClient(hs.URL))
+	req, _ := http.NewRequest(http.MethodOptions, hs.URL+"/"+bucket+"/uploads/a.pdf", nil)
+	req.Header.Set("Origin", "https://dichvucong.example.vn")
+	req.Header.Set("Access-Control-Request-Method", "PUT")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") == "" {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+}

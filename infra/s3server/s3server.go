@@ -143,7 +143,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer ohw.finish()
 		w = ohw
 	}
-	if s.verifier != nil {
+	if s.verifier != nil && r.Method != http.MethodOptions {
+		// CORS preflights carry no credentials, on S3 too.
 		if !s.authenticate(w, r) {
 			return
 		}

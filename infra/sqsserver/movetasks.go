@@ -64,7 +64,8 @@ var tasksBucket = []byte("movetasks")
 // taskRecord is the persisted (and listed) state of a move task.
 type taskRecord struct {
 	ID            string `json:"id"`
-	Source        string `json:"src"` // source queue name
+	Source        string `json:"src"`    // source queue name
+	SourceUID     string `json:"srcUid"` // its uid: a re-created queue has none of the old tasks
 	SourceArn     string `json:"srcArn"`
 	DestArn       string `json:"dstArn,omitempty"`
 	Rate          int64  `json:"rate,omitempty"`
@@ -216,7 +217,7 @@ func (s *Server) startMessageMoveTask(r *request) (any, *apiError) {
 	s.taskMu.Lock()
 	defer s.taskMu.Unlock()
 	for _, t := range s.tasks[srcName] {
-		if t.rec.Status == taskRunning || t.rec.Status == taskCancelling {
+		if t.rec.SourceUID == src.uid && (t.rec.Status == taskRunning || t.rec.Status == taskCancelling) {
 			return nil, errInvalidParam("There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
 		}
 	}
@@ -230,7 +231,7 @@ func (s *Server) startMessageMoveTask(r *request) (any, *apiError) {
 	}
 	src.mu.Unlock()
 	rec := taskRecord{
-		ID: uuid.NewString(), Source: srcName, SourceArn: in.SourceArn, DestArn: in.DestinationArn,
+		ID: uuid.NewString(), Source: srcName, SourceUID: src.uid, SourceArn: in.SourceArn, DestArn: in.DestinationArn,
 		Status: taskRunning, ToMove: visible, Started: now,
 	}
 	if in.MaxNumberOfMessagesPerSecond.set {
@@ -297,7 +298,11 @@ func (s *Server) listMessageMoveTasks(r *request) (any, *apiError) {
 		max = in.MaxResults.v
 	}
 	name, ok := queueNameFromArn(in.SourceArn)
-	if !ok || in.SourceArn != s.arn(name) || s.queueByName(name) == nil {
+	var src *queue
+	if ok && in.SourceArn == s.arn(name) {
+		src = s.queueByName(name)
+	}
+	if src == nil {
 		return nil, errResourceNotFound("The resource that you specified for the SourceArn parameter doesn't exist.")
 	}
 	s.taskMu.Lock()
@@ -306,6 +311,9 @@ func (s *Server) listMessageMoveTasks(r *request) (any, *apiError) {
 	results := []moveTaskOut{}
 	for i := len(ts) - 1; i >= 0 && int64(len(results)) < max; i-- {
 		rec := ts[i].rec
+		if rec.SourceUID != src.uid {
+			continue
+		}
 		out := moveTaskOut{
 			Status: rec.Status, SourceArn: rec.SourceArn, DestinationArn: rec.DestArn,
 			MaxNumberOfMessagesPerSecond: rec.Rate, ApproximateNumberOfMessagesMoved: rec.Moved,
@@ -334,13 +342,17 @@ func (s *Server) cancelMessageMoveTask(r *request) (any, *apiError) {
 		return nil, errInvalidParam("Value for parameter TaskHandle is invalid.")
 	}
 	name, ok := queueNameFromArn(srcArn)
-	if !ok || srcArn != s.arn(name) || s.queueByName(name) == nil {
+	var src *queue
+	if ok && srcArn == s.arn(name) {
+		src = s.queueByName(name)
+	}
+	if src == nil {
 		return nil, errResourceNotFound("The resource that you specified for the SourceArn parameter doesn't exist.")
 	}
 	s.taskMu.Lock()
 	var t *moveTask
 	for _, x := range s.tasks[name] {
-		if x.rec.ID == id {
+		if x.rec.ID == id && x.rec.SourceUID == src.uid {
 			t = x
 		}
 	}
@@ -449,7 +461,7 @@ func (s *Server) moveSome(t *moveTask, n int) (int, string, *apiError) {
 	rec := t.rec
 	s.taskMu.Unlock()
 	src := s.queueByName(rec.Source)
-	if src == nil {
+	if src == nil || src.uid != rec.SourceUID {
 		return 0, "AWS.SimpleQueueService.NonExistentQueue", nil
 	}
 	// Resolve destinations before taking messages.

@@ -312,3 +312,23 @@ func TestMoveTask_query_protocol(t *testing.T) {
 		t.Fatalf("list: %d %s", code, body)
 	}
 }
+
+func TestMoveTask_recreated_queue_has_no_old_tasks(t *testing.T) {
+	e := newEnv(t, "", true)
+	ctx := context.Background()
+	src, dlq, dlqArn := e.dlqPipe("orders", 1)
+	if _, err := e.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTask(dlqArn)
+	for _, u := range []string{src, dlq} {
+		if _, err := e.c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(u)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.createQueue("orders-dlq", nil)
+	out, err := e.c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn)})
+	if err != nil || len(out.Results) != 0 {
+		t.Fatalf("re-created queue lists %v %v", out, err)
+	}
+}

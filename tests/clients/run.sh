@@ -17,9 +17,11 @@ if [ -z "$py" ]; then
   .localstack/clients-venv/bin/pip install -q --disable-pip-version-check boto3
   py=.localstack/clients-venv/bin/python
 fi
-# The stack's ports; move them with these variables when 4599/8099 are taken.
-edge=${MOTCUA_CLIENTS_EDGE_ADDR:-127.0.0.1:4599}
-gw=${MOTCUA_CLIENTS_GATEWAY_ADDR:-127.0.0.1:8099}
+# The stack's ports; move them when 4599/8099 are taken, with
+# MOTCUA_CLIENTS_EDGE_PORT / MOTCUA_CLIENTS_GATEWAY_PORT (or whole addresses
+# with MOTCUA_CLIENTS_EDGE_ADDR / MOTCUA_CLIENTS_GATEWAY_ADDR).
+edge=${MOTCUA_CLIENTS_EDGE_ADDR:-127.0.0.1:${MOTCUA_CLIENTS_EDGE_PORT:-4599}}
+gw=${MOTCUA_CLIENTS_GATEWAY_ADDR:-127.0.0.1:${MOTCUA_CLIENTS_GATEWAY_PORT:-8099}}
 data=$(mktemp -d)
 go build -o "$data/motcua-local" ./cmd/motcua-local
 "$data/motcua-local" -edge-addr "$edge" -gateway-addr "$gw" -data "$data/data" -build "$data/build" >"$data/out.log" 2>"$data/err.log" &
@@ -32,6 +34,9 @@ for _ in $(seq 1 120); do
 done
 echo "== boto3 (default settings; region from AWS_DEFAULT_REGION)"
 AWS_ENDPOINT_URL="http://$edge" AWS_DEFAULT_REGION=us-east-1 "$py" tests/clients/boto3_check.py
+echo "== Open311 GeoReport v2 (PyPI georeport client + requests) against /function/feedback/open311/v2"
+"$py" -c 'import georeport' 2>/dev/null || "$py" -m pip install -q --disable-pip-version-check 'georeport==0.3.1'
+MOTCUA_GATEWAY="http://$gw" "$py" tests/clients/open311_check.py
 if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
   echo "== AWS SDK for JavaScript v3"
   (cd tests/clients && npm ci --no-audit --no-fund --silent >/dev/null)
