@@ -54,6 +54,12 @@ func startApp(t *testing.T, cfg app.Config) (*app.App, *syncBuffer) {
 	cfg.BuildDir = filepath.Join(tmp, "build")
 	cfg.NoSync = true
 	cfg.Logger = slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if externalAWS() {
+		// The production-path leg (tests/production-path/run.sh): the same
+		// functions against LocalStack, whose buckets and queues come from
+		// the CloudFormation template, so nothing is provisioned here.
+		cfg.ExternalAWS, cfg.NoProvision = true, true
+	}
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 5 * time.Second
 	}
@@ -81,6 +87,11 @@ func startApp(t *testing.T, cfg app.Config) (*app.App, *syncBuffer) {
 	})
 	return a, logs
 }
+
+// externalAWS reports whether MOTCUA_E2E_EXTERNAL_AWS=1 asks the end-to-end
+// tests to run the stack against the standard AWS environment
+// (AWS_ENDPOINT_URL) instead of the embedded S3/SQS.
+func externalAWS() bool { return os.Getenv("MOTCUA_E2E_EXTERNAL_AWS") == "1" }
 
 // do sends one request and returns the status, headers and body.
 func do(t *testing.T, method, url string, body io.Reader, hdr ...string) (int, http.Header, []byte) {
