@@ -80,8 +80,13 @@ run_suite() { # $1 = label; rest = env
   grep -E '^(--- |ok|PASS|FAIL)' "$root/.production-path-$label.log" | tee -a "$log" >/dev/null
   awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", e - s }'
 }
+# startup = building and starting the functions, gateway and connector (the
+# same work on both backends); the rest is the suite's traffic.
+startup() { grep -o 'stack started in [0-9.]*[a-z]*' "$root/.production-path-$1.log" | awk '{ d = $4; if (d ~ /ms$/) { sub(/ms$/, "", d); d /= 1000 } else { sub(/s$/, "", d) } t += d } END { printf "%.1f", t }'; }
 emb=$(run_suite embedded MOTCUA_E2E_EXTERNAL_AWS=0)
-say "suite on the embedded stack: ${emb} s"
 ls=$(run_suite localstack MOTCUA_E2E_EXTERNAL_AWS=1 AWS_ENDPOINT_URL="$ep")
-say "suite on LocalStack (CloudFormation-deployed): ${ls} s"
-say "ratio LocalStack/embedded: $(awk -v a="$ls" -v b="$emb" 'BEGIN { printf "%.2f", a / b }')"
+es=$(startup embedded); lss=$(startup localstack)
+ef=$(awk -v a="$emb" -v b="$es" 'BEGIN { printf "%.1f", a - b }'); lf=$(awk -v a="$ls" -v b="$lss" 'BEGIN { printf "%.1f", a - b }')
+say "suite on the embedded stack: ${emb} s (stack start ${es} s, traffic ${ef} s)"
+say "suite on LocalStack (CloudFormation-deployed): ${ls} s (stack start ${lss} s, traffic ${lf} s)"
+say "ratio LocalStack/embedded: whole $(awk -v a="$ls" -v b="$emb" 'BEGIN { printf "%.2f", a / b }'), traffic $(awk -v a="$lf" -v b="$ef" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
