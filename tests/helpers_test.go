@@ -75,7 +75,7 @@ func startApp(t *testing.T, cfg app.Config) (*app.App, *syncBuffer) {
 	if err != nil {
 		t.Fatalf("app.Start: %v\nlogs:\n%s", err, logs)
 	}
-	t.Logf("stack started in %s (external AWS: %v)", a.StartupDuration().Round(time.Millisecond), cfg.ExternalAWS)
+	t.Logf("stack started in %.3fs (external AWS: %v)", a.StartupDuration().Seconds(), cfg.ExternalAWS)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
