@@ -32,7 +32,7 @@ done
 faas-cli secret "$verb" bank-webhook-secrets --from-file "$src/bank-webhook-secrets"
 
 # queue-delivery-secret: HMAC-SHA256 secrets of connector deliveries, one per line; the connector signs with every line, functions accept any (mount the same secret in the connector)
-# mounted by: issue-receipt
+# mounted by: issue-receipt, reprocess-worker, stats
 faas-cli secret "$verb" queue-delivery-secret --from-file "$src/queue-delivery-secret"
 
 # receipt-qr-key: signing key(s) of the offline-verifiable receipt QR, current first, then previous ones
@@ -48,13 +48,13 @@ faas-cli secret "$verb" receipt-signing-cert --from-file "$src/receipt-signing-c
 faas-cli secret "$verb" receipt-signing-key --from-file "$src/receipt-signing-key"
 
 # staff-jwt-public-keys: staff token verification key set (JWKS JSON, one key per kid; the private key stays with the token issuer)
-# mounted by: process-application, receipt, submit-application
+# mounted by: feedback, process-application, receipt, reprocess, reprocess-cron-outbox, reprocess-cron-pending, reprocess-cron-settlement, submit-application
 faas-cli secret "$verb" staff-jwt-public-keys --from-file "$src/staff-jwt-public-keys"
 
 # vnpay-hash-secret: VNPAY HMAC-SHA512 hash secret (vnp_HashSecret)
-# mounted by: pay-fee, payment-callback
+# mounted by: pay-fee, payment-callback, reprocess, reprocess-cron-outbox, reprocess-cron-pending, reprocess-cron-settlement, reprocess-worker
 faas-cli secret "$verb" vnpay-hash-secret --from-file "$src/vnpay-hash-secret"
 
 # vnpay-tmn-code: VNPAY merchant (terminal) code
-# mounted by: pay-fee, payment-callback
+# mounted by: pay-fee, payment-callback, reprocess, reprocess-cron-outbox, reprocess-cron-pending, reprocess-cron-settlement, reprocess-worker
 faas-cli secret "$verb" vnpay-tmn-code --from-file "$src/vnpay-tmn-code"

@@ -77,6 +77,7 @@ type options struct {
 	timeout    time.Duration
 	apps       appOptions
 	payments   payOptions
+	stats      statsOptions
 	receipts   rcptOptions
 }
 
@@ -121,6 +122,8 @@ type Report struct {
 	Applications *AppReport `json:"applications,omitempty"`
 	// Payments is the payment-callback scenario (nil when not run).
 	Payments *PayReport `json:"payments,omitempty"`
+	// Stats is the indicators scenario (nil when not run).
+	Stats *StatsReport `json:"stats,omitempty"`
 	// Receipts is the receipts scenario (-receipts).
 	Receipts *RcptReport `json:"receipts,omitempty"`
 	// Notes explain the numbers.
@@ -143,6 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "abort the whole run after this long")
 	o.apps.register(fs)
 	o.payments.register(fs)
+	o.stats.register(fs)
 	o.receipts.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -151,7 +155,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "motcua-bench: -n, -aws-n, -starts and -fn-starts must be at least 1")
 		return 2
 	}
-	if err := errors.Join(o.apps.validate(), o.payments.validate(), o.receipts.validate()); err != nil {
+	if err := errors.Join(o.apps.validate(), o.payments.validate(), o.receipts.validate(), o.stats.validate()); err != nil {
 		fmt.Fprintf(stderr, "motcua-bench: %v\n", err)
 		return 2
 	}
@@ -345,6 +349,11 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 	}
 	if o.receipts.enabled {
 		if rep.Receipts, err = benchReceipts(ctx, a, o.receipts, stderr); err != nil {
+			return nil, err
+		}
+	}
+	if o.stats.enabled {
+		if rep.Stats, err = benchStats(ctx, a, o.stats, stderr); err != nil {
 			return nil, err
 		}
 	}
@@ -678,6 +687,7 @@ func printReport(w io.Writer, r *Report) {
 	table("S3 / SQS round trips", r.Storage, "embedded/LocalStack")
 	printApplications(w, r.Applications)
 	printPayments(w, r.Payments)
+	printStats(w, r.Stats)
 	printReceipts(w, r.Receipts)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "- %s\n", n)

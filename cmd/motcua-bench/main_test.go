@@ -65,6 +65,7 @@ func TestRun_rejects_bad_flags(t *testing.T) {
 		{"zero_requests", []string{"-n", "0"}},
 		{"remote_localstack", []string{"-localstack", "http://example.com:4566"}},
 		{"unknown_flag", []string{"-nope"}},
+		{"stats_too_few_applications", []string{"-stats", "-stats-apps", "5"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,13 +83,13 @@ func TestRun_small_run_prints_every_table(t *testing.T) {
 	tmp := t.TempDir()
 	jsonPath := filepath.Join(tmp, "bench.json")
 	var out, errOut bytes.Buffer
-	args := []string{"-n", "20", "-aws-n", "5", "-starts", "1", "-fn-starts", "1", "-app-n", "20", "-pay-n", "20", "-rcpt-n", "10", "-rcpt-m", "5", "-rcpt-rate", "20", "-nosync",
+	args := []string{"-n", "20", "-aws-n", "5", "-starts", "1", "-fn-starts", "1", "-app-n", "20", "-pay-n", "20", "-rcpt-n", "10", "-rcpt-m", "5", "-rcpt-rate", "20", "-stats", "-stats-apps", "40", "-stats-n", "5", "-nosync",
 		"-build", filepath.Join(tmp, "build"), "-json", jsonPath}
 	if code := run(args, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
 	}
 	for _, want := range []string{"### Start-to-ready", "### Gateway overhead", "### S3 / SQS round trips",
-		"POST 1 KiB → 405, concurrency 10", "S3 PUT+GET 1 KiB", "SQS send+receive+delete", "LocalStack not measured", "### Receipts", "through the connector"} {
+		"POST 1 KiB → 405, concurrency 10", "S3 PUT+GET 1 KiB", "SQS send+receive+delete", "LocalStack not measured", "### Receipts", "through the connector", "### Indicators (40 applications"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

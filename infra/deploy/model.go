@@ -40,7 +40,15 @@ const (
 	S3Annotation = "com.motcua.s3"
 	// KMSSignAnnotation names the KMS keys the function signs with.
 	KMSSignAnnotation = "com.motcua.kms-sign"
+	// SQSSendAnnotation lists queues the function sends to beyond its
+	// MOTCUA_*_QUEUE variables (e.g. outbox republishing, whose target
+	// queue is in the stored marker), separated by spaces.
+	SQSSendAnnotation = "com.motcua.sqs-send"
 )
+
+// CronTopic is the topic of OpenFaaS's cron-connector: a schedule, not an
+// SQS queue.
+const CronTopic = "cron-function"
 
 // ReceiptSigningKey is the only KMS key name KMSSignAnnotation accepts: the
 // RSA_2048 SIGN_VERIFY key of the receipt signatures.
@@ -73,6 +81,8 @@ type Function struct {
 	Consumes string
 	// KMSSign is set when it signs with the receipt-signing key.
 	KMSSign bool
+	// Scheduled is set for cron-connector functions (topic cron-function).
+	Scheduled bool
 	// Secrets are its mounted secrets.
 	Secrets []string
 	// ExecTimeout is its watchdog exec_timeout.
@@ -124,6 +134,9 @@ func Build(st *stackfile.Stack, res provision.Resources) (*Model, error) {
 			continue
 		}
 		f := Function{Name: name, Consumes: fn.Topic(), Secrets: slices.Sorted(slices.Values(fn.Secrets))}
+		if f.Consumes == CronTopic {
+			f.Consumes, f.Scheduled = "", true
+		}
 		f.ExecTimeout, err = stackfile.Timeout(env, "exec_timeout", 0)
 		if err != nil || f.ExecTimeout <= 0 {
 			bad("%s: environment.exec_timeout must be set (e.g. 30s): %v", name, err)
@@ -142,13 +155,20 @@ func Build(st *stackfile.Stack, res provision.Resources) (*Model, error) {
 			f.Grants = append(f.Grants, Grant{Bucket: bucket, Prefix: prefix})
 		}
 		sort.Slice(f.Grants, func(i, j int) bool { return f.Grants[i].String() < f.Grants[j].String() })
+		type send struct{ field, queue string }
+		var sends []send
 		for _, k := range slices.Sorted(mapKeys(env)) {
-			if !strings.HasPrefix(k, "MOTCUA_") || !strings.HasSuffix(k, "_QUEUE") {
-				continue
+			if strings.HasPrefix(k, "MOTCUA_") && strings.HasSuffix(k, "_QUEUE") {
+				sends = append(sends, send{"environment." + k, env[k]})
 			}
-			q := env[k]
+		}
+		for _, q := range strings.Fields(fn.Annotations[SQSSendAnnotation]) {
+			sends = append(sends, send{"annotation " + SQSSendAnnotation, q})
+		}
+		for _, sd := range sends {
+			q := sd.queue
 			if _, ok := res.Queue(q); !ok {
-				bad("%s: environment.%s: queue %q is not in resources.json", name, k, q)
+				bad("%s: %s: queue %q is not in resources.json", name, sd.field, q)
 				continue
 			}
 			f.Publishes = appendUnique(f.Publishes, q)
