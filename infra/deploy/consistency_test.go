@@ -48,13 +48,13 @@ import (
 	"motcua/shared/application"
 	"motcua/shared/catalog"
 	"motcua/shared/citizenguard"
-	"motcua/shared/outbox"
-	"motcua/shared/payment"
-	"motcua/shared/receipt/book"
-	"motcua/shared/receipt/numbering"
 	"motcua/shared/feedback"
 	"motcua/shared/jobs"
+	"motcua/shared/outbox"
+	"motcua/shared/payment"
 	"motcua/shared/rating"
+	"motcua/shared/receipt/book"
+	"motcua/shared/receipt/numbering"
 	"motcua/shared/reconcile"
 	"motcua/shared/stats"
 )
@@ -271,9 +271,9 @@ func owners(t *testing.T) map[string][]owner {
 			}},
 			{env: "MOTCUA_UPLOADS_BUCKET", optional: []string{dir(appUpload)}}, // submission only
 		},
-		"motcua/shared/payment":           {{env: "MOTCUA_BUCKET", prefixes: []string{payment.Prefix}}},
-		"motcua/shared/rating":            {{env: "MOTCUA_BUCKET", prefixes: []string{rating.Prefix}}},
-		"motcua/shared/reconcile":         {{env: "MOTCUA_BUCKET", prefixes: []string{dir(reconcile.SettlementPrefix)}}},
+		"motcua/shared/payment":   {{env: "MOTCUA_BUCKET", prefixes: []string{payment.Prefix}}},
+		"motcua/shared/rating":    {{env: "MOTCUA_BUCKET", prefixes: []string{rating.Prefix}}},
+		"motcua/shared/reconcile": {{env: "MOTCUA_BUCKET", prefixes: []string{dir(reconcile.SettlementPrefix)}}},
 		"motcua/shared/feedback": {
 			{env: "MOTCUA_BUCKET", prefixes: []string{dir(feedback.ItemsPrefix)}},
 			{env: "MOTCUA_UPLOADS_BUCKET", optional: []string{dir(feedback.UploadKey(feedbackID(t), "x.pdf"))}},
@@ -282,7 +282,7 @@ func owners(t *testing.T) map[string][]owner {
 			// rebuild and per-event re-reads of the documents it counts
 			dir(application.Key(code)), dir(catalog.PointerKey), rating.Prefix, stats.FeedbackPrefix,
 		}}},
-		"motcua/shared/jobs": {{env: "MOTCUA_BUCKET", prefixes: []string{jobs.Prefix, jobs.IndexPrefix, jobs.SchedulePrefix, jobs.AuditPrefix}}},
+		"motcua/shared/jobs":              {{env: "MOTCUA_BUCKET", prefixes: []string{jobs.Prefix, jobs.IndexPrefix, jobs.SchedulePrefix, jobs.AuditPrefix}}},
 		"motcua/shared/receipt/book":      {{env: "MOTCUA_BUCKET", prefixes: []string{book.Prefix}}},
 		"motcua/shared/receipt/numbering": {{env: "MOTCUA_BUCKET", prefixes: []string{book.Prefix}}},
 	}
