@@ -45,6 +45,7 @@ import (
 
 	"motcua/infra/deploy"
 	"motcua/infra/provision"
+	"motcua/infra/stackfile"
 	"motcua/shared/application"
 	"motcua/shared/catalog"
 	"motcua/shared/citizenguard"
@@ -588,4 +589,40 @@ func feedbackID(t *testing.T) feedback.ID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestStack_production_conventions: images under the registry prefix and
+// tag variables, bucket names with the suffix variable, resources and
+// scaling labels on every function.
+func TestStack_production_conventions(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "stack.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"MOTCUA_REGISTRY": "REG.example/x", "MOTCUA_TAG": "TAG1", "MOTCUA_BUCKET_SUFFIX": "-sfx"}
+	st, err := stackfile.ParseEnv(raw, root, func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range st.FunctionNames() {
+		fn := st.Functions[n]
+		folder := strings.TrimPrefix(fn.Handler, "./functions/")
+		if want := "REG.example/x/" + folder + ":TAG1"; fn.Image != want {
+			t.Errorf("%s: image %q with MOTCUA_REGISTRY/MOTCUA_TAG set, want %q (use ${MOTCUA_REGISTRY:-ghcr.io/motcua}/%s:${MOTCUA_TAG:-latest})", n, fn.Image, want, folder)
+		}
+		env, _ := st.Env(fn)
+		for _, k := range []string{"MOTCUA_BUCKET", "MOTCUA_UPLOADS_BUCKET"} {
+			if v, ok := env[k]; ok && !strings.HasSuffix(v, "-sfx") {
+				t.Errorf("%s: %s %q ignores MOTCUA_BUCKET_SUFFIX", n, k, v)
+			}
+		}
+		if fn.Requests == nil || fn.Limits == nil || fn.Limits.Memory == "" || fn.Limits.CPU == "" || fn.Requests.Memory == "" {
+			t.Errorf("%s: requests and limits (memory, cpu) are required", n)
+		}
+		for _, l := range []string{"com.openfaas.scale.min", "com.openfaas.scale.max"} {
+			if fn.Labels[l] == "" && fn.Topic() != deploy.CronTopic {
+				t.Errorf("%s: label %s missing", n, l)
+			}
+		}
+	}
 }
