@@ -54,7 +54,10 @@ ep="http://$addr"
 awsl() { aws --endpoint-url "$ep" --region us-east-1 "$@"; }
 
 t0=$(date +%s)
+# Templates over 51 200 bytes go through an S3 staging bucket, as on AWS.
+awsl s3 mb s3://motcua-cfn-staging >/dev/null
 awsl cloudformation deploy --stack-name "$stack" --template-file infra/cloudformation/motcua.json \
+  --s3-bucket motcua-cfn-staging \
   --parameter-overrides TrustedPrincipalArn=arn:aws:iam::000000000000:root \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset
 status=$(awsl cloudformation describe-stacks --stack-name "$stack" --query 'Stacks[0].StackStatus' --output text)
