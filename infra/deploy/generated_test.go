@@ -39,3 +39,20 @@ func TestGenerated_files_are_current(t *testing.T) {
 		}
 	}
 }
+
+// TestCloudFormation_fits_the_service_limits: a template deployed through S3
+// may be at most 1 MB and hold at most 500 resources.
+func TestCloudFormation_fits_the_service_limits(t *testing.T) {
+	m := load(t)
+	b, err := m.CloudFormation()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 1_000_000 {
+		t.Errorf("template is %d bytes, CloudFormation takes at most 1 000 000 (from S3)", len(b))
+	}
+	tpl := template(t, m)
+	if n := len(tpl.Resources); n > 500 {
+		t.Errorf("template has %d resources, CloudFormation allows 500", n)
+	}
+}
