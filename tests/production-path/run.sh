@@ -54,12 +54,15 @@ ep="http://$addr"
 awsl() { aws --endpoint-url "$ep" --region us-east-1 "$@"; }
 
 t0=$(date +%s)
-# Templates over 51 200 bytes go through an S3 staging bucket, as on AWS.
+# Templates over 51 200 bytes go through S3, as on AWS (`aws cloudformation
+# deploy --s3-bucket` would upload to the real S3 endpoint, so upload here).
 awsl s3 mb s3://motcua-cfn-staging >/dev/null
-awsl cloudformation deploy --stack-name "$stack" --template-file infra/cloudformation/motcua.json \
-  --s3-bucket motcua-cfn-staging \
-  --parameter-overrides TrustedPrincipalArn=arn:aws:iam::000000000000:root \
-  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset
+awsl s3 cp --quiet infra/cloudformation/motcua.json s3://motcua-cfn-staging/motcua.json
+awsl cloudformation create-stack --stack-name "$stack" --template-url "$ep/motcua-cfn-staging/motcua.json" \
+  --parameters ParameterKey=TrustedPrincipalArn,ParameterValue=arn:aws:iam::000000000000:root \
+  --capabilities CAPABILITY_IAM >/dev/null
+awsl cloudformation wait stack-create-complete --stack-name "$stack" || {
+  awsl cloudformation describe-stack-events --stack-name "$stack" --max-items 15 --output text >&2; say "FAIL: stack creation"; exit 1; }
 status=$(awsl cloudformation describe-stacks --stack-name "$stack" --query 'Stacks[0].StackStatus' --output text)
 say "stack $stack: $status in $(( $(date +%s) - t0 )) s"
 [ "$status" = CREATE_COMPLETE ] || [ "$status" = UPDATE_COMPLETE ] || { say "FAIL: stack status $status"; exit 1; }
