@@ -69,7 +69,11 @@ func startApp(t *testing.T, cfg app.Config) (*app.App, *syncBuffer) {
 	if cfg.ConnectorShutdownGrace == 0 {
 		cfg.ConnectorShutdownGrace = 5 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	start := 3 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("MOTCUA_E2E_START_TIMEOUT")); err == nil && d > 0 {
+		start = d // building every function on a loaded machine can take longer
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), start)
 	defer cancel()
 	a, err := app.Start(ctx, cfg)
 	if err != nil {

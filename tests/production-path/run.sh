@@ -80,7 +80,7 @@ run_suite() { # $1 = label; rest = env
   local label=$1; shift
   local s e
   s=$(date +%s.%N)
-  (cd tests && env "$@" ../.build/e2e.test -test.run "$tests" -test.count=1 -test.timeout 15m -test.v) >"$root/.production-path-$label.log" 2>&1 \
+  (cd tests && env MOTCUA_E2E_START_TIMEOUT="${MOTCUA_E2E_START_TIMEOUT:-10m}" "$@" ../.build/e2e.test -test.run "$tests" -test.count=1 -test.timeout 15m -test.v) >"$root/.production-path-$label.log" 2>&1 \
     || { tail -80 "$root/.production-path-$label.log" >&2; say "FAIL: suite on $label" >&2; exit 1; }
   e=$(date +%s.%N)
   grep -E '^(--- |ok|PASS|FAIL)' "$root/.production-path-$label.log" | tee -a "$log" >/dev/null
