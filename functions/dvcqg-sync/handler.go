@@ -20,7 +20,6 @@ import (
 	"motcua/shared/config"
 	"motcua/shared/delivery"
 	"motcua/shared/dvcqg"
-	"motcua/shared/notify"
 	"motcua/shared/platform"
 )
 
@@ -39,6 +38,6 @@ var Handle = platform.Serve(func(p *platform.Platform) (*dvcqg.HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth := notify.DeliveryAuth(func() (string, error) { return p.Secrets.Get(delivery.SecretName) })
+	auth := delivery.FromSecret(func() (string, error) { return p.Secrets.Get(delivery.SecretName) })
 	return dvcqg.NewHTTP(s, auth, p.Log), nil
 }, http.MethodPost)

@@ -9,8 +9,8 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"motcua/shared/delivery"
 	"motcua/shared/httpx"
-	"motcua/shared/notify"
 )
 
 // HTTP is the adapter of the dvcqg-sync function (the queue connector POSTs
@@ -21,13 +21,13 @@ import (
 //	                 portal failure (the connector redelivers, then dead-letters)
 type HTTP struct {
 	sync *Syncer
-	auth notify.Authenticator
+	auth delivery.Authenticator
 	log  *slog.Logger
 }
 
 // NewHTTP returns the adapter; auth may be nil only where the function is
 // unreachable from outside (tests).
-func NewHTTP(s *Syncer, auth notify.Authenticator, log *slog.Logger) *HTTP {
+func NewHTTP(s *Syncer, auth delivery.Authenticator, log *slog.Logger) *HTTP {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -46,7 +46,7 @@ func (h *HTTP) Serve(ctx context.Context, req handler.Request) handler.Response 
 				WithDetail("Only the queue connector may call this function.", "Chỉ bộ kết nối hàng đợi được gọi chức năng này."))
 		}
 	}
-	env, err := notify.DecodeEnvelope(req.Body)
+	env, err := delivery.DecodeEnvelope(req.Body)
 	if err != nil {
 		return httpx.ProblemResponse(httpx.BadRequest("invalid_envelope", "The body is not a queue envelope.", "Nội dung không phải là một thông điệp hàng đợi."))
 	}

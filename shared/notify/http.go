@@ -2,12 +2,10 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -18,7 +16,7 @@ import (
 
 // Authenticator checks that a delivery comes from the queue connector
 // (shared/delivery's signature); nil error means accepted.
-type Authenticator func(h http.Header, body []byte) error
+type Authenticator = delivery.Authenticator
 
 // HTTP is the adapter of the notify function: the queue connector POSTs one
 // envelope per call.
@@ -79,33 +77,12 @@ func (h *HTTP) Serve(ctx context.Context, req handler.Request) handler.Response 
 	}
 }
 
-// maxEnvelope bounds an envelope's size.
-const maxEnvelope = 256 << 10
-
 // DecodeEnvelope parses a delivery body into a valid envelope.
-func DecodeEnvelope(body []byte) (queue.Envelope, error) {
-	if len(body) > maxEnvelope {
-		return queue.Envelope{}, fmt.Errorf("%w: %d bytes", queue.ErrInvalidEnvelope, len(body))
-	}
-	var env queue.Envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return queue.Envelope{}, fmt.Errorf("%w: %v", queue.ErrInvalidEnvelope, err)
-	}
-	if err := env.Validate(); err != nil {
-		return queue.Envelope{}, err
-	}
-	return env, nil
-}
+func DecodeEnvelope(body []byte) (queue.Envelope, error) { return delivery.DecodeEnvelope(body) }
 
 // DeliveryAuth returns the Authenticator that accepts only deliveries
 // signed by the queue connector (shared/delivery): secrets reads the
 // queue-delivery-secret secret on each call, so a rotation needs no restart.
 func DeliveryAuth(secrets func() (string, error)) Authenticator {
-	return func(h http.Header, body []byte) error {
-		s, err := secrets()
-		if err != nil {
-			return fmt.Errorf("delivery secret: %w", err)
-		}
-		return delivery.Verify(h, body, delivery.ParseSecrets(s), time.Now())
-	}
+	return delivery.FromSecret(secrets)
 }
