@@ -282,25 +282,27 @@ type correctRequest struct {
 	Lines  []receipt.Line `json:"lines" validate:"max=50"`
 }
 
-// action returns the call's action: ?action=, else the sub-path; a 400
-// for an unknown one or when the two disagree.
-func action(req handler.Request, q url.Values) (string, *httpx.Problem) {
+// action returns the call's action: ?action=, else the sub-path (then
+// unsent is true: the method is checked against that action, but the call
+// must still send ?action=); a 400 for an unknown action or when the two
+// disagree.
+func action(req handler.Request, q url.Values) (act string, unsent bool, p *httpx.Problem) {
 	a := q.Get("action")
 	sub := strings.Trim(req.Header.Get(headerPath), "/")
 	switch {
 	case q.Has("action") && a == "":
-		return "", unknownAction(a)
+		return "", false, unknownAction(a)
 	case a == "" && sub != "":
-		a = sub
+		a, unsent = sub, true
 	case a != "" && sub != "" && sub != a:
-		return "", httpx.BadRequest("action_path_mismatch",
+		return "", false, httpx.BadRequest("action_path_mismatch",
 			fmt.Sprintf("The path names action %q but ?action= is %q; send the same.", sub, a),
 			fmt.Sprintf("Đường dẫn chỉ thao tác %q nhưng ?action= là %q; hãy gửi giống nhau.", sub, a)).WithExtra("action", a)
 	}
 	if _, ok := actionMethods[a]; !ok {
-		return "", unknownAction(a)
+		return "", false, unknownAction(a)
 	}
-	return a, nil
+	return a, unsent, nil
 }
 
 func unknownAction(a string) *httpx.Problem {
@@ -326,12 +328,17 @@ func (h *LookupHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	act, p := action(req, q)
+	act, unsent, p := action(req, q)
 	if p != nil {
 		return httpx.ProblemResponse(p)
 	}
 	if p := httpx.AllowMethods(req, actionMethods[act]...); p != nil {
 		return httpx.ProblemResponse(p)
+	}
+	if unsent {
+		return httpx.ProblemResponse(httpx.BadRequest("action_required",
+			fmt.Sprintf("Send ?action=%s with /function/receipt/%s.", act, act),
+			fmt.Sprintf("Hãy gửi ?action=%s cùng /function/receipt/%s.", act, act)).WithExtra("action", act))
 	}
 	get := strings.EqualFold(req.Method, http.MethodGet)
 	switch act {
