@@ -256,8 +256,6 @@ const headerPath = "X-Motcua-Path"
 
 // verifyRequest is the JSON body of POST (verify by identifiers).
 type verifyRequest struct {
-	// Action may repeat the operation ("verify"), as earlier clients sent.
-	Action     string `json:"action" validate:"omitempty,oneof=verify"`
 	Series     string `json:"series" validate:"max=11"`
 	Number     uint32 `json:"number" validate:"max=99999999"`
 	LookupCode string `json:"lookupCode" validate:"max=40"`
@@ -265,16 +263,14 @@ type verifyRequest struct {
 
 // lookupRequest is the JSON body of POST ?action=lookup.
 type lookupRequest struct {
-	// Action may repeat the operation ("lookup").
-	Action string `json:"action" validate:"omitempty,oneof=lookup"`
 	Code   string `json:"code" validate:"max=80"`
 	PIN    string `json:"pin" validate:"max=32"`
 }
 
-// correctRequest is the JSON body of POST ?action=replace|adjust.
+// correctRequest is the JSON body of POST ?action=replace|adjust (null
+// payer or lines read as absent). The action is never in a body: it is
+// the operation's (?action=).
 type correctRequest struct {
-	// Action may repeat the operation (must then be the query's).
-	Action string         `json:"action" validate:"omitempty,oneof=replace adjust"`
 	Series string         `json:"series" validate:"max=11"`
 	Number uint32         `json:"number" validate:"max=99999999"`
 	Reason string         `json:"reason" validate:"max=500"`
@@ -362,10 +358,6 @@ func (h *LookupHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 		var in correctRequest
 		if p := decodeBody(req, &in); p != nil {
 			return httpx.FromError(ctx, h.log, p)
-		}
-		if in.Action != "" && in.Action != act {
-			return httpx.ProblemResponse(httpx.ValidationProblem(httpx.FieldError{Field: "action", Code: "oneof",
-				Message: "action must be " + act + " here", MessageVi: "Trường action phải là " + act}))
 		}
 		return h.correct(ctx, req, act, in)
 	}
