@@ -263,8 +263,8 @@ type verifyRequest struct {
 
 // lookupRequest is the JSON body of POST ?action=lookup.
 type lookupRequest struct {
-	Code   string `json:"code" validate:"max=80"`
-	PIN    string `json:"pin" validate:"max=32"`
+	Code string `json:"code" validate:"max=80"`
+	PIN  string `json:"pin" validate:"max=32"`
 }
 
 // correctRequest is the JSON body of POST ?action=replace|adjust (null
