@@ -44,15 +44,15 @@ faas-cli secret "$verb" dvcqg-password --from-file "$src/dvcqg-password"
 faas-cli secret "$verb" queue-delivery-secret --from-file "$src/queue-delivery-secret"
 
 # receipt-qr-key: signing key(s) of the offline-verifiable receipt QR, current first, then previous ones
-# mounted by: issue-receipt, receipt
+# mounted by: issue-receipt, receipt, reprocess, reprocess-worker
 faas-cli secret "$verb" receipt-qr-key --from-file "$src/receipt-qr-key"
 
 # receipt-signing-cert: receipt signing certificate chain (PEM)
-# mounted by: issue-receipt, receipt
+# mounted by: issue-receipt, receipt, reprocess, reprocess-worker
 faas-cli secret "$verb" receipt-signing-cert --from-file "$src/receipt-signing-cert"
 
 # receipt-signing-key: receipt XML signature private key (PEM; unused when MOTCUA_RECEIPT_SIGNER=kms)
-# mounted by: issue-receipt, receipt
+# mounted by: issue-receipt, receipt, reprocess, reprocess-worker
 faas-cli secret "$verb" receipt-signing-key --from-file "$src/receipt-signing-key"
 
 # sms-api-key: brandname-SMS provider (eSMS) API key of the notify function
