@@ -37,13 +37,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,7 +50,6 @@ import (
 
 	"motcua/cmd/motcua-local/app"
 	"motcua/infra/embedded"
-	"motcua/infra/stackfile"
 )
 
 // benchFunction is the function measured.
@@ -119,8 +115,10 @@ type Report struct {
 	Startup []Pair `json:"startup"`
 	Gateway []Pair `json:"gateway,omitempty"`
 	// Hops is the gateway table: direct, bare proxy, gateway.
-	Hops    []HopRow `json:"gateway_hops"`
-	Storage []Pair   `json:"storage"`
+	Hops []HopRow `json:"gateway_hops"`
+	// Processes is every function process's start-to-ready and idle RSS.
+	Processes []ProcRow `json:"processes"`
+	Storage   []Pair    `json:"storage"`
 	// Applications is the submission scenario (nil when not run).
 	Applications *AppReport `json:"applications,omitempty"`
 	// Payments is the payment-callback scenario (nil when not run).
@@ -142,7 +140,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.awsN, "aws-n", 300, "round trips per S3/SQS series")
 	fs.IntVar(&o.starts, "starts", 3, "warm whole-stack starts to time (after one cold start that builds)")
 	fs.IntVar(&o.gwRounds, "gw-rounds", 3, "rounds of the gateway hop measurement (median and spread reported)")
-	fs.IntVar(&o.fnStarts, "fn-starts", 5, "function process starts to time")
+	fs.IntVar(&o.fnStarts, "fn-starts", 5, "starts to time of each function process")
 	fs.StringVar(&o.localstack, "localstack", "", "LocalStack endpoint (e.g. http://127.0.0.1:4566) to compare S3/SQS with")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.buildDir, "build", "", "functions' build folder (default: <repo>/.build, shared with motcua-local)")
@@ -275,13 +273,16 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 	rep.Startup = append(rep.Startup, Pair{Name: "whole stack start-to-ready (app.Start)",
 		LabelA: "first start of the run", LabelB: "later starts", A: &coldStat, B: ptr(summarize(warm))})
 
-	progress(stderr, "timing %d function process starts", o.fnStarts)
-	fnStarts, err := functionStarts(ctx, root, cfg, a, o.fnStarts)
-	if err != nil {
+	progress(stderr, "timing %d starts of every function process", o.fnStarts)
+	if rep.Processes, err = functionProcesses(ctx, root, cfg, a, o.fnStarts, stderr); err != nil {
 		return nil, err
 	}
-	rep.Startup = append(rep.Startup, Pair{Name: "one function process exec to /_/health 200 (" + benchFunction + ")",
-		LabelA: "process", A: ptr(summarize(fnStarts))})
+	for _, p := range rep.Processes {
+		if p.Function == benchFunction {
+			rep.Startup = append(rep.Startup, Pair{Name: "one function process exec to /_/health 200 (" + benchFunction + ")",
+				LabelA: "process", A: ptr(p.Start)})
+		}
+	}
 
 	// 2. Gateway added latency: direct, bare reverse proxy, gateway.
 	direct, ok := a.Runner().URL(benchFunction)
@@ -382,83 +383,6 @@ func cmpErr(old, err error) error {
 		return old
 	}
 	return err
-}
-
-// functionStarts execs the already built function binary k times on a free
-// port with the runner's environment and times exec → /_/health 200.
-func functionStarts(ctx context.Context, root string, cfg app.Config, a *app.App, k int) ([]time.Duration, error) {
-	st, err := stackfile.Load(filepath.Join(root, "stack.yml"))
-	if err != nil {
-		return nil, err
-	}
-	fn, ok := st.Function(benchFunction)
-	if !ok {
-		return nil, fmt.Errorf("no function %s in stack.yml", benchFunction)
-	}
-	fenv, err := st.Env(fn)
-	if err != nil {
-		return nil, err
-	}
-	bin := filepath.Join(cfg.BuildDir, benchFunction, "handler")
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"MOTCUA_SECRETS_DIR=" + filepath.Join(cfg.BuildDir, benchFunction, "secrets")}
-	for k, v := range fenv {
-		env = append(env, k+"="+v)
-	}
-	if es := a.Embedded(); es != nil {
-		env = append(env, es.Env()...)
-	}
-	client := &http.Client{Timeout: 2 * time.Second}
-	var out []time.Duration
-	for range k {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.Command(bin)
-		cmd.Dir = filepath.Dir(bin)
-		cmd.Env = append(slices.Clone(env), "MOTCUA_FN_ADDR="+addr)
-		begin := time.Now()
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start %s: %w", bin, err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		var d time.Duration
-		deadline := time.Now().Add(30 * time.Second)
-		for d == 0 {
-			if res, err := client.Get("http://" + addr + "/_/health"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					d = time.Since(begin)
-					break
-				}
-			}
-			select {
-			case err := <-exited:
-				return nil, fmt.Errorf("%s exited before ready: %v", bin, err)
-			case <-ctx.Done():
-				_ = cmd.Process.Kill()
-				return nil, ctx.Err()
-			case <-time.After(2 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				_ = cmd.Process.Kill()
-				return nil, errors.New("function process not healthy in 30 s")
-			}
-		}
-		out = append(out, d)
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	return out, nil
 }
 
 func localClients(endpoint string) (*s3.Client, *sqs.Client) {
@@ -593,6 +517,7 @@ func printReport(w io.Writer, r *Report) {
 		fmt.Fprintln(w)
 	}
 	table("Start-to-ready", r.Startup, "B/A")
+	printProcesses(w, r.Processes)
 	printHops(w, r.Hops)
 	table("S3 / SQS round trips", r.Storage, "embedded/LocalStack")
 	printApplications(w, r.Applications)
