@@ -37,7 +37,8 @@ type HopRow struct {
 
 // gatewayHops measures the three hops for each call and concurrency. The
 // gateway is a second instance in front of the stack's runner with its
-// access log on (JSON lines to a file, as an operator runs it) and the
+// access log on (JSON lines through a gateway.AccessLog buffer to a file,
+// as motcua-local runs it) and the
 // default tuned transport; the bare proxy is httputil.ReverseProxy with the
 // same transport and nothing else.
 func gatewayHops(ctx context.Context, a interface {
@@ -48,8 +49,10 @@ func gatewayHops(ctx context.Context, a interface {
 		return nil, err
 	}
 	defer logf.Close()
+	access := gateway.NewAccessLog(logf, 0) // as motcua-local runs it
+	defer access.Close()
 	gw, err := serve(gateway.New(gateway.Options{Functions: a,
-		Logger: slog.New(slog.NewJSONHandler(logf, nil))}))
+		AccessLog: slog.New(slog.NewJSONHandler(access, nil))}))
 	if err != nil {
 		return nil, err
 	}

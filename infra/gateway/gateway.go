@@ -19,7 +19,7 @@
 // function and on the response; a malformed X-Callback-Url is refused the
 // same way. TRACE and CONNECT are refused (405) on every route, and /healthz
 // and /system/* answer GET and HEAD only. Each call writes
-// one access-log line; bodies, queries and Authorization are never logged.
+// one access-log line (Options.AccessLog, or Logger); bodies, queries and Authorization are never logged.
 package gateway
 
 import (
@@ -120,6 +120,10 @@ type Options struct {
 	Timeout time.Duration
 	// Logger receives access and error logs (nil: discarded).
 	Logger *slog.Logger
+	// AccessLog, when set, receives the one-line-per-call access log
+	// instead of Logger (e.g. a JSON handler over an AccessLog buffer, so
+	// the request path does not wait for a write system call).
+	AccessLog *slog.Logger
 	// Transport reaches the functions (nil: a shared keep-alive transport).
 	Transport http.RoundTripper
 }
@@ -131,6 +135,7 @@ type gateway struct {
 	maxBody int64
 	timeout time.Duration
 	log     *slog.Logger
+	access  *slog.Logger
 	proxy   *httputil.ReverseProxy
 
 	mu     sync.RWMutex
@@ -186,6 +191,9 @@ func New(opts Options) http.Handler {
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.access = opts.AccessLog; g.access == nil {
+		g.access = g.log
 	}
 	tr := opts.Transport
 	if tr == nil {
@@ -263,7 +271,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// encoded and written, so the caller does not wait for the log.
 		_ = rec.flush()
 	}
-	g.log.LogAttrs(r.Context(), slog.LevelInfo, "call",
+	g.access.LogAttrs(r.Context(), slog.LevelInfo, "call",
 		slog.String("call_id", ci.id),
 		slog.String("route", route),
 		slog.String("function", ci.function),
