@@ -83,7 +83,7 @@ func TestRun_small_run_prints_every_table(t *testing.T) {
 	tmp := t.TempDir()
 	jsonPath := filepath.Join(tmp, "bench.json")
 	var out, errOut bytes.Buffer
-	args := []string{"-n", "20", "-gw-rounds", "1", "-aws-n", "5", "-starts", "1", "-fn-starts", "1", "-app-n", "20", "-pay-n", "20", "-rcpt-n", "10", "-rcpt-m", "5", "-rcpt-rate", "20", "-stats", "-stats-apps", "40", "-stats-n", "5", "-nosync",
+	args := []string{"-timeout", "20m", "-n", "20", "-gw-rounds", "1", "-aws-n", "5", "-starts", "1", "-fn-starts", "1", "-app-n", "20", "-pay-n", "20", "-rcpt-n", "10", "-rcpt-m", "5", "-rcpt-rate", "20", "-stats", "-stats-apps", "40", "-stats-n", "5", "-nosync",
 		"-build", filepath.Join(tmp, "build"), "-json", jsonPath}
 	if code := run(args, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
