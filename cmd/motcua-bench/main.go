@@ -347,7 +347,7 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 	rep.Notes = []string{
 		fmt.Sprintf("loopback only, %d CPUs shared with other work; each number is one run of this command", rep.CPUs),
 		"every whole-stack start assembles each build context and runs `go build` (incremental: the compile cache is warm)",
-		"gateway rows rotate direct, bare-proxy and gateway calls call by call so all see the same machine load; the gateway measured is a second instance over the same runner with its access log on (JSON to a file); POST 1 KiB answers 405 without storage",
+		"gateway rows rotate direct, bare-proxy and gateway calls call by call so all see the same machine load; the gateway measured is a second instance over the same runner with its access log on (JSON through gateway.AccessLog to a file, as motcua-local); POST 1 KiB answers 405 without storage",
 		fmt.Sprintf("embedded stack fsync per write: %v", rep.Fsync),
 	}
 	if o.localstack == "" {
