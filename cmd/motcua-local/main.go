@@ -129,6 +129,13 @@ func printBanner(w io.Writer, a *app.App, external bool) {
 	if !external {
 		fmt.Fprintf(w, "  data      %s\n", a.DataDir())
 	}
+	if sinks := a.DevSinks(); sinks != nil {
+		fmt.Fprintf(w, "  dev SMTP  %s   (mails the notify function sends; copies in %s/devsink/mail)\n", sinks.SMTPAddr(), a.DataDir())
+		fmt.Fprintf(w, "  dev SMS   %s   (eSMS-shaped sink; copies in %s/devsink/sms)\n", sinks.SMSURL(), a.DataDir())
+	}
+	if u := a.DVCQGSimURL(); u != "" {
+		fmt.Fprintf(w, "  DVCQG sim %s   (national portal simulator: GET /_sim/received, POST /_sim/control)\n", u)
+	}
 	fmt.Fprintf(w, "\n  functions:\n")
 	for _, f := range a.Functions() {
 		topic := ""

@@ -32,8 +32,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"motcua/cmd/dvcqg-sim/sim"
 	"motcua/infra/asynccall"
 	"motcua/infra/connector"
+	"motcua/infra/devsink"
 	"motcua/infra/embedded"
 	"motcua/infra/gateway"
 	"motcua/infra/provision"
@@ -137,6 +139,10 @@ type App struct {
 	connStop context.CancelFunc
 	connDone chan error
 	ready    time.Duration
+	sinks    *devsink.Sinks
+	dvcqg    *sim.Sim
+	dvcqgSrv *http.Server
+	dvcqgURL string
 
 	stopOnce sync.Once
 	stopErr  error
@@ -186,6 +192,10 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 
 	fnEnv, err := a.startBackend(ctx)
 	if err != nil {
+		return nil, err
+	}
+
+	if err := a.startOutside(fnEnv); err != nil {
 		return nil, err
 	}
 
@@ -379,6 +389,16 @@ func (a *App) stop(ctx context.Context) error {
 	if a.runner != nil {
 		if err := a.runner.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("app: functions: %w", err))
+		}
+	}
+	if a.sinks != nil {
+		if err := a.sinks.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("app: dev sinks: %w", err))
+		}
+	}
+	if a.dvcqgSrv != nil {
+		if err := a.dvcqgSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("app: dvcqg simulator: %w", err))
 		}
 	}
 	if a.stack != nil {
