@@ -82,6 +82,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sctx, cancel := context.WithTimeout(ctx, *startTimeout)
+	var access io.Writer // the gateway's access lines are Info
+	if lvl <= slog.LevelInfo {
+		access = stderr
+	}
 	a, err := app.Start(sctx, app.Config{
 		RepoRoot:    root,
 		EdgeAddr:    *edgeAddr,
@@ -93,6 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ExternalAWS: *external,
 		NoProvision: *noProvision,
 		Logger:      log,
+		AccessLog:   access,
 	})
 	cancel()
 	if err != nil {

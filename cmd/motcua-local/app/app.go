@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -93,6 +94,10 @@ type Config struct {
 	NoSync bool
 	// Logger receives every component's logs; discarded when nil.
 	Logger *slog.Logger
+	// AccessLog, when set, receives the gateway's access log (one JSON line
+	// per call) through a gateway.AccessLog buffer, written in line-aligned
+	// chunks off the request path; nil sends those lines to Logger.
+	AccessLog io.Writer
 	// StopGrace bounds each function's drain on Stop (runner default).
 	StopGrace time.Duration
 	// ConnectorWaitTime is the connector's long-poll time (connector
@@ -128,6 +133,7 @@ type App struct {
 	edge     string
 	runner   *runner.Runner
 	gwSrv    *http.Server
+	gwAccess *gateway.AccessLog
 	gwURL    string
 	gwDone   chan error
 	connStop context.CancelFunc
@@ -214,12 +220,18 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, fmt.Errorf("app: gateway listen on %s: %w", cfg.GatewayAddr, err)
 	}
 	a.gwURL = "http://" + ln.Addr().String()
+	var access *slog.Logger
+	if cfg.AccessLog != nil {
+		a.gwAccess = gateway.NewAccessLog(cfg.AccessLog, 0)
+		access = slog.New(slog.NewJSONHandler(a.gwAccess, nil)).With("component", "gateway")
+	}
 	a.gwSrv = &http.Server{
 		Handler: gateway.New(gateway.Options{
 			Functions: a.runner,
 			Async:     &sqsAsyncQueue{client: a.sqsc},
 			MaxBody:   cfg.MaxBody,
 			Logger:    log.With("component", "gateway"),
+			AccessLog: access,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -367,6 +379,11 @@ func (a *App) stop(ctx context.Context) error {
 		}
 		if err := <-a.gwDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, fmt.Errorf("app: gateway: %w", err))
+		}
+	}
+	if a.gwAccess != nil {
+		if err := a.gwAccess.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("app: gateway access log: %w", err))
 		}
 	}
 	if a.runner != nil {
