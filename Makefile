@@ -8,7 +8,7 @@ TEST_FLAGS ?= -count=1 -timeout 15m
 FUZZTIME ?= 20s
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test test-race vet fmt-check test-localstack localstack-up localstack-down bench fuzz provision tidy-check test-clients test-schemathesis
+.PHONY: run test test-race vet fmt-check test-localstack localstack-up localstack-down bench fuzz provision tidy-check test-clients test-schemathesis test-production-path generate-deploy
 
 ## run: start the whole local stack (embedded S3+SQS, functions, gateway, connector) in the foreground
 run:
@@ -74,3 +74,12 @@ test-clients:
 ## test-schemathesis: fuzz every operation of api/openapi.yaml against the local stack (PyPI schemathesis, all checks)
 test-schemathesis:
 	bash tests/schemathesis/run.sh
+
+## test-production-path: cfn-lint, deploy infra/cloudformation/motcua.json to an empty LocalStack with the AWS CLI,
+## then the end-to-end receipt suite on the embedded stack and on that LocalStack (both timed; needs aws, cfn-lint, Python >= 3.13)
+test-production-path:
+	bash tests/production-path/run.sh
+
+## generate-deploy: regenerate infra/cloudformation/motcua.json and infra/secrets.sh from stack.yml + resources.json
+generate-deploy:
+	$(GO) run ./cmd/motcua-provision -generate

@@ -44,7 +44,7 @@ fi
 rm -rf "$state/volume"
 (
   cd "$state"
-  GATEWAY_LISTEN="$addr" SERVICES=s3,sqs,kms PERSISTENCE=0 SKIP_SSL_CERT_DOWNLOAD=1 \
+  GATEWAY_LISTEN="$addr" SERVICES="${LOCALSTACK_SERVICES:-s3,sqs,kms}" PERSISTENCE=0 SKIP_SSL_CERT_DOWNLOAD=1 \
   DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR="$state/volume" \
     nohup "$venv/bin/python" -m localstack.runtime.main >"$state/localstack.log" 2>&1 &
   echo $! >"$state/pid"
@@ -59,8 +59,12 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 curl -sf "http://$addr/_localstack/health" >/dev/null || { echo "start-host: LocalStack not healthy after 120 s" >&2; tail -30 "$state/localstack.log" >&2; exit 6; }
+# MOTCUA_LOCALSTACK_NO_INIT=1: an empty LocalStack (the production-path leg
+# creates everything from infra/cloudformation/motcua.json instead).
+if [ "${MOTCUA_LOCALSTACK_NO_INIT:-}" != 1 ]; then
 AWS_ENDPOINT_URL="http://$addr" AWS_REGION="${AWS_REGION:-us-east-1}" \
 AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}" \
 MOTCUA_RESOURCES="$root/infra/provision/resources.json" \
   "$venv/bin/python" "$here/ready.d/10_motcua_resources.py"
+fi
 echo "start-host: LocalStack $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("localstack-core"))') ready on http://$addr (pid $(cat "$state/pid"))"

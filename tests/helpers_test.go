@@ -54,6 +54,12 @@ func startApp(t *testing.T, cfg app.Config) (*app.App, *syncBuffer) {
 	cfg.BuildDir = filepath.Join(tmp, "build")
 	cfg.NoSync = true
 	cfg.Logger = slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if externalAWS() {
+		// The production-path leg (tests/production-path/run.sh): the same
+		// functions against LocalStack, whose buckets and queues come from
+		// the CloudFormation template, so nothing is provisioned here.
+		cfg.ExternalAWS, cfg.NoProvision = true, true
+	}
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 5 * time.Second
 	}
@@ -63,12 +69,17 @@ func startApp(t *testing.T, cfg app.Config) (*app.App, *syncBuffer) {
 	if cfg.ConnectorShutdownGrace == 0 {
 		cfg.ConnectorShutdownGrace = 5 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	start := 3 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("MOTCUA_E2E_START_TIMEOUT")); err == nil && d > 0 {
+		start = d // building every function on a loaded machine can take longer
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), start)
 	defer cancel()
 	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("app.Start: %v\nlogs:\n%s", err, logs)
 	}
+	t.Logf("stack started in %.3fs (external AWS: %v)", a.StartupDuration().Seconds(), cfg.ExternalAWS)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -81,6 +92,11 @@ func startApp(t *testing.T, cfg app.Config) (*app.App, *syncBuffer) {
 	})
 	return a, logs
 }
+
+// externalAWS reports whether MOTCUA_E2E_EXTERNAL_AWS=1 asks the end-to-end
+// tests to run the stack against the standard AWS environment
+// (AWS_ENDPOINT_URL) instead of the embedded S3/SQS.
+func externalAWS() bool { return os.Getenv("MOTCUA_E2E_EXTERNAL_AWS") == "1" }
 
 // do sends one request and returns the status, headers and body.
 func do(t *testing.T, method, url string, body io.Reader, hdr ...string) (int, http.Header, []byte) {

@@ -94,7 +94,7 @@ func TestReceipts_through_the_gateway_and_connector(t *testing.T) {
 		if c != http.StatusNotFound {
 			t.Fatalf("wrong lookup code: %d", c)
 		}
-		c, _, b = do(t, http.MethodGet, s.gw+"/function/receipt?"+url.Values{"code": {code}, "pin": {pin}, "format": {"json"}}.Encode(), nil)
+		c, _, b = do(t, http.MethodGet, s.gw+"/function/receipt/lookup?"+url.Values{"action": {"lookup"}, "code": {code}, "pin": {pin}, "format": {"json"}}.Encode(), nil)
 		if c != http.StatusOK || !bytes.Contains(b, []byte(view.LookupCode)) {
 			t.Fatalf("by code and PIN: %d %s", c, b)
 		}

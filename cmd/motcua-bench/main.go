@@ -4,8 +4,10 @@
 //  1. start-to-ready of the whole stack (app.Start: embedded S3/SQS, every
 //     function built and started, gateway, connector) with the build cache
 //     warm, and of one function process (exec to /_/health 200);
-//  2. gateway overhead: a 1 KiB POST to the procedures function's process
-//     directly vs through the gateway, p50/p99, at concurrency 1 and 10;
+//  2. gateway added latency: a 1 KiB POST to the procedures function's
+//     process directly, through a bare httputil.ReverseProxy and through the
+//     gateway (access log on), p50/p99, at concurrency 1 and 10, in
+//     -gw-rounds rounds (see gateway.go);
 //  3. S3 PUT+GET of 1 KiB and SQS send+receive+delete round trips against
 //     the embedded stack and, with -localstack URL, against LocalStack in
 //     the same run (ratio embedded/LocalStack);
@@ -35,14 +37,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,8 +50,6 @@ import (
 
 	"motcua/cmd/motcua-local/app"
 	"motcua/infra/embedded"
-	"motcua/infra/gateway"
-	"motcua/infra/stackfile"
 )
 
 // benchFunction is the function measured.
@@ -75,6 +71,7 @@ type options struct {
 	buildDir   string
 	noSync     bool
 	timeout    time.Duration
+	gwRounds   int
 	apps       appOptions
 	payments   payOptions
 	stats      statsOptions
@@ -116,8 +113,12 @@ type Report struct {
 	Fsync bool `json:"fsync"`
 	// Startup, Gateway and Storage are the three tables.
 	Startup []Pair `json:"startup"`
-	Gateway []Pair `json:"gateway"`
-	Storage []Pair `json:"storage"`
+	Gateway []Pair `json:"gateway,omitempty"`
+	// Hops is the gateway table: direct, bare proxy, gateway.
+	Hops []HopRow `json:"gateway_hops"`
+	// Processes is every function process's start-to-ready and idle RSS.
+	Processes []ProcRow `json:"processes"`
+	Storage   []Pair    `json:"storage"`
 	// Applications is the submission scenario (nil when not run).
 	Applications *AppReport `json:"applications,omitempty"`
 	// Payments is the payment-callback scenario (nil when not run).
@@ -138,7 +139,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.n, "n", 2000, "requests per gateway series (each way)")
 	fs.IntVar(&o.awsN, "aws-n", 300, "round trips per S3/SQS series")
 	fs.IntVar(&o.starts, "starts", 3, "warm whole-stack starts to time (after one cold start that builds)")
-	fs.IntVar(&o.fnStarts, "fn-starts", 5, "function process starts to time")
+	fs.IntVar(&o.gwRounds, "gw-rounds", 3, "rounds of the gateway hop measurement (median and spread reported)")
+	fs.IntVar(&o.fnStarts, "fn-starts", 5, "starts to time of each function process")
 	fs.StringVar(&o.localstack, "localstack", "", "LocalStack endpoint (e.g. http://127.0.0.1:4566) to compare S3/SQS with")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.buildDir, "build", "", "functions' build folder (default: <repo>/.build, shared with motcua-local)")
@@ -151,8 +153,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if o.n < 1 || o.awsN < 1 || o.starts < 1 || o.fnStarts < 1 {
-		fmt.Fprintln(stderr, "motcua-bench: -n, -aws-n, -starts and -fn-starts must be at least 1")
+	if o.n < 1 || o.awsN < 1 || o.starts < 1 || o.fnStarts < 1 || o.gwRounds < 1 {
+		fmt.Fprintln(stderr, "motcua-bench: -n, -aws-n, -starts, -fn-starts and -gw-rounds must be at least 1")
 		return 2
 	}
 	if err := errors.Join(o.apps.validate(), o.payments.validate(), o.receipts.validate(), o.stats.validate()); err != nil {
@@ -271,39 +273,24 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 	rep.Startup = append(rep.Startup, Pair{Name: "whole stack start-to-ready (app.Start)",
 		LabelA: "first start of the run", LabelB: "later starts", A: &coldStat, B: ptr(summarize(warm))})
 
-	progress(stderr, "timing %d function process starts", o.fnStarts)
-	fnStarts, err := functionStarts(ctx, root, cfg, a, o.fnStarts)
-	if err != nil {
+	progress(stderr, "timing %d starts of every function process", o.fnStarts)
+	if rep.Processes, err = functionProcesses(ctx, root, cfg, a, o.fnStarts, stderr); err != nil {
 		return nil, err
 	}
-	rep.Startup = append(rep.Startup, Pair{Name: "one function process exec to /_/health 200 (" + benchFunction + ")",
-		LabelA: "process", A: ptr(summarize(fnStarts))})
+	for _, p := range rep.Processes {
+		if p.Function == benchFunction {
+			rep.Startup = append(rep.Startup, Pair{Name: "one function process exec to /_/health 200 (" + benchFunction + ")",
+				LabelA: "process", A: ptr(p.Start)})
+		}
+	}
 
-	// 2. Gateway overhead.
+	// 2. Gateway added latency: direct, bare reverse proxy, gateway.
 	direct, ok := a.Runner().URL(benchFunction)
 	if !ok {
 		return nil, fmt.Errorf("function %s not ready", benchFunction)
 	}
-	viaGW := a.GatewayURL() + "/function/" + benchFunction
-	for _, c := range []int{1, 10} {
-		for _, call := range []struct {
-			name   string
-			method string
-			query  string
-			body   []byte
-			status int
-		}{
-			{"POST 1 KiB → 405", http.MethodPost, "", bytes.Repeat([]byte("a"), 1024), http.StatusMethodNotAllowed},
-			{"GET ?code= lookup", http.MethodGet, "?code=X.HT.001", nil, http.StatusOK},
-		} {
-			progress(stderr, "gateway overhead: %s, concurrency %d, %d calls each way", call.name, c, o.n)
-			d, g, err := overhead(ctx, direct+"/"+call.query, viaGW+call.query, call.method, call.body, call.status, c, o.n)
-			if err != nil {
-				return nil, err
-			}
-			rep.Gateway = append(rep.Gateway, Pair{Name: fmt.Sprintf("%s, concurrency %d", call.name, c),
-				LabelA: "direct", LabelB: "via gateway", A: &d, B: &g})
-		}
+	if rep.Hops, err = gatewayHops(ctx, a.Runner(), direct, filepath.Join(tmp, "gateway-access.log"), o.n, o.gwRounds, stderr); err != nil {
+		return nil, err
 	}
 
 	// 3. S3 and SQS round trips.
@@ -360,7 +347,7 @@ func bench(ctx context.Context, o options, log *slog.Logger, stderr io.Writer) (
 	rep.Notes = []string{
 		fmt.Sprintf("loopback only, %d CPUs shared with other work; each number is one run of this command", rep.CPUs),
 		"every whole-stack start assembles each build context and runs `go build` (incremental: the compile cache is warm)",
-		"gateway rows alternate direct and gateway calls so both see the same machine load; POST 1 KiB answers 405 without storage",
+		"gateway rows rotate direct, bare-proxy and gateway calls call by call so all see the same machine load; the gateway measured is a second instance over the same runner with its access log on (JSON through gateway.AccessLog to a file, as motcua-local); POST 1 KiB answers 405 without storage",
 		fmt.Sprintf("embedded stack fsync per write: %v", rep.Fsync),
 	}
 	if o.localstack == "" {
@@ -391,164 +378,11 @@ func summarize(ds []time.Duration) Stat {
 	return Stat{N: len(s), P50Ms: ms(pct(0.50)), P99Ms: ms(pct(0.99)), MinMs: ms(s[0]), MaxMs: ms(s[len(s)-1])}
 }
 
-// overhead calls directURL and gwURL n times each with c workers, each worker
-// alternating the two, and returns their latency stats.
-func overhead(ctx context.Context, directURL, gwURL, method string, body []byte, want, c, n int) (Stat, Stat, error) {
-	client := &http.Client{Transport: gateway.NewTransport(), Timeout: 30 * time.Second}
-	call := func(url string) (time.Duration, error) {
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, url, rd)
-		if err != nil {
-			return 0, err
-		}
-		start := time.Now()
-		res, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		d := time.Since(start)
-		if res.StatusCode != want {
-			return 0, fmt.Errorf("%s %s: status %d, want %d", method, url, res.StatusCode, want)
-		}
-		return d, nil
-	}
-	for range 50 * c { // warm both connection pools
-		if _, err := call(directURL); err != nil {
-			return Stat{}, Stat{}, err
-		}
-		if _, err := call(gwURL); err != nil {
-			return Stat{}, Stat{}, err
-		}
-	}
-	var (
-		mu       sync.Mutex
-		ds, gs   []time.Duration
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	per := (n + c - 1) / c
-	for w := range c {
-		wg.Go(func() {
-			var d, g []time.Duration
-			for i := range per {
-				order := []string{directURL, gwURL}
-				if (i+w)%2 == 1 {
-					order = []string{gwURL, directURL}
-				}
-				for _, u := range order {
-					t, err := call(u)
-					if err != nil {
-						mu.Lock()
-						firstErr = cmpErr(firstErr, err)
-						mu.Unlock()
-						return
-					}
-					if u == directURL {
-						d = append(d, t)
-					} else {
-						g = append(g, t)
-					}
-				}
-			}
-			mu.Lock()
-			ds, gs = append(ds, d...), append(gs, g...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return Stat{}, Stat{}, firstErr
-	}
-	return summarize(ds), summarize(gs), nil
-}
-
 func cmpErr(old, err error) error {
 	if old != nil {
 		return old
 	}
 	return err
-}
-
-// functionStarts execs the already built function binary k times on a free
-// port with the runner's environment and times exec → /_/health 200.
-func functionStarts(ctx context.Context, root string, cfg app.Config, a *app.App, k int) ([]time.Duration, error) {
-	st, err := stackfile.Load(filepath.Join(root, "stack.yml"))
-	if err != nil {
-		return nil, err
-	}
-	fn, ok := st.Function(benchFunction)
-	if !ok {
-		return nil, fmt.Errorf("no function %s in stack.yml", benchFunction)
-	}
-	fenv, err := st.Env(fn)
-	if err != nil {
-		return nil, err
-	}
-	bin := filepath.Join(cfg.BuildDir, benchFunction, "handler")
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"MOTCUA_SECRETS_DIR=" + filepath.Join(cfg.BuildDir, benchFunction, "secrets")}
-	for k, v := range fenv {
-		env = append(env, k+"="+v)
-	}
-	if es := a.Embedded(); es != nil {
-		env = append(env, es.Env()...)
-	}
-	client := &http.Client{Timeout: 2 * time.Second}
-	var out []time.Duration
-	for range k {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.Command(bin)
-		cmd.Dir = filepath.Dir(bin)
-		cmd.Env = append(slices.Clone(env), "MOTCUA_FN_ADDR="+addr)
-		begin := time.Now()
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start %s: %w", bin, err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		var d time.Duration
-		deadline := time.Now().Add(30 * time.Second)
-		for d == 0 {
-			if res, err := client.Get("http://" + addr + "/_/health"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					d = time.Since(begin)
-					break
-				}
-			}
-			select {
-			case err := <-exited:
-				return nil, fmt.Errorf("%s exited before ready: %v", bin, err)
-			case <-ctx.Done():
-				_ = cmd.Process.Kill()
-				return nil, ctx.Err()
-			case <-time.After(2 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				_ = cmd.Process.Kill()
-				return nil, errors.New("function process not healthy in 30 s")
-			}
-		}
-		out = append(out, d)
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	return out, nil
 }
 
 func localClients(endpoint string) (*s3.Client, *sqs.Client) {
@@ -683,7 +517,8 @@ func printReport(w io.Writer, r *Report) {
 		fmt.Fprintln(w)
 	}
 	table("Start-to-ready", r.Startup, "B/A")
-	table("Gateway overhead (function "+benchFunction+")", r.Gateway, "gateway/direct")
+	printProcesses(w, r.Processes)
+	printHops(w, r.Hops)
 	table("S3 / SQS round trips", r.Storage, "embedded/LocalStack")
 	printApplications(w, r.Applications)
 	printPayments(w, r.Payments)

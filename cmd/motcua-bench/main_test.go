@@ -83,12 +83,12 @@ func TestRun_small_run_prints_every_table(t *testing.T) {
 	tmp := t.TempDir()
 	jsonPath := filepath.Join(tmp, "bench.json")
 	var out, errOut bytes.Buffer
-	args := []string{"-n", "20", "-aws-n", "5", "-starts", "1", "-fn-starts", "1", "-app-n", "20", "-pay-n", "20", "-rcpt-n", "10", "-rcpt-m", "5", "-rcpt-rate", "20", "-stats", "-stats-apps", "40", "-stats-n", "5", "-nosync",
+	args := []string{"-timeout", "20m", "-n", "20", "-gw-rounds", "1", "-aws-n", "5", "-starts", "1", "-fn-starts", "1", "-app-n", "20", "-pay-n", "20", "-rcpt-n", "10", "-rcpt-m", "5", "-rcpt-rate", "20", "-stats", "-stats-apps", "40", "-stats-n", "5", "-nosync",
 		"-build", filepath.Join(tmp, "build"), "-json", jsonPath}
 	if code := run(args, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
 	}
-	for _, want := range []string{"### Start-to-ready", "### Gateway overhead", "### S3 / SQS round trips",
+	for _, want := range []string{"### Start-to-ready", "### Gateway added latency", "### S3 / SQS round trips",
 		"POST 1 KiB → 405, concurrency 10", "S3 PUT+GET 1 KiB", "SQS send+receive+delete", "LocalStack not measured", "### Receipts", "through the connector", "### Indicators (40 applications"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
@@ -102,7 +102,7 @@ func TestRun_small_run_prints_every_table(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Startup) != 2 || len(rep.Gateway) != 4 || len(rep.Storage) != 2 || rep.Gateway[0].B == nil || rep.Gateway[0].B.N != 20 {
+	if len(rep.Startup) != 2 || len(rep.Hops) != 4 || len(rep.Storage) != 2 || rep.Hops[0].Gateway.N != 20 || len(rep.Hops[0].AddedP50) != 1 {
 		t.Fatalf("JSON report %s", b)
 	}
 }

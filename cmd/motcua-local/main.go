@@ -82,6 +82,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sctx, cancel := context.WithTimeout(ctx, *startTimeout)
+	var access io.Writer // the gateway's access lines are Info
+	if lvl <= slog.LevelInfo {
+		access = stderr
+	}
 	a, err := app.Start(sctx, app.Config{
 		RepoRoot:    root,
 		EdgeAddr:    *edgeAddr,
@@ -93,6 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ExternalAWS: *external,
 		NoProvision: *noProvision,
 		Logger:      log,
+		AccessLog:   access,
 	})
 	cancel()
 	if err != nil {
@@ -123,6 +128,13 @@ func printBanner(w io.Writer, a *app.App, external bool) {
 	fmt.Fprintf(w, "  S3/SQS    %s   (%s)\n", a.EdgeURL(), backend)
 	if !external {
 		fmt.Fprintf(w, "  data      %s\n", a.DataDir())
+	}
+	if sinks := a.DevSinks(); sinks != nil {
+		fmt.Fprintf(w, "  dev SMTP  %s   (mails the notify function sends; copies in %s/devsink/mail)\n", sinks.SMTPAddr(), a.DataDir())
+		fmt.Fprintf(w, "  dev SMS   %s   (eSMS-shaped sink; copies in %s/devsink/sms)\n", sinks.SMSURL(), a.DataDir())
+	}
+	if u := a.DVCQGSimURL(); u != "" {
+		fmt.Fprintf(w, "  DVCQG sim %s   (national portal simulator: GET /_sim/received, POST /_sim/control)\n", u)
 	}
 	fmt.Fprintf(w, "\n  functions:\n")
 	for _, f := range a.Functions() {

@@ -8,6 +8,11 @@
 // Usage:
 //
 //	motcua-provision [-resources path/to/resources.json] [-timeout 2m]
+//	motcua-provision -cloudformation            print the CloudFormation template
+//	motcua-provision -generate [-root .]        rewrite infra/cloudformation/motcua.json and infra/secrets.sh
+//
+// The generated files derive from stack.yml and resources.json (package
+// motcua/infra/deploy); a test fails while the committed copies differ.
 package main
 
 import (
@@ -18,9 +23,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
+	"motcua/infra/deploy"
 	"motcua/infra/provision"
 	"motcua/shared/awsx"
 )
@@ -36,8 +43,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	path := fs.String("resources", "", "resource definition to apply (default: the one built in, infra/provision/resources.json)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	cfn := fs.Bool("cloudformation", false, "print the CloudFormation template derived from stack.yml and resources.json, then exit")
+	generate := fs.Bool("generate", false, "write the generated deployment files (infra/cloudformation/motcua.json, infra/secrets.sh) under -root, then exit")
+	root := fs.String("root", ".", "repository root holding stack.yml (for -cloudformation and -generate)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cfn || *generate {
+		m, err := deploy.Load(*root)
+		if err != nil {
+			logger.Error("derive deployment", "err", err)
+			return 1
+		}
+		if *cfn {
+			b, err := m.CloudFormation()
+			if err != nil {
+				logger.Error("template", "err", err)
+				return 1
+			}
+			_, _ = stdout.Write(b)
+			return 0
+		}
+		files, err := m.Generated()
+		if err != nil {
+			logger.Error("generate", "err", err)
+			return 1
+		}
+		for _, f := range files {
+			p := filepath.Join(*root, filepath.FromSlash(f.Path))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				logger.Error("generate", "err", err)
+				return 1
+			}
+			if err := os.WriteFile(p, f.Data, f.Mode); err != nil {
+				logger.Error("generate", "err", err)
+				return 1
+			}
+			fmt.Fprintf(stdout, "wrote %s\n", f.Path)
+		}
+		return 0
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

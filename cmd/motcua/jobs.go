@@ -53,7 +53,7 @@ const jobsUsage = `usage:
   motcua jobs cancel ID                                           stop it: items not applied yet are skipped
   motcua jobs resume ID                                           re-dispatch a stalled job (finished items are kept)
 
-kinds: republish-outbox, reconcile-payments, redrive-dlq, rebuild-stats, reissue-missing-receipts (where deployed; motcua jobs list --json names them)
+kinds: republish-outbox, reconcile-payments, redrive-dlq, rebuild-stats, reissue-missing-receipts, rerender-receipts (where deployed; motcua jobs list --json names them)
 scope flags: --from YYYY-MM-DD --to YYYY-MM-DD --agency CODE --series S --queue NAME
              --limit N --older-than 30m --mode pending|settlement --file NAME
 common flags: --gateway URL (env MOTCUA_GATEWAY, default http://127.0.0.1:8080)

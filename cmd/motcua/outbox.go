@@ -11,12 +11,11 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"motcua/shared/application"
 	"motcua/shared/awsx"
 	"motcua/shared/config"
 	"motcua/shared/docstore"
-	"motcua/shared/feedback"
 	"motcua/shared/outbox"
+	"motcua/shared/outbox/checks"
 	"motcua/shared/queue"
 )
 
@@ -101,10 +100,7 @@ func outboxRepair(ctx context.Context, e *env, args []string) error {
 	// One JSON log line per republished or discarded event on stderr;
 	// stdout carries the summary only.
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	res, err := outbox.Repair(ctx, b.store, b.pub, *olderThan, map[string]outbox.Written{
-		application.OutboxKind: application.OutboxWritten(b.store),
-		feedback.OutboxKind:    feedback.EventWritten(b.store),
-	}, log)
+	res, err := outbox.Repair(ctx, b.store, b.pub, *olderThan, checks.Written(b.store), log)
 	if *asJSON {
 		out, jerr := json.Marshal(res)
 		if jerr != nil {

@@ -3,20 +3,21 @@
 // read daily summaries.
 //
 //	GET  ?series=&number=&lookup=[&format=json|xml|pdf]   one receipt (or Accept: application/xml, application/pdf)
-//	GET  ?code=&pin=[&format=]                            the application's current receipt (PIN through the citizen guard)
-//	GET  ?keys                                            offline-QR public keys, current + previous (JWKS-like)
 //	POST application/xml                                  verify a signed receipt: signature, content, issued here, not replaced
 //	POST {"series","number","lookupCode"}                 verify by identifiers
-//	POST {"action":"lookup","code","pin"}                 the application's receipt, PIN out of URLs
-//	POST {"action":"replace"|"adjust",…}  (staff JWT)     correct a receipt with a reason
-//	GET  ?summary&series=&day=[&format=xml|csv] (staff)   daily summary of a series
+//	GET  /keys?action=keys                                offline-QR public keys, current + previous (JWKS-like)
+//	GET  /lookup?action=lookup&code=&pin=[&format=]       the application's current receipt (PIN through the citizen guard)
+//	POST /lookup?action=lookup {"code","pin"}             the same, PIN out of URLs
+//	GET  /summary?action=summary&series=&day=[&format=]   staff: daily summary of a series (json, xml, csv)
+//	POST /replace?action=replace, /adjust?action=adjust   staff: correct a receipt with a reason
+//
+// Each action answers 405 with its own Allow header, so no method list is
+// given to platform.Serve.
 //
 // All logic lives in motcua/shared/receipt/book.
 package function
 
 import (
-	"net/http"
-
 	"motcua/shared/application"
 	"motcua/shared/platform"
 	"motcua/shared/receipt/book"
@@ -39,4 +40,4 @@ var Handle = platform.Serve(func(p *platform.Platform) (*book.LookupHTTP, error)
 		Keys:      func() (any, error) { return setup.QR.KeySet(), nil },
 		Log:       p.Log,
 	}), nil
-}, http.MethodGet, http.MethodPost)
+})

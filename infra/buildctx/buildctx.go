@@ -182,7 +182,7 @@ func Build(ctx context.Context, contextDir, outBinary string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return fmt.Errorf("build %s: %w", contextDir, err)
 	}
-	return runGo(ctx, contextDir, "build", "-o", out, ".")
+	return runGo(ctx, contextDir, "build", "-trimpath", "-o", out, ".")
 }
 
 // Test runs the function's own tests in the build context (the Dockerfile's

@@ -55,6 +55,8 @@ func TestDelivery_ok_deletes_message_and_sets_headers(t *testing.T) {
 		"X-Message-Id":              id,
 		"X-Receive-Count":           "1",
 		"X-Queue-Name":              "application-events",
+		"X-SQS-Message-ID":          id,
+		"X-SQS-Queue-URL":           qurl,
 		"X-Correlation-Id":          "corr-42",
 		"X-Message-Attr-event_type": "application.submitted",
 		"X-Message-Attr-weight":     "",
@@ -313,7 +315,7 @@ func TestAsyncCall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h.send(h.queueURL(asynccall.QueueName), string(msg), nil)
+			msgID := h.send(h.queueURL(asynccall.QueueName), string(msg), nil)
 			waitFor(t, "async message deleted", func() bool { return h.deletes.n.Load() == 1 })
 
 			fr := fnRec.all()
@@ -324,7 +326,7 @@ func TestAsyncCall(t *testing.T) {
 			if f.method != http.MethodPut || f.query != "a=1&b=x%20y" || string(f.body) != `{"q":"hồ sơ"}` {
 				t.Errorf("function got %s ?%s %q", f.method, f.query, f.body)
 			}
-			for name, want := range map[string]string{"X-Call-Id": "call-123", "X-Custom": "v", "Content-Type": "application/json", "X-Callback-Url": ""} {
+			for name, want := range map[string]string{"X-Call-Id": "call-123", "X-Custom": "v", "Content-Type": "application/json", "X-Callback-Url": "", "X-SQS-Message-ID": msgID, "X-SQS-Queue-URL": h.queueURL(asynccall.QueueName)} {
 				if v := f.header.Get(name); v != want {
 					t.Errorf("function header %s = %q, want %q", name, v, want)
 				}

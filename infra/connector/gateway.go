@@ -34,6 +34,11 @@ const (
 	// HeaderFunctionStatus and HeaderFunctionName are set on async callbacks.
 	HeaderFunctionStatus = "X-Function-Status"
 	HeaderFunctionName   = "X-Function-Name"
+	// HeaderSQSMessageID and HeaderSQSQueueURL are the headers OpenFaaS's
+	// own SQS connector sets, so a function written for either connector
+	// finds the message id and the queue it came from.
+	HeaderSQSMessageID = "X-SQS-Message-ID"
+	HeaderSQSQueueURL  = "X-SQS-Queue-URL"
 	// CorrelationAttribute is the message attribute carried as
 	// X-Correlation-Id.
 	CorrelationAttribute = "correlation_id"
@@ -113,6 +118,8 @@ func (c *Connector) handleFunction(hard context.Context, function string, q queu
 	req.Header.Set(HeaderMessageID, aws.ToString(m.MessageId))
 	req.Header.Set(HeaderReceiveCount, strconv.Itoa(receiveCount(m)))
 	req.Header.Set(HeaderQueueName, q.name)
+	req.Header.Set(HeaderSQSMessageID, aws.ToString(m.MessageId))
+	req.Header.Set(HeaderSQSQueueURL, q.url)
 	req.Header.Set(HeaderCallID, callID)
 	for name, v := range m.MessageAttributes {
 		if strings.HasPrefix(aws.ToString(v.DataType), "String") && v.StringValue != nil {
@@ -209,6 +216,8 @@ func (c *Connector) handleAsync(hard context.Context, q queueInfo, m types.Messa
 	req.Header.Set(HeaderMessageID, aws.ToString(m.MessageId))
 	req.Header.Set(HeaderReceiveCount, strconv.Itoa(receiveCount(m)))
 	req.Header.Set(HeaderQueueName, q.name)
+	req.Header.Set(HeaderSQSMessageID, aws.ToString(m.MessageId))
+	req.Header.Set(HeaderSQSQueueURL, q.url)
 
 	start := time.Now()
 	resp, err := c.http.Do(req)

@@ -19,7 +19,7 @@
 // function and on the response; a malformed X-Callback-Url is refused the
 // same way. TRACE and CONNECT are refused (405) on every route, and /healthz
 // and /system/* answer GET and HEAD only. Each call writes
-// one access-log line; bodies, queries and Authorization are never logged.
+// one access-log line (Options.AccessLog, or Logger); bodies, queries and Authorization are never logged.
 package gateway
 
 import (
@@ -120,6 +120,10 @@ type Options struct {
 	Timeout time.Duration
 	// Logger receives access and error logs (nil: discarded).
 	Logger *slog.Logger
+	// AccessLog, when set, receives the one-line-per-call access log
+	// instead of Logger (e.g. a JSON handler over an AccessLog buffer, so
+	// the request path does not wait for a write system call).
+	AccessLog *slog.Logger
 	// Transport reaches the functions (nil: a shared keep-alive transport).
 	Transport http.RoundTripper
 }
@@ -131,10 +135,27 @@ type gateway struct {
 	maxBody int64
 	timeout time.Duration
 	log     *slog.Logger
+	access  *slog.Logger
 	proxy   *httputil.ReverseProxy
 
 	mu     sync.RWMutex
 	counts map[string]*atomic.Int64
+
+	targets sync.Map // function base URL string → *url.URL, parsed once
+}
+
+// targetURL parses a function's base URL once per distinct value (processes
+// change port only on restart), keeping url.Parse off the hot path.
+func (g *gateway) targetURL(raw string) (*url.URL, error) {
+	if u, ok := g.targets.Load(raw); ok {
+		return u.(*url.URL), nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	g.targets.Store(raw, u)
+	return u, nil
 }
 
 // NewTransport returns the transport the gateway uses by default: keep-alive
@@ -170,6 +191,9 @@ func New(opts Options) http.Handler {
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.access = opts.AccessLog; g.access == nil {
+		g.access = g.log
 	}
 	tr := opts.Transport
 	if tr == nil {
@@ -242,7 +266,12 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	g.log.LogAttrs(r.Context(), slog.LevelInfo, "call",
+	if rec.wrote && r.Method != http.MethodHead {
+		// Put the answer on the wire before the access-log line is
+		// encoded and written, so the caller does not wait for the log.
+		_ = rec.flush()
+	}
+	g.access.LogAttrs(r.Context(), slog.LevelInfo, "call",
 		slog.String("call_id", ci.id),
 		slog.String("route", route),
 		slog.String("function", ci.function),
@@ -302,7 +331,7 @@ func (g *gateway) serveFunction(w http.ResponseWriter, r *http.Request, ci *call
 			DetailVI: fmt.Sprintf("Chức năng %q chưa sẵn sàng, vui lòng thử lại sau giây lát", name)})
 		return
 	}
-	target, err := url.Parse(fn.URL)
+	target, err := g.targetURL(fn.URL)
 	if err != nil {
 		g.log.Error("bad function URL", "function", name, "err", err)
 		g.unavailable(w, r, name)
@@ -691,6 +720,16 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	wrote  bool // a body write happened (there is something to flush)
+}
+
+// flush sends what the handler wrote so far to the client.
+func (r *recorder) flush() error {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+		return nil
+	}
+	return http.NewResponseController(r.ResponseWriter).Flush()
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -704,6 +743,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
+	r.wrote = true
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
 	return n, err

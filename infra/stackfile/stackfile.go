@@ -5,6 +5,12 @@
 //
 // Paths in the file (handler, environment_file, configuration.copy) are
 // relative to the directory holding the stack file, as with faas-cli.
+//
+// Like faas-cli, the file's text goes through environment substitution
+// before it is parsed: ${VAR}, ${VAR:-default} and the other forms of
+// github.com/drone/envsubst (the library faas-cli itself uses), so
+// `image: ${MOTCUA_REGISTRY:-ghcr.io/motcua}/procedures:${MOTCUA_TAG:-latest}`
+// means the same thing to the local runner and to `faas-cli up`.
 package stackfile
 
 import (
@@ -20,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drone/envsubst"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -234,7 +241,25 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
 // Parse decodes a stack file's bytes, resolving paths against dir, and
 // validates it (including that the template and handler folders exist).
+// Environment references are substituted from the process environment first
+// (see ParseEnv).
 func Parse(b []byte, dir string) (*Stack, error) {
+	return ParseEnv(b, dir, os.Getenv)
+}
+
+// ParseEnv is Parse with environment references (${VAR}, ${VAR:-default},
+// ...) resolved through lookup instead of the process environment, as
+// faas-cli does before it reads a stack file. A malformed reference is a
+// validation error.
+func ParseEnv(b []byte, dir string, lookup func(string) string) (*Stack, error) {
+	if lookup == nil {
+		lookup = func(string) string { return "" }
+	}
+	sub, err := Substitute(string(b), lookup)
+	if err != nil {
+		return nil, err
+	}
+	b = []byte(sub)
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return nil, fmt.Errorf("%w: yaml: %w", ErrInvalid, err)
@@ -331,6 +356,18 @@ func Parse(b []byte, dir string) (*Stack, error) {
 		return nil, errors.Join(problems...)
 	}
 	return st, nil
+}
+
+// Substitute resolves the environment references in a stack file's text the
+// way faas-cli does (github.com/drone/envsubst): ${VAR}, $VAR,
+// ${VAR:-default} (default when unset or empty), ${VAR=default} and the
+// string operations. A malformed reference wraps ErrInvalid.
+func Substitute(text string, lookup func(string) string) (string, error) {
+	out, err := envsubst.Eval(text, lookup)
+	if err != nil {
+		return "", fmt.Errorf("%w: environment substitution: %w", ErrInvalid, err)
+	}
+	return out, nil
 }
 
 func isFile(p string) bool {

@@ -95,3 +95,13 @@ func TestNewS3_explicit(t *testing.T) {
 		t.Fatal("SQS returned nil")
 	}
 }
+
+func TestHTTPClient_keeps_enough_idle_connections(t *testing.T) {
+	tr := HTTPClient().GetTransport()
+	if tr.MaxIdleConnsPerHost != MaxConnsPerHost || tr.MaxIdleConns < MaxConnsPerHost {
+		t.Fatalf("idle per host %d, total %d", tr.MaxIdleConnsPerHost, tr.MaxIdleConns)
+	}
+	if tr.TLSHandshakeTimeout == 0 || tr.Proxy == nil {
+		t.Fatal("the SDK's standard transport settings were lost")
+	}
+}

@@ -414,5 +414,11 @@ func (u Unit) Series(year int) string {
 // calendar year in Vietnam's time zone.
 func (u Unit) SeriesAt(t time.Time) string { return u.Series(t.In(Zone).Year()) }
 
+// ValidSymbol reports whether s is a template or series symbol: 1 to 11
+// upper-case letters, digits, '/' or '-', starting with a letter or digit
+// (the form Unit.Validate requires). Identifiers from requests are checked
+// with it before they name a stored document.
+func ValidSymbol(s string) bool { return symbolRE.MatchString(s) }
+
 // IsInvalid reports whether err is a receipt validation error.
 func IsInvalid(err error) bool { return errors.Is(err, ErrInvalid) }

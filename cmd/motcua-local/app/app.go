@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,8 +32,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"motcua/cmd/dvcqg-sim/sim"
 	"motcua/infra/asynccall"
 	"motcua/infra/connector"
+	"motcua/infra/devsink"
 	"motcua/infra/embedded"
 	"motcua/infra/gateway"
 	"motcua/infra/provision"
@@ -91,6 +94,10 @@ type Config struct {
 	NoSync bool
 	// Logger receives every component's logs; discarded when nil.
 	Logger *slog.Logger
+	// AccessLog, when set, receives the gateway's access log (one JSON line
+	// per call) through a gateway.AccessLog buffer, written in line-aligned
+	// chunks off the request path; nil sends those lines to Logger.
+	AccessLog io.Writer
 	// StopGrace bounds each function's drain on Stop (runner default).
 	StopGrace time.Duration
 	// ConnectorWaitTime is the connector's long-poll time (connector
@@ -126,11 +133,16 @@ type App struct {
 	edge     string
 	runner   *runner.Runner
 	gwSrv    *http.Server
+	gwAccess *gateway.AccessLog
 	gwURL    string
 	gwDone   chan error
 	connStop context.CancelFunc
 	connDone chan error
 	ready    time.Duration
+	sinks    *devsink.Sinks
+	dvcqg    *sim.Sim
+	dvcqgSrv *http.Server
+	dvcqgURL string
 
 	stopOnce sync.Once
 	stopErr  error
@@ -183,6 +195,10 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 
+	if err := a.startOutside(fnEnv); err != nil {
+		return nil, err
+	}
+
 	a.runner, err = runner.New(runner.Options{
 		RepoRoot:   cfg.RepoRoot,
 		StackFile:  cfg.StackFile,
@@ -204,12 +220,18 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, fmt.Errorf("app: gateway listen on %s: %w", cfg.GatewayAddr, err)
 	}
 	a.gwURL = "http://" + ln.Addr().String()
+	var access *slog.Logger
+	if cfg.AccessLog != nil {
+		a.gwAccess = gateway.NewAccessLog(cfg.AccessLog, 0)
+		access = slog.New(slog.NewJSONHandler(a.gwAccess, nil)).With("component", "gateway")
+	}
 	a.gwSrv = &http.Server{
 		Handler: gateway.New(gateway.Options{
 			Functions: a.runner,
 			Async:     &sqsAsyncQueue{client: a.sqsc},
 			MaxBody:   cfg.MaxBody,
 			Logger:    log.With("component", "gateway"),
+			AccessLog: access,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -359,9 +381,24 @@ func (a *App) stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("app: gateway: %w", err))
 		}
 	}
+	if a.gwAccess != nil {
+		if err := a.gwAccess.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("app: gateway access log: %w", err))
+		}
+	}
 	if a.runner != nil {
 		if err := a.runner.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("app: functions: %w", err))
+		}
+	}
+	if a.sinks != nil {
+		if err := a.sinks.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("app: dev sinks: %w", err))
+		}
+	}
+	if a.dvcqgSrv != nil {
+		if err := a.dvcqgSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("app: dvcqg simulator: %w", err))
 		}
 	}
 	if a.stack != nil {

@@ -32,7 +32,7 @@ const (
 	KeyVNPayAPIURL = "MOTCUA_VNPAY_API_URL"
 	// KeyReceiptUnitName, when set (with the rest of the receipt
 	// configuration and secrets, as issue-receipt has them), enables
-	// reissue-missing-receipts.
+	// reissue-missing-receipts and rerender-receipts.
 	KeyReceiptUnitName = "MOTCUA_RECEIPT_UNIT_NAME"
 )
 
@@ -84,14 +84,16 @@ func Service(p *platform.Platform) (*jobs.Service, error) {
 		&RedriveDLQ{SQS: awsx.SQS(awsCfg)},
 		&RebuildStats{Stats: statsSvc},
 	)
-	// reissue-missing-receipts needs the receipt book (series, signer,
-	// keys): registered where the receipt configuration is deployed.
+	// reissue-missing-receipts and rerender-receipts need the receipt
+	// book (series, signer, keys): registered where the receipt
+	// configuration is deployed (stack.yml: reprocess, reprocess-worker).
 	if os.Getenv(KeyReceiptUnitName) != "" {
 		b, _, err := book.FromPlatform(p)
 		if err != nil {
-			return nil, fmt.Errorf("reissue-missing-receipts: %w", err)
+			return nil, fmt.Errorf("receipt kinds: %w", err)
 		}
 		reg.Register(&ReissueMissingReceipts{Store: p.Store, Receipts: b})
+		reg.Register(&RerenderReceipts{Receipts: b})
 	}
 	return jobs.New(p.Store, p.Queue, reg, jobs.Options{Queue: q, ChunkSize: chunk, Log: p.Log}), nil
 }

@@ -429,3 +429,59 @@ func TestReissueMissingReceipts(t *testing.T) {
 		t.Fatalf("second run planned %d, issued %v", again.Plan.Total, f.issued)
 	}
 }
+
+// TestStack_receipt_configuration: the receipt kinds run in reprocess and
+// reprocess-worker with exactly issue-receipt's receipt configuration and
+// secrets (same unit, series, signer, keys), and no scheduled function
+// gets the receipt secrets or the setting that enables them.
+func TestStack_receipt_configuration(t *testing.T) {
+	st, err := stackfile.Load("../../../stack.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(name string) (map[string]string, map[string]bool) {
+		fn, ok := st.Function(name)
+		if !ok {
+			t.Fatalf("stack.yml has no function %s", name)
+		}
+		env, err := st.Env(fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets := map[string]bool{}
+		for _, s := range fn.Secrets {
+			secrets[s] = true
+		}
+		return env, secrets
+	}
+	issueEnv, issueSecrets := load("issue-receipt")
+	receiptSecrets := []string{"receipt-signing-key", "receipt-signing-cert", "receipt-qr-key"}
+	for _, name := range []string{"reprocess", "reprocess-worker"} {
+		env, secrets := load(name)
+		for k, v := range issueEnv {
+			if strings.HasPrefix(k, "MOTCUA_RECEIPT_") && env[k] != v {
+				t.Errorf("%s: %s = %q, issue-receipt has %q", name, k, env[k], v)
+			}
+		}
+		for _, s := range receiptSecrets {
+			if !issueSecrets[s] || !secrets[s] {
+				t.Errorf("%s: secret %s missing (issue-receipt has it: %v)", name, s, issueSecrets[s])
+			}
+		}
+	}
+	for _, name := range st.FunctionNames() {
+		fn, _ := st.Function(name)
+		if fn.Annotations["topic"] != "cron-function" {
+			continue
+		}
+		env, secrets := load(name)
+		if env[KeyReceiptUnitName] != "" {
+			t.Errorf("%s: scheduled function has %s (enables the receipt kinds)", name, KeyReceiptUnitName)
+		}
+		for _, s := range receiptSecrets {
+			if secrets[s] {
+				t.Errorf("%s: scheduled function has receipt secret %s", name, s)
+			}
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"motcua/shared/docstore"
 	"motcua/shared/jobs"
 	"motcua/shared/outbox"
+	"motcua/shared/outbox/checks"
 	"motcua/shared/queue"
 )
 
@@ -38,17 +39,17 @@ type StoreOutbox struct {
 	Store     docstore.Store
 	Publisher queue.Publisher
 	// Written are the checks of tied markers by tie kind (as for
-	// outbox.Repair); DefaultOutbox registers the application check.
+	// outbox.Repair); DefaultOutbox registers every check motcua has
+	// (shared/outbox/checks, the registry motcua outbox repair uses too).
 	Written map[string]outbox.Written
 }
 
 var _ Outbox = StoreOutbox{}
 
-// DefaultOutbox is the outbox with every tie check motcua has.
+// DefaultOutbox is the outbox with every tie check motcua has: the one
+// registry in shared/outbox/checks, shared with motcua outbox repair.
 func DefaultOutbox(store docstore.Store, pub queue.Publisher) StoreOutbox {
-	return StoreOutbox{Store: store, Publisher: pub, Written: map[string]outbox.Written{
-		application.OutboxKind: application.OutboxWritten(store),
-	}}
+	return StoreOutbox{Store: store, Publisher: pub, Written: checks.Written(store)}
 }
 
 // Stale lists markers under outbox.Prefix by their LastModified.

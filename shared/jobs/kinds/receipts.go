@@ -12,6 +12,7 @@ import (
 	"motcua/shared/docstore"
 	"motcua/shared/jobs"
 	"motcua/shared/payment"
+	"motcua/shared/receipt"
 	"motcua/shared/receipt/book"
 	"motcua/shared/reconcile"
 )
@@ -111,4 +112,94 @@ func (k *ReissueMissingReceipts) Apply(ctx context.Context, _ jobs.Scope, it job
 	}
 	id := rec.ID()
 	return jobs.Result{Outcome: jobs.OutcomeChanged, Detail: fmt.Sprintf("issued receipt %s %s no. %08d", id.TemplateSymbol, id.Series, id.Number)}, nil
+}
+
+// Rerenderer is what rerender-receipts needs from the receipt book
+// (shared/receipt/book).
+type Rerenderer interface {
+	// ReceiptsIssued lists receipts by issue day (inclusive bounds, ""
+	// open) and series ("" any), from the day index.
+	ReceiptsIssued(ctx context.Context, from, to, series string, emit func(book.DayReceipt) error) error
+	// RerenderPDF renders one receipt's PDF again from its signed XML,
+	// written by CAS over the old one; same bytes are not written.
+	RerenderPDF(ctx context.Context, series string, number uint32) (book.Rerendered, error)
+}
+
+var _ Rerenderer = (*book.Book)(nil)
+
+// RerenderReceipts is the "rerender-receipts" kind: the PDFs of receipts
+// issued in a date range (and series) are rendered again with the current
+// layout, from the stored signed XML; numbers, signed XML and index data
+// stay as issued. Each item's result keeps the old PDF's ETag and SHA-256
+// (and the new ones), so the report says exactly which bytes were
+// replaced. A PDF that renders to the same bytes is skipped: running the
+// job twice changes nothing the second time.
+// Scope: from, to (Vietnam dates of issue, inclusive), series, limit.
+type RerenderReceipts struct {
+	Receipts Rerenderer
+}
+
+var _ jobs.Kind = (*RerenderReceipts)(nil)
+
+// Name returns "rerender-receipts".
+func (k *RerenderReceipts) Name() string { return "rerender-receipts" }
+
+// Check accepts from, to, series and limit; from or series is required
+// (re-rendering every receipt ever issued is not a one-click job).
+func (k *RerenderReceipts) Check(s jobs.Scope) error {
+	if _, _, err := dateRange(s); err != nil {
+		return err
+	}
+	if s.Series != "" && !receipt.ValidSymbol(s.Series) {
+		return jobs.ScopeError("scope.series", "series phải là ký hiệu biên lai (chữ in hoa, chữ số, '/' hoặc '-', tối đa 11 ký tự).",
+			"series must be a receipt series symbol (upper-case letters, digits, '/' or '-', at most 11).")
+	}
+	if s.From == "" && s.Series == "" {
+		return jobs.ScopeError("scope.from", "Cần from hoặc series để giới hạn các biên lai tạo lại PDF.",
+			"Give from or series to bound the receipts whose PDF is rendered again.")
+	}
+	return only(s, "from", "to", "series", "limit")
+}
+
+// Plan lists the receipts of the day index within the scope, by issue
+// day, series and number.
+func (k *RerenderReceipts) Plan(ctx context.Context, s jobs.Scope, emit func(jobs.Item) error) error {
+	n := 0
+	errLimit := errors.New("limit")
+	err := k.Receipts.ReceiptsIssued(ctx, s.From, s.To, s.Series, func(d book.DayReceipt) error {
+		if s.Limit > 0 && n >= s.Limit {
+			return errLimit
+		}
+		n++
+		id := book.ID{Series: d.Series, Number: d.Number}
+		return emit(jobs.Item{Key: id.String(), Action: "rerender", Note: "receipt issued " + d.Day + ": render the PDF again from the signed XML"})
+	})
+	if errors.Is(err, errLimit) {
+		return nil
+	}
+	return err
+}
+
+// Apply renders one receipt's PDF again.
+func (k *RerenderReceipts) Apply(ctx context.Context, _ jobs.Scope, it jobs.Item) (jobs.Result, error) {
+	id, ok := book.ParseID(it.Key)
+	if !ok {
+		return jobs.Result{Outcome: jobs.OutcomeFailed, Detail: "not a receipt id: " + it.Key}, nil
+	}
+	r, err := k.Receipts.RerenderPDF(ctx, id.Series, id.Number)
+	switch {
+	case errors.Is(err, book.ErrNotFound):
+		return jobs.Result{Outcome: jobs.OutcomeFailed, Detail: "receipt not found"}, nil
+	case errors.Is(err, book.ErrStoredXMLAltered), errors.Is(err, book.ErrNoPDFRenderer):
+		return jobs.Result{Outcome: jobs.OutcomeFailed, Detail: err.Error()}, nil
+	case err != nil:
+		return jobs.Result{}, err // transient (a store fault, a concurrent write): retried
+	case r.Outcome == book.RerenderUnchanged:
+		return jobs.Result{Outcome: jobs.OutcomeSkipped, Detail: fmt.Sprintf("same bytes: pdf etag %s sha256 %s", r.OldETag, r.OldSHA256)}, nil
+	}
+	old := "none"
+	if r.OldETag != "" {
+		old = fmt.Sprintf("etag %s sha256 %s", r.OldETag, r.OldSHA256)
+	}
+	return jobs.Result{Outcome: jobs.OutcomeChanged, Detail: fmt.Sprintf("pdf replaced: old %s; new etag %s sha256 %s", old, r.NewETag, r.NewSHA256)}, nil
 }

@@ -222,40 +222,161 @@ func maskID(s string) string {
 	return strings.Repeat("*", len(s)-4) + s[len(s)-4:]
 }
 
-// request is every JSON body the receipt function accepts.
-type request struct {
-	// Action is verify (default), lookup, replace or adjust.
-	Action string `json:"action" validate:"omitempty,oneof=verify lookup replace adjust"`
-	// Series, Number and LookupCode name a receipt (verify).
+// Actions of the receipt function. Each is its own operation in the API
+// document: the gateway forwards /function/receipt/<action> to the
+// function, which reads the action from ?action= (or, without it, from
+// that sub-path, which the template hands over in the X-Motcua-Path
+// header). No action is the base operation: GET one receipt, POST verify.
+const (
+	// ActionKeys (GET) publishes the offline-QR public keys.
+	ActionKeys = "keys"
+	// ActionLookup (GET, POST) opens an application's current receipt
+	// with its code and PIN.
+	ActionLookup = "lookup"
+	// ActionSummary (GET, staff) is a series' daily summary.
+	ActionSummary = "summary"
+	// ActionReplace and ActionAdjust (POST, staff) correct a receipt.
+	ActionReplace = "replace"
+	ActionAdjust  = "adjust"
+)
+
+// actionMethods are the methods of each action ("" = the base operation).
+var actionMethods = map[string][]string{
+	"":            {http.MethodGet, http.MethodPost},
+	ActionKeys:    {http.MethodGet},
+	ActionLookup:  {http.MethodGet, http.MethodPost},
+	ActionSummary: {http.MethodGet},
+	ActionReplace: {http.MethodPost},
+	ActionAdjust:  {http.MethodPost},
+}
+
+// headerPath carries the request path from the project's template
+// (template/motcua-go), which overwrites any value a client sent.
+const headerPath = "X-Motcua-Path"
+
+// verifyRequest is the JSON body of POST (verify by identifiers).
+type verifyRequest struct {
 	Series     string `json:"series" validate:"max=11"`
 	Number     uint32 `json:"number" validate:"max=99999999"`
 	LookupCode string `json:"lookupCode" validate:"max=40"`
-	// Code and PIN open an application's receipt (lookup).
+}
+
+// lookupRequest is the JSON body of POST ?action=lookup.
+type lookupRequest struct {
 	Code string `json:"code" validate:"max=80"`
 	PIN  string `json:"pin" validate:"max=32"`
-	// Reason, Payer and Lines describe a correction (replace, adjust).
+}
+
+// correctRequest is the JSON body of POST ?action=replace|adjust (null
+// payer or lines read as absent). The action is never in a body: it is
+// the operation's (?action=).
+type correctRequest struct {
+	Series string         `json:"series" validate:"max=11"`
+	Number uint32         `json:"number" validate:"max=99999999"`
 	Reason string         `json:"reason" validate:"max=500"`
 	Payer  *PayerFix      `json:"payer"`
 	Lines  []receipt.Line `json:"lines" validate:"max=50"`
 }
 
+// action returns the call's action: ?action=, else the sub-path (then
+// unsent is true: the method is checked against that action, but the call
+// must still send ?action=); a 400 for an unknown action or when the two
+// disagree.
+func action(req handler.Request, q url.Values) (act string, unsent bool, p *httpx.Problem) {
+	a := q.Get("action")
+	sub := strings.Trim(req.Header.Get(headerPath), "/")
+	switch {
+	case q.Has("action") && a == "":
+		return "", false, unknownAction(a)
+	case a == "" && sub != "":
+		a, unsent = sub, true
+	case a != "" && sub != "" && sub != a:
+		return "", false, httpx.BadRequest("action_path_mismatch",
+			fmt.Sprintf("The path names action %q but ?action= is %q; send the same.", sub, a),
+			fmt.Sprintf("Đường dẫn chỉ thao tác %q nhưng ?action= là %q; hãy gửi giống nhau.", sub, a)).WithExtra("action", a)
+	}
+	if _, ok := actionMethods[a]; !ok {
+		return "", false, unknownAction(a)
+	}
+	return a, unsent, nil
+}
+
+func unknownAction(a string) *httpx.Problem {
+	return httpx.BadRequest("unknown_action",
+		"Unknown action; use keys, lookup, summary, replace or adjust (none: look up or verify one receipt).",
+		"Thao tác không hợp lệ; dùng keys, lookup, summary, replace hoặc adjust (không có: tra cứu hoặc xác minh một biên lai).").WithExtra("action", a)
+}
+
 // Serve answers one call of the receipt function:
 //
-//	GET  ?keys                                   offline-QR public keys (current + previous)
-//	GET  ?series=&number=&lookup=[&format=]      one receipt: json (default), xml or pdf (or Accept)
-//	GET  ?code=&pin=[&format=]                   the application's current receipt
-//	GET  ?summary&series=&day=[&format=xml|csv]  staff: daily summary of a series
-//	POST application/xml                         verify a signed receipt
-//	POST {"series","number","lookupCode"}        verify by identifiers
-//	POST {"action":"lookup","code","pin"}        the application's current receipt (PIN out of URLs)
-//	POST {"action":"replace"|"adjust",…}         staff: correct a receipt
+//	GET  ?series=&number=&lookup=[&format=]            one receipt: json (default), xml or pdf (or Accept)
+//	POST application/xml                               verify a signed receipt
+//	POST {"series","number","lookupCode"}              verify by identifiers
+//	GET  ?action=keys                                  offline-QR public keys (current + previous)
+//	GET  ?action=lookup&code=&pin=[&format=]           the application's current receipt
+//	POST ?action=lookup {"code","pin"}                 the same, the PIN out of URLs
+//	GET  ?action=summary&series=&day=[&format=]        staff: daily summary of a series (json, xml, csv)
+//	POST ?action=replace|adjust {…}                    staff: correct a receipt
+//
+// Each action is also reachable as /function/receipt/<action>.
 func (h *LookupHTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
-	if p := httpx.AllowMethods(req, http.MethodGet, http.MethodPost); p != nil {
+	q, err := httpx.StrictQuery(req)
+	if err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	act, unsent, p := action(req, q)
+	if p != nil {
 		return httpx.ProblemResponse(p)
 	}
-	if strings.EqualFold(req.Method, http.MethodGet) {
-		return h.get(ctx, req)
+	if p := httpx.AllowMethods(req, actionMethods[act]...); p != nil {
+		return httpx.ProblemResponse(p)
 	}
+	if unsent {
+		return httpx.ProblemResponse(httpx.BadRequest("action_required",
+			fmt.Sprintf("Send ?action=%s with /function/receipt/%s.", act, act),
+			fmt.Sprintf("Hãy gửi ?action=%s cùng /function/receipt/%s.", act, act)).WithExtra("action", act))
+	}
+	get := strings.EqualFold(req.Method, http.MethodGet)
+	switch act {
+	case ActionKeys:
+		return h.keySet(ctx)
+	case ActionSummary:
+		return h.summary(ctx, req, q)
+	case ActionLookup:
+		if get {
+			return h.lookupGet(ctx, req, q)
+		}
+		var in lookupRequest
+		if p := decodeBody(req, &in); p != nil {
+			return httpx.FromError(ctx, h.log, p)
+		}
+		if in.Code == "" || in.PIN == "" {
+			return httpx.ProblemResponse(missing("code", "pin"))
+		}
+		return h.byApplication(ctx, req, in.Code, in.PIN, "json")
+	case ActionReplace, ActionAdjust:
+		var in correctRequest
+		if p := decodeBody(req, &in); p != nil {
+			return httpx.FromError(ctx, h.log, p)
+		}
+		return h.correct(ctx, req, act, in)
+	}
+	if get {
+		return h.get(ctx, req, q)
+	}
+	return h.verify(ctx, req)
+}
+
+// decodeBody decodes and validates a JSON body (64 KiB at most).
+func decodeBody(req handler.Request, dst any) error {
+	if err := httpx.DecodeJSON(req, dst, httpx.MaxBytes(64<<10)); err != nil {
+		return err
+	}
+	return httpx.Validate(dst)
+}
+
+// verify checks a posted signed XML, or a receipt by its identifiers.
+func (h *LookupHTTP) verify(ctx context.Context, req handler.Request) handler.Response {
 	mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if mt == "application/xml" || mt == "text/xml" {
 		if len(req.Body) > maxXMLBytes {
@@ -271,31 +392,46 @@ func (h *LookupHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 		}
 		return httpx.JSON(http.StatusOK, v, noStore())
 	}
-	var in request
-	if err := httpx.DecodeJSON(req, &in, httpx.MaxBytes(64<<10)); err != nil {
+	var in verifyRequest
+	if err := decodeBody(req, &in); err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	if err := httpx.Validate(&in); err != nil {
+	var fe []httpx.FieldError
+	if !receipt.ValidSymbol(in.Series) {
+		fe = append(fe, badSeries("series"))
+	}
+	if in.Number == 0 {
+		fe = append(fe, httpx.FieldError{Field: "number", Code: "required", Message: "number is required (1 to 99999999)", MessageVi: "Trường number là bắt buộc (1 đến 99999999)"})
+	}
+	if in.LookupCode == "" {
+		fe = append(fe, httpx.FieldError{Field: "lookupCode", Code: "required", Message: "lookupCode is required", MessageVi: "Trường lookupCode là bắt buộc"})
+	}
+	if len(fe) > 0 {
+		return httpx.ProblemResponse(httpx.ValidationProblem(fe...))
+	}
+	v, err := h.book.VerifyIDs(ctx, in.Series, in.Number, in.LookupCode)
+	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	switch in.Action {
-	case "", "verify":
-		if in.Series == "" || in.Number == 0 || in.LookupCode == "" {
-			return httpx.ProblemResponse(missing("series", "number", "lookupCode"))
-		}
-		v, err := h.book.VerifyIDs(ctx, in.Series, in.Number, in.LookupCode)
-		if err != nil {
-			return httpx.FromError(ctx, h.log, err)
-		}
-		return httpx.JSON(http.StatusOK, v, noStore())
-	case "lookup":
-		if in.Code == "" || in.PIN == "" {
-			return httpx.ProblemResponse(missing("code", "pin"))
-		}
-		return h.byApplication(ctx, req, in.Code, in.PIN, "json")
-	default:
-		return h.correct(ctx, req, in)
+	return httpx.JSON(http.StatusOK, v, noStore())
+}
+
+// badSeries is the field error of a series that is not a symbol.
+func badSeries(field string) httpx.FieldError {
+	return httpx.FieldError{Field: field, Code: "pattern", Message: field + " must be a series symbol: 1 to 11 upper-case letters, digits, '/' or '-'",
+		MessageVi: "Trường " + field + " phải là ký hiệu: 1 đến 11 chữ in hoa, chữ số, '/' hoặc '-'"}
+}
+
+// keySet answers the offline-QR public keys.
+func (h *LookupHTTP) keySet(ctx context.Context) handler.Response {
+	if h.keys == nil {
+		return httpx.ProblemResponse(httpx.NotFound("No offline-QR key is configured.", "Chưa cấu hình khóa mã QR."))
 	}
+	ks, err := h.keys()
+	if err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	return httpx.JSON(http.StatusOK, ks, http.Header{"Cache-Control": {"public, max-age=3600"}})
 }
 
 func noStore() http.Header { return http.Header{"Cache-Control": {"no-store"}} }
@@ -309,32 +445,18 @@ func missing(fields ...string) *httpx.Problem {
 	return httpx.ValidationProblem(fe...)
 }
 
-func (h *LookupHTTP) get(ctx context.Context, req handler.Request) handler.Response {
-	q := httpx.Query(req)
-	format, p := negotiate(q.Get("format"), req.Header.Get("Accept"))
-	switch {
-	case q.Has("keys"):
-		if h.keys == nil {
-			return httpx.ProblemResponse(httpx.NotFound("No offline-QR key is configured.", "Chưa cấu hình khóa mã QR."))
-		}
-		ks, err := h.keys()
-		if err != nil {
-			return httpx.FromError(ctx, h.log, err)
-		}
-		return httpx.JSON(http.StatusOK, ks, http.Header{"Cache-Control": {"public, max-age=3600"}})
-	case q.Has("summary"):
-		return h.summary(ctx, req, q)
-	case p != nil:
+// get answers one receipt by series, number and lookup code.
+func (h *LookupHTTP) get(ctx context.Context, req handler.Request, q url.Values) handler.Response {
+	format, p := negotiate(q, req.Header.Get("Accept"))
+	if p != nil {
 		return httpx.ProblemResponse(p)
-	case q.Get("code") != "" || q.Get("pin") != "":
-		if q.Get("code") == "" || q.Get("pin") == "" {
-			return httpx.ProblemResponse(missing("code", "pin"))
-		}
-		return h.byApplication(ctx, req, strings.TrimSpace(q.Get("code")), strings.TrimSpace(q.Get("pin")), format)
 	}
-	series, lookup := strings.TrimSpace(q.Get("series")), strings.TrimSpace(q.Get("lookup"))
+	series, lookup := q.Get("series"), q.Get("lookup")
 	if series == "" || q.Get("number") == "" || lookup == "" {
 		return httpx.ProblemResponse(missing("series", "number", "lookup"))
+	}
+	if !receipt.ValidSymbol(series) {
+		return httpx.ProblemResponse(httpx.ValidationProblem(badSeries("series")))
 	}
 	n, err := strconv.ParseUint(q.Get("number"), 10, 32)
 	if err != nil || n == 0 || n > uint64(receipt.MaxNumber) {
@@ -348,12 +470,25 @@ func (h *LookupHTTP) get(ctx context.Context, req handler.Request) handler.Respo
 	return h.render(ctx, rec, format)
 }
 
-// negotiate picks json, xml or pdf from format= (wins) or Accept.
-func negotiate(format, accept string) (string, *httpx.Problem) {
-	switch strings.ToLower(strings.TrimSpace(format)) {
-	case "":
-	case "json", "xml", "pdf":
-		return strings.ToLower(format), nil
+// lookupGet answers the application's current receipt (code + PIN).
+func (h *LookupHTTP) lookupGet(ctx context.Context, req handler.Request, q url.Values) handler.Response {
+	format, p := negotiate(q, req.Header.Get("Accept"))
+	if p != nil {
+		return httpx.ProblemResponse(p)
+	}
+	if q.Get("code") == "" || q.Get("pin") == "" {
+		return httpx.ProblemResponse(missing("code", "pin"))
+	}
+	return h.byApplication(ctx, req, q.Get("code"), q.Get("pin"), format)
+}
+
+// negotiate picks json, xml or pdf from format= (wins; present means one
+// of the three) or Accept.
+func negotiate(q url.Values, accept string) (string, *httpx.Problem) {
+	switch format := q.Get("format"); {
+	case !q.Has("format"):
+	case format == "json", format == "xml", format == "pdf":
+		return format, nil
 	default:
 		return "", httpx.ValidationProblem(httpx.FieldError{Field: "format", Code: "oneof",
 			Message: "format must be json, xml or pdf", MessageVi: "Định dạng phải là json, xml hoặc pdf"})
@@ -427,14 +562,14 @@ func (h *LookupHTTP) staffClaims(req handler.Request) (staffauth.Claims, error) 
 	return c, nil
 }
 
-func (h *LookupHTTP) correct(ctx context.Context, req handler.Request, in request) handler.Response {
+func (h *LookupHTTP) correct(ctx context.Context, req handler.Request, act string, in correctRequest) handler.Response {
 	c, err := h.staffClaims(req)
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
 	var fe []httpx.FieldError
-	if in.Series == "" {
-		fe = append(fe, httpx.FieldError{Field: "series", Code: "required", Message: "series is required", MessageVi: "Trường series là bắt buộc"})
+	if !receipt.ValidSymbol(in.Series) {
+		fe = append(fe, badSeries("series"))
 	}
 	if in.Number == 0 {
 		fe = append(fe, httpx.FieldError{Field: "number", Code: "required", Message: "number is required", MessageVi: "Trường number là bắt buộc"})
@@ -442,7 +577,7 @@ func (h *LookupHTTP) correct(ctx context.Context, req handler.Request, in reques
 	if strings.TrimSpace(in.Reason) == "" {
 		fe = append(fe, httpx.FieldError{Field: "reason", Code: "required", Message: "reason is required", MessageVi: "Phải nêu lý do"})
 	}
-	if in.Action == "adjust" && len(in.Lines) == 0 {
+	if act == ActionAdjust && len(in.Lines) == 0 {
 		fe = append(fe, httpx.FieldError{Field: "lines", Code: "required", Message: "an adjustment needs at least one line", MessageVi: "Điều chỉnh cần ít nhất một dòng"})
 	}
 	if len(fe) > 0 {
@@ -450,7 +585,7 @@ func (h *LookupHTTP) correct(ctx context.Context, req handler.Request, in reques
 	}
 	corr := Correction{Series: in.Series, Number: in.Number, Reason: in.Reason, Payer: in.Payer, Lines: in.Lines}
 	var rec Record
-	if in.Action == "replace" {
+	if act == ActionReplace {
 		rec, err = h.book.Replace(ctx, corr, httpx.CallID(req))
 	} else {
 		rec, err = h.book.Adjust(ctx, corr, httpx.CallID(req))
@@ -458,7 +593,7 @@ func (h *LookupHTTP) correct(ctx context.Context, req handler.Request, in reques
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	h.log.InfoContext(ctx, "receipt corrected", "action", in.Action, "officer", c.Subject, "original", fmt.Sprintf("%s-%08d", in.Series, in.Number),
+	h.log.InfoContext(ctx, "receipt corrected", "action", act, "officer", c.Subject, "original", fmt.Sprintf("%s-%08d", in.Series, in.Number),
 		"new", rec.ID().String())
 	return httpx.JSON(http.StatusCreated, h.view(rec), noStore())
 }
@@ -467,9 +602,12 @@ func (h *LookupHTTP) summary(ctx context.Context, req handler.Request, q url.Val
 	if _, err := h.staffClaims(req); err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	series, day := strings.TrimSpace(q.Get("series")), strings.TrimSpace(q.Get("day"))
+	series, day := q.Get("series"), q.Get("day")
 	if series == "" || day == "" {
 		return httpx.ProblemResponse(missing("series", "day"))
+	}
+	if !receipt.ValidSymbol(series) {
+		return httpx.ProblemResponse(httpx.ValidationProblem(badSeries("series")))
 	}
 	if _, err := time.Parse("2006-01-02", day); err != nil {
 		return httpx.ProblemResponse(httpx.ValidationProblem(httpx.FieldError{Field: "day", Code: "date",
@@ -479,16 +617,16 @@ func (h *LookupHTTP) summary(ctx context.Context, req handler.Request, q url.Val
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	switch strings.ToLower(q.Get("format")) {
-	case "csv":
+	switch format := q.Get("format"); {
+	case format == "csv":
 		return handler.Response{StatusCode: http.StatusOK, Body: s.CSV(), Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}, "Cache-Control": {"no-store"}}}
-	case "xml":
+	case format == "xml":
 		body, err := s.XML()
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err)
 		}
 		return handler.Response{StatusCode: http.StatusOK, Body: body, Header: http.Header{"Content-Type": {"application/xml; charset=utf-8"}, "Cache-Control": {"no-store"}}}
-	case "", "json":
+	case format == "json", !q.Has("format"):
 		return httpx.JSON(http.StatusOK, s, noStore())
 	}
 	return httpx.ProblemResponse(httpx.ValidationProblem(httpx.FieldError{Field: "format", Code: "oneof",

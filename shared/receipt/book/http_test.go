@@ -119,24 +119,39 @@ func TestLookupHTTP(t *testing.T) {
 		{"wrong_lookup_code", req("GET", "series=BL26T&number=1&lookup=ABCDEFGHJKMN", "", ""), 404, "application/problem+json", "receipt_not_found"},
 		{"bad_number", req("GET", "series=BL26T&number=0&lookup=x", "", ""), 422, "application/problem+json", `"field":"number"`},
 		{"bad_format", req("GET", "series=BL26T&number=1&lookup=x&format=doc", "", ""), 422, "application/problem+json", `"field":"format"`},
-		{"by_code_and_pin", req("GET", "code="+code+"&pin="+testPIN, "", ""), 200, "application/json", `"lookupCode":"` + lk},
-		{"wrong_pin", req("GET", "code="+code+"&pin=00000000", "", ""), 404, "application/problem+json", "receipt_not_found"},
-		{"lookup_by_post", req("POST", "", "application/json", `{"action":"lookup","code":"`+code+`","pin":"`+testPIN+`"}`), 200, "application/json", `"number":1`},
+		{"by_code_and_pin", req("GET", "action=lookup&code="+code+"&pin="+testPIN, "", ""), 200, "application/json", `"lookupCode":"` + lk},
+		{"wrong_pin", req("GET", "action=lookup&code="+code+"&pin=00000000", "", ""), 404, "application/problem+json", "receipt_not_found"},
+		{"lookup_by_post", req("POST", "action=lookup", "application/json", `{"code":"`+code+`","pin":"`+testPIN+`"}`), 200, "application/json", `"number":1`},
 		{"verify_ids", req("POST", "", "application/json", `{"series":"BL26T","number":1,"lookupCode":"`+lk+`"}`), 200, "application/json", `"valid":true`},
 		{"verify_ids_unknown", req("POST", "", "application/json", `{"series":"BL26T","number":9,"lookupCode":"`+lk+`"}`), 200, "application/json", `"reason":"not_issued_here"`},
 		{"verify_missing_fields", req("POST", "", "application/json", `{"series":"BL26T"}`), 422, "application/problem+json", `"field":"number"`},
 		{"verify_xml_garbage", req("POST", "", "application/xml", `<x/>`), 200, "application/json", `"valid":false`},
 		{"unknown_json_field", req("POST", "", "application/json", `{"serie":"BL26T"}`), 400, "application/problem+json", "unknown_field"},
-		{"keys", req("GET", "keys", "", ""), 200, "application/json", `"kty":"OKP"`},
-		{"summary_needs_token", req("GET", "summary&series=BL26T&day=2026-12-03", "", ""), 401, "application/problem+json", ""},
-		{"summary_other_agency", req("GET", "summary&series=BL26T&day=2026-12-03", "", "", "Authorization", "Bearer "+other), 403, "application/problem+json", ""},
-		{"summary_csv", req("GET", "summary&series=BL26T&day=2026-12-03&format=csv", "", "", "Authorization", "Bearer "+tok), 200, "text/csv", "TOTAL,1"},
-		{"summary_bad_day", req("GET", "summary&series=BL26T&day=3/12/2026", "", "", "Authorization", "Bearer "+tok), 422, "application/problem+json", `"field":"day"`},
-		{"replace_needs_token", req("POST", "", "application/json", `{"action":"replace","series":"BL26T","number":1,"reason":"x"}`), 401, "application/problem+json", ""},
-		{"replace_needs_reason", req("POST", "", "application/json", `{"action":"replace","series":"BL26T","number":1}`, "Authorization", "Bearer "+tok), 422, "application/problem+json", `"field":"reason"`},
-		{"replace", req("POST", "", "application/json", `{"action":"replace","series":"BL26T","number":1,"reason":"Sai địa chỉ","payer":{"address":"5 Phan Đình Phùng, Đà Lạt"}}`, "Authorization", "Bearer "+tok), 201, "application/json", `"kind":"replacement"`},
+		{"keys", req("GET", "action=keys", "", ""), 200, "application/json", `"kty":"OKP"`},
+		{"summary_needs_token", req("GET", "action=summary&series=BL26T&day=2026-12-03", "", ""), 401, "application/problem+json", ""},
+		{"summary_other_agency", req("GET", "action=summary&series=BL26T&day=2026-12-03", "", "", "Authorization", "Bearer "+other), 403, "application/problem+json", ""},
+		{"summary_csv", req("GET", "action=summary&series=BL26T&day=2026-12-03&format=csv", "", "", "Authorization", "Bearer "+tok), 200, "text/csv", "TOTAL,1"},
+		{"summary_bad_day", req("GET", "action=summary&series=BL26T&day=3/12/2026", "", "", "Authorization", "Bearer "+tok), 422, "application/problem+json", `"field":"day"`},
+		{"replace_needs_token", req("POST", "action=replace", "application/json", `{"series":"BL26T","number":1,"reason":"x"}`), 401, "application/problem+json", ""},
+		{"replace_needs_reason", req("POST", "action=replace", "application/json", `{"series":"BL26T","number":1}`, "Authorization", "Bearer "+tok), 422, "application/problem+json", `"field":"reason"`},
+		{"replace", req("POST", "action=replace", "application/json", `{"series":"BL26T","number":1,"reason":"Sai địa chỉ","payer":{"address":"5 Phan Đình Phùng, Đà Lạt"}}`, "Authorization", "Bearer "+tok), 201, "application/json", `"kind":"replacement"`},
 		{"original_now_replaced", req("GET", "series=BL26T&number=1&lookup="+lk, "", ""), 200, "application/json", `"status":"replaced"`},
 		{"put_not_allowed", req("PUT", "", "", ""), 405, "application/problem+json", ""},
+		{"keys_by_sub_path_and_action", req("GET", "action=keys", "", "", "X-Motcua-Path", "/keys"), 200, "application/json", `"kty":"OKP"`},
+		{"sub_path_without_action", req("GET", "", "", "", "X-Motcua-Path", "/keys"), 400, "application/problem+json", "action_required"},
+		{"sub_path_wrong_method_without_action", req("POST", "", "", "", "X-Motcua-Path", "/keys/"), 405, "application/problem+json", ""},
+		{"lookup_by_sub_path", req("POST", "action=lookup", "application/json", `{"code":"`+code+`","pin":"`+testPIN+`"}`, "X-Motcua-Path", "/lookup/"), 200, "application/json", `"number":1`},
+		{"sub_path_and_action_disagree", req("GET", "action=keys", "", "", "X-Motcua-Path", "/summary"), 400, "application/problem+json", "action_path_mismatch"},
+		{"unknown_action", req("GET", "action=delete", "", ""), 400, "application/problem+json", "unknown_action"},
+		{"empty_action", req("GET", "action=", "", ""), 400, "application/problem+json", "unknown_action"},
+		{"keys_allow_get_only", req("POST", "action=keys", "", ""), 405, "application/problem+json", ""},
+		{"adjust_allow_post_only", req("GET", "action=adjust", "", ""), 405, "application/problem+json", ""},
+		{"empty_format_refused", req("GET", "series=BL26T&number=1&format=&lookup="+lk, "", ""), 422, "application/problem+json", `"field":"format"`},
+		{"upper_case_format_refused", req("GET", "series=BL26T&number=1&format=PDF&lookup="+lk, "", ""), 422, "application/problem+json", `"field":"format"`},
+		{"series_not_a_symbol", req("GET", "series=bl/../x&number=1&lookup="+lk, "", ""), 422, "application/problem+json", `"field":"series"`},
+		{"summary_empty_format_refused", req("GET", "action=summary&series=BL26T&day=2026-12-03&format=", "", "", "Authorization", "Bearer "+tok), 422, "application/problem+json", `"field":"format"`},
+		{"verify_action_other_than_verify", req("POST", "", "application/json", `{"action":"lookup","code":"`+code+`","pin":"`+testPIN+`"}`), 400, "application/problem+json", "unknown_field"},
+		{"action_in_body_refused", req("POST", "action=adjust", "application/json", `{"action":"adjust","series":"BL26T","number":1,"reason":"x","lines":[{"name":"x","kind":"phi","amountVND":-1}]}`, "Authorization", "Bearer "+tok), 400, "application/problem+json", "unknown_field"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,8 +169,8 @@ func TestLookupHTTP(t *testing.T) {
 func FuzzLookupHTTP(f *testing.F) {
 	f.Add("GET", "series=BL26T&number=1&lookup=X", "", "")
 	f.Add("POST", "", "application/xml", "<BLai><DLBLai Id=\"DLBLai\"/></BLai>")
-	f.Add("POST", "", "application/json", `{"action":"adjust","series":"BL26T","number":1,"lines":[{"name":"x","kind":"phi","amountVND":-1}]}`)
-	f.Add("GET", "summary&series=BL26T&day=2026-12-03&format=xml", "", "")
+	f.Add("POST", "action=adjust", "application/json", `{"series":"BL26T","number":1,"lines":[{"name":"x","kind":"phi","amountVND":-1}]}`)
+	f.Add("GET", "action=summary&series=BL26T&day=2026-12-03&format=xml", "", "")
 	e := newEnv(f, nil)
 	_, verifier := staffKeys(f)
 	h := lookupHTTP(e, verifier)
