@@ -86,7 +86,7 @@ func TestEmbeddedStack_through_the_gateway(t *testing.T) {
 		if !ok {
 			t.Fatalf("procedures not listed: %s", body)
 		}
-		if p := list[i]; p.Image != "motcua/procedures:latest" || p.Labels["com.openfaas.scale.min"] != "1" {
+		if p := list[i]; p.Image != "ghcr.io/motcua/procedures:latest" /* stack.yml default registry and tag */ || p.Labels["com.openfaas.scale.min"] != "1" {
 			t.Fatalf("procedures entry %+v", p)
 		}
 	})
