@@ -19,10 +19,15 @@ import (
 // The process-application function builds it from shared/staffauth.
 type StaffAuthenticator func(authorization string, now time.Time) (staffauth.Claims, error)
 
+// OpResultUpload is process-application's ?op= that presigns the upload of
+// a result document (body ResultUploadInput, answer ResultUpload).
+const OpResultUpload = "result-upload"
+
 // StaffHTTP serves the process-application function: staff act on the
 // applications of their agency.
 //
 //	POST {code, action, …}  apply one action (Idempotency-Key honoured, scoped to the officer) → 200 ProcessResult
+//	POST ?op=result-upload {code, size}  presigned PUT for the result PDF → 200 ResultUpload
 //	GET  ?code=…            staff view → 200 StaffView
 type StaffHTTP struct {
 	proc   *Processor
@@ -62,6 +67,25 @@ func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Resp
 			return httpx.FromError(ctx, s.log, err)
 		}
 		return httpx.JSON(http.StatusOK, v, http.Header{"Cache-Control": {"no-store"}})
+	}
+	switch op := httpx.Query(req).Get("op"); op {
+	case "":
+	case OpResultUpload:
+		var in ResultUploadInput
+		if err := httpx.DecodeJSON(req, &in, httpx.MaxBytes(4<<10)); err != nil {
+			return httpx.FromError(ctx, s.log, err)
+		}
+		if err := httpx.Validate(&in); err != nil {
+			return httpx.FromError(ctx, s.log, err)
+		}
+		up, err := s.proc.PrepareResultUpload(ctx, claims, in)
+		if err != nil {
+			return httpx.FromError(ctx, s.log, err)
+		}
+		return httpx.JSON(http.StatusOK, up, http.Header{"Cache-Control": {"no-store"}})
+	default:
+		return httpx.ProblemResponse(httpx.BadRequest("unknown_op",
+			"Unknown op; use result-upload or none.", "Thao tác không hợp lệ; dùng result-upload hoặc bỏ trống.").WithExtra("op", op))
 	}
 	var in ProcessInput
 	if err := httpx.DecodeJSON(req, &in, httpx.MaxBytes(64<<10)); err != nil {
