@@ -67,7 +67,7 @@ provision:
 	$(GO) run ./cmd/motcua-provision
 
 ## test-clients: a non-Go client (boto3, as in the AWS CLI) against the embedded edge
-## MOTCUA_CLIENTS_EDGE_PORT / MOTCUA_CLIENTS_GATEWAY_PORT move its ports (default 4599 / 8099).
+## MOTCUA_CLIENTS_EDGE_ADDR / MOTCUA_CLIENTS_GATEWAY_ADDR move it (default 127.0.0.1:4599 / 127.0.0.1:8099).
 test-clients:
 	bash tests/clients/run.sh
 

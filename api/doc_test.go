@@ -373,7 +373,8 @@ type vars struct {
 	captured map[string]any
 	uuids    map[string]string
 	newUUID  func() string
-	token    func(agency string) (string, error)
+	// token mints a staff token of agency with roles (staff when none).
+	token func(agency string, roles ...string) (string, error)
 }
 
 var placeholder = regexp.MustCompile(`\$\{([^}]+)\}`)
@@ -399,7 +400,16 @@ func (vs *vars) lookup(name string) (any, error) {
 		if vs.token == nil {
 			return nil, fmt.Errorf("${%s}: no staff token minter in this run", name)
 		}
-		return vs.token(strings.TrimPrefix(name, "staff_token:"))
+		// ${staff_token:AGENCY} or ${staff_token:AGENCY:role,role} (the
+		// roles replace the default staff, e.g. staff,admin).
+		agency, roles, _ := strings.Cut(strings.TrimPrefix(name, "staff_token:"), ":")
+		var rs []string
+		for _, r := range strings.Split(roles, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				rs = append(rs, r)
+			}
+		}
+		return vs.token(agency, rs...)
 	}
 	v, ok := vs.captured[name]
 	if !ok {

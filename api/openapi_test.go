@@ -428,7 +428,7 @@ func TestExamples_against_real_handlers(t *testing.T) {
 		captured: map[string]any{},
 		uuids:    map[string]string{},
 		newUUID:  uuid.NewString,
-		token:    func(agency string) (string, error) { return mintStaffToken(secret, agency) },
+		token:    func(agency string, roles ...string) (string, error) { return mintStaffToken(secret, agency, roles...) },
 	}
 	ran := 0
 	for _, o := range d.ops {
@@ -606,10 +606,13 @@ func (q sqsQueue) Enqueue(ctx context.Context, body []byte) error {
 	return nil
 }
 
-// mintStaffToken returns a staff token of agency valid for one hour,
-// signed with the run's staff key.
-func mintStaffToken(signer *staffauth.Signer, agency string) (string, error) {
-	return signer.Mint(staffauth.Claims{Subject: "canbo-api-test", Roles: []string{staffauth.RoleStaff}, Agency: agency}, time.Hour, time.Now())
+// mintStaffToken returns a token of agency with roles (staff when none)
+// valid for one hour, signed with the run's staff key.
+func mintStaffToken(signer *staffauth.Signer, agency string, roles ...string) (string, error) {
+	if len(roles) == 0 {
+		roles = []string{staffauth.RoleStaff}
+	}
+	return signer.Mint(staffauth.Claims{Subject: "canbo-api-test", Roles: roles, Agency: agency}, time.Hour, time.Now())
 }
 
 // logBuffer collects the functions' and the gateway's JSON logs.
@@ -830,7 +833,8 @@ func findOperation(t *testing.T, d *document, id string) operation {
 
 // TestExamples_setup_and_capture runs a tiny document against a fake
 // function: a setup step submits and captures, the example reuses the
-// captured code, ${uuid:label} is stable, ${staff_token:AGENCY} verifies.
+// captured code, ${uuid:label} is stable, ${staff_token:AGENCY} and
+// ${staff_token:AGENCY:staff,admin} verify with their roles.
 func TestExamples_setup_and_capture(t *testing.T) {
 	keys := t.TempDir()
 	secret := stafftest.WriteKeys(t, keys)
@@ -894,7 +898,7 @@ paths:
 		t.Fatalf("lint: %q", errs)
 	}
 	vs := &vars{captured: map[string]any{}, uuids: map[string]string{}, newUUID: uuid.NewString,
-		token: func(agency string) (string, error) { return mintStaffToken(secret, agency) }}
+		token: func(agency string, roles ...string) (string, error) { return mintStaffToken(secret, agency, roles...) }}
 	o := d.ops[0]
 	exs, err := o.examples()
 	if err != nil {
@@ -918,5 +922,19 @@ paths:
 	}
 	if _, err := vs.substString("${never_captured}"); err == nil || !strings.Contains(err.Error(), "has not been captured") {
 		t.Fatalf("an uncaptured variable must be an error, got %v", err)
+	}
+	// ${staff_token:AGENCY:roles} carries exactly those roles.
+	for _, tc := range []struct {
+		placeholder string
+		admin       bool
+	}{{"${staff_token:STP}", false}, {"${staff_token:STP:staff,admin}", true}} {
+		tok, err := vs.substString(tc.placeholder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := verifier.Verify("Bearer "+tok, time.Now())
+		if err != nil || c.Agency != "STP" || c.HasRole(staffauth.RoleAdmin) != tc.admin {
+			t.Fatalf("%s: claims %+v, %v", tc.placeholder, c, err)
+		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"motcua/shared/awsx"
 	"motcua/shared/config"
 	"motcua/shared/docstore"
+	"motcua/shared/feedback"
+	"motcua/shared/outbox"
 	"motcua/shared/queue"
 )
 
@@ -99,7 +101,10 @@ func outboxRepair(ctx context.Context, e *env, args []string) error {
 	// One JSON log line per republished or discarded event on stderr;
 	// stdout carries the summary only.
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	res, err := application.RepairOutbox(ctx, b.store, b.pub, *olderThan, log)
+	res, err := outbox.Repair(ctx, b.store, b.pub, *olderThan, map[string]outbox.Written{
+		application.OutboxKind: application.OutboxWritten(b.store),
+		feedback.OutboxKind:    feedback.EventWritten(b.store),
+	}, log)
 	if *asJSON {
 		out, jerr := json.Marshal(res)
 		if jerr != nil {

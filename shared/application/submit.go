@@ -320,7 +320,7 @@ func (s *Service) checkStaff(authorization, agency string, now time.Time) error 
 	if err != nil {
 		return fmt.Errorf("staff token: %w: %w", ErrStaffOnly, err)
 	}
-	if c.Agency != "" && c.Agency != agency {
+	if c.Agency != "" && !strings.EqualFold(strings.TrimSpace(c.Agency), agency) {
 		return ErrStaffOnly
 	}
 	return nil

@@ -2,6 +2,8 @@ package citizenguard
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 
 	"motcua/shared/docstore"
@@ -30,7 +32,7 @@ func BenchmarkCheck_wrong_pin(b *testing.B) {
 	pol := DefaultPolicy
 	pol.GlobalRate = 0
 	pol.Client.Free, pol.Pair.Free, pol.ID.Free = 1<<30, 1<<30, 1<<30
-	g := New(docstore.NewMemStore("motcua-data"), WithPolicy(pol))
+	g := New(docstore.NewMemStore("motcua-data"), WithPolicy(pol), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	ctx := context.Background()
 	for b.Loop() {
 		_, _ = Check(ctx, g, Attempt{Kind: "application", ID: "A-261203-0001", Client: "203.0.113.7", Secret: "87654321", Refusal: errRefused},

@@ -11,9 +11,13 @@ import (
 // proxies: comma-separated CIDRs or addresses (e.g. "10.62.0.0/16,127.0.0.1").
 const EnvTrustedProxies = "MOTCUA_TRUSTED_PROXIES"
 
-// DefaultTrustedProxies is used when EnvTrustedProxies is unset: loopback,
-// where the local gateway and the function template run.
-const DefaultTrustedProxies = "127.0.0.1/32,::1/128"
+// DefaultTrustedProxies is used when EnvTrustedProxies is unset: the
+// loopback address of the local gateway, and the private networks a
+// cluster's gateway, watchdog and ingress run on (RFC 1918, IPv6 ULA).
+// Without the private ranges, a function behind OpenFaaS would see its
+// gateway's pod address as "the client" and count every citizen as one.
+// Deployments whose proxies have public addresses must list them.
+const DefaultTrustedProxies = "127.0.0.1/32,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 
 // Proxies is a list of trusted proxy networks. The zero value trusts no
 // one: the client is then the last hop of X-Forwarded-For.

@@ -53,7 +53,8 @@
 //
 // The address a request is counted under comes from X-Forwarded-For read
 // right to left through a configured list of trusted proxies
-// (MOTCUA_TRUSTED_PROXIES, CIDRs; default loopback, i.e. the local gateway):
+// (MOTCUA_TRUSTED_PROXIES, CIDRs; default the local gateway's 127.0.0.1 and
+// the private networks cluster proxies live on):
 // the first address not in the list is the client. A header the client
 // wrote itself is never believed, because the trusted proxies append to the
 // right of it. The function template appends its own peer, as of-watchdog

@@ -292,8 +292,8 @@ func TestParseProxies_rejects_garbage(t *testing.T) {
 		t.Fatal("a host name was accepted as a proxy")
 	}
 	p, err := ProxiesFromEnv(func(string) (string, bool) { return "", false })
-	if err != nil || !p.Trusted(mustAddr("127.0.0.1")) || p.Trusted(mustAddr("10.0.0.1")) {
-		t.Fatalf("default proxies = %+v, %v; want loopback only", p, err)
+	if err != nil || !p.Trusted(mustAddr("127.0.0.1")) || !p.Trusted(mustAddr("10.1.2.3")) || p.Trusted(mustAddr("127.0.0.2")) || p.Trusted(mustAddr("203.0.113.7")) {
+		t.Fatalf("default proxies = %+v, %v; want the gateway's loopback address and private networks", p, err)
 	}
 }
 

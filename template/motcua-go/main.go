@@ -40,6 +40,8 @@ const (
 	defaultMaxBody = 1 << 20
 	defaultTimeout = 10 * time.Second
 	healthPath     = "/_/health"
+	// HeaderPath carries the request path to the handler.
+	HeaderPath = "X-Motcua-Path"
 )
 
 // config is the process configuration read from the environment.
@@ -194,6 +196,9 @@ func serveFunction(cfg config, handle handleFunc, logger *slog.Logger, w http.Re
 	ctx, cancel := context.WithTimeout(r.Context(), cfg.execTimeout)
 	defer cancel()
 	appendForwardedFor(r)
+	// The golang-http Request has no path: hand it over in a header,
+	// overwriting whatever a client sent (used by Open311 paths).
+	r.Header.Set(HeaderPath, r.URL.Path)
 	req := handler.Request{
 		Body:        body,
 		Header:      r.Header,

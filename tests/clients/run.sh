@@ -34,6 +34,9 @@ for _ in $(seq 1 120); do
 done
 echo "== boto3 (default settings; region from AWS_DEFAULT_REGION)"
 AWS_ENDPOINT_URL="http://$edge" AWS_DEFAULT_REGION=us-east-1 "$py" tests/clients/boto3_check.py
+echo "== Open311 GeoReport v2 (PyPI georeport client + requests) against /function/feedback/open311/v2"
+"$py" -c 'import georeport' 2>/dev/null || "$py" -m pip install -q --disable-pip-version-check 'georeport==0.3.1'
+MOTCUA_GATEWAY="http://$gw" "$py" tests/clients/open311_check.py
 if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
   echo "== AWS SDK for JavaScript v3"
   (cd tests/clients && npm ci --no-audit --no-fund --silent >/dev/null)
