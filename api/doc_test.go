@@ -54,6 +54,9 @@ type example struct {
 	Summary    string            `json:"summary"`
 	Method     string            `json:"method"`
 	Path       any               `json:"path"` // map of path parameters, or the full path of a setup step
+	// URL is a setup step's absolute URL instead of a gateway path, e.g. a
+	// presigned upload URL captured from an earlier answer ('${resultUrl}').
+	URL string `json:"url"`
 	Query      map[string]any    `json:"query"`
 	Headers    map[string]string `json:"headers"`
 	Body       any               `json:"body"`
@@ -563,6 +566,18 @@ func buildRequest(base string, o *operation, ex example, vs *vars) (*http.Reques
 		}
 		if strings.ContainsAny(path, "{}") {
 			return nil, fmt.Errorf("path %s: a path parameter has no value in the example", path)
+		}
+	} else if ex.URL != "" {
+		full, err := vs.substString(ex.URL)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(full, "http://") && !strings.HasPrefix(full, "https://") {
+			return nil, fmt.Errorf("setup step: url must be absolute, got %q", full)
+		}
+		path, base = full, ""
+		if method == "" {
+			method = http.MethodGet
 		}
 	} else {
 		p, ok := ex.Path.(string)

@@ -35,6 +35,9 @@ type TimelineStep struct {
 	Who string `json:"who"`
 	// Note is the public explanation, if any.
 	Note string `json:"note,omitempty"`
+	// Kind is "" for a status step, "result_downloaded" for the first
+	// electronic delivery of the result (TimelineResultDownloaded).
+	Kind string `json:"kind,omitempty"`
 }
 
 // FeeView is the fee and its payment state.
@@ -154,7 +157,7 @@ func BuildStatus(a Application, cal *workdays.Calendar, now time.Time) StatusVie
 	}
 	s.Result = newResultView(a)
 	for _, e := range a.Timeline {
-		s.Timeline = append(s.Timeline, TimelineStep{At: APITime(e.At), Step: e.Status, StepLabel: StatusLabelVi(e.Status), Who: who(a, e.Actor), Note: e.Note})
+		s.Timeline = append(s.Timeline, TimelineStep{At: APITime(e.At), Step: e.Status, StepLabel: StatusLabelVi(e.Status), Who: who(a, e.Actor), Note: e.Note, Kind: e.Kind})
 	}
 	for _, d := range a.Documents {
 		s.Documents = append(s.Documents, DocumentView{d.Code, d.Name, d.Required, d.Uploaded})
