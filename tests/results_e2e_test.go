@@ -242,7 +242,6 @@ func (f *fixture) oneTimeCode(t *testing.T, code string) string {
 	return otp
 }
 
-
 // codeOf is problemCode's code member alone.
 func codeOf(t *testing.T, hdr http.Header, b []byte) string {
 	t.Helper()
