@@ -50,13 +50,10 @@ func (o operation) id() string {
 
 // example is one entry of an operation's x-motcua-examples, or a setup step.
 type example struct {
-	Name    string `json:"name"`
-	Summary string `json:"summary"`
-	Method  string `json:"method"`
-	Path    any    `json:"path"` // map of path parameters, or the full path of a setup step
-	// URL is a setup step's absolute URL instead of a gateway path, e.g. a
-	// presigned upload URL captured from an earlier answer ('${resultUrl}').
-	URL        string            `json:"url"`
+	Name       string            `json:"name"`
+	Summary    string            `json:"summary"`
+	Method     string            `json:"method"`
+	Path       any               `json:"path"` // map of path parameters, or the full path of a setup step
 	Query      map[string]any    `json:"query"`
 	Headers    map[string]string `json:"headers"`
 	Body       any               `json:"body"`
@@ -68,6 +65,9 @@ type example struct {
 	ExpectHeaders map[string]string `json:"expectHeaders"`
 	Capture       map[string]string `json:"capture"`
 	Setup         []example         `json:"setup"`
+	// URL is a setup step's absolute URL instead of a gateway path, e.g.
+	// a presigned upload URL captured earlier ('${resultUrl}').
+	URL string `json:"url"`
 
 	hasBody bool
 }
