@@ -6,7 +6,7 @@ package application
 //
 //	index/agency/<AGENCY>/<family>/<due>/<code>/<status>/<procedure>/<received>   empty object, one per application
 //	index/code/<code>.json                                                        pointer: the application's current entry
-//	index/agency/<AGENCY>/counts.json                                             applications per status
+//	index/agency/<AGENCY>/counts.json                                             finished applications per status
 //
 // family is "open" (work left: submitted … processed) or "done" (rejected,
 // returned, cancelled), so the default queue never wades through finished
@@ -14,8 +14,10 @@ package application
 // received), so S3's lexical listing order is the due-date order. Every
 // write of an application (Repository.Create, Update, UpdateIfMatch)
 // re-syncs its entry: put the new entry, move the pointer with
-// compare-and-swap (only forward in Application.Version), adjust the
-// counts when the status changed, delete the old entry. A crash between
+// compare-and-swap (only forward in Application.Version), count it in the
+// agency's counts document when it enters a finished status, delete the
+// old entry. Open statuses are counted by listing the open family (bounded
+// by the agency's workload), so submissions never contend on one document. A crash between
 // those steps leaves a stale or missing entry until the next write of the
 // application or `motcua applications reindex` (RebuildIndex).
 
@@ -119,9 +121,12 @@ func SyncIndex(ctx context.Context, store docstore.Store, a Application) error {
 			}
 			return fmt.Errorf("sync index %s: %w", code, err)
 		}
-		if !exists || ptr.Status != a.Status || ptr.Agency != next.Agency {
+		// Finished applications are counted in the agency's counts
+		// document (the open ones are counted by listing the open family),
+		// so submissions and open steps never contend on it.
+		if family(a.Status) == familyDone && (!exists || ptr.Status != a.Status || ptr.Agency != next.Agency) {
 			var from *indexPointer
-			if exists {
+			if exists && family(ptr.Status) == familyDone {
 				from = &ptr
 			}
 			if err := bumpCounts(ctx, store, from, next); err != nil {
@@ -321,13 +326,38 @@ scan:
 		}
 		token, skip = page.Next, 0
 	}
-	var counts agencyCounts
-	if _, err := docstore.GetJSON(ctx, p.store, IndexCountsKey(agency), &counts); err != nil && !errors.Is(err, docstore.ErrNotFound) {
-		return WorkQueue{}, fmt.Errorf("work queue %s: counts: %w", agency, err)
+	counts, err := p.counts(ctx, agency)
+	if err != nil {
+		return WorkQueue{}, err
 	}
-	out.Counts = map[Status]int{}
+	out.Counts = counts
+	return out, nil
+}
+
+// counts returns the agency's applications per status: open ones by
+// listing the open family, finished ones from the counts document.
+func (p *Processor) counts(ctx context.Context, agency string) (map[Status]int, error) {
+	var stored agencyCounts
+	if _, err := docstore.GetJSON(ctx, p.store, IndexCountsKey(agency), &stored); err != nil && !errors.Is(err, docstore.ErrNotFound) {
+		return nil, fmt.Errorf("work queue %s: counts: %w", agency, err)
+	}
+	out := map[Status]int{}
 	for _, s := range Statuses {
-		out.Counts[s] = counts.Counts[s]
+		if family(s) == familyDone {
+			out[s] = stored.Counts[s]
+		} else {
+			out[s] = 0
+		}
+	}
+	prefix := IndexAgencyPrefix(agency) + familyOpen + "/"
+	err := listAll(ctx, p.store, prefix, func(key string) error {
+		if it, ok := parseIndexKey(strings.TrimPrefix(key, prefix)); ok && family(it.Status) == familyOpen {
+			out[it.Status]++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("work queue %s: counts: %w", agency, err)
 	}
 	return out, nil
 }
@@ -424,7 +454,9 @@ func RebuildIndex(ctx context.Context, store docstore.Store) (RebuildResult, err
 		if counts[ag] == nil {
 			counts[ag] = map[Status]int{}
 		}
-		counts[ag][a.Status]++
+		if family(a.Status) == familyDone {
+			counts[ag][a.Status]++
+		}
 		res.Applications++
 		return nil
 	})
