@@ -33,7 +33,7 @@ const OpResultUpload = "result-upload"
 //	POST {code, action, …}  apply one action (Idempotency-Key honoured, scoped to the officer) → 200 ProcessResult
 //	POST ?op=result-upload {code, size}  presigned PUT for the result PDF → 200 ResultUpload
 //	GET  ?code=…            staff view → 200 StaffView
-//	GET  ?status=…&procedure=…&receivedFrom=…&receivedTo=…&dueFrom=…&dueTo=…&overdue=true&dueWithinDays=N&cursor=…&limit=N
+//	GET  ?view=queue&status=…&procedure=…&receivedFrom=…&receivedTo=…&dueFrom=…&dueTo=…&overdue=true&dueWithinDays=N&cursor=…&limit=N
 //	                        the agency's work queue → 200 WorkQueue
 type StaffHTTP struct {
 	proc   *Processor
@@ -65,7 +65,12 @@ func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Resp
 	}
 	if strings.EqualFold(req.Method, http.MethodGet) {
 		code := strings.TrimSpace(httpx.Query(req).Get("code"))
-		if code == "" {
+		switch view := httpx.Query(req).Get("view"); view {
+		case "", "queue":
+		default:
+			return httpx.ProblemResponse(httpx.BadRequest("unknown_view", "Unknown view; use queue or none.", "Chế độ xem không hợp lệ; dùng queue hoặc bỏ trống.").WithExtra("view", view))
+		}
+		if code == "" || httpx.Query(req).Get("view") == "queue" {
 			q, err := parseWorkQueueQuery(httpx.Query(req))
 			if err != nil {
 				return httpx.FromError(ctx, s.log, err)
