@@ -364,7 +364,7 @@ func TestPayments_through_the_gateway_with_the_bank_simulator(t *testing.T) {
 	bank.Record(payG.Ref, payFee, true)
 
 	store := docstore.NewS3Store(s.a.S3(), nil, "motcua-data")
-	svc, err := payment.NewService(payment.Deps{Store: store, Publisher: queue.NewSQSPublisher(s.a.SQS())},
+	svc, err := payment.NewService(payment.Deps{Store: store, Publisher: queue.NewFanout(queue.NewSQSPublisher(s.a.SQS()), queue.DefaultRoutes)},
 		payment.Config{VNPay: &vnpay.Config{TmnCode: payTmnCode, HashSecret: s.hashSecret}, EventsQueue: payEvents})
 	if err != nil {
 		t.Fatal(err)

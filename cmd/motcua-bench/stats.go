@@ -39,6 +39,7 @@ import (
 	"motcua/infra/gateway"
 	"motcua/shared/application"
 	"motcua/shared/catalog"
+	"motcua/shared/delivery"
 	"motcua/shared/docstore"
 	"motcua/shared/rating"
 	"motcua/shared/stats"
@@ -249,6 +250,13 @@ func benchStats(ctx context.Context, a *app.App, o statsOptions, stderr io.Write
 	if err != nil {
 		return nil, err
 	}
+	// The stats function takes deliveries from the queue connector only:
+	// sign each event with the stack's delivery secret, as the connector does.
+	secret, err := a.Runner().Secret(delivery.SecretName)
+	if err != nil {
+		return nil, fmt.Errorf("delivery secret: %w", err)
+	}
+	deliverySecrets := delivery.ParseSecrets(string(secret))
 	j := 0
 	ev, err := series(ctx, o.n, func(ctx context.Context) error {
 		code := codes[(j*7919)%len(codes)]
@@ -259,6 +267,7 @@ func benchStats(ctx context.Context, a *app.App, o statsOptions, stderr io.Write
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		delivery.Sign(req.Header, deliverySecrets, time.Now(), []byte(body))
 		res, err := client.Do(req)
 		if err != nil {
 			return err

@@ -75,12 +75,16 @@ func run(ctx context.Context, args []string, e *env) int {
 		return 2
 	}
 	err := g.run(ctx, e, args[1:])
+	var coded interface{ ExitCode() int } // a command's own exit status (e.g. motcua jobs)
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(e.stderr, err)
 		return 2
+	case errors.As(err, &coded):
+		fmt.Fprintf(e.stderr, "motcua %s: %v\n", args[0], err)
+		return coded.ExitCode()
 	default:
 		fmt.Fprintf(e.stderr, "motcua %s: %v\n", args[0], err)
 		return 1

@@ -173,6 +173,8 @@ type Connector struct {
 
 	queueMu sync.Mutex
 	queues  map[string]queueInfo // resolved queues by name
+
+	cron *scheduler // scheduled (cron-function) invocations
 }
 
 // New checks opts, fills in defaults and returns a Connector ready to Run.
@@ -207,7 +209,7 @@ func New(opts Options) (*Connector, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
-	return &Connector{
+	c := &Connector{
 		opts:    opts,
 		gateway: strings.TrimRight(opts.GatewayURL, "/"),
 		sqs:     opts.SQS,
@@ -215,7 +217,9 @@ func New(opts Options) (*Connector, error) {
 		log:     opts.Logger.With("component", "queue-connector"),
 		subs:    map[string]*subscription{},
 		queues:  map[string]queueInfo{},
-	}, nil
+	}
+	c.cron = newScheduler(c)
+	return c, nil
 }
 
 // Run consumes queues until ctx is cancelled, then stops receiving and lets
@@ -233,6 +237,7 @@ func (c *Connector) Run(ctx context.Context) error {
 
 	c.log.Info("connector starting", "gateway", c.gateway, "refresh_interval", c.opts.RefreshInterval.String())
 	c.startAsync(ctx, hard)
+	c.cron.cron.Start()
 
 	ticker := time.NewTicker(c.opts.RefreshInterval)
 	defer ticker.Stop()
@@ -240,6 +245,7 @@ func (c *Connector) Run(ctx context.Context) error {
 		c.refresh(ctx, hard)
 		select {
 		case <-ctx.Done():
+			c.cron.stop(c.opts.ShutdownGrace)
 			return c.drain(hardCancel)
 		case <-ticker.C:
 		}
@@ -280,6 +286,7 @@ func (c *Connector) refresh(ctx, hard context.Context) {
 		}
 		return
 	}
+	c.cron.sync(hard, fns)
 	want := map[string]subscriptionSpec{}
 	for _, f := range fns {
 		spec, ok := c.specFor(f)
@@ -321,6 +328,9 @@ func (c *Connector) specFor(f functionStatus) (subscriptionSpec, bool) {
 	var queues []string
 	for q := range strings.SplitSeq(topic, ",") {
 		q = strings.TrimSpace(q)
+		if q == CronTopic {
+			continue // a schedule, not a queue (see cron.go)
+		}
 		if q == asynccall.QueueName {
 			c.log.Warn("topic ignored: the async-calls queue is consumed by the async worker", "function", f.Name, "queue", q)
 			continue

@@ -76,4 +76,11 @@ func (r *Runner) generateSet(name string, gen func() (map[string][]byte, error))
 // Secret returns the value of a dev secret from SecretsDir, generating it
 // the first time as for a function that names it (the local stack's queue
 // connector reads queue-delivery-secret through it).
-func (r *Runner) Secret(name string) ([]byte, error) { return r.secret(name) }
+func (r *Runner) Secret(name string) ([]byte, error) {
+	// The folder exists only once a function names a secret; a stack
+	// whose functions name none still gives the connector its own.
+	if err := os.MkdirAll(r.opts.SecretsDir, 0o700); err != nil {
+		return nil, fmt.Errorf("runner: secrets folder: %w", err)
+	}
+	return r.secret(name)
+}

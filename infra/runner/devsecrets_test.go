@@ -3,6 +3,7 @@ package runner
 import (
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 
 	"motcua/shared/receipt/offlineqr"
@@ -10,7 +11,8 @@ import (
 )
 
 func TestRunner_generates_receipt_dev_secrets(t *testing.T) {
-	r := &Runner{opts: Options{SecretsDir: t.TempDir()}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// A folder not created yet (no function named a secret).
+	r := &Runner{opts: Options{SecretsDir: filepath.Join(t.TempDir(), "secrets")}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cert, err := r.Secret(signing.SecretCert)
 	if err != nil {
 		t.Fatal(err)
