@@ -17,7 +17,7 @@ import (
 // seedAgencies writes n applications of STP and n/5 of SYT with varied
 // statuses, procedures and dates, through the repository (so the index is
 // kept by the write path), and returns them.
-func seedAgencies(t *testing.T, store docstore.Store, n int) []application.Application {
+func seedAgencies(t testing.TB, store docstore.Store, n int) []application.Application {
 	t.Helper()
 	ctx := context.Background()
 	repo := application.NewRepository(store)
