@@ -184,7 +184,7 @@ func TestResults_work_queue_and_pin_recovery_through_the_gateway(t *testing.T) {
 		}
 		otp := f.oneTimeCode(t, sub.Code)
 		st, hdr, b := f.post(t, "/function/application-status?action=reset-pin", map[string]string{"code": sub.Code, "oneTimeCode": wrongOTP(otp), "newPin": "24681357"})
-		if st != http.StatusBadRequest || codeOf(t, hdr, b) != "recovery_code_invalid" {
+		if st != http.StatusNotFound || codeOf(t, hdr, b) != "recovery_code_invalid" {
 			t.Fatalf("wrong code: %d %s", st, b)
 		}
 		st, _, b = f.post(t, "/function/application-status?action=reset-pin", map[string]string{"code": sub.Code, "oneTimeCode": otp, "newPin": "24681357"})
@@ -196,7 +196,7 @@ func TestResults_work_queue_and_pin_recovery_through_the_gateway(t *testing.T) {
 		}
 		f.status(t, sub.Code, "24681357")
 		st, _, b = f.post(t, "/function/application-status?action=reset-pin", map[string]string{"code": sub.Code, "oneTimeCode": otp, "newPin": "11112222"})
-		if st != http.StatusBadRequest {
+		if st != http.StatusNotFound {
 			t.Fatalf("replayed code: %d %s", st, b)
 		}
 	})

@@ -37,7 +37,7 @@ func TestStatusHTTP_actions(t *testing.T) {
 		{"recover_pin_unknown_application", "recover-pin", statusPost(`{"code":"STP-260302-0042","idNumber":"001190999999"}`, "X-Forwarded-For", "203.0.113.8"), http.StatusAccepted, ""},
 		{"recover_pin_malformed_code", "recover-pin", statusPost(`{"code":"nope","idNumber":"1"}`), http.StatusBadRequest, "invalid_identifier"},
 		{"recover_pin_missing_id", "recover-pin", statusPost(`{"code":"STP-260302-0001"}`), http.StatusUnprocessableEntity, "validation_failed"},
-		{"reset_pin_no_request", "reset-pin", statusPost(`{"code":"STP-260302-0001","oneTimeCode":"123456","newPin":"87654321"}`), http.StatusBadRequest, "recovery_code_invalid"},
+		{"reset_pin_no_request", "reset-pin", statusPost(`{"code":"STP-260302-0001","oneTimeCode":"123456","newPin":"87654321"}`), http.StatusNotFound, "recovery_code_invalid"},
 		{"reset_pin_bad_shape", "reset-pin", statusPost(`{"code":"STP-260302-0001","oneTimeCode":"12","newPin":"1"}`), http.StatusUnprocessableEntity, "validation_failed"},
 		{"download_before_return", "download-result", statusPost(`{"code":"STP-260302-0001","pin":"12345678"}`), http.StatusConflict, "result_not_available"},
 		{"download_wrong_pin", "download-result", statusPost(`{"code":"STP-260302-0001","pin":"00000000"}`), http.StatusNotFound, "application_not_found"},

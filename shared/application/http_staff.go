@@ -56,7 +56,16 @@ func NewStaffHTTP(proc *Processor, keeper *idempotency.Keeper, auth StaffAuthent
 
 // Serve authenticates the officer and answers one GET or POST.
 func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
-	if p := httpx.AllowMethods(req, http.MethodPost, http.MethodGet); p != nil {
+	// Each sub-operation answers one method (the API document gives each
+	// its own path), so a 405's Allow names exactly that method.
+	allowed := []string{http.MethodPost, http.MethodGet}
+	switch {
+	case httpx.Query(req).Get("op") == OpResultUpload:
+		allowed = []string{http.MethodPost}
+	case httpx.Query(req).Get("view") == "queue":
+		allowed = []string{http.MethodGet}
+	}
+	if p := httpx.AllowMethods(req, allowed...); p != nil {
 		return httpx.ProblemResponse(p)
 	}
 	claims, err := s.auth(req.Header.Get("Authorization"), s.now())

@@ -93,16 +93,20 @@ func (h *StatusHTTP) Methods() []string { return []string{http.MethodPost, http.
 
 // Serve answers one GET or POST.
 func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
-	if p := httpx.AllowMethods(req, h.Methods()...); p != nil {
+	action := httpx.Query(req).Get("action")
+	allowed := h.Methods()
+	switch action {
+	case OpDownloadResult, OpRecoverPIN, OpResetPIN:
+		// Secrets in bodies only; each action has its own path in the
+		// API document, so a 405's Allow names exactly POST.
+		allowed = []string{http.MethodPost}
+	}
+	if p := httpx.AllowMethods(req, allowed...); p != nil {
 		return httpx.ProblemResponse(p)
 	}
-	action := httpx.Query(req).Get("action")
 	switch action {
 	case "", OpDownloadResult:
 	case OpRecoverPIN, OpResetPIN:
-		if p := httpx.AllowMethods(req, http.MethodPost); p != nil {
-			return httpx.ProblemResponse(p)
-		}
 		if h.recovery == nil {
 			return httpx.FromError(ctx, h.log, ErrRecoveryUnavailable)
 		}
@@ -179,7 +183,7 @@ func (h *StatusHTTP) recoverPIN(ctx context.Context, req handler.Request) handle
 	return httpx.JSON(http.StatusAccepted, out, http.Header{"Cache-Control": {"no-store"}})
 }
 
-// resetPIN answers reset-pin: 200 PINResetResult, or the one 400
+// resetPIN answers reset-pin: 200 PINResetResult, or the one 404
 // "recovery_code_invalid".
 func (h *StatusHTTP) resetPIN(ctx context.Context, req handler.Request) handler.Response {
 	var in ResetPINInput

@@ -6,7 +6,7 @@ package application
 // function; with it the applicant sets a new PIN.
 //
 //	POST application-status?action=recover-pin {code, idNumber}          → 202 RecoveryAccepted (always the same)
-//	POST application-status?action=reset-pin   {code, oneTimeCode, newPin} → 200 {code, pinChanged: true}
+//	POST application-status?action=reset-pin   {code, oneTimeCode, newPin} → 200 {code, pinChanged: true}, or 404
 //
 // Where the one-time code lives: hashed (citizenguard.HashSecret) in
 // pinrecovery/<code>.json in the data bucket, with its expiry, attempts
@@ -19,7 +19,7 @@ package application
 //
 // Both steps go through the citizen guard (throttle, constant-cost
 // compare). recover-pin answers the same 202 whether or not the code
-// exists and the identity matches; reset-pin answers the same 400
+// exists and the identity matches; reset-pin answers the same 404
 // "recovery_code_invalid" for an unknown application, no request, a
 // wrong, expired, used or exhausted code.
 
@@ -82,7 +82,7 @@ func RecoveryKey(code Code) string { return "pinrecovery/" + code.String() + ".j
 var (
 	// ErrRecoveryCodeInvalid is the one answer of reset-pin for anything
 	// but a live, right one-time code.
-	ErrRecoveryCodeInvalid = fault.New(domain, "recovery_code_invalid", http.StatusBadRequest,
+	ErrRecoveryCodeInvalid = fault.New(domain, "recovery_code_invalid", http.StatusNotFound,
 		"Mã xác nhận không đúng hoặc đã hết hạn. Vui lòng yêu cầu mã mới.",
 		"The one-time code is wrong or expired. Ask for a new one.")
 	// ErrRecoveryUnavailable means the function has no recovery configured.
