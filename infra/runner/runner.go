@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -233,18 +234,12 @@ func (r *Runner) Start(ctx context.Context) error {
 
 func (r *Runner) start(ctx context.Context) error {
 	for _, name := range r.names {
-		p := r.procs[name]
-		if err := r.prepareSecrets(p); err != nil {
+		if err := r.prepareSecrets(r.procs[name]); err != nil {
 			return err
 		}
-		dir := filepath.Dir(p.bin)
-		r.log.Info("building function", "function", name)
-		if err := buildctx.Assemble(r.opts.RepoRoot, r.st, name, filepath.Join(dir, "context")); err != nil {
-			return fmt.Errorf("runner: %w", err)
-		}
-		if err := buildctx.Build(ctx, filepath.Join(dir, "context"), p.bin); err != nil {
-			return fmt.Errorf("runner: function %s: %w", name, err)
-		}
+	}
+	if err := r.buildAll(ctx); err != nil {
+		return err
 	}
 	select {
 	case <-r.stop:
@@ -304,6 +299,67 @@ func (p *proc) earlyExits() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.early
+}
+
+// buildAll assembles and builds every function's build context, a few at
+// a time (linking is single-threaded; the compiler shares the Go build
+// cache), reusing binaries of unchanged build contexts from the binary
+// cache (buildctx.BinaryCache). The first error stops the rest.
+func (r *Runner) buildAll(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cache := buildctx.DefaultBinaryCache()
+	workers := min(max(runtime.NumCPU(), 2), 4)
+	jobs := make(chan string)
+	errs := make(chan error, len(r.names))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for name := range jobs {
+				errs <- r.buildOne(ctx, cache, name)
+			}
+		})
+	}
+	var first error
+	for _, name := range r.names {
+		select {
+		case jobs <- name:
+		case err := <-errs:
+			if err != nil && first == nil {
+				first = err
+				cancel()
+			}
+			jobs <- name
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// buildOne assembles and builds one function.
+func (r *Runner) buildOne(ctx context.Context, cache *buildctx.BinaryCache, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := r.procs[name]
+	dir := filepath.Dir(p.bin)
+	start := time.Now()
+	if err := buildctx.Assemble(r.opts.RepoRoot, r.st, name, filepath.Join(dir, "context")); err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	hit, err := buildctx.BuildCached(ctx, cache, filepath.Join(dir, "context"), p.bin)
+	if err != nil {
+		return fmt.Errorf("runner: function %s: %w", name, err)
+	}
+	r.log.Info("built function", "function", name, "from_cache", hit, "duration_ms", time.Since(start).Milliseconds())
+	return nil
 }
 
 // prepareSecrets fills the function's secrets folder with the secrets it
