@@ -65,6 +65,9 @@ type example struct {
 	ExpectHeaders map[string]string `json:"expectHeaders"`
 	Capture       map[string]string `json:"capture"`
 	Setup         []example         `json:"setup"`
+	// URL is a setup step's absolute URL instead of a gateway path, e.g.
+	// a presigned upload URL captured earlier ('${resultUrl}').
+	URL string `json:"url"`
 
 	hasBody bool
 }
@@ -563,6 +566,18 @@ func buildRequest(base string, o *operation, ex example, vs *vars) (*http.Reques
 		}
 		if strings.ContainsAny(path, "{}") {
 			return nil, fmt.Errorf("path %s: a path parameter has no value in the example", path)
+		}
+	} else if ex.URL != "" {
+		full, err := vs.substString(ex.URL)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(full, "http://") && !strings.HasPrefix(full, "https://") {
+			return nil, fmt.Errorf("setup step: url must be absolute, got %q", full)
+		}
+		path, base = full, ""
+		if method == "" {
+			method = http.MethodGet
 		}
 	} else {
 		p, ok := ex.Path.(string)

@@ -60,8 +60,13 @@ func TestApplication_models_fit_the_document(t *testing.T) {
 				Fee: application.Fee{AmountVND: 8000, Kind: "fee", PaymentState: application.PaymentPaid,
 					PaymentRef: "PAY-1", PaymentMethod: "vietqr", PaidAt: &later},
 				SubmittedAt: now, ReceivedAt: &now, DueAt: later, SettledAt: &later, Settlement: "on_time",
-				Timeline: []application.Event{{At: now, Status: application.StatusSubmitted, Actor: application.ActorCitizen, Note: "n", EventID: "e1"}},
-				PINHash:  "pbkdf2-sha256$1$x", PINSalt: "s", Version: 7,
+				Timeline: []application.Event{{At: now, Status: application.StatusSubmitted, Actor: application.ActorCitizen, Note: "n", EventID: "e1"},
+					{At: later, Status: application.StatusReturned, Actor: application.ActorCitizen, Note: "n", EventID: "e3", Kind: application.TimelineResultDownloaded}},
+				Result: &application.ResultRecord{DocumentKey: "applications/UBND-X-VIETHUNG-261124-0001/result/a.pdf", Description: "d", Size: 35, RecordedAt: later},
+				Delivery: &application.DeliveryRecord{Method: application.DeliveryPostal, TrackingNumber: "EB1VN", ReturnedAt: later,
+					ElectronicDeliveredAt: &later, Downloads: 2, LastDownloadAt: &later},
+				PINChangedAt: &later,
+				PINHash:      "pbkdf2-sha256$1$x", PINSalt: "s", Version: 7,
 			}},
 			Audit: []application.AuditRecord{{EventID: "e2", Code: "UBND-X-VIETHUNG-261124-0001", Action: application.ActComplete,
 				From: application.StatusProcessing, To: application.StatusProcessed, At: later, Officer: "canbo-1", Agency: "UBND-X-VIETHUNG",
@@ -70,6 +75,52 @@ func TestApplication_models_fit_the_document(t *testing.T) {
 			AllowedActions: []application.ActionName{application.ActReceive},
 		}},
 	}
+	settlement, label := "on_time", "Đúng hạn"
+	tests = append(tests,
+		struct {
+			name   string
+			schema string
+			value  any
+		}{"status_with_result", "ApplicationStatus", application.StatusView{
+			Code: "UBND-X-VIETHUNG-261124-0001", Procedure: application.NamedRef{Code: "X.HT.004", Name: "p"},
+			Agency: application.NamedRef{Code: "UBND-X-VIETHUNG", Name: "a"}, Status: application.StatusReturned, StatusLabel: "Đã trả kết quả",
+			SubmittedAt: now, ReceivedAt: &now, DueAt: &later, SettledAt: &later, Settlement: &settlement, SettlementLabel: &label,
+			Result: &application.ResultView{Description: "d", SettledAt: &later, Downloadable: true, Delivery: &application.DeliveryView{
+				Method: application.DeliveryPostal, MethodLabel: "Trả kết quả qua bưu chính", TrackingNumber: "EB1VN", ReturnedAt: later, ElectronicDeliveredAt: &later}},
+			Fee:       application.FeeView{AmountVND: 4000, Kind: "fee", PaymentState: application.PaymentPaid, PaymentRef: "PAY-1", PaymentMethod: "vietqr", PaidAt: &later},
+			Timeline:  []application.TimelineStep{{At: later, Step: application.StatusReturned, StepLabel: "l", Who: "w", Note: "n", Kind: application.TimelineResultDownloaded}},
+			Documents: []application.DocumentView{{Code: "TK", Name: "n", Required: true, Uploaded: true}},
+			Receipt:   &application.ReceiptLink{Number: "1", URL: "u"},
+		}},
+		struct {
+			name   string
+			schema string
+			value  any
+		}{"result_upload", "ResultUpload", application.ResultUpload{DocumentKey: "k", URL: "u", Method: "PUT",
+			Headers: map[string]string{"Content-Type": "application/pdf", "Content-Length": "35"}, ExpiresAt: later, MaxSize: application.MaxResultSize}},
+		struct {
+			name   string
+			schema string
+			value  any
+		}{"result_download", "ResultDownload", application.ResultDownload{URL: "u", ExpiresAt: later, ContentType: "application/pdf", Size: 35}},
+		struct {
+			name   string
+			schema string
+			value  any
+		}{"work_queue", "WorkQueue", application.WorkQueue{Agency: "STP", Items: []application.WorkItem{{Code: "STP-261124-0001",
+			Status: application.StatusReceived, StatusLabel: "l", ProcedureCode: "p", ReceivedAt: &now, DueAt: later, Overdue: true}},
+			NextCursor: &label, Counts: map[application.Status]int{application.StatusReceived: 1}}},
+		struct {
+			name   string
+			schema string
+			value  any
+		}{"recovery_accepted", "RecoveryAccepted", application.RecoveryAccepted{Accepted: true, Message: "m", MessageEn: "m", ExpiresInSeconds: 600}},
+		struct {
+			name   string
+			schema string
+			value  any
+		}{"pin_reset", "PinResetResult", application.PINResetResult{Code: "STP-261124-0001", PINChanged: true}},
+	)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := json.Marshal(tc.value)

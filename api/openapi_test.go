@@ -205,7 +205,7 @@ func lintExamples(d *document, o operation, params map[string]map[string]any) []
 			}
 		}
 		for i, s := range ex.Setup {
-			if p, ok := s.Path.(string); !ok || !strings.HasPrefix(p, "/") {
+			if p, ok := s.Path.(string); (!ok || !strings.HasPrefix(p, "/")) && s.URL == "" {
 				fail("%s/%s: setup[%d].path must be a full gateway path", at, ex.Name, i)
 			}
 		}

@@ -377,11 +377,14 @@ func lifecycle(t *testing.T, f *fixture) {
 	}{
 		{map[string]any{"action": "receive"}, application.StatusReceived},
 		{map[string]any{"action": "start", "note": "Chuyển phòng chuyên môn"}, application.StatusProcessing},
-		{map[string]any{"action": "complete", "result": map[string]any{"documentKey": "results/" + sub.Code + "/phieu-lltp.pdf", "description": "Đã cấp Phiếu lý lịch tư pháp số 1"}}, application.StatusProcessed},
+		{map[string]any{"action": "complete", "result": map[string]any{"description": "Đã cấp Phiếu lý lịch tư pháp số 1"}}, application.StatusProcessed},
 		{map[string]any{"action": "return", "delivery": map[string]any{"method": "online"}}, application.StatusReturned},
 	} {
 		t.Run("staff_"+step.action["action"].(string)+"_shows_in_the_timeline", func(t *testing.T) {
 			step.action["code"] = sub.Code
+			if r, ok := step.action["result"].(map[string]any); ok {
+				r["documentKey"] = f.uploadResult(t, staff, sub.Code, minimalPDF("Phieu LLTP so 1"))
+			}
 			code, _, b := f.process(t, staff, step.action)
 			if code != http.StatusOK {
 				t.Fatalf("%v: status %d: %s", step.action["action"], code, b)

@@ -34,10 +34,13 @@ func TestIndicators_through_the_gateway_and_the_connector(t *testing.T) {
 	for _, a := range []map[string]any{
 		{"action": "receive"},
 		{"action": "start"},
-		{"action": "complete", "result": map[string]any{"documentKey": "results/" + sub.Code + "/phieu.pdf", "description": "Đã cấp Phiếu lý lịch tư pháp"}},
+		{"action": "complete", "result": map[string]any{"description": "Đã cấp Phiếu lý lịch tư pháp"}},
 		{"action": "return", "delivery": map[string]any{"method": "online"}},
 	} {
 		a["code"] = sub.Code
+		if r, ok := a["result"].(map[string]any); ok {
+			r["documentKey"] = f.uploadResult(t, staff, sub.Code, minimalPDF("Phieu"))
+		}
 		if code, _, b := f.process(t, staff, a); code != http.StatusOK {
 			t.Fatalf("%v: %d %s", a["action"], code, b)
 		}

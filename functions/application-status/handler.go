@@ -3,6 +3,9 @@
 //
 //	POST {"code": "STP-260302-0001", "pin": "12345678"}   preferred: the PIN stays out of URLs and logs
 //	GET  ?code=STP-260302-0001&pin=12345678               for simple links and clients
+//	POST ?action=download-result {code, pin}              short-lived URL of the result PDF (after return)
+//	POST ?action=recover-pin {code, idNumber}             lost PIN: one-time code to the phone/e-mail on file (202)
+//	POST ?action=reset-pin {code, oneTimeCode, newPin}    set a new PIN with the one-time code
 //
 // The answer is application.StatusView; a wrong PIN and an unknown code get
 // the same 404 at the same cost, and guesses go through the citizen guard
@@ -13,6 +16,7 @@ package function
 
 import (
 	"net/http"
+	"os"
 
 	"motcua/shared/application"
 	"motcua/shared/platform"
@@ -24,6 +28,23 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.StatusHTTP,
 	if err != nil {
 		return nil, err
 	}
-	access := application.NewAccess(application.NewRepository(p.Store), p.Guard)
-	return application.NewStatusHTTP(access, cal, nil, p.Log).WithReceipts(receiptLinker(p.Store)), nil
+	repo := application.NewRepository(p.Store)
+	access := application.NewAccess(repo, p.Guard)
+	h := application.NewStatusHTTP(access, cal, nil, p.Log).WithReceipts(receiptLinker(p.Store))
+	if p.Uploads != nil && p.Config.EventsQueue != "" {
+		results, err := application.NewResultDownloads(repo, p.Uploads, p.Queue, p.Config.EventsQueue, nil)
+		if err != nil {
+			return nil, err
+		}
+		h.WithResults(results)
+	} else {
+		p.Log.Warn("result downloads disabled: MOTCUA_UPLOADS_BUCKET or MOTCUA_EVENTS_QUEUE unset")
+	}
+	recovery, err := application.NewRecovery(repo, p.Guard, p.Queue, application.RecoveryOptions{
+		NotifyQueue: os.Getenv("MOTCUA_NOTIFY_QUEUE"), Log: p.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h.WithRecovery(recovery), nil
 }, http.MethodPost, http.MethodGet)

@@ -3,7 +3,9 @@
 //
 //	POST {code, action, reason?, missing?, result?{documentKey, description},
 //	      delivery?{method, trackingNumber}, note?}     apply one action → 200 {application, event}
+//	POST ?op=result-upload {code, size}                   presigned PUT of the result PDF → 200 ResultUpload
 //	GET  ?code=STP-260302-0001                            staff view → 200 {application, audit, allowedActions}
+//	GET  (no code) ?status=&procedure=&…&cursor=          the agency's work queue → 200 WorkQueue
 //
 // Every call needs "Authorization: Bearer <JWT>" (EdDSA/ES256, verified
 // with the staff-jwt-public-keys key set; see shared/staffauth):
@@ -32,6 +34,11 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.StaffHTTP, 
 	proc, err := application.NewProcessor(p.Store, p.Queue, p.Config.EventsQueue, cal, nil, p.Log)
 	if err != nil {
 		return nil, err
+	}
+	if p.Uploads != nil {
+		proc.WithResults(p.Uploads)
+	} else {
+		p.Log.Warn("MOTCUA_UPLOADS_BUCKET unset: result uploads and complete are refused")
 	}
 	keeper := idempotency.New(p.Store, "idempotency/process-application", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
 	staff, err := staffauth.NewVerifier(p.Secrets) // re-reads the key set: a rotation needs no restart

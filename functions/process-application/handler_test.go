@@ -45,6 +45,12 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	uploads := docstore.NewMemStore("motcua-uploads")
+	proc.WithResults(uploads)
+	// The signed result, as uploaded through ?op=result-upload.
+	if _, err := uploads.Put(context.Background(), "applications/STP-260302-0001/result/1.pdf", []byte("%PDF-1.7\n%%EOF\n"), docstore.PutOptions{ContentType: "application/pdf"}); err != nil {
+		t.Fatal(err)
+	}
 	secrets := t.TempDir()
 	f.signer = stafftest.WriteKeys(t, secrets)
 	staff, err := staffauth.NewVerifier(config.Secrets{Dir: secrets})
@@ -139,7 +145,7 @@ func TestLifecycleAndStaffView(t *testing.T) {
 		{`{"code":"STP-260302-0001","action":"start"}`, "processing"},
 		{`{"code":"STP-260302-0001","action":"request_supplement","missing":["Bản sao CCCD"]}`, "supplement_requested"},
 		{`{"code":"STP-260302-0001","action":"resume"}`, "processing"},
-		{`{"code":"STP-260302-0001","action":"complete","result":{"documentKey":"results/1.pdf","description":"Phiếu số 1"}}`, "processed"},
+		{`{"code":"STP-260302-0001","action":"complete","result":{"documentKey":"applications/STP-260302-0001/result/1.pdf","description":"Phiếu số 1"}}`, "processed"},
 		{`{"code":"STP-260302-0001","action":"return","delivery":{"method":"postal","trackingNumber":"EMS1VN"}}`, "returned"},
 	}
 	for _, s := range steps {
@@ -169,8 +175,17 @@ func TestLifecycleAndStaffView(t *testing.T) {
 	if last := audit[len(audit)-1].(map[string]any); last["delivery"].(map[string]any)["trackingNumber"] != "EMS1VN" {
 		t.Fatalf("last audit = %v", last)
 	}
-	if resp, _ := f.call(req(http.MethodGet, auth, "")); resp.StatusCode != 400 {
-		t.Fatalf("view without code: %d", resp.StatusCode)
+	// Without code: the agency's work queue, the returned application
+	// among the finished ones.
+	resp, m = f.call(req(http.MethodGet, auth, "view=queue&status=returned"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("work queue: %d %s", resp.StatusCode, resp.Body)
+	}
+	if items := m["items"].([]any); len(items) != 1 || items[0].(map[string]any)["code"] != "STP-260302-0001" {
+		t.Fatalf("work queue = %s", resp.Body)
+	}
+	if resp, _ := f.call(req(http.MethodGet, auth, "view=map")); resp.StatusCode != 400 {
+		t.Fatalf("unknown view: %d", resp.StatusCode)
 	}
 }
 

@@ -269,6 +269,8 @@ func owners(t *testing.T) map[string][]owner {
 			{env: "MOTCUA_BUCKET", prefixes: []string{dir(application.Key(code))}, optional: []string{
 				strings.TrimSuffix(application.CounterKey("STP", "260302"), "STP/260302.json"), // submission only
 				strings.TrimSuffix(application.AuditPrefix(code), code.String()+"/"),           // processing only
+				"index/",       // the per-agency work-queue index (every write path; read by staff)
+				"pinrecovery/", // PIN recovery (application-status only)
 			}},
 			{env: "MOTCUA_UPLOADS_BUCKET", optional: []string{dir(appUpload)}}, // submission only
 		},

@@ -23,6 +23,18 @@ func (a Application) InAPIZone() Application {
 	a.Fee.PaidAt = apiTimePtr(a.Fee.PaidAt)
 	a.Timeline = eventsInAPIZone(a.Timeline)
 	a.Documents = documentsInAPIZone(a.Documents)
+	a.PINChangedAt = apiTimePtr(a.PINChangedAt)
+	if a.Result != nil {
+		r := *a.Result
+		r.RecordedAt = APITime(r.RecordedAt)
+		a.Result = &r
+	}
+	if a.Delivery != nil {
+		d := *a.Delivery
+		d.ReturnedAt = APITime(d.ReturnedAt)
+		d.ElectronicDeliveredAt, d.LastDownloadAt = apiTimePtr(d.ElectronicDeliveredAt), apiTimePtr(d.LastDownloadAt)
+		a.Delivery = &d
+	}
 	return a
 }
 

@@ -2,8 +2,11 @@ package application
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"motcua/shared/httpx"
 	"motcua/shared/idempotency"
 	"motcua/shared/staffauth"
+	"motcua/shared/workdays"
 )
 
 // StaffAuthenticator verifies an Authorization header value ("Bearer …")
@@ -19,11 +23,18 @@ import (
 // The process-application function builds it from shared/staffauth.
 type StaffAuthenticator func(authorization string, now time.Time) (staffauth.Claims, error)
 
+// OpResultUpload is process-application's ?op= that presigns the upload of
+// a result document (body ResultUploadInput, answer ResultUpload).
+const OpResultUpload = "result-upload"
+
 // StaffHTTP serves the process-application function: staff act on the
 // applications of their agency.
 //
 //	POST {code, action, …}  apply one action (Idempotency-Key honoured, scoped to the officer) → 200 ProcessResult
+//	POST ?op=result-upload {code, size}  presigned PUT for the result PDF → 200 ResultUpload
 //	GET  ?code=…            staff view → 200 StaffView
+//	GET  ?view=queue&status=…&procedure=…&receivedFrom=…&receivedTo=…&dueFrom=…&dueTo=…&overdue=true&dueWithinDays=N&cursor=…&limit=N
+//	                        the agency's work queue → 200 WorkQueue
 type StaffHTTP struct {
 	proc   *Processor
 	keeper *idempotency.Keeper
@@ -45,7 +56,16 @@ func NewStaffHTTP(proc *Processor, keeper *idempotency.Keeper, auth StaffAuthent
 
 // Serve authenticates the officer and answers one GET or POST.
 func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
-	if p := httpx.AllowMethods(req, http.MethodPost, http.MethodGet); p != nil {
+	// Each sub-operation answers one method (the API document gives each
+	// its own path), so a 405's Allow names exactly that method.
+	allowed := []string{http.MethodPost, http.MethodGet}
+	switch {
+	case httpx.Query(req).Get("op") == OpResultUpload:
+		allowed = []string{http.MethodPost}
+	case httpx.Query(req).Get("view") == "queue":
+		allowed = []string{http.MethodGet}
+	}
+	if p := httpx.AllowMethods(req, allowed...); p != nil {
 		return httpx.ProblemResponse(p)
 	}
 	claims, err := s.auth(req.Header.Get("Authorization"), s.now())
@@ -54,14 +74,46 @@ func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Resp
 	}
 	if strings.EqualFold(req.Method, http.MethodGet) {
 		code := strings.TrimSpace(httpx.Query(req).Get("code"))
-		if code == "" {
-			return httpx.ProblemResponse(httpx.BadRequest("missing_code", "The code query parameter is required.", "Thiếu tham số code (mã hồ sơ)."))
+		switch view := httpx.Query(req).Get("view"); view {
+		case "", "queue":
+		default:
+			return httpx.ProblemResponse(httpx.BadRequest("unknown_view", "Unknown view; use queue or none.", "Chế độ xem không hợp lệ; dùng queue hoặc bỏ trống.").WithExtra("view", view))
+		}
+		if code == "" || httpx.Query(req).Get("view") == "queue" {
+			q, err := parseWorkQueueQuery(httpx.Query(req))
+			if err != nil {
+				return httpx.FromError(ctx, s.log, err)
+			}
+			wq, err := s.proc.WorkQueue(ctx, claims, q)
+			if err != nil {
+				return httpx.FromError(ctx, s.log, err)
+			}
+			return httpx.JSON(http.StatusOK, wq, http.Header{"Cache-Control": {"no-store"}})
 		}
 		v, err := s.proc.View(ctx, claims, code)
 		if err != nil {
 			return httpx.FromError(ctx, s.log, err)
 		}
 		return httpx.JSON(http.StatusOK, v, http.Header{"Cache-Control": {"no-store"}})
+	}
+	switch op := httpx.Query(req).Get("op"); op {
+	case "":
+	case OpResultUpload:
+		var in ResultUploadInput
+		if err := httpx.DecodeJSON(req, &in, httpx.MaxBytes(4<<10)); err != nil {
+			return httpx.FromError(ctx, s.log, err)
+		}
+		if err := httpx.Validate(&in); err != nil {
+			return httpx.FromError(ctx, s.log, err)
+		}
+		up, err := s.proc.PrepareResultUpload(ctx, claims, in)
+		if err != nil {
+			return httpx.FromError(ctx, s.log, err)
+		}
+		return httpx.JSON(http.StatusOK, up, http.Header{"Cache-Control": {"no-store"}})
+	default:
+		return httpx.ProblemResponse(httpx.BadRequest("unknown_op",
+			"Unknown op; use result-upload or none.", "Thao tác không hợp lệ; dùng result-upload hoặc bỏ trống.").WithExtra("op", op))
 	}
 	var in ProcessInput
 	if err := httpx.DecodeJSON(req, &in, httpx.MaxBytes(64<<10)); err != nil {
@@ -81,4 +133,76 @@ func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Resp
 		return httpx.FromError(ctx, s.log, err)
 	}
 	return resp
+}
+
+// parseWorkQueueQuery reads the work-queue filters; dates are YYYY-MM-DD
+// days in Asia/Ho_Chi_Minh (from = start of the day, to = its end).
+func parseWorkQueueQuery(v url.Values) (WorkQueueQuery, error) {
+	var q WorkQueueQuery
+	for _, part := range strings.Split(v.Get("status"), ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			q.Statuses = append(q.Statuses, Status(part))
+		}
+	}
+	q.Procedure = strings.TrimSpace(v.Get("procedure"))
+	if len(q.Procedure) > 64 {
+		return q, &ActionError{"procedure", "max", "At most 64 characters.", "Tối đa 64 ký tự."}
+	}
+	day := func(name string, end bool) (*time.Time, error) {
+		s := strings.TrimSpace(v.Get(name))
+		if s == "" {
+			return nil, nil
+		}
+		d, err := time.ParseInLocation(time.DateOnly, s, workdays.Location)
+		if err != nil {
+			return nil, &ActionError{name, "date", "Use a date YYYY-MM-DD.", "Dùng ngày dạng YYYY-MM-DD."}
+		}
+		if end {
+			d = d.AddDate(0, 0, 1).Add(-time.Nanosecond)
+		}
+		d = d.UTC()
+		return &d, nil
+	}
+	var err error
+	if q.ReceivedFrom, err = day("receivedFrom", false); err != nil {
+		return q, err
+	}
+	if q.ReceivedTo, err = day("receivedTo", true); err != nil {
+		return q, err
+	}
+	if q.DueFrom, err = day("dueFrom", false); err != nil {
+		return q, err
+	}
+	if q.DueTo, err = day("dueTo", true); err != nil {
+		return q, err
+	}
+	switch strings.TrimSpace(v.Get("overdue")) {
+	case "", "false":
+	case "true":
+		q.Overdue = true
+	default:
+		return q, &ActionError{"overdue", "boolean", "Use true or false.", "Dùng true hoặc false."}
+	}
+	num := func(name string, lo, hi int) (int, error) {
+		s := strings.TrimSpace(v.Get(name))
+		if s == "" {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < lo || n > hi {
+			return 0, &ActionError{name, "range", fmt.Sprintf("A whole number from %d to %d.", lo, hi), fmt.Sprintf("Số nguyên từ %d đến %d.", lo, hi)}
+		}
+		return n, nil
+	}
+	if q.DueWithinDays, err = num("dueWithinDays", 1, 365); err != nil {
+		return q, err
+	}
+	if q.Limit, err = num("limit", 1, 200); err != nil {
+		return q, err
+	}
+	q.Cursor = strings.TrimSpace(v.Get("cursor"))
+	if len(q.Cursor) > 4096 {
+		return q, ErrBadCursor
+	}
+	return q, nil
 }

@@ -38,6 +38,36 @@ type StatusHTTP struct {
 	log    *slog.Logger
 	// receipt reads the application's receipt link (nil: none).
 	receipt func(ctx context.Context, code string) (*ReceiptLink, error)
+	// results hands out result documents (nil: download-result refused).
+	results *ResultDownloads
+	// recovery runs PIN recovery (nil: recover-pin and reset-pin refused).
+	recovery *Recovery
+}
+
+// Actions of the application-status function besides the look-up, chosen
+// with ?action=.
+const (
+	// OpDownloadResult answers a short-lived URL of the result PDF (body
+	// StatusQuery) and records the electronic delivery.
+	OpDownloadResult = "download-result"
+	// OpRecoverPIN asks for a one-time code to reset a lost PIN (body
+	// RecoverPINInput).
+	OpRecoverPIN = "recover-pin"
+	// OpResetPIN sets a new PIN with the one-time code (body ResetPINInput).
+	OpResetPIN = "reset-pin"
+)
+
+// WithResults makes download-result available through d; it returns h.
+func (h *StatusHTTP) WithResults(d *ResultDownloads) *StatusHTTP {
+	h.results = d
+	return h
+}
+
+// WithRecovery makes recover-pin and reset-pin available through r; it
+// returns h.
+func (h *StatusHTTP) WithRecovery(r *Recovery) *StatusHTTP {
+	h.recovery = r
+	return h
 }
 
 // WithReceipts makes the look-up fill StatusView.Receipt with link (the
@@ -63,8 +93,31 @@ func (h *StatusHTTP) Methods() []string { return []string{http.MethodPost, http.
 
 // Serve answers one GET or POST.
 func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
-	if p := httpx.AllowMethods(req, h.Methods()...); p != nil {
+	action := httpx.Query(req).Get("action")
+	allowed := h.Methods()
+	switch action {
+	case OpDownloadResult, OpRecoverPIN, OpResetPIN:
+		// Secrets in bodies only; each action has its own path in the
+		// API document, so a 405's Allow names exactly POST.
+		allowed = []string{http.MethodPost}
+	}
+	if p := httpx.AllowMethods(req, allowed...); p != nil {
 		return httpx.ProblemResponse(p)
+	}
+	switch action {
+	case "", OpDownloadResult:
+	case OpRecoverPIN, OpResetPIN:
+		if h.recovery == nil {
+			return httpx.FromError(ctx, h.log, ErrRecoveryUnavailable)
+		}
+		if action == OpRecoverPIN {
+			return h.recoverPIN(ctx, req)
+		}
+		return h.resetPIN(ctx, req)
+	default:
+		return httpx.ProblemResponse(httpx.BadRequest("unknown_action",
+			"Unknown action; use none, download-result, recover-pin or reset-pin.",
+			"Thao tác không hợp lệ; dùng download-result, recover-pin, reset-pin hoặc bỏ trống.").WithExtra("action", action))
 	}
 	var q StatusQuery
 	if strings.EqualFold(req.Method, http.MethodGet) {
@@ -88,6 +141,17 @@ func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
+	if action == OpDownloadResult {
+		if h.results == nil {
+			return httpx.FromError(ctx, h.log, ErrResultsUnavailable)
+		}
+		dl, err := h.results.Download(ctx, a, httpx.CallID(req))
+		if err != nil {
+			return httpx.FromError(ctx, h.log, err)
+		}
+		h.log.InfoContext(ctx, "result download link issued", "code", a.Code)
+		return httpx.JSON(http.StatusOK, dl, http.Header{"Cache-Control": {"no-store"}})
+	}
 	view := BuildStatus(a, h.cal, h.now())
 	if h.receipt != nil {
 		if view.Receipt, err = h.receipt(ctx, a.Code); err != nil {
@@ -95,4 +159,48 @@ func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 		}
 	}
 	return httpx.JSON(http.StatusOK, view, http.Header{"Cache-Control": {"no-store"}})
+}
+
+// recoverPIN answers recover-pin: always 202 RecoveryAccepted, unless
+// throttled (429) or the body is malformed (400/422).
+func (h *StatusHTTP) recoverPIN(ctx context.Context, req handler.Request) handler.Response {
+	var in RecoverPINInput
+	if err := httpx.DecodeJSON(req, &in, httpx.MaxBytes(4<<10)); err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	in.Code, in.IDNumber = strings.TrimSpace(in.Code), strings.TrimSpace(in.IDNumber)
+	if err := httpx.Validate(&in); err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	code, err := ParseCode(in.Code)
+	if err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	out, err := h.recovery.Request(ctx, code, in.IDNumber, h.access.Guard().Client(req.Header), httpx.CallID(req))
+	if err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	return httpx.JSON(http.StatusAccepted, out, http.Header{"Cache-Control": {"no-store"}})
+}
+
+// resetPIN answers reset-pin: 200 PINResetResult, or the one 404
+// "recovery_code_invalid".
+func (h *StatusHTTP) resetPIN(ctx context.Context, req handler.Request) handler.Response {
+	var in ResetPINInput
+	if err := httpx.DecodeJSON(req, &in, httpx.MaxBytes(4<<10)); err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	in.Code, in.OneTimeCode, in.NewPIN = strings.TrimSpace(in.Code), strings.TrimSpace(in.OneTimeCode), strings.TrimSpace(in.NewPIN)
+	if err := httpx.Validate(&in); err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	code, err := ParseCode(in.Code)
+	if err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	out, err := h.recovery.Reset(ctx, code, in.OneTimeCode, in.NewPIN, h.access.Guard().Client(req.Header), httpx.CallID(req))
+	if err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	return httpx.JSON(http.StatusOK, out, http.Header{"Cache-Control": {"no-store"}})
 }

@@ -222,6 +222,9 @@ type Event struct {
 	// EventID is the ID of the queue envelope published for this step, if
 	// any; RepairOutbox uses it to tell a written step from a lost one.
 	EventID string `json:"eventId,omitempty"`
+	// Kind marks entries that are not a status change: "" for a status
+	// step, TimelineResultDownloaded for the first electronic delivery.
+	Kind string `json:"kind,omitempty"`
 }
 
 // Application is one application file (hồ sơ), stored as one JSON document.
@@ -265,10 +268,17 @@ type Application struct {
 	Settlement string `json:"settlement,omitempty"`
 	// Timeline lists every step, oldest first, starting with submitted.
 	Timeline []Event `json:"timeline"`
+	// Result is the result document recorded by complete (nil before).
+	Result *ResultRecord `json:"result,omitempty"`
+	// Delivery is how the result went back, recorded by return, and its
+	// electronic delivery (downloads) afterwards (nil before return).
+	Delivery *DeliveryRecord `json:"delivery,omitempty"`
 	// PINHash is the slow hash of the lookup PIN (see HashPIN); never the PIN.
 	PINHash string `json:"pinHash"`
 	// PINSalt is the per-application salt (base64).
 	PINSalt string `json:"pinSalt"`
+	// PINChangedAt is when the PIN was last reset through PIN recovery.
+	PINChangedAt *time.Time `json:"pinChangedAt,omitempty"`
 	// Version counts the writes of this document (1 on creation).
 	Version int `json:"version"`
 }

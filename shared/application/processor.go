@@ -140,13 +140,14 @@ type StaffView struct {
 // Processor applies staff actions to stored applications. Safe for
 // concurrent use.
 type Processor struct {
-	repo  *Repository
-	store docstore.Store
-	pub   queue.Publisher
-	queue string
-	cal   *workdays.Calendar
-	now   func() time.Time
-	log   *slog.Logger
+	repo    *Repository
+	store   docstore.Store
+	uploads docstore.Store // result documents (WithResults); nil: complete is refused
+	pub     queue.Publisher
+	queue   string
+	cal     *workdays.Calendar
+	now     func() time.Time
+	log     *slog.Logger
 }
 
 // NewProcessor returns a Processor over the data bucket store, publishing
@@ -222,6 +223,13 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	ev, err := ApplyWith(p.cal, &a, in.Action, StaffActor(claims), p.now())
 	if err != nil {
 		return ProcessResult{}, err
+	}
+	if in.Name == ActComplete {
+		size, err := p.checkResult(ctx, code, a.Result.DocumentKey)
+		if err != nil {
+			return ProcessResult{}, err
+		}
+		a.Result.Size = size
 	}
 	probe := a
 	probe.Version++ // the version UpdateIfMatch will write

@@ -12,7 +12,8 @@ import (
 const updateRetries = 16
 
 // Repository stores applications as JSON documents (Key(code)) in the data
-// bucket. Safe for concurrent use; concurrent writers are serialised by
+// bucket, and keeps the staff work-queue index in step (SyncIndex after
+// every write). Safe for concurrent use; concurrent writers are serialised by
 // ETag compare-and-swap.
 type Repository struct {
 	store docstore.Store
@@ -57,6 +58,7 @@ func (r *Repository) Create(ctx context.Context, a *Application) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("create application %s: %w", a.Code, err)
 	}
+	indexAfterWrite(ctx, r.store, *a)
 	return etag, nil
 }
 
@@ -74,6 +76,7 @@ func (r *Repository) UpdateIfMatch(ctx context.Context, a *Application, etag str
 		a.Version--
 		return "", fmt.Errorf("update application %s: %w", a.Code, err)
 	}
+	indexAfterWrite(ctx, r.store, *a)
 	return newTag, nil
 }
 
@@ -102,5 +105,6 @@ func (r *Repository) Update(ctx context.Context, code Code, mutate func(*Applica
 	if err != nil {
 		return Application{}, fmt.Errorf("update application %s: %w", code, err)
 	}
+	indexAfterWrite(ctx, r.store, a)
 	return a, nil
 }

@@ -35,6 +35,9 @@ type TimelineStep struct {
 	Who string `json:"who"`
 	// Note is the public explanation, if any.
 	Note string `json:"note,omitempty"`
+	// Kind is "" for a status step, "result_downloaded" for the first
+	// electronic delivery of the result (TimelineResultDownloaded).
+	Kind string `json:"kind,omitempty"`
 }
 
 // FeeView is the fee and its payment state.
@@ -96,6 +99,12 @@ type StatusView struct {
 	WorkingDaysLate *int `json:"workingDaysLate"`
 	// Settlement is early, on_time or late once settled; null before.
 	Settlement *string `json:"settlement"`
+	// SettlementLabel is its short Vietnamese label (Sớm hạn, Đúng hạn,
+	// Trễ hạn); null before.
+	SettlementLabel *string `json:"settlementLabel"`
+	// Result is the result once issued (with the postal tracking number or
+	// the electronic download); null before.
+	Result *ResultView `json:"result"`
 	// Fee is the fee and its payment state.
 	Fee FeeView `json:"fee"`
 	// Timeline lists every step, oldest first.
@@ -131,8 +140,8 @@ func BuildStatus(a Application, cal *workdays.Calendar, now time.Time) StatusVie
 		s.DueAt = &due
 		switch {
 		case a.Settlement != "":
-			v := a.Settlement
-			s.Settlement = &v
+			v, l := a.Settlement, SettlementLabelVi(a.Settlement)
+			s.Settlement, s.SettlementLabel = &v, &l
 			if a.SettledAt != nil && a.Settlement == workdays.Late {
 				late := max(0, cal.WorkingDaysBetween(a.DueAt, *a.SettledAt))
 				s.WorkingDaysLate = &late
@@ -146,8 +155,9 @@ func BuildStatus(a Application, cal *workdays.Calendar, now time.Time) StatusVie
 			}
 		}
 	}
+	s.Result = newResultView(a)
 	for _, e := range a.Timeline {
-		s.Timeline = append(s.Timeline, TimelineStep{At: APITime(e.At), Step: e.Status, StepLabel: StatusLabelVi(e.Status), Who: who(a, e.Actor), Note: e.Note})
+		s.Timeline = append(s.Timeline, TimelineStep{At: APITime(e.At), Step: e.Status, StepLabel: StatusLabelVi(e.Status), Who: who(a, e.Actor), Note: e.Note, Kind: e.Kind})
 	}
 	for _, d := range a.Documents {
 		s.Documents = append(s.Documents, DocumentView{d.Code, d.Name, d.Required, d.Uploaded})

@@ -436,7 +436,9 @@ func ApplyWith(c *workdays.Calendar, app *Application, action Action, actor Acto
 		next.SettledAt = &at
 		next.Settlement = workdays.Settlement(next.DueAt, now)
 		note = action.Result.Description
+		next.Result = &ResultRecord{DocumentKey: action.Result.DocumentKey, Description: action.Result.Description, RecordedAt: now}
 	case ActReturn:
+		next.Delivery = &DeliveryRecord{Method: action.Delivery.Method, TrackingNumber: action.Delivery.TrackingNumber, ReturnedAt: now}
 		if action.Delivery.Method == DeliveryPostal {
 			note = "Trả kết quả qua bưu chính, mã vận đơn " + action.Delivery.TrackingNumber
 		} else {
@@ -475,6 +477,22 @@ var statusLabels = map[Status]string{
 	StatusProcessed:           "Đã có kết quả",
 	StatusReturned:            "Đã trả kết quả",
 	StatusCancelled:           "Đã rút hồ sơ",
+}
+
+// settlementLabels are the short Vietnamese names of the settlement classes.
+var settlementLabels = map[string]string{
+	workdays.Early:  "Sớm hạn",
+	workdays.OnTime: "Đúng hạn",
+	workdays.Late:   "Trễ hạn",
+}
+
+// SettlementLabelVi returns the short Vietnamese label of a settlement class
+// (early, on_time, late); the class itself if unknown.
+func SettlementLabelVi(s string) string {
+	if l, ok := settlementLabels[s]; ok {
+		return l
+	}
+	return s
 }
 
 // StatusLabelVi returns the Vietnamese label of s (s itself if unknown).

@@ -26,7 +26,7 @@ var trMonday = time.Date(2026, 3, 2, 9, 0, 0, 0, workdays.Location)
 
 var trQuiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
 
-func trCalendar(t *testing.T) *workdays.Calendar {
+func trCalendar(t testing.TB) *workdays.Calendar {
 	t.Helper()
 	c, err := workdays.Default()
 	if err != nil {
@@ -308,7 +308,7 @@ func TestApply_dates(t *testing.T) {
 }
 
 // trProcessor builds a Processor over store with a queue fake.
-func trProcessor(t *testing.T, store docstore.Store) (*application.Processor, *queue.MemQueue) {
+func trProcessor(t testing.TB, store docstore.Store) (*application.Processor, *queue.MemQueue) {
 	t.Helper()
 	q := queue.NewMemQueue("application-events")
 	p, err := application.NewProcessor(store, q, "application-events", trCalendar(t), func() time.Time { return trMonday }, trQuiet)
