@@ -30,22 +30,27 @@ const (
 	EventFeedbackRefused       = "feedback.refused"
 )
 
+// otpRe is the shape of a PIN-recovery one-time code.
+var otpRe = regexp.MustCompile(`^[0-9]{6}$`)
+
 // kindOf maps an event type to its template: the one table of which events
 // tell someone something. Types not listed are acknowledged and ignored.
 var kindOf = map[string]Kind{
-	application.EventSubmitted:           KindSubmitted,
-	application.EventReceived:            KindReceived,
-	application.EventSupplementRequested: KindSupplementRequested,
-	application.EventPaymentRequired:     KindPaymentRequired,
-	application.EventProcessed:           KindProcessed,
-	application.EventReturned:            KindReturned,
-	application.EventRejected:            KindRejected,
-	payment.EventConfirmed:               KindPaid,
-	EventReceiptIssued:                   KindReceiptIssued,
-	EventFeedbackReceived:                KindFeedbackReceived,
-	EventFeedbackInfoRequested:           KindFeedbackInfoRequested,
-	EventFeedbackAnswered:                KindFeedbackAnswered,
-	EventFeedbackRefused:                 KindFeedbackRefused,
+	application.EventSubmitted:            KindSubmitted,
+	application.EventReceived:             KindReceived,
+	application.EventSupplementRequested:  KindSupplementRequested,
+	application.EventPaymentRequired:      KindPaymentRequired,
+	application.EventProcessed:            KindProcessed,
+	application.EventReturned:             KindReturned,
+	application.EventRejected:             KindRejected,
+	payment.EventConfirmed:                KindPaid,
+	EventReceiptIssued:                    KindReceiptIssued,
+	EventFeedbackReceived:                 KindFeedbackReceived,
+	EventFeedbackInfoRequested:            KindFeedbackInfoRequested,
+	EventFeedbackAnswered:                 KindFeedbackAnswered,
+	EventFeedbackRefused:                  KindFeedbackRefused,
+	application.EventPINRecoveryRequested: KindPINRecovery,
+	application.EventPINReset:             KindPINReset,
 }
 
 // KindFor returns the template kind of an event type, if it has one.
@@ -140,6 +145,26 @@ func (s *Service) plan(ctx context.Context, env queue.Envelope) (Plan, bool, err
 	}
 	p := Plan{Kind: kind, Data: Data{Date: FormatDateTime(env.Time), PortalURL: s.opts.PortalURL, Sender: s.opts.SenderName}}
 	switch {
+	case env.Type == application.EventPINRecoveryRequested || env.Type == application.EventPINReset:
+		// Published by application-status to notify-events only (never to
+		// the event families: the one-time code must not reach other
+		// consumers), and not part of the timeline. The contacts are taken
+		// from the stored application, never from the payload, so an event
+		// cannot redirect a code; only connector-signed deliveries get here.
+		var pl application.RecoveryNotice
+		if err := json.Unmarshal(env.Payload, &pl); err != nil {
+			return Plan{}, false, fmt.Errorf("%w: payload: %v", ErrBadEvent, err)
+		}
+		if kind == KindPINRecovery {
+			if !otpRe.MatchString(pl.OneTimeCode) || pl.ExpiresAt == nil {
+				return Plan{}, false, fmt.Errorf("%w: recovery event without a one-time code", ErrBadEvent)
+			}
+			p.Data.OneTimeCode, p.Data.CodeExpires = pl.OneTimeCode, FormatDateTime(*pl.ExpiresAt)
+		}
+		if !pl.At.IsZero() {
+			p.Data.Date = FormatDateTime(pl.At)
+		}
+		return p, true, s.fromApplication(ctx, &p, pl.Code, env, false)
 	case strings.HasPrefix(env.Type, "application."):
 		var pl application.EventPayload
 		if err := json.Unmarshal(env.Payload, &pl); err != nil {

@@ -29,6 +29,10 @@ const (
 	KindFeedbackInfoRequested Kind = "feedback_info_requested"
 	KindFeedbackAnswered      Kind = "feedback_answered"
 	KindFeedbackRefused       Kind = "feedback_refused"
+	// KindPINRecovery carries a one-time code to reset a lost PIN.
+	KindPINRecovery Kind = "pin_recovery"
+	// KindPINReset tells the applicant the PIN was changed.
+	KindPINReset Kind = "pin_reset"
 )
 
 // Kinds lists every template kind.
@@ -36,6 +40,7 @@ var Kinds = []Kind{
 	KindSubmitted, KindReceived, KindSupplementRequested, KindPaymentRequired, KindPaid,
 	KindProcessed, KindReturned, KindRejected, KindReceiptIssued,
 	KindFeedbackReceived, KindFeedbackInfoRequested, KindFeedbackAnswered, KindFeedbackRefused,
+	KindPINRecovery, KindPINReset,
 }
 
 // Data is what a template may show. Every string is NFC-normalised and
@@ -74,6 +79,10 @@ type Data struct {
 	// FeedbackID and Title identify a feedback item.
 	FeedbackID string
 	Title      string
+	// OneTimeCode is a PIN-recovery code and CodeExpires its expiry
+	// ("HH:MM dd/mm/yyyy"); set only for KindPINRecovery.
+	OneTimeCode string
+	CodeExpires string
 	// PortalURL is the public status look-up page (configuration).
 	PortalURL string
 	// Sender signs the e-mail (configuration).

@@ -39,6 +39,7 @@ func fullData() notify.Data {
 		Reason: nfd("Hồ sơ không đúng thẩm quyền"), Amount: notify.FormatVND(150000), Method: "VNPAY", PaymentRef: "MCABCDEFGHIJKL",
 		Result: nfd("Giấy khai sinh bản chính"), Delivery: "postal", TrackingNumber: "EB123456789VN",
 		ReceiptNumber: "BL26T-00000012", FeedbackID: "PAKN-261203-7K3QX9MA", Title: nfd("Đường hỏng\r\nBcc: x@y.z"),
+		OneTimeCode: "482913", CodeExpires: "09:40 03/12/2026",
 		PortalURL: "https://dichvucong.example.gov.vn/tra-cuu", Sender: nfd("Cổng dịch vụ công tỉnh Lâm Đồng"),
 	}
 }
@@ -59,6 +60,8 @@ func TestRender_every_kind_keeps_diacritics(t *testing.T) {
 		notify.KindFeedbackInfoRequested: {"PAKN-261203-7K3QX9MA"},
 		notify.KindFeedbackAnswered:      {"PAKN-261203-7K3QX9MA"},
 		notify.KindFeedbackRefused:       {"PAKN-261203-7K3QX9MA", "Hồ sơ không đúng thẩm quyền"},
+		notify.KindPINRecovery:           {testCode, "482913", "09:40 03/12/2026"},
+		notify.KindPINReset:              {testCode, "Sở Tư pháp tỉnh Lâm Đồng"},
 	}
 	if len(must) != len(notify.Kinds) {
 		t.Fatalf("test covers %d kinds, package has %d", len(must), len(notify.Kinds))

@@ -290,3 +290,34 @@ func TestHandle_permanent_refusal_is_not_retried(t *testing.T) {
 		t.Fatalf("%d mails, %d SMS", len(w.sinks.Mails()), len(w.sinks.SMS()))
 	}
 }
+
+func TestHandle_pin_recovery_code_goes_to_the_contacts_on_file(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	a := testApplication()
+	putApp(t, w.store, a)
+	exp := time.Date(2026, 12, 3, 2, 40, 0, 0, time.UTC)
+	// The payload names other contacts: they must be ignored.
+	ev := envelope(t, "ev-otp", application.EventPINRecoveryRequested, application.RecoveryNotice{
+		Code: a.Code, Phone: "+84999999999", Email: "attacker@example.com", OneTimeCode: "482913", ExpiresAt: &exp, At: exp.Add(-10 * time.Minute),
+	})
+	for range 2 { // a duplicate delivery sends nothing more
+		res, err := w.svc.Handle(ctx, ev)
+		if err != nil || res.Kind != notify.KindPINRecovery {
+			t.Fatalf("%+v, %v", res, err)
+		}
+	}
+	sms := w.sinks.SMS()
+	if len(sms) != 1 || !strings.Contains(sms[0].Request.Content, "482913") || !strings.Contains(sms[0].Request.Phone, "901234567") {
+		t.Fatalf("sms = %+v", sms)
+	}
+	mails := w.sinks.Mails()
+	if len(mails) != 1 || !strings.Contains(strings.Join(mails[0].To, ","), "nhung.nguyen@example.vn") {
+		t.Fatalf("mails = %+v", mails)
+	}
+	// No code, no message.
+	bad := envelope(t, "ev-otp-bad", application.EventPINRecoveryRequested, application.RecoveryNotice{Code: a.Code, At: exp})
+	if _, err := w.svc.Handle(ctx, bad); !errors.Is(err, notify.ErrBadEvent) {
+		t.Fatalf("recovery event without a code: %v, want ErrBadEvent", err)
+	}
+}
