@@ -2,16 +2,17 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"testing"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"motcua/shared/application"
-	"motcua/shared/queue"
 )
 
 // uploadResult asks process-application for a presigned PUT of the result
@@ -214,27 +215,19 @@ func wrongOTP(otp string) string {
 // once it is, read the dev SMS sink instead.)
 func (f *fixture) oneTimeCode(t *testing.T, code string) string {
 	t.Helper()
-	c := queue.NewConsumer(f.a.SQS())
-	ctx := context.Background()
+	// The code reaches the citizen the way production sends it: the notify
+	// function consumes notify-events and texts the phone on file; read it
+	// from the local stack's dev SMS sink.
+	sinks := f.a.DevSinks()
+	if sinks == nil {
+		t.Fatal("the local stack runs no dev SMS sink")
+	}
+	re := regexp.MustCompile(`PIN hồ sơ ` + regexp.QuoteMeta(code) + `: ([0-9]{6})`)
 	var otp string
-	waitFor(t, 30*time.Second, "the one-time code on notify-events", func() bool {
-		msgs, err := c.Receive(ctx, application.DefaultNotifyQueue, 10, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range msgs {
-			env, err := m.Envelope()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if env.Type == application.EventPINRecoveryRequested {
-				var n application.RecoveryNotice
-				if err := json.Unmarshal(env.Payload, &n); err != nil {
-					t.Fatal(err)
-				}
-				if n.Code == code {
-					otp = n.OneTimeCode
-				}
+	waitFor(t, 60*time.Second, "the one-time code in the dev SMS sink", func() bool {
+		for _, m := range sinks.SMS() {
+			if g := re.FindStringSubmatch(norm.NFC.String(m.Request.Content)); g != nil {
+				otp = g[1]
 			}
 		}
 		return otp != ""
