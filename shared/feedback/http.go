@@ -419,10 +419,11 @@ func (h *HTTP) queue(ctx context.Context, req handler.Request, v url.Values) han
 		return httpx.FromError(ctx, h.log, err)
 	}
 	q := QueueQuery{Status: Status(v.Get("status")), Field: strings.ToUpper(v.Get("field")), Cursor: v.Get("cursor")}
-	if q.Status != "" && StatusLabelVi(q.Status) == "" {
+	if (v.Has("status") || q.Status != "") && StatusLabelVi(q.Status) == "" {
 		return badParam("status", "Unknown status.", "Trạng thái không hợp lệ.")
 	}
-	if s := v.Get("overdue"); s != "" {
+	if v.Has("overdue") {
+		s := v.Get("overdue")
 		b, err := strconv.ParseBool(s)
 		if err != nil {
 			return badParam("overdue", "overdue is true or false.", "overdue phải là true hoặc false.")
