@@ -76,6 +76,7 @@ type options struct {
 	payments   payOptions
 	stats      statsOptions
 	receipts   rcptOptions
+	province   provOptions
 }
 
 // Stat summarises one series of latencies.
@@ -150,8 +151,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.payments.register(fs)
 	o.stats.register(fs)
 	o.receipts.register(fs)
+	o.province.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if o.province.enabled {
+		// The province-year runs alone, on its own stack (province.go).
+		if err := o.province.validate(); err != nil {
+			fmt.Fprintf(stderr, "motcua-bench: %v\n", err)
+			return 2
+		}
+		timeout := 6 * time.Hour
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "timeout" {
+				timeout = o.timeout
+			}
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return runProvince(ctx, o, stdout, stderr)
 	}
 	if o.n < 1 || o.awsN < 1 || o.starts < 1 || o.fnStarts < 1 || o.gwRounds < 1 {
 		fmt.Fprintln(stderr, "motcua-bench: -n, -aws-n, -starts, -fn-starts and -gw-rounds must be at least 1")
