@@ -138,11 +138,9 @@ func (s *childStack) Start(ctx context.Context) error {
 		defer wg.Done()
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		w := bufio.NewWriter(logf)
 		for sc.Scan() {
 			line := sc.Bytes()
-			_, _ = w.Write(line)
-			_ = w.WriteByte('\n')
+			_, _ = logf.Write(append(line, '\n'))
 			if strings.Contains(string(line), "function process started") {
 				var e struct {
 					Function string `json:"function"`
@@ -155,7 +153,6 @@ func (s *childStack) Start(ctx context.Context) error {
 				}
 			}
 		}
-		_ = w.Flush()
 	}()
 	go func() {
 		wg.Wait()
