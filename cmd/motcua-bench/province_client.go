@@ -130,7 +130,10 @@ func (c *provClient) do(ctx context.Context, from, label, method, u string, body
 			b, rerr := io.ReadAll(res.Body)
 			res.Body.Close()
 			d := time.Since(start)
-			if rerr == nil && !retryable(res.StatusCode) {
+			// A retry meeting its own earlier attempt still locked (the
+			// process died holding it) is told to come back later.
+			inProgress := res.StatusCode == http.StatusConflict && bytes.Contains(b, []byte(`"idempotency_in_progress"`))
+			if rerr == nil && !retryable(res.StatusCode) && !inProgress {
 				c.record(label, d)
 				n := c.ops.Add(1)
 				if c.afterOp != nil {

@@ -31,6 +31,9 @@ type citizen struct {
 	From string
 }
 
+// newRng is the generator of item i of a run seeded with seed.
+func newRng(seed uint64, i int) *rand.Rand { return rand.New(rand.NewPCG(seed, uint64(i))) }
+
 // newCitizen returns a valid person for index i.
 func newCitizen(rng *rand.Rand, i int) citizen {
 	year := 1950 + rng.IntN(55)
@@ -51,7 +54,7 @@ func newCitizen(rng *rand.Rand, i int) citizen {
 		Address: fmt.Sprintf("Số %d, %s, tỉnh Lâm Đồng", 1+rng.IntN(300), provPlaces[rng.IntN(len(provPlaces))]),
 		// One loopback address per citizen (127.0.0.1, the gateway's own
 		// address, is never used): see provClient.fnFrom.
-		From: fmt.Sprintf("127.%d.%d.%d", 10+i>>16%200, i>>8&0xff, 1+i&0xff%254)}
+		From: fmt.Sprintf("127.%d.%d.%d", 10+i/(250*256)%200, i/250%256, 1+i%250)}
 }
 
 // validMST returns a 10-digit tax code with a valid check digit.
