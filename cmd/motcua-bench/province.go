@@ -911,9 +911,53 @@ func (p *province) reconcile(ctx context.Context) error {
 	if err := p.putWithRetry(ctx, key, csv.Bytes()); err != nil {
 		return fmt.Errorf("upload settlement: %w", err)
 	}
-	tok, err := p.token("VP-UBND", true)
+	v, err := p.job(ctx, "reconcile-payments", jobs.Scope{Mode: "settlement", File: key}, "Đối soát sao kê VNPAY (province-year benchmark)")
 	if err != nil {
 		return err
+	}
+	if v.Status != jobs.StatusCompleted || v.Progress.Failed > 0 {
+		return fmt.Errorf("reconcile job %s: %s, %d failed", v.ID, v.Status, v.Progress.Failed)
+	}
+	// Then what the pending cron does (here at once, not after 30 min):
+	// payments confirmed whose follow-up a crash interrupted (paid, the
+	// application not yet updated) are finished. Nothing else is pending
+	// by now (a pending VNPAY payment would need querydr, which the local
+	// stack cannot reach): a failed item is reported, not fatal.
+	if v, err = p.job(ctx, "reconcile-payments", jobs.Scope{Mode: "pending", OlderThan: "1s"}, "Hoàn tất thanh toán dở dang sau sự cố (province-year benchmark)"); err != nil {
+		return err
+	}
+	if v.Status != jobs.StatusCompleted {
+		return fmt.Errorf("reconcile pending job %s: %s", v.ID, v.Status)
+	}
+	for _, a := range p.apps {
+		if a.bankMode == "lost" && a.payRef != "" && a.method == payment.MethodVNPay {
+			a.paid = true // acknowledged by reconciliation (checked in S3 below)
+		}
+	}
+	return p.republish(ctx)
+}
+
+// republish runs republish-outbox for every marker left (what the outbox
+// cron does every 5 minutes for markers older than 5 minutes): after a
+// crash, events whose publish was interrupted reach their consumers now.
+// Without a crash it finds nothing.
+func (p *province) republish(ctx context.Context) error {
+	v, err := p.job(ctx, "republish-outbox", jobs.Scope{OlderThan: "10s"}, "Phát lại sự kiện còn trong outbox (province-year benchmark)")
+	if err != nil {
+		return err
+	}
+	if v.Status != jobs.StatusCompleted || v.Progress.Failed > 0 {
+		return fmt.Errorf("republish-outbox job %s: %s, %d failed", v.ID, v.Status, v.Progress.Failed)
+	}
+	return nil
+}
+
+// job runs one reprocessing job as an operator does (motcua jobs start):
+// the dry run, its confirmation, then watching it to the end.
+func (p *province) job(ctx context.Context, kind string, scope jobs.Scope, reason string) (jobs.View, error) {
+	tok, err := p.token("VP-UBND", true)
+	if err != nil {
+		return jobs.View{}, err
 	}
 	start := func(req jobs.StartRequest) (jobs.View, error) {
 		body, _ := json.Marshal(req)
@@ -927,17 +971,19 @@ func (p *province) reconcile(ctx context.Context) error {
 		}
 		return v, nil
 	}
-	// runJob plans, confirms and watches one job; it returns the finished
-	// view.
-	runJob := func(scope jobs.Scope, reason string) (jobs.View, error) {
-		v, err := start(jobs.StartRequest{Kind: "reconcile-payments", Scope: scope, Reason: reason})
-		if err != nil {
-			return v, err
-		}
-		if v, err = start(jobs.StartRequest{Kind: "reconcile-payments", Confirm: v.ID}); err != nil {
-			return v, err
-		}
-		m := pbar.NewMeter(p.stderr, "reconcile-payments ("+scope.Mode+") job "+v.ID, max(1, v.Progress.Total), 5*time.Second)
+	v, err := start(jobs.StartRequest{Kind: kind, Scope: scope, Reason: reason})
+	if err != nil {
+		return v, err
+	}
+	if v, err = start(jobs.StartRequest{Kind: kind, Confirm: v.ID}); err != nil {
+		return v, err
+	}
+	label := kind
+	if scope.Mode != "" {
+		label += "_" + scope.Mode
+	}
+	{
+		m := pbar.NewMeter(p.stderr, label+" job "+v.ID, max(1, v.Progress.Total), 5*time.Second)
 		defer m.Done()
 		seen := 0
 		for !v.Status.Terminal() {
@@ -958,35 +1004,11 @@ func (p *province) reconcile(ctx context.Context) error {
 				seen = f
 			}
 		}
-		p.count("reconcile_"+scope.Mode+"_items", v.Progress.Total)
-		p.count("reconcile_"+scope.Mode+"_changed", v.Progress.Done)
-		p.count("reconcile_"+scope.Mode+"_failed", v.Progress.Failed)
+		p.count("job_"+label+"_items", v.Progress.Total)
+		p.count("job_"+label+"_changed", v.Progress.Done)
+		p.count("job_"+label+"_failed", v.Progress.Failed)
 		return v, nil
 	}
-	v, err := runJob(jobs.Scope{Mode: "settlement", File: key}, "Đối soát sao kê VNPAY (province-year benchmark)")
-	if err != nil {
-		return err
-	}
-	if v.Status != jobs.StatusCompleted || v.Progress.Failed > 0 {
-		return fmt.Errorf("reconcile job %s: %s, %d failed", v.ID, v.Status, v.Progress.Failed)
-	}
-	// Then what the pending cron does (here at once, not after 30 min):
-	// payments confirmed whose follow-up a crash interrupted (paid, the
-	// application not yet updated) are finished. Nothing else is pending
-	// by now (a pending VNPAY payment would need querydr, which the local
-	// stack cannot reach): a failed item is reported, not fatal.
-	if v, err = runJob(jobs.Scope{Mode: "pending", OlderThan: "1s"}, "Hoàn tất thanh toán dở dang sau sự cố (province-year benchmark)"); err != nil {
-		return err
-	}
-	if v.Status != jobs.StatusCompleted {
-		return fmt.Errorf("reconcile pending job %s: %s", v.ID, v.Status)
-	}
-	for _, a := range p.apps {
-		if a.bankMode == "lost" && a.payRef != "" && a.method == payment.MethodVNPay {
-			a.paid = true // acknowledged by reconciliation (checked in S3 below)
-		}
-	}
-	return nil
 }
 
 // putWithRetry writes a file to the data bucket, retrying while the stack
@@ -1174,6 +1196,9 @@ func (p *province) feedbackOne(ctx context.Context, i int) error {
 // indicators waits for every queue to drain, then reads the served
 // indicators of the year.
 func (p *province) indicators(ctx context.Context) (stats.Report, error) {
+	if err := p.republish(ctx); err != nil {
+		return stats.Report{}, err
+	}
 	if err := p.drain(ctx); err != nil {
 		return stats.Report{}, err
 	}
@@ -1349,6 +1374,35 @@ func (p *province) checks(ctx context.Context, served stats.Report) error {
 		fmt.Sprintf("%d acknowledged, %d missing %v", nSub, len(missing), first(missing)))
 	p.check("every acknowledged payment is paid and its application moved on", len(unpaid) == 0 && len(stillAwaiting) == 0,
 		fmt.Sprintf("%d paid (incl. %d by reconciliation); not paid %v; application still awaiting %v", nPaid, nLost, first(unpaid), first(stillAwaiting)))
+
+	// Nothing doubled: as many application documents as acknowledged
+	// submissions (a retry must never file a second application).
+	stored, err := countApplications(ctx, p.s3c)
+	if err != nil {
+		return err
+	}
+	var extra []string
+	if stored != nSub {
+		known := map[string]bool{}
+		for _, a := range p.apps {
+			known[a.code] = true
+		}
+		pg := s3.NewListObjectsV2Paginator(p.s3c, &s3.ListObjectsV2Input{Bucket: aws.String(appDataBucket), Prefix: aws.String("applications/")})
+		for pg.HasMorePages() {
+			page, err := pg.NextPage(ctx)
+			if err != nil {
+				return err
+			}
+			for _, o := range page.Contents {
+				rest := strings.TrimPrefix(aws.ToString(o.Key), "applications/")
+				if code, ok := strings.CutSuffix(rest, ".json"); ok && !strings.Contains(rest, "/") && !known[code] {
+					extra = append(extra, code)
+				}
+			}
+		}
+	}
+	p.check("nothing doubled: stored applications = acknowledged submissions", stored == nSub,
+		fmt.Sprintf("%d stored, %d acknowledged; not acknowledged %v", stored, nSub, first(extra)))
 
 	// Receipts: exactly one per paid payment, each series gapless.
 	p.checkReceipts(ctx)
