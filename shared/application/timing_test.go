@@ -10,6 +10,7 @@ import (
 	"motcua/infra/embedded"
 	"motcua/shared/application"
 	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"motcua/shared/config"
 	"motcua/shared/platform"
 )
@@ -37,7 +38,11 @@ func TestAuthorize_costs_the_same_for_unknown_code_wrong_pin_and_right_pin(t *te
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, salt, err := application.HashPIN("24681357", 0) // the default work factor, as real PINs
+	// No throttling in the way: this measures the check, not the counters
+	// refusing (which answer before any look-up, for every kind alike).
+	pol := citizenguard.Policy{Client: citizenguard.Rule{}, Pair: citizenguard.Rule{}, ID: citizenguard.Rule{Free: 1 << 20, Window: time.Minute, Base: time.Second, Max: time.Second}}
+	guard := guardtest.Guard(t, p.Store, citizenguard.WithPolicy(pol), citizenguard.WithLogger(quiet))
+	hash, salt, err := application.HashPIN(guard, "24681357") // peppered, as real PINs
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,10 +51,7 @@ func TestAuthorize_costs_the_same_for_unknown_code_wrong_pin_and_right_pin(t *te
 	if _, err := repo.Create(ctx, &a); err != nil {
 		t.Fatal(err)
 	}
-	// No throttling in the way: this measures the check, not the counters
-	// refusing (which answer before any look-up, for every kind alike).
-	pol := citizenguard.Policy{Client: citizenguard.Rule{}, Pair: citizenguard.Rule{}, ID: citizenguard.Rule{Free: 1 << 20, Window: time.Minute, Base: time.Second, Max: time.Second}}
-	access := application.NewAccess(repo, citizenguard.New(p.Store, citizenguard.WithPolicy(pol), citizenguard.WithLogger(quiet)))
+	access := application.NewAccess(repo, guard)
 
 	known, unknown := mustCode("TIME-261203-0001"), mustCode("TIME-261203-0002")
 	kinds := []struct {
