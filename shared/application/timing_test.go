@@ -17,7 +17,7 @@ import (
 
 // TestAuthorize_costs_the_same_for_unknown_code_wrong_pin_and_right_pin
 // compares the distributions of many interleaved calls against the
-// embedded S3 (real SDK, real PBKDF2 at the default work factor): the
+// embedded S3 (real SDK, the real peppered HMAC of new PINs): the
 // lower quartiles of an unknown code, a wrong PIN and the right PIN must be
 // within a generous factor (0.5–2x) of each other. Before the guard, an unknown code cost
 // a 100 000-iteration dummy against 10 000 for a real PIN (10x), and
