@@ -143,11 +143,19 @@ func GeneratePepper(kid string) ([]byte, error) {
 	return []byte(kid + ":" + base64.StdEncoding.EncodeToString(key) + "\n"), nil
 }
 
-// Current returns the id of the key new hashes use.
-func (p *Pepper) Current() string { return p.current }
+// Current returns the id of the key new hashes use ("" for a nil set).
+func (p *Pepper) Current() string {
+	if p == nil {
+		return ""
+	}
+	return p.current
+}
 
-// Kids returns every key id, sorted.
+// Kids returns every key id, sorted (none for a nil set).
 func (p *Pepper) Kids() []string {
+	if p == nil {
+		return nil
+	}
 	out := make([]string, 0, len(p.keys))
 	for k := range p.keys {
 		out = append(out, k)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,7 +73,7 @@ func (p *Platform) CitizenGuard() (*citizenguard.Guard, error) {
 		return nil, fmt.Errorf("platform: %w", err)
 	}
 	if p.Log != nil {
-		p.Log.Info("citizen-secret pepper loaded", slog.Any("pepper", pepper)) // key ids only
+		p.Log.Info("citizen-secret key set loaded", slog.String("current_kid", pepper.Current()), slog.String("kids", strings.Join(pepper.Kids(), ",")))
 	}
 	return citizenguard.New(p.Store, append(slices.Clone(p.guardOpts), citizenguard.WithPepper(pepper))...), nil
 }
