@@ -15,6 +15,12 @@
 //     gateway at 50 concurrent clients next to an S3 PUT + SQS send floor
 //     (see applications.go).
 //
+// With -province only the province-year scenario runs (province.go): the
+// whole stack as a child process, a year of applications, payments,
+// receipts, ratings and feedback through the gateway and the connector,
+// checks (exit status 1 on any FAIL) and a report; -chaos SIGKILLs the
+// stack twice on the way.
+//
 // The 1 KiB POST goes to procedures, the cheapest real function path: the
 // template reads the whole body and the handler answers 405 (the catalog
 // only serves GET) without touching storage, so the hop's cost shows. A
@@ -25,6 +31,8 @@
 //	go run ./cmd/motcua-bench [-n 2000] [-aws-n 300] [-starts 3] [-fn-starts 5]
 //	    [-localstack http://127.0.0.1:4566] [-json bench.json] [-nosync]
 //	    [-applications=true] [-app-n 1000] [-app-c 50]
+//	go run ./cmd/motcua-bench -province [-province-apps 100000] [-scale 0.1]
+//	    [-province-feedback 10000] [-province-c 32] [-chaos] [-seed 1] [-json province.json]
 package main
 
 import (
