@@ -1672,7 +1672,9 @@ func (p *province) finishReport(data string) {
 		r.Mix["outcome_"+a.outcome]++
 		if a.fee > 0 {
 			r.Mix["with_fee"]++
-			r.Mix["pay_"+string(a.method)+"_"+a.bankMode]++
+			if a.payRef != "" {
+				r.Mix["pay_"+string(a.method)+"_"+a.bankMode]++
+			}
 		}
 		r.Mix["supplement"] += b2i(a.supplement)
 		r.Mix["rated"] += b2i(a.returned && a.rate > 0)
