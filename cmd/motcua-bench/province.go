@@ -1094,9 +1094,9 @@ func (p *province) waitReceipts(ctx context.Context) error {
 			var c struct {
 				Issued *book.ID `json:"issued"`
 			}
-			_, err := docstore.GetJSON(ctx, p.store, book.ByPaymentKey(pending[k]), &c)
-			if err != nil && !errors.Is(err, docstore.ErrNotFound) {
-				err = nil // the stack may be restarting: look again
+			// Not found (not issued yet) or unreadable (the stack may be
+			// restarting): look again on the next pass.
+			if _, err := docstore.GetJSON(ctx, p.store, book.ByPaymentKey(pending[k]), &c); err != nil {
 				c.Issued = nil
 			}
 			mu.Lock()
@@ -1106,7 +1106,7 @@ func (p *province) waitReceipts(ctx context.Context) error {
 			} else {
 				m.Add(1, false)
 			}
-			return err
+			return nil
 		})
 		if err != nil {
 			return err
