@@ -1285,8 +1285,11 @@ func (p *province) drain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(p.o.retryFor + time.Duration(len(p.apps))*10*time.Millisecond)
-	calm := 0
+	// The consumers may be far behind (notify and stats take every event):
+	// wait as long as the backlog shrinks; give up after retryFor without
+	// progress.
+	deadline := time.Now().Add(p.o.retryFor)
+	calm, least := 0, math.MaxInt
 	said := time.Now()
 	for calm < 2 {
 		total, busy := 0, ""
@@ -1299,6 +1302,9 @@ func (p *province) drain(ctx context.Context) error {
 				busy += fmt.Sprintf(" %s=%d", q, n)
 			}
 			total += n
+		}
+		if total < least {
+			least, deadline = total, time.Now().Add(p.o.retryFor)
 		}
 		if total == 0 {
 			calm++
