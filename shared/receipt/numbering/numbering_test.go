@@ -178,7 +178,10 @@ func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate
 		}
 	}
 	var attempts, failures atomic.Int64
-	var fatal atomic.Value
+	// The first unexpected error (errors of different concrete types may
+	// come from different workers, so no atomic.Value).
+	var fatalMu sync.Mutex
+	var fatal error
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -194,7 +197,11 @@ func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate
 					failures.Add(1)
 					queue <- ref // redelivered
 				default:
-					fatal.Store(err)
+					fatalMu.Lock()
+					if fatal == nil {
+						fatal = err
+					}
+					fatalMu.Unlock()
 					outstanding.Done()
 				}
 			}
@@ -203,8 +210,8 @@ func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate
 	outstanding.Wait()
 	close(queue)
 	wg.Wait()
-	if err, _ := fatal.Load().(error); err != nil {
-		t.Fatal(err)
+	if fatal != nil {
+		t.Fatal(fatal)
 	}
 
 	c, err := numbering.New(base).Get(ctx, series)
