@@ -103,8 +103,10 @@ func benchOverhead(b *testing.B, fnURL, query string) {
 	defer logf.Close()
 	access := gateway.NewAccessLog(logf, 0)
 	defer access.Close()
-	gw := httptest.NewServer(gateway.New(gateway.Options{Functions: src,
-		AccessLog: slog.New(slog.NewJSONHandler(access, nil))}))
+	h := gateway.New(gateway.Options{Functions: src,
+		AccessLog: slog.New(slog.NewJSONHandler(access, nil))})
+	defer h.Flush() // before access.Close
+	gw := httptest.NewServer(h)
 	defer gw.Close()
 	bare := bareProxy(b, fnURL)
 	defer bare.Close()
