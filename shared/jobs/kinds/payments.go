@@ -135,19 +135,43 @@ func (k *ReconcilePayments) Plan(ctx context.Context, s jobs.Scope, emit func(jo
 	age, _ := olderThan(s, DefaultPendingAge)
 	from, to, _ := dateRange(s)
 	cutoff := k.now().Add(-age)
+	return planPayments(ctx, k.Store, s, func(_ context.Context, p payment.Payment) (bool, error) {
+		return reconcile.NeedsCheck(p) && p.CreatedAt.Before(cutoff) && within(p.CreatedAt, from, to), nil
+	}, func(p payment.Payment) jobs.Item {
+		action := "check"
+		if p.State == payment.StatePaid {
+			action = "finish"
+		}
+		note := fmt.Sprintf("%s %s %d VND, created %s", p.State, p.Method, p.AmountVND, p.CreatedAt.UTC().Format(time.RFC3339))
+		return jobs.Item{Key: p.Ref, Action: action, Note: note}
+	}, emit)
+}
+
+// within reports whether t falls in the scope's [from, to) window; a zero
+// bound is open.
+func within(t, from, to time.Time) bool {
+	return (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to))
+}
+
+// planPayments is the listing both payment kinds share: every stored
+// payment of the scope's agency (application code prefix, any case) that
+// keep accepts, sorted by reference, at most s.Limit of them, emitted as
+// item makes it. keep runs concurrently (reconcile.ListPayments).
+func planPayments(ctx context.Context, store docstore.Store, s jobs.Scope,
+	keep func(context.Context, payment.Payment) (bool, error), item func(payment.Payment) jobs.Item,
+	emit func(jobs.Item) error) error {
 	var (
 		mu    sync.Mutex
 		found []payment.Payment
 	)
-	err := reconcile.ListPayments(ctx, k.Store, func(p payment.Payment) error {
-		if !reconcile.NeedsCheck(p) || !p.CreatedAt.Before(cutoff) {
+	prefix := strings.ToUpper(s.Agency) + "-"
+	err := reconcile.ListPayments(ctx, store, func(p payment.Payment) error {
+		if s.Agency != "" && !strings.HasPrefix(strings.ToUpper(p.ApplicationCode), prefix) {
 			return nil
 		}
-		if (!from.IsZero() && p.CreatedAt.Before(from)) || (!to.IsZero() && !p.CreatedAt.Before(to)) {
-			return nil
-		}
-		if s.Agency != "" && !strings.HasPrefix(strings.ToUpper(p.ApplicationCode), strings.ToUpper(s.Agency)+"-") {
-			return nil
+		ok, err := keep(ctx, p)
+		if err != nil || !ok {
+			return err
 		}
 		mu.Lock()
 		found = append(found, p)
@@ -162,12 +186,7 @@ func (k *ReconcilePayments) Plan(ctx context.Context, s jobs.Scope, emit func(jo
 		if s.Limit > 0 && i >= s.Limit {
 			break
 		}
-		action := "check"
-		if p.State == payment.StatePaid {
-			action = "finish"
-		}
-		note := fmt.Sprintf("%s %s %d VND, created %s", p.State, p.Method, p.AmountVND, p.CreatedAt.UTC().Format(time.RFC3339))
-		if err := emit(jobs.Item{Key: p.Ref, Action: action, Note: note}); err != nil {
+		if err := emit(item(p)); err != nil {
 			return err
 		}
 	}
