@@ -19,8 +19,11 @@ import (
 	"motcua/shared/payment/webhook"
 )
 
+// vnpayIPN posts one IPN and waits for its background follow-up.
 func (e *env) vnpayIPN(q url.Values) vnpay.IPNReply {
-	return e.svc.VNPayIPN(context.Background(), payment.RawCallback{Method: http.MethodGet, Query: q})
+	r := e.svc.VNPayIPN(context.Background(), payment.RawCallback{Method: http.MethodGet, Query: q})
+	e.settle()
+	return r
 }
 
 // failingStore fails every Put under a prefix.
@@ -102,6 +105,9 @@ func TestVNPayIPN_every_RspCode(t *testing.T) {
 				}
 			}
 			reply := svc.VNPayIPN(context.Background(), payment.RawCallback{Method: http.MethodGet, Query: tc.query(p)})
+			if err := svc.WaitFollowUps(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 			if reply.RspCode != tc.wantCode {
 				t.Fatalf("RspCode = %s (%s), want %s", reply.RspCode, reply.Message, tc.wantCode)
 			}
@@ -172,6 +178,7 @@ func TestVNPayIPN_50_concurrent_duplicates_pay_once_one_event(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	e.settle()
 	count := map[string]int{}
 	for _, c := range codes {
 		count[c]++
@@ -274,6 +281,7 @@ func TestBankWebhook(t *testing.T) {
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			res, err := e.svc.BankWebhook(ctx, st.call)
+			e.settle()
 			if st.want.err != nil {
 				if !errors.Is(err, st.want.err) {
 					t.Fatalf("err = %v, want %v", err, st.want.err)
@@ -326,6 +334,7 @@ func TestBankWebhook_50_concurrent_identical_events(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	e.settle()
 	count := map[string]int{}
 	for i := range n {
 		if errs[i] != nil {
@@ -401,8 +410,9 @@ func TestFinish_repairs_a_crash_after_the_payment_write(t *testing.T) {
 	e := newEnv(t)
 	a := e.addApp(t, "STP-260302-0600", application.StatusAwaitingPayment)
 	p := e.pay(t, a.Code, payment.MethodVNPay)
-	// The publish fails: the payment and the application are written, the
-	// event stays in the outbox and RepairOutbox publishes it.
+	// The publish fails: the bank gets 00 (the payment is paid, durably),
+	// the application is updated, and the payment stays a to-do (Applied
+	// false) that Finish (reconciliation) completes with one event.
 	e.q.FailNextPublish(errors.New("sqs down"))
 	if r := e.vnpayIPN(ipn(p.Ref, p.AmountVND, "00", "00", "1", hashSecret)); r.RspCode != "00" {
 		t.Fatalf("RspCode %s", r.RspCode)
@@ -410,16 +420,24 @@ func TestFinish_repairs_a_crash_after_the_payment_write(t *testing.T) {
 	if n := len(e.q.Published(eventsQueue)); n != 0 {
 		t.Fatalf("%d events published through a failing queue", n)
 	}
-	res, err := application.RepairOutbox(context.Background(), e.store, e.q, 0, quiet)
-	if err != nil || res.Published != 1 {
-		t.Fatalf("repair = %+v, %v", res, err)
+	if got := e.payment(t, p.Ref); got.State != payment.StatePaid || got.Applied {
+		t.Fatalf("payment %s applied=%v, want paid and not applied", got.State, got.Applied)
+	}
+	if err := e.svc.Finish(context.Background(), p.Ref); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.q.Published(eventsQueue)); n != 1 || !e.payment(t, p.Ref).Applied {
+		t.Fatalf("after Finish: %d events, applied %v", n, e.payment(t, p.Ref).Applied)
+	}
+	if app := e.app(t, a.Code); app.Fee.PaymentState != application.PaymentPaid {
+		t.Fatalf("application fee %s", app.Fee.PaymentState)
 	}
 
 	// A crash right after the payment write (application not updated):
 	// a duplicate callback after the grace period, or Finish, completes it.
 	b := e.addApp(t, "STP-260302-0601", application.StatusAwaitingPayment)
 	pb := e.pay(t, b.Code, payment.MethodVNPay)
-	_, err = e.svc.Repository().Update(context.Background(), pb.Ref, func(x *payment.Payment) error {
+	_, err := e.svc.Repository().Update(context.Background(), pb.Ref, func(x *payment.Payment) error {
 		env, err := newConfirmEvent(*x)
 		if err != nil {
 			return err
@@ -465,6 +483,7 @@ func TestSecondPaymentOfAPaidApplication_is_reported_for_refund(t *testing.T) {
 	// Both transfers arrive: the late one for the expired payment too.
 	for i, p := range []payment.Payment{second, first} {
 		res, err := e.svc.BankWebhook(context.Background(), signedBank(t, transfer(fmt.Sprintf("ev-r%d", i), p.Ref, p.AmountVND), e.clock.Now(), newSecret))
+		e.settle()
 		if err != nil || res.Status != payment.BankConfirmed {
 			t.Fatalf("transfer %d: %+v %v", i, res, err)
 		}
