@@ -134,58 +134,72 @@ func redactBody(body []byte) string {
 }
 
 // VNPayIPN handles one VNPAY IPN (GET with vnp_* parameters) and returns
-// the reply VNPAY expects (always with HTTP 200). It stores the call
-// (99 if that fails) before anything is acted on, and checks in VNPAY's
-// order: signature (97) → payment exists (01) → amount equals ours (04) →
-// not already settled (02) → apply (00). Success needs vnp_ResponseCode
-// and vnp_TransactionStatus both "00" and marks the payment paid — also
-// after an earlier failure, since the money arrived; anything else marks
-// a pending payment failed. A failure after success never un-pays (02).
+// the reply VNPAY expects (always with HTTP 200). Every call is stored raw
+// (redacted) under payments/audit/, and checked in VNPAY's order:
+// signature (97) → payment exists (01) → amount equals ours (04) → not
+// already settled (02) → apply (00). Success needs vnp_ResponseCode and
+// vnp_TransactionStatus both "00" and marks the payment paid — also after
+// an earlier failure, since the money arrived; anything else marks a
+// pending payment failed. A failure after success never un-pays (02).
 // Storage faults answer 99, so VNPAY retries.
 //
-// Cost: the signature and parameters are checked in memory first; then
-// the audit record's create-once PUT and the payment's GET run at once
-// (a read acts on nothing); then one compare-and-swap PUT makes the
-// payment paid with its payment.confirmed envelope (ConfirmEvent) and
-// Applied false, and 00 is answered. The follow-up (application, event,
-// Applied) runs in the background pool (see followup.go); the paid
-// payment is its durable to-do.
+// Cost, and why the raw call is still stored before it is acted on: the
+// signature and parameters are checked in memory; then the audit record's
+// create-once PUT starts, and alongside it the payment's GET and its one
+// compare-and-swap PUT. That PUT — the only action — carries the same
+// redacted call on its timeline entry (Attempt.Callback), so the call
+// that changes a payment is stored in the very write that changes it,
+// atomically: it can never be acted on unstored, which is what writing
+// the audit record first guaranteed. The reply waits for both writes; a
+// call that changed nothing is answered only once its audit record is
+// stored (99 otherwise, so VNPAY retries); a call that changed the
+// payment gets its answer even if the separate audit record failed (it
+// is already stored on the payment; the failure is logged). So an IPN
+// costs one GET then one PUT, with the audit PUT overlapping them, and
+// 00 is answered once the paid state (with its payment.confirmed
+// envelope, ConfirmEvent, and Applied false) is durable. The follow-up
+// (application, event, Applied) runs in the background pool (see
+// followup.go); the paid payment is its durable to-do.
 func (s *Service) VNPayIPN(ctx context.Context, raw RawCallback) vnpay.IPNReply {
 	n, early := s.checkVNPayIPN(ctx, raw)
-	var (
-		cur  Payment
-		etag string
-		gerr error
-		wg   sync.WaitGroup
-	)
-	if early == nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cur, etag, gerr = s.repo.Get(ctx, n.TxnRef)
-		}()
-	}
-	_, aerr := s.Audit(ctx, ProviderVNPay, raw)
-	wg.Wait()
-	if aerr != nil {
-		s.log.ErrorContext(ctx, "vnpay ipn not stored: answered 99", "error", aerr.Error())
+	auditKey, rec, err := s.auditRecord(ProviderVNPay, raw)
+	if err != nil {
+		s.log.ErrorContext(ctx, "vnpay ipn not stored: answered 99", "error", err.Error())
 		return vnpay.ReplyUnknownError
+	}
+	audited := make(chan error, 1)
+	go func() { audited <- s.putAudit(ctx, auditKey, rec) }()
+	var perr error
+	if early == nil {
+		var (
+			cur  Payment
+			etag string
+		)
+		cur, etag, perr = s.repo.Get(ctx, n.TxnRef)
+		if perr == nil {
+			cb := &rec
+			if n.Success() {
+				prov := Provider{Name: ProviderVNPay, TransactionNo: n.TransactionNo, BankCode: n.BankCode}
+				if !n.PayDate.IsZero() {
+					d := n.PayDate.UTC()
+					prov.PayDate = &d
+				}
+				_, perr = s.confirmCallback(ctx, Confirmation{Ref: n.TxnRef, AmountVND: n.AmountVND, Provider: prov, PaidAt: n.PayDate,
+					CorrelationID: raw.CorrelationID, Callback: cb}, cur, etag)
+			} else {
+				_, perr = s.failFrom(ctx, cur, etag, n.AmountVND, ProviderVNPay, n.ResponseCode+"/"+n.TransactionStatus, "vnpay reported an unsuccessful payment", cb)
+			}
+		}
+	}
+	if aerr := <-audited; aerr != nil {
+		if early != nil || perr != nil {
+			s.log.ErrorContext(ctx, "vnpay ipn not stored: answered 99", "error", aerr.Error())
+			return vnpay.ReplyUnknownError
+		}
+		s.log.ErrorContext(ctx, "vnpay ipn audit record not written; the call is stored on the payment it changed", "ref", n.TxnRef, "error", aerr.Error())
 	}
 	if early != nil {
 		return *early
-	}
-	perr := gerr
-	if perr == nil {
-		if n.Success() {
-			prov := Provider{Name: ProviderVNPay, TransactionNo: n.TransactionNo, BankCode: n.BankCode}
-			if !n.PayDate.IsZero() {
-				d := n.PayDate.UTC()
-				prov.PayDate = &d
-			}
-			_, perr = s.confirmCallback(ctx, Confirmation{Ref: n.TxnRef, AmountVND: n.AmountVND, Provider: prov, PaidAt: n.PayDate, CorrelationID: raw.CorrelationID}, cur, etag)
-		} else {
-			_, perr = s.failFrom(ctx, cur, etag, n.AmountVND, ProviderVNPay, n.ResponseCode+"/"+n.TransactionStatus, "vnpay reported an unsuccessful payment")
-		}
 	}
 	reply := vnpayReply(perr)
 	if reply.RspCode == vnpay.ReplyUnknownError.RspCode {

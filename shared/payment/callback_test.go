@@ -85,8 +85,17 @@ func TestVNPayIPN_every_RspCode(t *testing.T) {
 			wantCode: "00", wantState: payment.StatePaid},
 		{name: "response_00_status_not_00_is_failure", query: func(p payment.Payment) url.Values { return ipn(p.Ref, p.AmountVND, "00", "01", "0", hashSecret) },
 			wantCode: "00", wantState: payment.StateFailed},
-		{name: "audit_store_down_99", broken: true, query: func(p payment.Payment) url.Values { return ipn(p.Ref, p.AmountVND, "00", "00", "1", hashSecret) },
+		// With the audit prefix unwritable, a call that would change
+		// nothing is answered 99 (VNPAY retries until it is stored); a call
+		// that pays is stored on the payment's timeline in the same write
+		// (Attempt.Callback), so it is answered 00.
+		{name: "audit_store_down_refused_call_99", broken: true, query: func(p payment.Payment) url.Values { return ipn(p.Ref, p.AmountVND, "00", "00", "1", "wrong-secret") },
 			wantCode: "99", wantState: payment.StatePending},
+		{name: "audit_store_down_unknown_order_99", broken: true, query: func(p payment.Payment) url.Values {
+			return ipn("MCZZZZZZZZZZZZ", p.AmountVND, "00", "00", "1", hashSecret)
+		}, wantCode: "99", wantState: payment.StatePending},
+		{name: "audit_store_down_payment_stored_on_payment_00", broken: true, query: func(p payment.Payment) url.Values { return ipn(p.Ref, p.AmountVND, "00", "00", "1", hashSecret) },
+			wantCode: "00", wantState: payment.StatePaid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,8 +120,17 @@ func TestVNPayIPN_every_RspCode(t *testing.T) {
 			if reply.RspCode != tc.wantCode {
 				t.Fatalf("RspCode = %s (%s), want %s", reply.RspCode, reply.Message, tc.wantCode)
 			}
-			if got := e.payment(t, p.Ref).State; got != tc.wantState {
-				t.Fatalf("state = %s, want %s", got, tc.wantState)
+			got := e.payment(t, p.Ref)
+			if got.State != tc.wantState {
+				t.Fatalf("state = %s, want %s", got.State, tc.wantState)
+			}
+			// The call that changed the payment is stored on its timeline
+			// entry, its signature redacted.
+			if last := got.Timeline[len(got.Timeline)-1]; tc.wantCode == "00" {
+				if last.Callback == nil || last.Callback.Provider != payment.ProviderVNPay || last.Callback.Query["vnp_TxnRef"][0] != p.Ref ||
+					last.Callback.Query[vnpay.ParamSecureHash][0] != payment.Redacted {
+					t.Fatalf("timeline entry %+v does not carry the redacted call", last)
+				}
 			}
 			app := e.app(t, a.Code)
 			paid := tc.wantState == payment.StatePaid

@@ -177,6 +177,9 @@ type Confirmation struct {
 	PaidAt time.Time
 	// CorrelationID goes into the event.
 	CorrelationID string
+	// Callback is the provider's call, stored on the paid timeline entry
+	// (nil when the confirmation comes from reconciliation).
+	Callback *AuditRecord
 }
 
 // Confirm marks payment c.Ref paid — from pending, and also from failed,
@@ -276,7 +279,7 @@ func (s *Service) markPaid(ctx context.Context, c Confirmation, cur Payment, eta
 		if from != StatePending {
 			note = "payment confirmed after " + string(from)
 		}
-		p.Timeline = append(p.Timeline, Attempt{At: now, State: StatePaid, Source: c.Provider.Name, Code: "00", Note: note})
+		p.Timeline = append(p.Timeline, Attempt{At: now, State: StatePaid, Source: c.Provider.Name, Code: "00", Note: note, Callback: c.Callback})
 		return nil
 	})
 	if err != nil {
@@ -391,12 +394,13 @@ func providerTxn(p Payment) string {
 // or cancelled (the attempt is still noted on its timeline). A wrong
 // amount gives ErrAmountMismatch.
 func (s *Service) Fail(ctx context.Context, ref string, amountVND int64, source, code, note string) (Payment, error) {
-	return s.failFrom(ctx, Payment{Ref: ref}, "", amountVND, source, code, note)
+	return s.failFrom(ctx, Payment{Ref: ref}, "", amountVND, source, code, note, nil)
 }
 
 // failFrom is Fail starting from the payment cur as read with etag (""
-// to read it first).
-func (s *Service) failFrom(ctx context.Context, cur Payment, etag string, amountVND int64, source, code, note string) (Payment, error) {
+// to read it first), storing the provider's call cb (if any) on the
+// timeline entry.
+func (s *Service) failFrom(ctx context.Context, cur Payment, etag string, amountVND int64, source, code, note string, cb *AuditRecord) (Payment, error) {
 	now := s.now().UTC()
 	ref := cur.Ref
 	settled := false
@@ -415,7 +419,7 @@ func (s *Service) failFrom(ctx context.Context, cur Payment, etag string, amount
 		default:
 			settled = true
 		}
-		p.Timeline = append(p.Timeline, Attempt{At: now, State: p.State, Source: source, Code: code, Note: note})
+		p.Timeline = append(p.Timeline, Attempt{At: now, State: p.State, Source: source, Code: code, Note: note, Callback: cb})
 		return nil
 	})
 	if err != nil {
