@@ -19,7 +19,7 @@ import (
 // Defaults of the follow-up pool.
 const (
 	// DefaultFollowUpWorkers is how many follow-ups run at once.
-	DefaultFollowUpWorkers = 32
+	DefaultFollowUpWorkers = 8
 	// DefaultFollowUpQueue is how many follow-ups may wait; when it is
 	// full the request runs its follow-up itself before answering
 	// (back-pressure, never a dropped to-do).
