@@ -24,7 +24,7 @@ package main
 // payment.confirmed event id per payment (messages are drained and
 // counted; a delivery repeated with the same event id is reported apart).
 // The follow-up runs after the 00 (in payment-callback's background
-// pool), so the check waits up to 60 s for it to land.
+// pool), so the check waits up to 180 s for it to land.
 //
 // Target (issue 13): callback p99 ≤ 2× the floor's p99 at 50 clients.
 //
@@ -280,10 +280,10 @@ func checkPayments(ctx context.Context, store docstore.Store, sqsc *sqs.Client, 
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
-	// The follow-ups run after the replies: wait (up to 60 s) until every
+	// The follow-ups run after the replies: wait (up to 180 s) until every
 	// payment is Applied, then check the documents.
 	since := time.Now()
-	wait := time.Now().Add(60 * time.Second)
+	wait := time.Now().Add(180 * time.Second)
 	for {
 		applied := 0
 		var mu sync.Mutex
