@@ -140,15 +140,20 @@ func TestScopeChecks(t *testing.T) {
 func TestReconcilePayments_unfinished_plans_recent_paid_unapplied_only(t *testing.T) {
 	ctx := context.Background()
 	store := docstore.NewMemStore("d")
-	put := func(ref string, state payment.State, applied bool) {
+	put := func(state payment.State, applied bool) string {
+		ref, err := payment.NewRef()
+		if err != nil {
+			t.Fatal(err)
+		}
 		p := payment.Payment{Ref: ref, ApplicationCode: "STP-261203-0001", AmountVND: 50000, Method: payment.MethodVNPay, State: state, Applied: applied}
 		if _, err := docstore.PutJSON(ctx, store, payment.Prefix+ref+".json", p, docstore.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		return ref
 	}
-	put("MC0001", payment.StatePaid, false) // unfinished
-	put("MC0002", payment.StatePaid, true)  // finished
-	put("MC0003", payment.StatePending, false)
+	unfinished := put(payment.StatePaid, false)
+	put(payment.StatePaid, true) // finished
+	put(payment.StatePending, false)
 	if _, err := store.Put(ctx, payment.Prefix+"MC-not/a-payment.json", []byte("{}"), docstore.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +176,7 @@ func TestReconcilePayments_unfinished_plans_recent_paid_unapplied_only(t *testin
 		olderThan string
 		want      string
 	}{
-		{"default_minute_later", now.Add(2 * time.Minute), "", "MC0001:finish"},
+		{"default_minute_later", now.Add(2 * time.Minute), "", unfinished + ":finish"},
 		{"too_young_left_to_its_follow_up", now, "1m", ""},
 		{"older_than_the_window_left_to_mode_pending", now.Add(UnfinishedWindow + time.Hour), "", ""},
 	}
