@@ -2,6 +2,9 @@ package payment
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -86,8 +89,14 @@ func (f *followUps) loop() {
 	}
 }
 
+// do runs one follow-up; a panic is logged, not fatal (it would kill the
+// process and every request in flight), and the to-do stays for
+// reconciliation.
 func (f *followUps) do(fu followUp) {
 	defer func() {
+		if r := recover(); r != nil {
+			slog.Default().ErrorContext(fu.ctx, "payment follow-up panicked: left for reconciliation", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
 		f.mu.Lock()
 		if f.n--; f.n == 0 {
 			close(f.idle)
@@ -114,8 +123,9 @@ func (f *followUps) wait(ctx context.Context) error {
 
 // WaitFollowUps blocks until the follow-ups of every confirmation answered
 // so far (application update, payment.confirmed, Applied) have run, or ctx
-// ends. Tests and a graceful shutdown use it; a follow-up that failed is
-// left to reconciliation (the payment stays paid with Applied false).
+// ends (tests use it; a process shutdown hook could). A follow-up that
+// failed is left to reconciliation (the payment stays paid with Applied
+// false).
 func (s *Service) WaitFollowUps(ctx context.Context) error { return s.follow.wait(ctx) }
 
 // later queues the follow-up of the paid payment p (with its ETag, or
