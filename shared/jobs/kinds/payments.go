@@ -24,10 +24,26 @@ const (
 	ModePending = "pending"
 	// ModeSettlement matches a settlement file already in the bucket.
 	ModeSettlement = "settlement"
+	// ModeUnfinished finishes paid payments whose follow-up (application
+	// update, payment.confirmed) did not complete — the process that
+	// confirmed them died — soon after, without waiting for the pending
+	// sweep's threshold.
+	ModeUnfinished = "unfinished"
 )
 
 // DefaultPendingAge is the default threshold of a pending re-check.
 const DefaultPendingAge = 30 * time.Minute
+
+// DefaultUnfinishedAge is mode unfinished's default threshold: a payment
+// document last written more recently belongs to a follow-up that may
+// still be running (payment-callback's pool finishes one in well under a
+// second; its bound is 30 s).
+const DefaultUnfinishedAge = time.Minute
+
+// UnfinishedWindow bounds how far back mode unfinished looks (by the
+// payment document's last write): older unfinished payments are left to
+// mode pending, which reads every payment.
+const UnfinishedWindow = 48 * time.Hour
 
 // Reconciler is what reconcile-payments needs from shared/reconcile.
 type Reconciler interface {
@@ -48,6 +64,11 @@ var _ Reconciler = (*reconcile.Reconciler)(nil)
 //	mode settlement: every line of settlement file `file` (a key or a name
 //	  under reconciliation/settlements/) is matched; lost callbacks are
 //	  confirmed, mismatches flagged in the report.
+//	mode unfinished: paid payments whose follow-up did not complete
+//	  (Applied false), whose document was last written more than
+//	  olderThan ago (default 1m) and less than UnfinishedWindow ago, are
+//	  finished. Only documents written in the window are read, so it is
+//	  cheap enough to run every minute (stack.yml: reprocess-cron-followup).
 type ReconcilePayments struct {
 	Store      docstore.Store
 	Reconciler Reconciler
@@ -78,6 +99,11 @@ func (k *ReconcilePayments) Check(s jobs.Scope) error {
 			return err
 		}
 		return only(s, "mode", "from", "to", "agency", "olderThan", "limit")
+	case ModeUnfinished:
+		if _, err := olderThan(s, DefaultUnfinishedAge); err != nil {
+			return err
+		}
+		return only(s, "mode", "olderThan", "limit")
 	case ModeSettlement:
 		if s.File == "" {
 			return jobs.ScopeError("scope.file", "Cần tên tệp đối soát (file).", "file is required in settlement mode.")
@@ -87,7 +113,7 @@ func (k *ReconcilePayments) Check(s jobs.Scope) error {
 		}
 		return only(s, "mode", "file", "limit")
 	}
-	return jobs.ScopeError("scope.mode", "mode phải là pending hoặc settlement.", "mode must be pending or settlement.")
+	return jobs.ScopeError("scope.mode", "mode phải là pending, settlement hoặc unfinished.", "mode must be pending, settlement or unfinished.")
 }
 
 func settlementKey(file string) (string, error) {
@@ -131,6 +157,9 @@ func dateRange(s jobs.Scope) (time.Time, time.Time, error) {
 func (k *ReconcilePayments) Plan(ctx context.Context, s jobs.Scope, emit func(jobs.Item) error) error {
 	if s.Mode == ModeSettlement {
 		return k.planSettlement(ctx, s, emit)
+	}
+	if s.Mode == ModeUnfinished {
+		return k.planUnfinished(ctx, s, emit)
 	}
 	age, _ := olderThan(s, DefaultPendingAge)
 	from, to, _ := dateRange(s)
@@ -191,6 +220,52 @@ func planPayments(ctx context.Context, store docstore.Store, s jobs.Scope,
 		}
 	}
 	return nil
+}
+
+// planUnfinished lists the payment documents last written in
+// [now-UnfinishedWindow, now-olderThan) and emits those paid with
+// Applied false, in reference order.
+func (k *ReconcilePayments) planUnfinished(ctx context.Context, s jobs.Scope, emit func(jobs.Item) error) error {
+	age, _ := olderThan(s, DefaultUnfinishedAge)
+	now := k.now()
+	cutoff, since := now.Add(-age), now.Add(-UnfinishedWindow)
+	repo := payment.NewRepository(k.Store)
+	n := 0
+	next := ""
+	for {
+		page, err := k.Store.List(ctx, payment.Prefix+"MC", next, 1000)
+		if err != nil {
+			return fmt.Errorf("list payments: %w", err)
+		}
+		for _, e := range page.Entries {
+			ref, ok := strings.CutSuffix(strings.TrimPrefix(e.Key, payment.Prefix), ".json")
+			if !ok || strings.Contains(ref, "/") || !e.LastModified.Before(cutoff) || e.LastModified.Before(since) {
+				continue
+			}
+			p, _, err := repo.Get(ctx, ref)
+			if errors.Is(err, payment.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if p.State != payment.StatePaid || p.Applied {
+				continue
+			}
+			if s.Limit > 0 && n >= s.Limit {
+				return nil
+			}
+			n++
+			note := fmt.Sprintf("paid %s %d VND, follow-up unfinished since %s", p.Method, p.AmountVND, e.LastModified.UTC().Format(time.RFC3339))
+			if err := emit(jobs.Item{Key: p.Ref, Action: "finish", Note: note}); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		next = page.Next
+	}
 }
 
 func (k *ReconcilePayments) planSettlement(ctx context.Context, s jobs.Scope, emit func(jobs.Item) error) error {
