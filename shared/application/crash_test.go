@@ -123,7 +123,8 @@ func (q crashQueue) Publish(ctx context.Context, name string, env queue.Envelope
 //     was one, a later retry replays it, and exactly one application
 //     exists afterwards;
 //   - every stored application's application.submitted event is published
-//     (by the request or the repair), with the ID its timeline names.
+//     (by the request or the repair), with the ID its timeline names, and
+//     the work-queue index holds its entry, once.
 func TestSubmit_crash_at_every_write_loses_nothing(t *testing.T) {
 	cal, err := workdays.Default()
 	if err != nil {
@@ -224,6 +225,20 @@ func TestSubmit_crash_at_every_write_loses_nothing(t *testing.T) {
 					}
 					if len(apps) != 1 || apps[0] != out.Code {
 						t.Fatalf("applications stored %v, answered %s", apps, out.Code)
+					}
+					// The work-queue index names it, once.
+					a, _, err := application.NewRepository(store).Get(ctx, mustCode(out.Code))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var entries []string
+					for _, key := range store.Keys() {
+						if strings.HasPrefix(key, "index/agency/") && !strings.HasSuffix(key, "/counts.json") {
+							entries = append(entries, key)
+						}
+					}
+					if len(entries) != 1 || entries[0] != application.IndexKey(a) {
+						t.Errorf("index entries %v, want %s", entries, application.IndexKey(a))
 					}
 					if keys, _ := store.List(ctx, application.OutboxPrefix, "", 10); len(keys.Entries) != 0 {
 						t.Errorf("outbox left after repair: %v", keys.Entries)

@@ -40,7 +40,7 @@ func BenchmarkSubmitHTTP(b *testing.B) {
 		b.Fatal(err)
 	}
 	p, err := platform.New(ctx, config.MapSource{config.KeyBucket: "motcua-data", config.KeyUploadsBucket: "motcua-uploads",
-		config.KeyEventsQueue: "motcua-events", "MOTCUA_S3_PATH_STYLE": "true"}, awsCfg)
+		config.KeyEventsQueue: "application-events", "MOTCUA_S3_PATH_STYLE": "true"}, awsCfg)
 	if err != nil {
 		b.Fatal(err)
 	}
