@@ -14,6 +14,8 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"motcua/shared/application"
+	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"motcua/shared/docstore"
 	"motcua/shared/idempotency"
 	"motcua/shared/queue"
@@ -140,13 +142,14 @@ func TestSubmit_crash_at_every_write_loses_nothing(t *testing.T) {
 					store := docstore.NewMemStore("motcua-data")
 					q := queue.NewMemQueue(eventsQueue)
 					clock := time.Date(2026, 11, 24, 9, 0, 0, 0, workdays.Location)
+					pepper := guardtest.Pepper(t) // one deployment: both processes share it
 					var clockMu sync.Mutex
 					now := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return clock }
 					serve := func(st docstore.Store, pub queue.Publisher) (handler.Response, *application.Service) {
 						svc, err := application.NewService(application.Deps{
 							Store: st, Uploads: docstore.NewMemStore("motcua-uploads"), Publisher: pub, EventsQueue: eventsQueue,
 							Procedures: fakeProcedures{"X.HT.004": testProcedure()}, Calendar: cal, Log: quiet, Now: now,
-							PINIterations: 1000,
+							Guard: citizenguard.New(st, citizenguard.WithPepper(pepper), citizenguard.WithLogger(quiet)),
 						})
 						if err != nil {
 							t.Fatal(err)
@@ -219,7 +222,7 @@ func TestSubmit_crash_at_every_write_loses_nothing(t *testing.T) {
 						if len(a.Timeline) == 0 || !published[a.Timeline[0].EventID] {
 							t.Errorf("application %s stored, its submitted event never published", a.Code)
 						}
-						if !application.CheckPIN(a, out.PIN) {
+						if !application.CheckPIN(citizenguard.New(store, citizenguard.WithPepper(pepper)), a, out.PIN) {
 							t.Errorf("application %s does not take the answered PIN", a.Code)
 						}
 					}

@@ -13,6 +13,8 @@ import (
 
 	"motcua/infra/embedded"
 	"motcua/shared/application"
+	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"motcua/shared/config"
 	"motcua/shared/idempotency"
 	"motcua/shared/platform"
@@ -20,7 +22,7 @@ import (
 )
 
 // BenchmarkSubmitHTTP files applications through the submit-application
-// HTTP layer (Idempotency-Key, PIN hash, code block, outbox, index, send)
+// HTTP layer (Idempotency-Key, peppered PIN hash, code block, outbox, index, send)
 // against the embedded S3/SQS with fsync on, 50 concurrent submitters, in
 // one process, to profile what a submission costs:
 //
@@ -51,6 +53,7 @@ func BenchmarkSubmitHTTP(b *testing.B) {
 	svc, err := application.NewService(application.Deps{
 		Store: p.Store, Uploads: p.Uploads, Publisher: p.Queue, EventsQueue: p.Config.EventsQueue,
 		Procedures: fakeProcedures{"X.HT.004": testProcedure()}, Calendar: cal, Log: quiet,
+		Guard: guardtest.Guard(b, p.Store, citizenguard.WithLogger(quiet)),
 	})
 	if err != nil {
 		b.Fatal(err)
