@@ -361,8 +361,8 @@ func (s *Service) submit(ctx context.Context, in SubmitInput, authorization, cor
 
 // file makes a prepared submission durable and announces it: round 1 the
 // outbox marker (staged again, fresh, when retried) with claim; round 2
-// the application (create once) with its index; then the send, the
-// marker's delete left to the cleaner.
+// the application (create once) with its index (after it, when retried);
+// then the send, the marker's delete left to the cleaner.
 func (s *Service) file(ctx context.Context, app *Application, env queue.Envelope, res SubmitResult, retried bool, claim claimFunc) error {
 	tie := outbox.Tie{Kind: OutboxKind, ID: app.Code}
 	var stageErr, claimErr error
@@ -388,9 +388,18 @@ func (s *Service) file(ctx context.Context, app *Application, env queue.Envelope
 
 	var createErr error
 	indexed := *app
-	wg.Go(func() { _, createErr = s.repo.create(ctx, app, false) })
-	indexCreated(ctx, s.d.Store, indexed)
-	wg.Wait()
+	if retried {
+		// The application may exist and have moved on since: sync the
+		// index after the write, moving only forward (SyncIndex), rather
+		// than writing a version-1 entry blindly.
+		if _, createErr = s.repo.create(ctx, app, false); createErr == nil || errors.Is(createErr, ErrExists) {
+			indexAfterWrite(ctx, s.d.Store, indexed)
+		}
+	} else {
+		wg.Go(func() { _, createErr = s.repo.create(ctx, app, false) })
+		indexCreated(ctx, s.d.Store, indexed)
+		wg.Wait()
+	}
 	switch {
 	case retried && errors.Is(createErr, ErrExists):
 		// The first attempt wrote it after all; its event is re-sent below
