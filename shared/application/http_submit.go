@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -27,6 +28,14 @@ const (
 
 // IdempotencyScope is the Keeper scope of submissions.
 const IdempotencyScope = "submit-application"
+
+// SubmitLockTTL is the lock TTL for submissions' idempotency records (see
+// idempotency.WithLockTTL): the function's exec timeout (stack.yml), after
+// which the first request is certainly over. It can be this short because
+// a take-over files the recorded code again, so even a take-over racing a
+// request still running makes one application, not two; a client retrying
+// after the process died waits at most this long.
+const SubmitLockTTL = 30 * time.Second
 
 // PINRequest is the body of the applicant's actions on a filed application.
 type PINRequest struct {
