@@ -219,7 +219,7 @@ func buildMessage(cfg queueConfig, in *sendEntry, sender string, now int64) (*ne
 			MD5Body:   md5Hex(body),
 			SentAt:    now,
 			VisibleAt: now + delay*1000,
-			SenderID:  sender,
+			SenderID:  intern(sender),
 		},
 		content: msgContent{Body: body},
 	}

@@ -247,6 +247,7 @@ func (s *Server) tryReceive(q *queue, max int, vtOverride optInt) ([]delivered, 
 			if m := q.msgs[d.seq]; m != nil && m.ver == d.ver {
 				m.deleted = true
 				delete(q.msgs, d.seq)
+				s.log.Warn("message without content in the database dropped", "queue", q.name, "message_id", d.rec.ID)
 			}
 		}
 		q.mu.Unlock()

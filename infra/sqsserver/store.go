@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"unique"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -69,6 +70,15 @@ type legacyRecord struct {
 	SysAttrs map[string]msgAttr `json:"sys,omitempty"`
 }
 
+// intern returns the canonical copy of s: the few distinct sender ids and
+// dead-letter source ARNs are then stored once, not once per message.
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
+}
+
 func msgBucketName(uid string) []byte  { return []byte("msgs-" + uid) }
 func bodyBucketName(uid string) []byte { return []byte("bodies-" + uid) }
 
@@ -101,6 +111,7 @@ func decodeMsg(v []byte) (ver uint64, st msgState, content *msgContent, err erro
 		return 0, msgState{}, nil, fmt.Errorf("decode message record: %w", err)
 	}
 	ver = binary.BigEndian.Uint64(v[:8])
+	r.SenderID, r.DLQSource = intern(r.SenderID), intern(r.DLQSource)
 	if r.Body != "" { // bodies are never empty: a legacy record
 		return ver, r.msgState, &msgContent{Body: r.Body, Attrs: r.Attrs, SysAttrs: r.SysAttrs}, nil
 	}
