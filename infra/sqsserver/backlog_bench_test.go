@@ -114,8 +114,11 @@ func BenchmarkReceive1KiB(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		out, err := e.c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
-		if err != nil || len(out.Messages) != 10 || aws.ToString(out.Messages[0].Body) != body {
-			b.Fatalf("receive: %d messages, %v", len(out.Messages), err)
+		if err != nil {
+			b.Fatalf("receive: %v", err)
+		}
+		if len(out.Messages) != 10 || aws.ToString(out.Messages[0].Body) != body {
+			b.Fatalf("receive: %d messages", len(out.Messages))
 		}
 	}
 }
