@@ -6,7 +6,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -33,6 +35,22 @@ func heapInUse() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapInuse
+}
+
+// cpuTime is the CPU time (user + system) this process has used: on a
+// shared machine it varies far less than wall-clock time per operation.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the process CPU time (server and SDK client) per
+// operation since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }
 
 // fill sends n messages of body to url in batches of 10.
@@ -94,11 +112,13 @@ func BenchmarkSend1KiB(b *testing.B) {
 	url := e.createQueue("send", nil)
 	body := strings.Repeat("s", 1024)
 	b.ReportAllocs()
+	start := cpuTime()
 	for b.Loop() {
 		if _, err := e.c.SendMessage(bg, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)}); err != nil {
 			b.Fatalf("send: %v", err)
 		}
 	}
+	reportCPU(b, start)
 }
 
 // BenchmarkReceive1KiB measures one ReceiveMessage of 10 messages of 1 KiB
@@ -112,6 +132,7 @@ func BenchmarkReceive1KiB(b *testing.B) {
 	fill(b, e.c, url, 10*b.N, body)
 	b.ReportAllocs()
 	b.ResetTimer()
+	start := cpuTime()
 	for i := 0; i < b.N; i++ {
 		out, err := e.c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
 		if err != nil {
@@ -121,4 +142,5 @@ func BenchmarkReceive1KiB(b *testing.B) {
 			b.Fatalf("receive: %d messages", len(out.Messages))
 		}
 	}
+	reportCPU(b, start)
 }
