@@ -1,6 +1,7 @@
 package sqsserver
 
 import (
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -215,8 +216,8 @@ func buildMessage(cfg queueConfig, in *sendEntry, sender string, now int64) (*ne
 	}
 	rec := &newMsg{
 		st: msgState{
-			ID:        uuid.NewString(),
-			MD5Body:   md5Hex(body),
+			ID:        uuid.New(),
+			MD5Body:   md5.Sum([]byte(body)),
 			SentAt:    now,
 			VisibleAt: now + delay*1000,
 			SenderID:  intern(sender),
@@ -284,8 +285,8 @@ type sendOut struct {
 
 func outFor(rec *newMsg) sendOut {
 	return sendOut{
-		MessageID:                    rec.st.ID,
-		MD5OfMessageBody:             rec.st.MD5Body,
+		MessageID:                    rec.st.ID.String(),
+		MD5OfMessageBody:             rec.st.MD5Body.String(),
 		MD5OfMessageAttributes:       md5OfAttributes(rec.content.Attrs),
 		MD5OfMessageSystemAttributes: md5OfAttributes(rec.content.SysAttrs),
 	}

@@ -544,7 +544,7 @@ func (s *Server) moveSome(t *moveTask, n int) (int, string, *apiError) {
 			order = append(order, g)
 		}
 		nr := d.rec
-		nr.ID = uuid.NewString()
+		nr.ID = uuid.New()
 		nr.SentAt, nr.VisibleAt = now, now
 		nr.Receives, nr.FirstRecv, nr.Token, nr.DLQSource = 0, 0, "", ""
 		g.recs = append(g.recs, nr)

@@ -394,9 +394,9 @@ func (s *Server) receiveOut(q *queue, in *receiveIn, got []delivered) any {
 	for _, d := range got {
 		rec := d.rec
 		mo := msgOut{
-			MessageID:     rec.ID,
+			MessageID:     rec.ID.String(),
 			ReceiptHandle: makeReceipt(q.uid, d.seq, rec.Token),
-			MD5OfBody:     rec.MD5Body,
+			MD5OfBody:     rec.MD5Body.String(),
 			Body:          d.content.Body,
 		}
 		attrs := map[string]string{}

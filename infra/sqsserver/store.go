@@ -1,13 +1,16 @@
 package sqsserver
 
 import (
+	"crypto/md5"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"unique"
 
+	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -42,15 +45,33 @@ type queueRecord struct {
 // msgState is the small, mutable part of a message: held in memory and
 // persisted in msgs-<uid>.
 type msgState struct {
-	ID        string `json:"id"`
-	MD5Body   string `json:"md5b"`
-	SentAt    int64  `json:"sent"`          // unix ms
-	VisibleAt int64  `json:"vis"`           // unix ms
-	Receives  int64  `json:"rc"`            // ApproximateReceiveCount
-	FirstRecv int64  `json:"frt,omitempty"` // unix ms
-	Token     string `json:"tok,omitempty"` // current receipt token
-	SenderID  string `json:"snd"`
-	DLQSource string `json:"dlqsrc,omitempty"`
+	ID        uuid.UUID `json:"id"`            // as text in JSON, 16 bytes in memory
+	MD5Body   md5Sum    `json:"md5b"`          // as hex in JSON, 16 bytes in memory
+	SentAt    int64     `json:"sent"`          // unix ms
+	VisibleAt int64     `json:"vis"`           // unix ms
+	Receives  int64     `json:"rc"`            // ApproximateReceiveCount
+	FirstRecv int64     `json:"frt,omitempty"` // unix ms
+	Token     string    `json:"tok,omitempty"` // current receipt token
+	SenderID  string    `json:"snd"`
+	DLQSource string    `json:"dlqsrc,omitempty"`
+}
+
+// md5Sum is an MD5 digest, hex in JSON (as MD5OfMessageBody).
+type md5Sum [md5.Size]byte
+
+// String returns the digest in hex.
+func (m md5Sum) String() string { return hex.EncodeToString(m[:]) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (m md5Sum) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (m *md5Sum) UnmarshalText(b []byte) error {
+	if hex.DecodedLen(len(b)) != md5.Size {
+		return fmt.Errorf("md5 %q: want %d hex digits", b, 2*md5.Size)
+	}
+	_, err := hex.Decode(m[:], b)
+	return err
 }
 
 // msgContent is the immutable part of a message, persisted only in
