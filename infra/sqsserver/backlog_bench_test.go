@@ -136,7 +136,7 @@ func BenchmarkReceive1KiB(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		out, err := e.c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
 		if err != nil {
-			b.Fatalf("receive: %v", err)
+			b.Fatalf("receive %d of %d: %v", i, b.N, err)
 		}
 		if len(out.Messages) != 10 || aws.ToString(out.Messages[0].Body) != body {
 			b.Fatalf("receive: %d messages", len(out.Messages))
