@@ -15,6 +15,12 @@
 //     gateway at 50 concurrent clients next to an S3 PUT + SQS send floor
 //     (see applications.go).
 //
+// With -province only the province-year scenario runs (province.go): the
+// whole stack as a child process, a year of applications, payments,
+// receipts, ratings and feedback through the gateway and the connector,
+// checks (exit status 1 on any FAIL) and a report; -chaos SIGKILLs the
+// stack twice on the way.
+//
 // The 1 KiB POST goes to procedures, the cheapest real function path: the
 // template reads the whole body and the handler answers 405 (the catalog
 // only serves GET) without touching storage, so the hop's cost shows. A
@@ -25,6 +31,8 @@
 //	go run ./cmd/motcua-bench [-n 2000] [-aws-n 300] [-starts 3] [-fn-starts 5]
 //	    [-localstack http://127.0.0.1:4566] [-json bench.json] [-nosync]
 //	    [-applications=true] [-app-n 1000] [-app-c 50]
+//	go run ./cmd/motcua-bench -province [-province-apps 100000] [-scale 0.1]
+//	    [-province-feedback 10000] [-province-c 32] [-chaos] [-seed 1] [-json province.json]
 package main
 
 import (
@@ -76,6 +84,7 @@ type options struct {
 	payments   payOptions
 	stats      statsOptions
 	receipts   rcptOptions
+	province   provOptions
 }
 
 // Stat summarises one series of latencies.
@@ -150,8 +159,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.payments.register(fs)
 	o.stats.register(fs)
 	o.receipts.register(fs)
+	o.province.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if o.province.enabled {
+		// The province-year runs alone, on its own stack (province.go).
+		if err := o.province.validate(); err != nil {
+			fmt.Fprintf(stderr, "motcua-bench: %v\n", err)
+			return 2
+		}
+		timeout := 6 * time.Hour
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "timeout" {
+				timeout = o.timeout
+			}
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return runProvince(ctx, o, stdout, stderr)
 	}
 	if o.n < 1 || o.awsN < 1 || o.starts < 1 || o.fnStarts < 1 || o.gwRounds < 1 {
 		fmt.Fprintln(stderr, "motcua-bench: -n, -aws-n, -starts, -fn-starts and -gw-rounds must be at least 1")

@@ -15,8 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/term"
-
+	"motcua/cmd/internal/progress"
 	"motcua/shared/jobs"
 	"motcua/shared/staffauth"
 )
@@ -400,23 +399,11 @@ func bar(v jobs.View, width int) string {
 	}
 	tail := fmt.Sprintf(" %3.0f%% %d/%d  ✓%d ✗%d ↷%d  %.1f items/s  ETA %s  %s", 100*frac, p.Finished(), p.Total,
 		p.Done, p.Failed, p.Skipped, v.RatePerSecond, eta(v), v.Status)
-	n := max(10, min(40, width-len([]rune(tail))-3))
-	filled := int(frac * float64(n))
-	return "[" + strings.Repeat("█", filled) + strings.Repeat("░", n-filled) + "]" + tail
+	return progress.Bar(frac, width, tail)
 }
 
 // isTerminal reports whether w is a terminal, and its width.
-func isTerminal(w io.Writer) (bool, int) {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return false, 0
-	}
-	width, _, err := term.GetSize(int(f.Fd()))
-	if err != nil || width <= 0 {
-		width = 80
-	}
-	return true, width
-}
+func isTerminal(w io.Writer) (bool, int) { return progress.Terminal(w) }
 
 // watch polls a job until it ends: a live bar on a terminal, a line per
 // change otherwise, one JSON object per poll with --json.
