@@ -51,6 +51,7 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.HTTP, error
 	if err != nil {
 		return nil, err
 	}
-	keeper := idempotency.New(p.Store, "idempotency/submit-application", idempotency.DefaultTTL, idempotency.WithLogger(p.Log))
+	keeper := idempotency.New(p.Store, "idempotency/submit-application", idempotency.DefaultTTL,
+		idempotency.WithLogger(p.Log), idempotency.WithLockTTL(application.SubmitLockTTL))
 	return application.NewHTTP(svc, keeper, p.Log), nil
 }, http.MethodPost)

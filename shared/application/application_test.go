@@ -189,6 +189,9 @@ func TestSubmit_stores_application_and_publishes_once(t *testing.T) {
 	if bytes.Contains(pub[0].Payload, []byte("0012")) || bytes.Contains(pub[0].Payload, []byte("+849")) {
 		t.Error("event carries personal data")
 	}
+	if err := e.svc.Drain(ctx); err != nil { // markers are deleted in the background
+		t.Fatal(err)
+	}
 	if keys, _ := e.store.List(ctx, application.OutboxPrefix, "", 10); len(keys.Entries) != 0 {
 		t.Errorf("outbox left %v", keys.Entries)
 	}
@@ -448,6 +451,9 @@ func TestCompleteUploads_and_cancel(t *testing.T) {
 	var ae *application.Error
 	if !errors.Is(err, application.ErrInvalidState) || !errors.As(err, &ae) || ae.ProblemExtra()["current_status"] != "received" {
 		t.Errorf("cancel received: %v", err)
+	}
+	if err := e.svc.Drain(ctx); err != nil { // markers are deleted in the background
+		t.Fatal(err)
 	}
 	if keys, _ := e.store.List(ctx, application.OutboxPrefix, "", 10); len(keys.Entries) != 0 {
 		t.Errorf("outbox left %v", keys.Entries)

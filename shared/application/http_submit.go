@@ -3,8 +3,11 @@ package application
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -25,6 +28,14 @@ const (
 
 // IdempotencyScope is the Keeper scope of submissions.
 const IdempotencyScope = "submit-application"
+
+// SubmitLockTTL is the lock TTL for submissions' idempotency records (see
+// idempotency.WithLockTTL): the function's exec timeout (stack.yml), after
+// which the first request is certainly over. It can be this short because
+// a take-over files the recorded code again, so even a take-over racing a
+// request still running makes one application, not two; a client retrying
+// after the process died waits at most this long.
+const SubmitLockTTL = 30 * time.Second
 
 // PINRequest is the body of the applicant's actions on a filed application.
 type PINRequest struct {
@@ -109,55 +120,114 @@ func (h *HTTP) pinRequest(ctx context.Context, req handler.Request) (PINRequest,
 	return in, handler.Response{}, true
 }
 
-// submit files an application under the keeper. The PIN never reaches the
-// stored idempotency record in clear: inside the keeper it is sealed with
-// the Idempotency-Key (SealPIN), and unsealed on the way out, for the
-// first answer and for replays alike.
+// errClaimLost: another request recorded an answer under the same
+// Idempotency-Key first.
+var errClaimLost = errors.New("idempotency record exists")
+
+// submit files an application. With an Idempotency-Key, the answer (code,
+// PIN sealed with the key by SealPIN, fee, due date, upload URLs) is known
+// before anything is written, so it is recorded once, concurrently with the
+// outbox marker, and no second write follows (idempotency.Keeper.Record).
+// A request finding the key recorded replays the answer when the
+// application exists, answers 409 idempotency_in_progress while the record
+// is young, and takes a stale one over, filing the same application (same
+// code, PIN, time and event) again: the application's create-once write
+// keeps it single however the attempts race. A failed submission abandons
+// its record so the client's retry takes it over at once.
 func (h *HTTP) submit(ctx context.Context, req handler.Request) handler.Response {
 	var in SubmitInput
 	if err := httpx.DecodeJSON(req, &in); err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	key := req.Header.Get(idempotency.HeaderKey)
-	resp, err := h.keeper.Do(ctx, IdempotencyScope, req, func() (handler.Response, error) {
-		out, err := h.svc.Submit(ctx, in, req.Header.Get("Authorization"), httpx.CallID(req))
-		if err != nil {
-			return httpx.FromError(ctx, h.log, err), nil
-		}
-		if key != "" {
-			sealed, err := SealPIN(key, out.Code, out.PIN)
+	key, bad := idempotency.CheckKey(req)
+	if bad != nil {
+		return *bad
+	}
+	var rec idempotency.Recorded
+	var claim claimFunc
+	if key != "" {
+		claim = func(ctx context.Context, res SubmitResult) error {
+			sealed, err := SealPIN(key, res.Code, res.PIN)
 			if err != nil {
-				return handler.Response{}, err
+				return err
 			}
-			out.PIN, out.PINSealed = "", sealed
+			res.PIN, res.PINSealed = "", sealed
+			r, err := h.keeper.Record(ctx, IdempotencyScope, req, httpx.JSON(http.StatusCreated, res, http.Header{"Cache-Control": {"no-store"}}))
+			if err != nil {
+				return err
+			}
+			rec = r
+			if !r.Won {
+				return errClaimLost
+			}
+			return nil
 		}
-		return httpx.JSON(http.StatusCreated, out, http.Header{"Cache-Control": {"no-store"}}), nil
-	})
+	}
+	out, err := h.svc.submit(ctx, in, req.Header.Get("Authorization"), httpx.CallID(req), nil, claim)
+	switch {
+	case errors.Is(err, errClaimLost):
+		return h.retried(ctx, req, in, key, rec)
+	case err != nil:
+		h.keeper.Abandon(ctx, rec)
+		return httpx.FromError(ctx, h.log, err)
+	}
+	return h.created(ctx, out, nil)
+}
+
+// retried answers a submission whose Idempotency-Key holds an earlier
+// request's record.
+func (h *HTTP) retried(ctx context.Context, req handler.Request, in SubmitInput, key string, rec idempotency.Recorded) handler.Response {
+	if rec.Problem != nil {
+		return *rec.Problem
+	}
+	var prior SubmitResult
+	if rec.Prior.StatusCode != http.StatusCreated || json.Unmarshal(rec.Prior.Body, &prior) != nil || prior.Code == "" {
+		return rec.Replay() // an answer other than a filing (an older version's record)
+	}
+	code, err := ParseCode(prior.Code)
+	if err != nil {
+		return httpx.FromError(ctx, h.log, fmt.Errorf("submit: recorded code: %w", err))
+	}
+	pin, err := UnsealPIN(key, prior.Code, prior.PINSealed)
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	if resp.StatusCode != http.StatusCreated || key == "" {
-		return resp
-	}
-	var out SubmitResult
-	if err := json.Unmarshal(resp.Body, &out); err != nil {
+	exists, err := h.svc.repo.Exists(ctx, code)
+	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	if out.PINSealed != "" {
-		pin, err := UnsealPIN(key, out.Code, out.PINSealed)
-		if err != nil {
-			return httpx.FromError(ctx, h.log, err)
-		}
-		out.PIN, out.PINSealed = pin, ""
+	if exists {
+		prior.PIN = pin
+		return h.created(ctx, prior, rec.Replay().Header)
 	}
+	if !rec.Stale {
+		return h.keeper.InProgress()
+	}
+	if err := h.keeper.TakeOver(ctx, &rec); errors.Is(err, idempotency.ErrTakenOver) {
+		return h.keeper.InProgress()
+	} else if err != nil {
+		return httpx.FromError(ctx, h.log, err)
+	}
+	at, eventID := prior.SubmittedAt, prior.EventID
+	out, err := h.svc.submit(ctx, in, req.Header.Get("Authorization"), httpx.CallID(req), &pinned{code: code, pin: pin, at: at, eventID: eventID}, nil)
+	if err != nil {
+		h.keeper.Abandon(ctx, rec)
+		return httpx.FromError(ctx, h.log, err)
+	}
+	return h.created(ctx, out, nil)
+}
+
+// created is the 201 answer of a filing (header: a replay's headers, nil
+// for a fresh answer); the internal members never leave.
+func (h *HTTP) created(ctx context.Context, out SubmitResult, header http.Header) handler.Response {
+	out.PINSealed, out.EventID = "", ""
 	body, err := httpx.Marshal(out)
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	resp.Body = body
-	if resp.Header == nil {
-		resp.Header = http.Header{}
+	if header == nil {
+		header = http.Header{"Content-Type": {httpx.ContentTypeJSON}}
 	}
-	resp.Header.Set("Cache-Control", "no-store")
-	return resp
+	header.Set("Cache-Control", "no-store")
+	return handler.Response{StatusCode: http.StatusCreated, Header: header, Body: body}
 }

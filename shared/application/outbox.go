@@ -53,7 +53,11 @@ func PublishWithOutbox(ctx context.Context, store docstore.Store, pub queue.Publ
 type RepairResult = outbox.RepairResult
 
 // OutboxWritten is the outbox check of markers tied to applications: the
-// application's timeline holds an entry with the event's ID.
+// application's timeline holds an entry with the event's ID. When it does,
+// the check also re-syncs the application's work-queue index (SyncIndex;
+// a failure is logged): a marker left behind means its request stopped
+// somewhere after the marker, possibly before or during the index writes,
+// so repairing the event repairs the index too.
 func OutboxWritten(store docstore.Store) outbox.Written {
 	repo := NewRepository(store)
 	return func(ctx context.Context, id, eventID string) (bool, error) {
@@ -68,7 +72,11 @@ func OutboxWritten(store docstore.Store) outbox.Written {
 		if err != nil {
 			return false, err
 		}
-		return hasEvent(a, eventID), nil
+		if !hasEvent(a, eventID) {
+			return false, nil
+		}
+		indexAfterWrite(ctx, store, a)
+		return true, nil
 	}
 }
 

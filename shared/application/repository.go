@@ -47,6 +47,12 @@ func (r *Repository) Get(ctx context.Context, code Code) (Application, string, e
 // Create writes a new application once (If-None-Match: *), with Version 1,
 // and returns its ETag. An existing code gives an error matching ErrExists.
 func (r *Repository) Create(ctx context.Context, a *Application) (string, error) {
+	return r.create(ctx, a, true)
+}
+
+// create is Create; index false leaves the work-queue index to the caller
+// (Submit writes it concurrently with the application).
+func (r *Repository) create(ctx context.Context, a *Application, index bool) (string, error) {
 	if a.ID().IsZero() {
 		return "", fmt.Errorf("create application: malformed code %q", a.Code)
 	}
@@ -58,8 +64,25 @@ func (r *Repository) Create(ctx context.Context, a *Application) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("create application %s: %w", a.Code, err)
 	}
-	indexAfterWrite(ctx, r.store, *a)
+	if index {
+		indexAfterWrite(ctx, r.store, *a)
+	}
 	return etag, nil
+}
+
+// Exists reports whether the application code is stored (one HEAD).
+func (r *Repository) Exists(ctx context.Context, code Code) (bool, error) {
+	if code.IsZero() {
+		return false, nil
+	}
+	_, err := r.store.Head(ctx, Key(code))
+	if errors.Is(err, docstore.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("head application %s: %w", code, err)
+	}
+	return true, nil
 }
 
 // UpdateIfMatch writes a (read earlier with ETag etag) back only if the

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"motcua/shared/catalog"
@@ -15,6 +16,7 @@ import (
 	"motcua/shared/docstore"
 	"motcua/shared/fault"
 	"motcua/shared/httpx"
+	"motcua/shared/outbox"
 	"motcua/shared/queue"
 	"motcua/shared/vnid"
 	"motcua/shared/workdays"
@@ -78,9 +80,10 @@ type Deps struct {
 // Service files applications and serves the applicant's actions on them.
 // Safe for concurrent use.
 type Service struct {
-	d      Deps
-	repo   *Repository
-	access *Access
+	d       Deps
+	repo    *Repository
+	access  *Access
+	cleaner *outbox.Cleaner
 }
 
 // NewService checks deps, registers the validation rules and returns the
@@ -124,8 +127,14 @@ func NewService(d Deps) (*Service, error) {
 		return nil, fmt.Errorf("application.NewService: Guard with a pepper is required (secret %s): a PIN is never hashed unkeyed", citizenguard.PepperSecret)
 	}
 	repo := NewRepository(d.Store)
-	return &Service{d: d, repo: repo, access: NewAccess(repo, d.Guard)}, nil
+	return &Service{d: d, repo: repo, access: NewAccess(repo, d.Guard), cleaner: outbox.NewCleaner(d.Store, d.Log)}, nil
 }
+
+// Drain waits until the background work of earlier submissions (deleting
+// the outbox markers of sent events) is done, or ctx ends; for tests and
+// graceful shutdown. Work lost when a process stops is repaired by
+// RepairOutbox.
+func (s *Service) Drain(ctx context.Context) error { return s.cleaner.Drain(ctx) }
 
 // Access returns the guarded access to applications by code and PIN.
 func (s *Service) Access() *Access { return s.access }
@@ -160,6 +169,10 @@ type SubmitResult struct {
 	// PINSealed replaces PIN inside stored idempotency records (see
 	// SealPIN); never sent to clients.
 	PINSealed string `json:"pinSealed,omitempty"`
+	// EventID is the application.submitted event's ID, kept inside stored
+	// idempotency records so a retry that takes a stale record over
+	// announces the same event; never sent to clients.
+	EventID string `json:"eventId,omitempty"`
 	// Status is submitted.
 	Status Status `json:"status"`
 	// ProcedureCode and ProcedureName echo the procedure.
@@ -185,12 +198,46 @@ type SubmitResult struct {
 // correlationID goes on the event.
 //
 // Bad input gives ErrInvalidInput (422) naming every bad field; an unknown
-// procedure is one of those fields. The application write and its
-// application.submitted event are tied by an outbox marker written first;
-// a failed publish after a durable write is logged and repaired later by
-// RepairOutbox, and the submission still succeeds.
+// procedure is one of those fields.
+//
+// The durable part costs two rounds of concurrent writes and one send:
+// first the outbox marker of the application.submitted event (and, through
+// HTTP, the idempotency record holding the answer), then the application
+// (create once) with its work-queue index entry and pointer, then the
+// event is sent; the marker is deleted in the background (see Drain). A
+// crash after the marker leaves it to RepairOutbox, which publishes the
+// event if the application was written and discards it otherwise; a
+// failed send after the durable write is logged and repaired the same way,
+// and the submission still succeeds. The code comes from this process's
+// block of numbers (AllocateCode).
 func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, correlationID string) (SubmitResult, error) {
+	res, err := s.submit(ctx, in, authorization, correlationID, nil, nil)
+	res.EventID = ""
+	return res, err
+}
+
+// pinned are the values a submission taken over from a stale idempotency
+// record reuses: the recorded answer's code, PIN, time and event.
+type pinned struct {
+	code    Code
+	pin     string
+	at      time.Time
+	eventID string
+}
+
+// claimFunc records a submission's answer before the application is
+// written (HTTP: the idempotency record); it runs concurrently with the
+// outbox marker write. A non-nil error stops the submission before the
+// application is written and is returned by submit as is.
+type claimFunc func(ctx context.Context, res SubmitResult) error
+
+// submit is Submit with the values of a taken-over record (pin, nil for a
+// new submission) and the answer's claim (nil: none).
+func (s *Service) submit(ctx context.Context, in SubmitInput, authorization, correlationID string, pin0 *pinned, claim claimFunc) (SubmitResult, error) {
 	now := s.d.Now().UTC()
+	if pin0 != nil {
+		now = pin0.at.UTC()
+	}
 	// One round: the tags' errors, the cross-field checks, the form and
 	// the documents are all reported together (a bad CCCD does not hide a
 	// missing document).
@@ -246,13 +293,19 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, cor
 	if err != nil {
 		return SubmitResult{}, err
 	}
-	code, err := AllocateCode(ctx, s.d.Store, proc.Agency.Code, now)
-	if err != nil {
-		return SubmitResult{}, fmt.Errorf("submit: %w", err)
-	}
-	pin, err := NewPIN()
-	if err != nil {
-		return SubmitResult{}, fmt.Errorf("submit: %w", err)
+	var (
+		code Code
+		pin  string
+	)
+	if pin0 != nil {
+		code, pin = pin0.code, pin0.pin
+	} else {
+		if code, err = AllocateCode(ctx, s.d.Store, proc.Agency.Code, now); err != nil {
+			return SubmitResult{}, fmt.Errorf("submit: %w", err)
+		}
+		if pin, err = NewPIN(); err != nil {
+			return SubmitResult{}, fmt.Errorf("submit: %w", err)
+		}
 	}
 	hash, salt, err := HashPIN(s.d.Guard, pin)
 	if err != nil {
@@ -283,34 +336,86 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, cor
 	if err != nil {
 		return SubmitResult{}, fmt.Errorf("submit: %w", err)
 	}
+	if pin0 != nil && pin0.eventID != "" {
+		env.ID = pin0.eventID
+	}
 	app.Timeline = []Event{{At: now, Status: StatusSubmitted, Actor: actor, EventID: env.ID}}
-
-	if err := StageOutbox(ctx, s.d.Store, s.d.EventsQueue, env, code.String()); err != nil {
-		return SubmitResult{}, fmt.Errorf("submit: %w", err)
-	}
-	if _, err := s.repo.Create(ctx, &app); err != nil {
-		if derr := DiscardOutbox(context.WithoutCancel(ctx), s.d.Store, env.ID); derr != nil {
-			s.d.Log.WarnContext(ctx, "submit: discard outbox marker", "event_id", env.ID, "error", derr.Error())
-		}
-		return SubmitResult{}, fmt.Errorf("submit: %w", err)
-	}
-	if err := FlushOutbox(context.WithoutCancel(ctx), s.d.Store, s.d.Publisher, s.d.EventsQueue, env); err != nil {
-		s.d.Log.WarnContext(ctx, "submit: event left in outbox for repair", "code", code, "event_id", env.ID, "error", err.Error())
-	}
-	s.d.Log.InfoContext(ctx, "application submitted", "code", code, "procedure", proc.Code,
-		"agency", proc.Agency.Code, "channel", string(channel), "documents", len(docs))
 
 	uploads, err := s.presign(ctx, app, now)
 	if err != nil {
-		// The application is filed; the client gets fresh URLs from
-		// complete-uploads.
+		// The client gets fresh URLs from complete-uploads.
 		s.d.Log.WarnContext(ctx, "submit: presign uploads", "code", code, "error", err.Error())
 	}
-	return SubmitResult{
+	res := SubmitResult{
 		Code: code.String(), PIN: pin, Status: app.Status, ProcedureCode: app.ProcedureCode,
 		ProcedureName: app.ProcedureName, Agency: app.Agency, Fee: app.Fee,
-		SubmittedAt: APITime(app.SubmittedAt), DueDate: APITime(app.DueAt), Uploads: uploads,
-	}, nil
+		SubmittedAt: APITime(app.SubmittedAt), DueDate: APITime(app.DueAt), Uploads: uploads, EventID: env.ID,
+	}
+	if err := s.file(ctx, &app, env, res, pin0 != nil, claim); err != nil {
+		return SubmitResult{}, err
+	}
+	s.d.Log.InfoContext(ctx, "application submitted", "code", code, "procedure", proc.Code,
+		"agency", proc.Agency.Code, "channel", string(channel), "documents", len(docs))
+	return res, nil
+}
+
+// file makes a prepared submission durable and announces it: round 1 the
+// outbox marker (staged again, fresh, when retried) with claim; round 2
+// the application (create once) with its index (after it, when retried);
+// then the send, the marker's delete left to the cleaner.
+func (s *Service) file(ctx context.Context, app *Application, env queue.Envelope, res SubmitResult, retried bool, claim claimFunc) error {
+	tie := outbox.Tie{Kind: OutboxKind, ID: app.Code}
+	var stageErr, claimErr error
+	var wg sync.WaitGroup
+	if claim != nil {
+		wg.Go(func() { claimErr = claim(ctx, res) })
+	}
+	if retried {
+		stageErr = outbox.Restage(ctx, s.d.Store, s.d.EventsQueue, env, tie)
+	} else {
+		stageErr = outbox.Stage(ctx, s.d.Store, s.d.EventsQueue, env, tie)
+	}
+	wg.Wait()
+	if claimErr != nil {
+		if stageErr == nil && !retried {
+			s.cleaner.Delete(env.ID) // no application will carry this event
+		}
+		return claimErr
+	}
+	if stageErr != nil {
+		return fmt.Errorf("submit: %w", stageErr)
+	}
+
+	var createErr error
+	indexed := *app
+	if retried {
+		// The application may exist and have moved on since: sync the
+		// index after the write, moving only forward (SyncIndex), rather
+		// than writing a version-1 entry blindly.
+		if _, createErr = s.repo.create(ctx, app, false); createErr == nil || errors.Is(createErr, ErrExists) {
+			indexAfterWrite(ctx, s.d.Store, indexed)
+		}
+	} else {
+		wg.Go(func() { _, createErr = s.repo.create(ctx, app, false) })
+		indexCreated(ctx, s.d.Store, indexed)
+		wg.Wait()
+	}
+	switch {
+	case retried && errors.Is(createErr, ErrExists):
+		// The first attempt wrote it after all; its event is re-sent below
+		// (consumers de-duplicate on the envelope ID).
+	case errors.Is(createErr, ErrExists):
+		s.cleaner.Delete(env.ID)
+		return fmt.Errorf("submit: %w", createErr)
+	case createErr != nil:
+		// The write may have happened in spite of the error: the marker
+		// stays for RepairOutbox, which checks.
+		return fmt.Errorf("submit: %w", createErr)
+	}
+	if err := outbox.Send(context.WithoutCancel(ctx), s.d.Publisher, s.cleaner, s.d.EventsQueue, env); err != nil {
+		s.d.Log.WarnContext(ctx, "submit: event left in outbox for repair", "code", app.Code, "event_id", env.ID, "error", err.Error())
+	}
+	return nil
 }
 
 // checkStaff verifies the staff token of a direct or postal submission.

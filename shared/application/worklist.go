@@ -32,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"motcua/shared/docstore"
@@ -165,6 +166,31 @@ func bumpCounts(ctx context.Context, store docstore.Store, from *indexPointer, t
 		}
 	}
 	return change(to.Agency, to.Status, +1)
+}
+
+// indexCreated writes the index of an application being created (Version
+// 1), concurrently with the application itself: its entry and its pointer
+// (create once) at the same time, one round instead of SyncIndex's read,
+// write, write. If the pointer exists already (a retried submission) it
+// falls back to SyncIndex. An entry whose application write then fails
+// names an application that does not exist: the work queue shows it until
+// the submission is retried with the same Idempotency-Key (same code) or
+// RebuildIndex removes it. Failures are logged like indexAfterWrite's.
+func indexCreated(ctx context.Context, store docstore.Store, a Application) {
+	ctx = context.WithoutCancel(ctx)
+	want := IndexKey(a)
+	var entryErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_, entryErr = store.Put(ctx, want, nil, docstore.PutOptions{ContentType: "application/octet-stream"})
+	})
+	ptr := indexPointer{Key: want, Agency: strings.ToUpper(a.Agency.Code), Status: a.Status, Version: a.Version}
+	_, ptrErr := docstore.PutJSON(ctx, store, IndexPointerKey(a.ID()), ptr, docstore.PutOptions{IfNoneMatch: true})
+	wg.Wait()
+	if entryErr == nil && ptrErr == nil {
+		return
+	}
+	indexAfterWrite(ctx, store, a)
 }
 
 // indexAfterWrite syncs the index after a write; failures are logged (the
@@ -424,13 +450,16 @@ type RebuildResult struct {
 }
 
 // RebuildIndex re-syncs the index of every stored application, removes
-// entries no pointer names, and recomputes every agency's counts. Entries
+// entries no pointer names and entries (with their pointer) of
+// applications never written that are older than orphanAge, and
+// recomputes every agency's counts. Entries
 // are safe to rebuild while applications are written (each sync only
 // moves forward); counts may be off by the writes made during the rebuild
 // (run it again, or at a quiet hour, for exact counts).
 func RebuildIndex(ctx context.Context, store docstore.Store) (RebuildResult, error) {
 	var res RebuildResult
 	counts := map[string]map[Status]int{}
+	indexed := map[string]bool{}
 	err := listAll(ctx, store, "applications/", func(key string) error {
 		rest := strings.TrimPrefix(key, "applications/")
 		if strings.Contains(rest, "/") || !strings.HasSuffix(rest, ".json") {
@@ -458,6 +487,7 @@ func RebuildIndex(ctx context.Context, store docstore.Store) (RebuildResult, err
 			counts[ag][a.Status]++
 		}
 		res.Applications++
+		indexed[code.String()] = true
 		return nil
 	})
 	if err != nil {
@@ -477,13 +507,29 @@ func RebuildIndex(ctx context.Context, store docstore.Store) (RebuildResult, err
 			return nil
 		}
 		var ptr indexPointer
-		if _, err := docstore.GetJSON(ctx, store, IndexPointerKey(code), &ptr); err != nil && !errors.Is(err, docstore.ErrNotFound) {
+		ptrTag, err := docstore.GetJSON(ctx, store, IndexPointerKey(code), &ptr)
+		if err != nil && !errors.Is(err, docstore.ErrNotFound) {
 			return err
 		}
 		if ptr.Key == key {
-			return nil
+			// Named by its pointer: stale only if the application was
+			// never written (a submission that failed after writing its
+			// index, see indexCreated) and old enough not to be one in
+			// flight or about to be retried.
+			if indexed[code.String()] {
+				return nil
+			}
+			orphan, err := orphanIndex(ctx, store, code, key, time.Now().Add(-orphanAge))
+			if err != nil || !orphan {
+				return err
+			}
+			res.StaleRemoved++
+			if err := store.Delete(ctx, IndexPointerKey(code), ptrTag); err != nil && !errors.Is(err, docstore.ErrPrecondition) {
+				return err
+			}
+		} else {
+			res.StaleRemoved++
 		}
-		res.StaleRemoved++
 		return store.Delete(ctx, key, "")
 	})
 	if err != nil {
@@ -495,6 +541,27 @@ func RebuildIndex(ctx context.Context, store docstore.Store) (RebuildResult, err
 		}
 	}
 	return res, nil
+}
+
+// orphanAge is how old an index entry of a missing application must be
+// before RebuildIndex removes it (well above a submission's duration and
+// the idempotency lock TTL after which a retry takes a submission over).
+const orphanAge = 15 * time.Minute
+
+// orphanIndex reports whether the index entry key of code names an
+// application that does not exist and was written before cutoff.
+func orphanIndex(ctx context.Context, store docstore.Store, code Code, key string, cutoff time.Time) (bool, error) {
+	if _, err := store.Head(ctx, Key(code)); !errors.Is(err, docstore.ErrNotFound) {
+		return false, err
+	}
+	e, err := store.Head(ctx, key)
+	if errors.Is(err, docstore.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return e.LastModified.Before(cutoff), nil
 }
 
 func listAll(ctx context.Context, store docstore.Store, prefix string, each func(key string) error) error {

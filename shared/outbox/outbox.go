@@ -86,6 +86,35 @@ func Stage(ctx context.Context, store docstore.Store, queueName string, env queu
 	return nil
 }
 
+// Restage writes the marker of env again, unconditionally and with a
+// fresh CreatedAt, before a retried state change (e.g. a submission taken
+// over from a stale idempotency record) that the first marker may have
+// been discarded for, or that Repair would find too old to leave alone.
+func Restage(ctx context.Context, store docstore.Store, queueName string, env queue.Envelope, tie Tie) error {
+	if err := env.Validate(); err != nil {
+		return fmt.Errorf("restage outbox: %w", err)
+	}
+	m := Marker{Queue: queueName, Envelope: env, CreatedAt: time.Now().UTC()}
+	if tie.Kind != "" {
+		m.Tie = &tie
+	}
+	if _, err := docstore.PutJSON(ctx, store, Key(env.ID), m, docstore.PutOptions{}); err != nil {
+		return fmt.Errorf("restage outbox %s: %w", env.ID, err)
+	}
+	return nil
+}
+
+// Send publishes a staged event and leaves its marker to cleaner, which
+// deletes it in the background (Flush deletes it before returning). If the
+// publish fails the marker stays for Repair and the error is returned.
+func Send(ctx context.Context, pub queue.Publisher, cleaner *Cleaner, queueName string, env queue.Envelope) error {
+	if err := pub.Publish(ctx, queueName, env); err != nil {
+		return fmt.Errorf("send outbox %s: publish: %w", env.ID, err)
+	}
+	cleaner.Delete(env.ID)
+	return nil
+}
+
 // Flush publishes a staged event and then deletes its marker. If the
 // publish fails the marker stays for Repair and the error is returned;
 // callers whose state change is durable should log it and still report
@@ -104,7 +133,16 @@ func Flush(ctx context.Context, store docstore.Store, pub queue.Publisher, queue
 // Discard deletes a staged marker whose state change did not happen (e.g.
 // a compare-and-swap write lost its race).
 func Discard(ctx context.Context, store docstore.Store, eventID string) error {
-	if err := store.Delete(ctx, Key(eventID), ""); err != nil {
+	return DiscardIfMatch(ctx, store, eventID, "")
+}
+
+// DiscardIfMatch is Discard of the marker version read with ETag etag
+// ("" for any version): a sweep that found a marker's change unwritten
+// must not delete the marker a retried request has staged again since
+// (Restage), or that retry's event could be lost. A marker changed since
+// gives an error matching docstore.ErrPrecondition.
+func DiscardIfMatch(ctx context.Context, store docstore.Store, eventID, etag string) error {
+	if err := store.Delete(ctx, Key(eventID), etag); err != nil {
 		return fmt.Errorf("discard outbox %s: %w", eventID, err)
 	}
 	return nil
@@ -163,7 +201,8 @@ func Repair(ctx context.Context, store docstore.Store, pub queue.Publisher, olde
 				continue
 			}
 			var m Marker
-			if _, err := docstore.GetJSON(ctx, store, e.Key, &m); err != nil {
+			etag, err := docstore.GetJSON(ctx, store, e.Key, &m)
+			if err != nil {
 				if errors.Is(err, docstore.ErrNotFound) {
 					continue // flushed meanwhile
 				}
@@ -175,7 +214,11 @@ func Repair(ctx context.Context, store docstore.Store, pub queue.Publisher, olde
 				res.Pending++
 				continue
 			}
-			done, err := repairOne(ctx, store, pub, m, written)
+			done, err := repairOne(ctx, store, pub, m, etag, written)
+			if errors.Is(err, docstore.ErrPrecondition) {
+				res.Pending++ // staged again meanwhile: its request handles it
+				continue
+			}
 			if err != nil {
 				res.Failed++
 				firstErr = cmpErr(firstErr, err)
@@ -202,7 +245,7 @@ func Repair(ctx context.Context, store docstore.Store, pub queue.Publisher, olde
 }
 
 // repairOne publishes (true) or discards (false) one marker.
-func repairOne(ctx context.Context, store docstore.Store, pub queue.Publisher, m Marker, written map[string]Written) (bool, error) {
+func repairOne(ctx context.Context, store docstore.Store, pub queue.Publisher, m Marker, etag string, written map[string]Written) (bool, error) {
 	if tie, ok := m.tie(); ok {
 		check := written[tie.Kind]
 		if check == nil {
@@ -213,7 +256,7 @@ func repairOne(ctx context.Context, store docstore.Store, pub queue.Publisher, m
 			return false, err
 		}
 		if !ok {
-			return false, Discard(ctx, store, m.Envelope.ID)
+			return false, DiscardIfMatch(ctx, store, m.Envelope.ID, etag)
 		}
 	}
 	return true, Flush(ctx, store, pub, m.Queue, m.Envelope)

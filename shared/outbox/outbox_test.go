@@ -67,3 +67,60 @@ func TestRepair(t *testing.T) {
 		t.Fatalf("discarded marker still there: %v", err)
 	}
 }
+
+// TestRepair_keeps_a_marker_staged_again_while_it_checked: a sweep that
+// found the change unwritten must not delete the marker a retried request
+// staged again meanwhile (Restage), or that retry's event could be lost.
+func TestRepair_keeps_a_marker_staged_again_while_it_checked(t *testing.T) {
+	ctx := context.Background()
+	store := docstore.NewMemStore("motcua-data")
+	q := queue.NewMemQueue("events")
+	e, err := queue.NewEnvelope("a.retried", "", map[string]string{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tie := outbox.Tie{Kind: "receipt", ID: "R1"}
+	if err := outbox.Stage(ctx, store, "events", e, tie); err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]outbox.Written{"receipt": func(ctx context.Context, _, _ string) (bool, error) {
+		// The retry stages the marker again while the sweep checks.
+		return false, outbox.Restage(ctx, store, "events", e, tie)
+	}}
+	res, err := outbox.Repair(ctx, store, q, -time.Second, checks, nil)
+	if err != nil || res.Discarded != 0 || res.Pending != 1 {
+		t.Fatalf("repair = %+v, %v; want the marker left pending", res, err)
+	}
+	var m outbox.Marker
+	if _, err := docstore.GetJSON(ctx, store, outbox.Key(e.ID), &m); err != nil || time.Since(m.CreatedAt) > time.Minute {
+		t.Fatalf("restaged marker: %+v %v", m, err)
+	}
+}
+
+// TestSend_and_Cleaner: Send publishes and leaves the marker to the
+// cleaner, which deletes it in the background; Drain waits for it.
+func TestSend_and_Cleaner(t *testing.T) {
+	ctx := context.Background()
+	store := docstore.NewMemStore("motcua-data")
+	q := queue.NewMemQueue("events")
+	c := outbox.NewCleaner(store, nil)
+	const n = 200
+	for i := range n {
+		e, err := queue.NewEnvelope("a.sent", "", map[string]int{"i": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := outbox.Stage(ctx, store, "events", e, outbox.Tie{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := outbox.Send(ctx, q, c, "events", e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := store.List(ctx, outbox.Prefix, "", 10); len(keys.Entries) != 0 || len(q.Published("events")) != n {
+		t.Fatalf("%d markers left, %d published", len(keys.Entries), len(q.Published("events")))
+	}
+}

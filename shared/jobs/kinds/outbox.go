@@ -82,7 +82,8 @@ func (o StoreOutbox) Stale(ctx context.Context, cutoff time.Time, emit func(stri
 // error (left for staff, like outbox.Repair).
 func (o StoreOutbox) Repair(ctx context.Context, eventID string) (bool, bool, string, error) {
 	var m outbox.Marker
-	if _, err := docstore.GetJSON(ctx, o.Store, outbox.Key(eventID), &m); err != nil {
+	etag, err := docstore.GetJSON(ctx, o.Store, outbox.Key(eventID), &m)
+	if err != nil {
 		if errors.Is(err, docstore.ErrNotFound) {
 			return false, false, "", nil
 		}
@@ -105,7 +106,13 @@ func (o StoreOutbox) Repair(ctx context.Context, eventID string) (bool, bool, st
 			return false, true, m.Queue, err
 		}
 		if !written {
-			return false, true, m.Queue, outbox.Discard(ctx, o.Store, eventID)
+			// Only the marker version checked: a retried request may
+			// have staged it again since (outbox.Restage).
+			err := outbox.DiscardIfMatch(ctx, o.Store, eventID, etag)
+			if errors.Is(err, docstore.ErrPrecondition) {
+				return false, false, m.Queue, nil // its request handles it
+			}
+			return false, true, m.Queue, err
 		}
 	}
 	return true, true, m.Queue, outbox.Flush(ctx, o.Store, o.Publisher, m.Queue, m.Envelope)
