@@ -38,9 +38,18 @@
 // group-committed (one fsync for all writes that arrive while the previous
 // commit is in progress), which keeps throughput up without adding latency.
 // Receive counts, visibility deadlines and receipt tokens are persisted, so
-// redrive counts and in-flight receipt handles survive a restart. Memory
-// holds an index (per-queue heap ordered by visibility time) rebuilt from the
-// database on New.
+// redrive counts and in-flight receipt handles survive a restart.
+//
+// Memory: message bodies and attributes live only in the database (written
+// once, at send); memory holds each message's small state (id, MD5,
+// visibility, receive count, receipt token: about 250 bytes a message,
+// whatever its size) in a per-queue heap ordered by visibility time, rebuilt
+// from the database on New. A receive reads the bodies of the messages it
+// returns in the transaction that records their new state. So a backlog
+// nobody consumes costs disk, not RAM: 200 000 messages of 1 KiB hold
+// 48 MB of heap where bodies in memory took 293 MB (BenchmarkBacklogHeap). Databases written
+// before this split (bodies inside the state records) are converted in
+// batches when New opens them.
 //
 // Known differences from AWS:
 //   - Standard queues only: FIFO queues (.fifo names, FifoQueue=true,

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 const crashChildEnv = "SQSSERVER_CRASH_CHILD_DIR"
@@ -52,13 +54,18 @@ func crashChild(dir string) int {
 		go func() {
 			defer wg.Done()
 			for i := 0; ; i++ {
-				res, err := c.SendMessage(bg, &sqs.SendMessageInput{QueueUrl: out.QueueUrl, MessageBody: aws.String(fmt.Sprintf("g%d-%d", g, i))})
+				key := fmt.Sprintf("g%d-%d", g, i)
+				in := &sqs.SendMessageInput{QueueUrl: out.QueueUrl, MessageBody: aws.String(crashBody(key))}
+				if i%3 == 0 {
+					in.MessageAttributes = map[string]types.MessageAttributeValue{"key": {DataType: aws.String("String"), StringValue: aws.String(key)}}
+				}
+				res, err := c.SendMessage(bg, in)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "child SendMessage:", err)
 					return
 				}
 				mu.Lock()
-				fmt.Fprintln(w, "SENT", aws.ToString(res.MessageId))
+				fmt.Fprintln(w, "SENT", aws.ToString(res.MessageId), key)
 				w.Flush()
 				mu.Unlock()
 			}
@@ -66,6 +73,12 @@ func crashChild(dir string) int {
 	}
 	wg.Wait()
 	return 1
+}
+
+// crashBody is the body the crash child sends for key: about 1 KiB, so the
+// content bucket sees real pages, not just tiny values.
+func crashBody(key string) string {
+	return key + ":" + strings.Repeat("nội dung ", 110)
 }
 
 func TestRestartKeepsMessagesAndReceiveCounts(t *testing.T) {
@@ -140,13 +153,14 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(stdout)
-	acked := map[string]bool{}
+	acked := map[string]string{} // message id -> key
 	killed := false
 	deadline := time.Now().Add(60 * time.Second)
 	for sc.Scan() {
 		line := sc.Text()
-		if id, ok := strings.CutPrefix(line, "SENT "); ok {
-			acked[id] = true
+		if rest, ok := strings.CutPrefix(line, "SENT "); ok {
+			id, key, _ := strings.Cut(rest, " ")
+			acked[id] = key
 		}
 		if !killed && (len(acked) >= 200 || time.Now().After(deadline)) {
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -165,9 +179,9 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 
 	e := newEnv(t, dir, true)
 	url := e.ts.URL + "/000000000000/crash"
-	found := map[string]bool{}
+	found := map[string]types.Message{}
 	for {
-		out, err := e.c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600})
+		out, err := e.c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600, MessageAttributeNames: []string{"All"}})
 		if err != nil {
 			t.Fatalf("ReceiveMessage: %v", err)
 		}
@@ -175,17 +189,31 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 			break
 		}
 		for _, m := range out.Messages {
-			found[aws.ToString(m.MessageId)] = true
+			found[aws.ToString(m.MessageId)] = m
 		}
 	}
-	missing := 0
-	for id := range acked {
-		if !found[id] {
+	missing, wrong := 0, 0
+	for id, key := range acked {
+		m, ok := found[id]
+		if !ok {
 			missing++
+			continue
+		}
+		// The body (and attributes) of every acknowledged send survived
+		// too, not just its state record.
+		_, seq, _ := strings.Cut(key, "-")
+		i, _ := strconv.Atoi(seq)
+		if aws.ToString(m.Body) != crashBody(key) {
+			wrong++
+			t.Errorf("message %s (%s): body %.40q..., want %.40q...", id, key, aws.ToString(m.Body), crashBody(key))
+		}
+		if a, ok := m.MessageAttributes["key"]; ok != (i%3 == 0) || ok && aws.ToString(a.StringValue) != key {
+			wrong++
+			t.Errorf("message %s (%s): attribute key = %v", id, key, m.MessageAttributes)
 		}
 	}
-	if missing > 0 {
-		t.Fatalf("%d of %d acknowledged messages lost after SIGKILL", missing, len(acked))
+	if missing > 0 || wrong > 0 {
+		t.Fatalf("%d of %d acknowledged messages lost, %d damaged after SIGKILL", missing, len(acked), wrong)
 	}
-	t.Logf("all %d acknowledged messages survived SIGKILL (%d stored)", len(acked), len(found))
+	t.Logf("all %d acknowledged messages survived SIGKILL with their bodies (%d stored)", len(acked), len(found))
 }

@@ -15,12 +15,6 @@ type msgAttr struct {
 	BinaryValue []byte `json:"BinaryValue,omitempty"`
 }
 
-// md5Hex is the hex MD5 of s, as in MD5OfMessageBody.
-func md5Hex(s string) string {
-	sum := md5.Sum([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
 // md5OfAttributes computes MD5OfMessageAttributes exactly as SQS does: the
 // attributes sorted by name, each encoded as length-prefixed (4-byte big
 // endian) name, length-prefixed data type, one transport byte (1 = string,

@@ -1,6 +1,7 @@
 package sqsserver
 
 import (
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -12,50 +13,63 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// msgWrite is one change to a queue's message bucket.
+// msgWrite is one change to a queue's messages.
 type msgWrite struct {
-	seq    uint64
-	ver    uint64
-	val    []byte // encoded record (nil for deletes)
-	insert bool   // new message: put unconditionally
-	del    bool
+	seq     uint64
+	ver     uint64
+	val     []byte // encoded state (nil for deletes)
+	content []byte // encoded content (inserts only)
+	insert  bool   // new message: put state and content unconditionally
+	del     bool   // delete state and content
 }
 
-// writeMsgs persists changes to the message bucket of queue uid in one
+// writeMsgs persists changes to the messages of queue uid in one
 // (group-committed) transaction.
 func (s *Server) writeMsgs(uid string, ws []msgWrite) *apiError {
 	if len(ws) == 0 {
 		return nil
 	}
-	return s.persist(func(tx *bolt.Tx) error {
-		b := tx.Bucket(msgBucketName(uid))
-		for _, w := range ws {
-			switch {
-			case w.del:
-				if b != nil {
-					if err := b.Delete(seqKey(w.seq)); err != nil {
-						return fmt.Errorf("delete message %d: %w", w.seq, err)
-					}
-				}
-			case w.insert:
-				if b == nil {
-					return fmt.Errorf("message bucket of queue %s is missing", uid)
-				}
-				if err := b.Put(seqKey(w.seq), w.val); err != nil {
-					return fmt.Errorf("put message %d: %w", w.seq, err)
-				}
-			default:
-				if err := putMsgIfNewer(b, w.seq, w.ver, w.val); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	return s.persist(func(tx *bolt.Tx) error { return applyWrites(tx, uid, ws) })
 }
 
-// update builds the write for a message record snapshot.
-func updateWrite(seq, ver uint64, rec *msgRecord) (msgWrite, error) {
+// applyWrites applies ws to the message buckets of queue uid in tx.
+func applyWrites(tx *bolt.Tx, uid string, ws []msgWrite) error {
+	b := tx.Bucket(msgBucketName(uid))
+	cb := tx.Bucket(bodyBucketName(uid))
+	for _, w := range ws {
+		switch {
+		case w.del:
+			if b != nil {
+				if err := b.Delete(seqKey(w.seq)); err != nil {
+					return fmt.Errorf("delete message %d: %w", w.seq, err)
+				}
+			}
+			if cb != nil {
+				if err := cb.Delete(seqKey(w.seq)); err != nil {
+					return fmt.Errorf("delete message content %d: %w", w.seq, err)
+				}
+			}
+		case w.insert:
+			if b == nil || cb == nil {
+				return fmt.Errorf("message buckets of queue %s are missing", uid)
+			}
+			if err := b.Put(seqKey(w.seq), w.val); err != nil {
+				return fmt.Errorf("put message %d: %w", w.seq, err)
+			}
+			if err := cb.Put(seqKey(w.seq), w.content); err != nil {
+				return fmt.Errorf("put message content %d: %w", w.seq, err)
+			}
+		default:
+			if err := putMsgIfNewer(b, w.seq, w.ver, w.val); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// update builds the write for a message state snapshot.
+func updateWrite(seq, ver uint64, rec *msgState) (msgWrite, error) {
 	val, err := encodeMsg(ver, rec)
 	return msgWrite{seq: seq, ver: ver, val: val}, err
 }
@@ -159,9 +173,15 @@ type sendEntry struct {
 	MessageDeduplicationID  string             `json:"MessageDeduplicationId"`
 }
 
+// newMsg is a message being sent: its first state and its content.
+type newMsg struct {
+	st      msgState
+	content msgContent
+}
+
 // buildMessage validates an entry against the queue configuration and
-// returns the new message record.
-func buildMessage(cfg queueConfig, in *sendEntry, sender string, now int64) (*msgRecord, *apiError) {
+// returns the new message.
+func buildMessage(cfg queueConfig, in *sendEntry, sender string, now int64) (*newMsg, *apiError) {
 	if in.MessageBody == nil {
 		return nil, errMissing("MessageBody")
 	}
@@ -194,25 +214,27 @@ func buildMessage(cfg queueConfig, in *sendEntry, sender string, now int64) (*ms
 	if int64(len(body)+attrSize) > cfg.maxSize {
 		return nil, errInvalidParam("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", cfg.maxSize)
 	}
-	rec := &msgRecord{
-		ID:        uuid.NewString(),
-		Body:      body,
-		MD5Body:   md5Hex(body),
-		SentAt:    now,
-		VisibleAt: now + delay*1000,
-		SenderID:  sender,
+	rec := &newMsg{
+		st: msgState{
+			ID:        uuid.New(),
+			MD5Body:   md5.Sum([]byte(body)),
+			SentAt:    now,
+			VisibleAt: now + delay*1000,
+			SenderID:  intern(sender),
+		},
+		content: msgContent{Body: body},
 	}
 	if len(in.MessageAttributes) > 0 {
-		rec.Attrs = in.MessageAttributes
+		rec.content.Attrs = in.MessageAttributes
 	}
 	if len(in.MessageSystemAttributes) > 0 {
-		rec.SysAttrs = in.MessageSystemAttributes
+		rec.content.SysAttrs = in.MessageSystemAttributes
 	}
 	return rec, nil
 }
 
 // enqueue persists new messages and then makes them receivable.
-func (s *Server) enqueue(q *queue, recs []*msgRecord) *apiError {
+func (s *Server) enqueue(q *queue, recs []*newMsg) *apiError {
 	q.ops.RLock()
 	defer q.ops.RUnlock()
 	q.mu.Lock()
@@ -226,19 +248,24 @@ func (s *Server) enqueue(q *queue, recs []*msgRecord) *apiError {
 
 	ws := make([]msgWrite, len(recs))
 	for i, rec := range recs {
-		val, err := encodeMsg(1, rec)
+		val, err := encodeMsg(1, &rec.st)
 		if err != nil {
 			s.log.Error("encode message", "error", err)
 			return errInternal()
 		}
-		ws[i] = msgWrite{seq: first + uint64(i), ver: 1, val: val, insert: true}
+		content, err := encodeContent(&rec.content)
+		if err != nil {
+			s.log.Error("encode message", "error", err)
+			return errInternal()
+		}
+		ws[i] = msgWrite{seq: first + uint64(i), ver: 1, val: val, content: content, insert: true}
 	}
 	if e := s.writeMsgs(q.uid, ws); e != nil {
 		return e
 	}
 	q.mu.Lock()
 	for i, rec := range recs {
-		m := &message{seq: first + uint64(i), ver: 1, rec: *rec}
+		m := &message{seq: first + uint64(i), ver: 1, rec: rec.st}
 		q.msgs[m.seq] = m
 		q.pushLocked(m)
 	}
@@ -256,12 +283,12 @@ type sendOut struct {
 	MD5OfMessageSystemAttributes string `json:"MD5OfMessageSystemAttributes,omitempty"`
 }
 
-func outFor(rec *msgRecord) sendOut {
+func outFor(rec *newMsg) sendOut {
 	return sendOut{
-		MessageID:                    rec.ID,
-		MD5OfMessageBody:             rec.MD5Body,
-		MD5OfMessageAttributes:       md5OfAttributes(rec.Attrs),
-		MD5OfMessageSystemAttributes: md5OfAttributes(rec.SysAttrs),
+		MessageID:                    rec.st.ID.String(),
+		MD5OfMessageBody:             rec.st.MD5Body.String(),
+		MD5OfMessageAttributes:       md5OfAttributes(rec.content.Attrs),
+		MD5OfMessageSystemAttributes: md5OfAttributes(rec.content.SysAttrs),
 	}
 }
 
@@ -294,7 +321,7 @@ func (s *Server) sendMessage(r *request) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if e := s.enqueue(q, []*msgRecord{rec}); e != nil {
+	if e := s.enqueue(q, []*newMsg{rec}); e != nil {
 		return nil, e
 	}
 	return outFor(rec), nil
@@ -388,7 +415,7 @@ func (s *Server) sendMessageBatch(r *request) (any, *apiError) {
 		} `json:"Successful"`
 		Failed []batchFailure `json:"Failed"`
 	}{Failed: []batchFailure{}}
-	var recs []*msgRecord
+	var recs []*newMsg
 	var recIDs []string
 	now := s.nowMS()
 	for i := range entries {

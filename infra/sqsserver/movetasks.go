@@ -519,7 +519,9 @@ func (s *Server) moveSome(t *moveTask, n int) (int, string, *apiError) {
 	type group struct {
 		q     *queue
 		first uint64
-		recs  []msgRecord
+		recs  []msgState
+		from  []uint64 // the source seq of each of recs
+		moved []bool   // whether each of recs' content was still there
 	}
 	groups := map[string]*group{}
 	var order []*group
@@ -542,10 +544,11 @@ func (s *Server) moveSome(t *moveTask, n int) (int, string, *apiError) {
 			order = append(order, g)
 		}
 		nr := d.rec
-		nr.ID = uuid.NewString()
+		nr.ID = uuid.New()
 		nr.SentAt, nr.VisibleAt = now, now
 		nr.Receives, nr.FirstRecv, nr.Token, nr.DLQSource = 0, 0, "", ""
 		g.recs = append(g.recs, nr)
+		g.from = append(g.from, d.seq)
 	}
 	// Hold every destination's structural lock shared for the transaction
 	// (in name order, so two movers cannot deadlock), as enqueue does.
@@ -573,28 +576,46 @@ func (s *Server) moveSome(t *moveTask, n int) (int, string, *apiError) {
 	s.taskMu.Lock()
 	progress := t.rec
 	s.taskMu.Unlock()
-	progress.Moved += int64(len(taken))
+	base := progress.Moved
 	e := s.persist(func(tx *bolt.Tx) error {
+		progress.Moved = base // the committer may run fn twice
+		for _, g := range order {
+			g.moved = make([]bool, len(g.recs))
+		}
+		sb := tx.Bucket(msgBucketName(src.uid))
+		scb := tx.Bucket(bodyBucketName(src.uid))
+		if sb == nil || scb == nil {
+			return nil // the source was deleted meanwhile: nothing to move
+		}
 		for _, g := range order {
 			b := tx.Bucket(msgBucketName(g.q.uid))
-			if b == nil {
-				return fmt.Errorf("message bucket of queue %s is missing", g.q.name)
+			cb := tx.Bucket(bodyBucketName(g.q.uid))
+			if b == nil || cb == nil {
+				return fmt.Errorf("message buckets of queue %s are missing", g.q.name)
 			}
 			for i := range g.recs {
+				seq := g.first + uint64(i)
+				ok, err := moveContent(scb, cb, g.from[i], seq)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue // deleted or purged meanwhile
+				}
+				g.moved[i] = true
+				progress.Moved++
 				val, err := encodeMsg(1, &g.recs[i])
 				if err != nil {
 					return err
 				}
-				if err := b.Put(seqKey(g.first+uint64(i)), val); err != nil {
+				if err := b.Put(seqKey(seq), val); err != nil {
 					return fmt.Errorf("put moved message: %w", err)
 				}
 			}
 		}
-		if sb := tx.Bucket(msgBucketName(src.uid)); sb != nil {
-			for _, d := range taken {
-				if err := sb.Delete(seqKey(d.seq)); err != nil {
-					return fmt.Errorf("delete moved message: %w", err)
-				}
+		for _, d := range taken {
+			if err := sb.Delete(seqKey(d.seq)); err != nil {
+				return fmt.Errorf("delete moved message: %w", err)
 			}
 		}
 		return putTask(tx, progress)
@@ -607,6 +628,9 @@ func (s *Server) moveSome(t *moveTask, n int) (int, string, *apiError) {
 	for _, g := range order {
 		g.q.mu.Lock()
 		for i := range g.recs {
+			if !g.moved[i] {
+				continue
+			}
 			m := &message{seq: g.first + uint64(i), ver: 1, rec: g.recs[i]}
 			g.q.msgs[m.seq] = m
 			g.q.pushLocked(m)
@@ -623,7 +647,7 @@ func (s *Server) moveSome(t *moveTask, n int) (int, string, *apiError) {
 		for i, g := range order {
 			ids[i] = g.q.name
 		}
-		s.log.Debug("messages moved", "source", src.name, "destinations", strings.Join(ids, ","), "count", len(taken))
+		s.log.Debug("messages moved", "source", src.name, "destinations", strings.Join(ids, ","), "count", progress.Moved-base)
 	}
-	return len(taken), "", nil
+	return int(progress.Moved - base), "", nil
 }

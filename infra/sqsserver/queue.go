@@ -36,12 +36,13 @@ type queueConfig struct {
 	maxReceives int64
 }
 
-// message is a message held in memory; rec mirrors the database record.
+// message is a message held in memory; rec mirrors its state record in the
+// database. Its content (body, attributes) is only in the database.
 type message struct {
 	seq     uint64
 	ver     uint64 // bumped on every state change; heap entries carry it
 	deleted bool
-	rec     msgRecord
+	rec     msgState
 }
 
 // queue is one queue's in-memory state. ops is the structural lock: every

@@ -100,8 +100,10 @@ func (s *Server) createQueue(r *request) (any, *apiError) {
 	now := time.Now().Unix()
 	rec := queueRecord{UID: uuid.NewString(), Name: in.QueueName, Attrs: attrs, Created: now, Modified: now}
 	e = s.persist(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(msgBucketName(rec.UID)); err != nil {
-			return fmt.Errorf("create message bucket of %s: %w", rec.Name, err)
+		for _, name := range [][]byte{msgBucketName(rec.UID), bodyBucketName(rec.UID)} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create message bucket of %s: %w", rec.Name, err)
+			}
 		}
 		return putQueueRecord(tx, rec)
 	})
@@ -348,9 +350,11 @@ func (s *Server) deleteQueue(r *request) (any, *apiError) {
 				}
 			}
 		}
-		if tx.Bucket(msgBucketName(q.uid)) != nil {
-			if err := tx.DeleteBucket(msgBucketName(q.uid)); err != nil {
-				return fmt.Errorf("delete messages of %s: %w", q.name, err)
+		for _, name := range [][]byte{msgBucketName(q.uid), bodyBucketName(q.uid)} {
+			if tx.Bucket(name) != nil {
+				if err := tx.DeleteBucket(name); err != nil {
+					return fmt.Errorf("delete messages of %s: %w", q.name, err)
+				}
 			}
 		}
 		return nil
@@ -381,14 +385,15 @@ func (s *Server) purgeQueue(r *request) (any, *apiError) {
 	q.ready = nil
 	q.mu.Unlock()
 	return struct{}{}, s.persist(func(tx *bolt.Tx) error {
-		name := msgBucketName(q.uid)
-		if tx.Bucket(name) != nil {
-			if err := tx.DeleteBucket(name); err != nil {
+		for _, name := range [][]byte{msgBucketName(q.uid), bodyBucketName(q.uid)} {
+			if tx.Bucket(name) != nil {
+				if err := tx.DeleteBucket(name); err != nil {
+					return fmt.Errorf("purge %s: %w", q.name, err)
+				}
+			}
+			if _, err := tx.CreateBucket(name); err != nil {
 				return fmt.Errorf("purge %s: %w", q.name, err)
 			}
-		}
-		if _, err := tx.CreateBucket(name); err != nil {
-			return fmt.Errorf("purge %s: %w", q.name, err)
 		}
 		return nil
 	})

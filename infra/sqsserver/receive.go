@@ -21,11 +21,13 @@ type msgOut struct {
 	MessageAttributes      map[string]msgAttr `json:"MessageAttributes,omitempty"`
 }
 
-// delivered is a snapshot of a message taken when it was received.
+// delivered is a snapshot of a message taken when it was received, with its
+// content once read from the database.
 type delivered struct {
-	seq uint64
-	ver uint64
-	rec msgRecord
+	seq     uint64
+	ver     uint64
+	rec     msgState
+	content msgContent
 }
 
 type receiveIn struct {
@@ -162,9 +164,13 @@ func (s *Server) tryReceive(q *queue, max int, vtOverride optInt) ([]delivered, 
 			}
 			m.rec.Token = newToken()
 			m.rec.VisibleAt = now + vt*1000
-			q.pushLocked(m)
 			got = append(got, delivered{seq: m.seq, ver: m.ver, rec: m.rec})
 		}
+	}
+	// Reschedule the received messages only now: with a visibility timeout
+	// of 0 a message would otherwise be taken again by this same receive.
+	for _, d := range got {
+		q.pushLocked(q.msgs[d.seq])
 	}
 	var next int64
 	if len(got) == 0 {
@@ -188,7 +194,35 @@ func (s *Server) tryReceive(q *queue, max int, vtOverride optInt) ([]delivered, 
 	for _, seq := range expired {
 		ws = append(ws, msgWrite{seq: seq, del: true})
 	}
-	e := s.writeMsgs(q.uid, ws)
+	// The state changes and the reading of the received messages' contents
+	// are one transaction: a message deleted concurrently (by an older
+	// receipt handle) is either read whole or gone.
+	var found []bool
+	var e *apiError
+	if len(ws) > 0 {
+		e = s.persist(func(tx *bolt.Tx) error {
+			if err := applyWrites(tx, q.uid, ws); err != nil {
+				return err
+			}
+			found = make([]bool, len(got)) // the committer may run fn twice
+			cb := tx.Bucket(bodyBucketName(q.uid))
+			for i := range got {
+				var v []byte
+				if cb != nil {
+					v = cb.Get(seqKey(got[i].seq))
+				}
+				if v == nil {
+					continue
+				}
+				c, err := decodeContent(v)
+				if err != nil {
+					return fmt.Errorf("queue %s message %d: %w", q.name, got[i].seq, err)
+				}
+				got[i].content, found[i] = c, true
+			}
+			return nil
+		})
+	}
 	q.ops.RUnlock()
 	if len(moves) > 0 {
 		s.moveToDLQ(q, dlq, moves)
@@ -196,7 +230,29 @@ func (s *Server) tryReceive(q *queue, max int, vtOverride optInt) ([]delivered, 
 	if e != nil {
 		return nil, 0, nil, nil, e
 	}
-	return got, next, notify, gone, nil
+	kept := got[:0]
+	var lost []delivered
+	for i, d := range got {
+		if found[i] {
+			kept = append(kept, d)
+		} else {
+			lost = append(lost, d)
+		}
+	}
+	if len(lost) > 0 {
+		// Deleted (or purged) on disk while this receive ran: forget them
+		// here too, unless memory already moved on.
+		q.mu.Lock()
+		for _, d := range lost {
+			if m := q.msgs[d.seq]; m != nil && m.ver == d.ver {
+				m.deleted = true
+				delete(q.msgs, d.seq)
+				s.log.Warn("message without content in the database dropped", "queue", q.name, "message_id", d.rec.ID)
+			}
+		}
+		q.mu.Unlock()
+	}
+	return kept, next, notify, gone, nil
 }
 
 // moveToDLQ moves messages that exceeded maxReceiveCount from src to dlq:
@@ -222,7 +278,7 @@ func (s *Server) tryMoveToDLQ(src, dlq *queue, moves []delivered) bool {
 	dlq.nextSeq += uint64(len(moves))
 	dlq.mu.Unlock()
 	now := s.nowMS()
-	recs := make([]msgRecord, len(moves))
+	recs := make([]msgState, len(moves))
 	vals := make([][]byte, len(moves))
 	for i, mv := range moves {
 		rec := mv.rec
@@ -237,20 +293,36 @@ func (s *Server) tryMoveToDLQ(src, dlq *queue, moves []delivered) bool {
 		}
 		vals[i] = val
 	}
+	var moved []bool
 	e := s.persist(func(tx *bolt.Tx) error {
+		moved = make([]bool, len(moves)) // the committer may run fn twice
 		db := tx.Bucket(msgBucketName(dlq.uid))
 		if db == nil {
 			return fmt.Errorf("message bucket of queue %s is missing", dlq.name)
 		}
+		dcb := tx.Bucket(bodyBucketName(dlq.uid))
+		if dcb == nil {
+			return fmt.Errorf("content bucket of queue %s is missing", dlq.name)
+		}
 		sb := tx.Bucket(msgBucketName(src.uid))
+		scb := tx.Bucket(bodyBucketName(src.uid))
+		if sb == nil || scb == nil {
+			return nil // the source was deleted meanwhile: nothing to move
+		}
 		for i, mv := range moves {
+			ok, err := moveContent(scb, dcb, mv.seq, first+uint64(i))
+			if err != nil {
+				return fmt.Errorf("dead letter from %s: %w", src.name, err)
+			}
+			if !ok {
+				continue // deleted or purged meanwhile
+			}
+			moved[i] = true
 			if err := db.Put(seqKey(first+uint64(i)), vals[i]); err != nil {
 				return fmt.Errorf("put dead letter: %w", err)
 			}
-			if sb != nil {
-				if err := sb.Delete(seqKey(mv.seq)); err != nil {
-					return fmt.Errorf("delete redriven message: %w", err)
-				}
+			if err := sb.Delete(seqKey(mv.seq)); err != nil {
+				return fmt.Errorf("delete redriven message: %w", err)
 			}
 		}
 		return nil
@@ -260,13 +332,19 @@ func (s *Server) tryMoveToDLQ(src, dlq *queue, moves []delivered) bool {
 	}
 	dlq.mu.Lock()
 	for i := range recs {
+		if !moved[i] {
+			continue
+		}
 		m := &message{seq: first + uint64(i), ver: 1, rec: recs[i]}
 		dlq.msgs[m.seq] = m
 		dlq.pushLocked(m)
 	}
 	dlq.wakeLocked()
 	dlq.mu.Unlock()
-	for _, mv := range moves {
+	for i, mv := range moves {
+		if !moved[i] {
+			continue
+		}
 		s.log.Info("message moved to dead-letter queue", "queue", src.name, "dlq", dlq.name, "message_id", mv.rec.ID, "receives", mv.rec.Receives)
 	}
 	return true
@@ -316,10 +394,10 @@ func (s *Server) receiveOut(q *queue, in *receiveIn, got []delivered) any {
 	for _, d := range got {
 		rec := d.rec
 		mo := msgOut{
-			MessageID:     rec.ID,
+			MessageID:     rec.ID.String(),
 			ReceiptHandle: makeReceipt(q.uid, d.seq, rec.Token),
-			MD5OfBody:     rec.MD5Body,
-			Body:          rec.Body,
+			MD5OfBody:     rec.MD5Body.String(),
+			Body:          d.content.Body,
 		}
 		attrs := map[string]string{}
 		if wantSys("SenderId") {
@@ -334,7 +412,7 @@ func (s *Server) receiveOut(q *queue, in *receiveIn, got []delivered) any {
 		if wantSys("ApproximateFirstReceiveTimestamp") {
 			attrs["ApproximateFirstReceiveTimestamp"] = strconv.FormatInt(rec.FirstRecv, 10)
 		}
-		if a, ok := rec.SysAttrs["AWSTraceHeader"]; ok && wantSys("AWSTraceHeader") {
+		if a, ok := d.content.SysAttrs["AWSTraceHeader"]; ok && wantSys("AWSTraceHeader") {
 			attrs["AWSTraceHeader"] = a.StringValue
 		}
 		if rec.DLQSource != "" && wantSys("DeadLetterQueueSourceArn") {
@@ -343,9 +421,9 @@ func (s *Server) receiveOut(q *queue, in *receiveIn, got []delivered) any {
 		if len(attrs) > 0 {
 			mo.Attributes = attrs
 		}
-		if len(rec.Attrs) > 0 && len(in.MessageAttributeNames) > 0 {
+		if len(d.content.Attrs) > 0 && len(in.MessageAttributeNames) > 0 {
 			sel := map[string]msgAttr{}
-			for n, a := range rec.Attrs {
+			for n, a := range d.content.Attrs {
 				if wantAttr(n) {
 					sel[n] = a
 				}

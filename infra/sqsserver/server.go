@@ -129,9 +129,11 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// restore loads all queues and messages from the database.
+// restore loads all queues and message states from the database, then
+// converts messages stored in the format before bodies had their own bucket.
 func (s *Server) restore() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	legacy := map[string][]uint64{} // queue uid -> seqs of legacy records
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		qb, err := tx.CreateBucketIfNotExists(queuesBucket)
 		if err != nil {
 			return fmt.Errorf("create queues bucket: %w", err)
@@ -149,12 +151,18 @@ func (s *Server) restore() error {
 			if err != nil {
 				return fmt.Errorf("message bucket of %s: %w", rec.Name, err)
 			}
+			if _, err := tx.CreateBucketIfNotExists(bodyBucketName(rec.UID)); err != nil {
+				return fmt.Errorf("content bucket of %s: %w", rec.Name, err)
+			}
 			err = mb.ForEach(func(mk, mv []byte) error {
-				ver, mr, err := decodeMsg(mv)
+				ver, st, content, err := decodeMsg(mv)
 				if err != nil {
 					return fmt.Errorf("queue %s: %w", rec.Name, err)
 				}
-				m := &message{seq: bytesToSeq(mk), ver: ver, rec: *mr}
+				m := &message{seq: bytesToSeq(mk), ver: ver, rec: st}
+				if content != nil {
+					legacy[rec.UID] = append(legacy[rec.UID], m.seq)
+				}
 				q.msgs[m.seq] = m
 				q.pushLocked(m)
 				if m.seq >= q.nextSeq {
@@ -169,6 +177,70 @@ func (s *Server) restore() error {
 			return nil
 		})
 	})
+	if err != nil {
+		return err
+	}
+	for _, q := range s.queues {
+		if seqs := legacy[q.uid]; len(seqs) > 0 {
+			if err := s.convertLegacy(q, seqs); err != nil {
+				return err
+			}
+			s.log.Info("messages converted to the separate-body format", "queue", q.name, "count", len(seqs))
+		}
+	}
+	return nil
+}
+
+// convertBatch bounds the messages converted per transaction, so converting
+// a large old database never holds all of it in one transaction's memory.
+const convertBatch = 1000
+
+// convertLegacy moves the inline content of q's legacy records (seqs) to
+// the content bucket, rewriting each state record without it (same
+// version). Each message converts in one transaction with its content, so a
+// crash mid-way leaves every message whole, in either format.
+func (s *Server) convertLegacy(q *queue, seqs []uint64) error {
+	for len(seqs) > 0 {
+		n := min(len(seqs), convertBatch)
+		chunk := seqs[:n]
+		seqs = seqs[n:]
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			mb := tx.Bucket(msgBucketName(q.uid))
+			cb := tx.Bucket(bodyBucketName(q.uid))
+			for _, seq := range chunk {
+				v := mb.Get(seqKey(seq))
+				if v == nil {
+					continue
+				}
+				ver, st, content, err := decodeMsg(v)
+				if err != nil {
+					return fmt.Errorf("queue %s: %w", q.name, err)
+				}
+				if content == nil {
+					continue
+				}
+				cv, err := encodeContent(content)
+				if err != nil {
+					return err
+				}
+				sv, err := encodeMsg(ver, &st)
+				if err != nil {
+					return err
+				}
+				if err := cb.Put(seqKey(seq), cv); err != nil {
+					return fmt.Errorf("queue %s: put content %d: %w", q.name, seq, err)
+				}
+				if err := mb.Put(seqKey(seq), sv); err != nil {
+					return fmt.Errorf("queue %s: put message %d: %w", q.name, seq, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("convert messages of %s: %w", q.name, err)
+		}
+	}
+	return nil
 }
 
 func bytesToSeq(k []byte) uint64 {
