@@ -32,7 +32,7 @@ const OpResultUpload = "result-upload"
 //
 //	POST {code, action, …}  apply one action (Idempotency-Key honoured, scoped to the officer) → 200 ProcessResult
 //	POST ?op=result-upload {code, size}  presigned PUT for the result PDF → 200 ResultUpload
-//	GET  ?code=…            staff view → 200 StaffView
+//	GET  ?code=…            staff view → 200 StaffView (no code: 400 naming code)
 //	GET  ?view=queue&status=…&procedure=…&receivedFrom=…&receivedTo=…&dueFrom=…&dueTo=…&overdue=true&dueWithinDays=N&cursor=…&limit=N
 //	                        the agency's work queue → 200 WorkQueue
 type StaffHTTP struct {
@@ -79,7 +79,11 @@ func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Resp
 		default:
 			return httpx.ProblemResponse(httpx.BadRequest("unknown_view", "Unknown view; use queue or none.", "Chế độ xem không hợp lệ; dùng queue hoặc bỏ trống.").WithExtra("view", view))
 		}
-		if code == "" || httpx.Query(req).Get("view") == "queue" {
+		// The queue is asked for with view=queue only: a GET without a code
+		// is a staff view with a missing code (400 naming code), never the
+		// agency's whole queue by accident (each answer has its own path in
+		// the API document, and the function sees only the query).
+		if httpx.Query(req).Get("view") == "queue" {
 			q, err := parseWorkQueueQuery(httpx.Query(req))
 			if err != nil {
 				return httpx.FromError(ctx, s.log, err)
