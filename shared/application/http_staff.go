@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -140,21 +141,28 @@ func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Resp
 }
 
 // parseWorkQueueQuery reads the work-queue filters; dates are YYYY-MM-DD
-// days in Asia/Ho_Chi_Minh (from = start of the day, to = its end).
+// days in Asia/Ho_Chi_Minh (from = start of the day, to = its end). A
+// filter that is absent is not applied; one that is present but blank (or
+// a status list with an empty entry) is refused naming it, as the API
+// document says — never silently read as "no filter".
 func parseWorkQueueQuery(v url.Values) (WorkQueueQuery, error) {
 	var q WorkQueueQuery
-	for _, part := range strings.Split(v.Get("status"), ",") {
-		if part = strings.TrimSpace(part); part != "" {
+	if v.Has("status") {
+		for _, part := range strings.Split(v.Get("status"), ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				return q, &ActionError{"status", "format", "A comma-separated list of statuses, without empty entries.",
+					"Danh sách trạng thái cách nhau bởi dấu phẩy, không có mục trống."}
+			}
 			q.Statuses = append(q.Statuses, Status(part))
 		}
 	}
 	q.Procedure = strings.TrimSpace(v.Get("procedure"))
-	if len(q.Procedure) > 64 {
+	if utf8.RuneCountInString(q.Procedure) > 64 {
 		return q, &ActionError{"procedure", "max", "At most 64 characters.", "Tối đa 64 ký tự."}
 	}
 	day := func(name string, end bool) (*time.Time, error) {
 		s := strings.TrimSpace(v.Get(name))
-		if s == "" {
+		if s == "" && !v.Has(name) {
 			return nil, nil
 		}
 		d, err := time.ParseInLocation(time.DateOnly, s, workdays.Location)
@@ -180,16 +188,16 @@ func parseWorkQueueQuery(v url.Values) (WorkQueueQuery, error) {
 	if q.DueTo, err = day("dueTo", true); err != nil {
 		return q, err
 	}
-	switch strings.TrimSpace(v.Get("overdue")) {
-	case "", "false":
-	case "true":
+	switch s := strings.TrimSpace(v.Get("overdue")); {
+	case s == "" && !v.Has("overdue"), s == "false":
+	case s == "true":
 		q.Overdue = true
 	default:
 		return q, &ActionError{"overdue", "boolean", "Use true or false.", "Dùng true hoặc false."}
 	}
 	num := func(name string, lo, hi int) (int, error) {
 		s := strings.TrimSpace(v.Get(name))
-		if s == "" {
+		if s == "" && !v.Has(name) {
 			return 0, nil
 		}
 		n, err := strconv.Atoi(s)
@@ -205,7 +213,7 @@ func parseWorkQueueQuery(v url.Values) (WorkQueueQuery, error) {
 		return q, err
 	}
 	q.Cursor = strings.TrimSpace(v.Get("cursor"))
-	if len(q.Cursor) > 4096 {
+	if len(q.Cursor) > 4096 || (q.Cursor == "" && v.Has("cursor")) {
 		return q, ErrBadCursor
 	}
 	return q, nil

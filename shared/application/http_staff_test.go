@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,14 @@ func TestStaffHTTP_answers_per_sub_operation(t *testing.T) {
 		{"no_code_is_not_the_queue", http.MethodGet, "", http.StatusBadRequest, map[string]any{"code": "required"}, ""},
 		{"queue_filters_without_view_are_not_the_queue", http.MethodGet, "status=received", http.StatusBadRequest, map[string]any{"code": "required"}, ""},
 		{"view_queue", http.MethodGet, "view=queue&status=received", http.StatusOK, map[string]any{"agency": "STP"}, ""},
+		{"queue_blank_status", http.MethodGet, "view=queue&status=", http.StatusUnprocessableEntity, map[string]any{"code": "validation_failed"}, ""},
+		{"queue_status_with_an_empty_entry", http.MethodGet, "view=queue&status=received,", http.StatusUnprocessableEntity, map[string]any{"code": "validation_failed"}, ""},
+		{"queue_blank_overdue", http.MethodGet, "view=queue&overdue=", http.StatusUnprocessableEntity, map[string]any{"code": "validation_failed"}, ""},
+		{"queue_blank_date", http.MethodGet, "view=queue&dueFrom=", http.StatusUnprocessableEntity, map[string]any{"code": "validation_failed"}, ""},
+		{"queue_blank_limit", http.MethodGet, "view=queue&limit=", http.StatusUnprocessableEntity, map[string]any{"code": "validation_failed"}, ""},
+		{"queue_blank_cursor", http.MethodGet, "view=queue&cursor=", http.StatusUnprocessableEntity, map[string]any{"code": "validation_failed"}, ""},
+		{"queue_blank_procedure_is_no_filter", http.MethodGet, "view=queue&procedure=", http.StatusOK, map[string]any{"agency": "STP"}, ""},
+		{"queue_procedure_of_64_letters", http.MethodGet, "view=queue&procedure=" + strings.Repeat("%C4%90", 64), http.StatusOK, map[string]any{"agency": "STP"}, ""},
 		{"code_is_the_staff_view", http.MethodGet, "code=STP-260302-0001", http.StatusOK, nil, ""},
 		{"blank_code_is_refused", http.MethodGet, "code=", http.StatusBadRequest, map[string]any{"code": "required"}, ""},
 		{"space_code_is_refused", http.MethodGet, "code=%20", http.StatusBadRequest, map[string]any{"code": "required"}, ""},
