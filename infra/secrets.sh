@@ -15,6 +15,7 @@ verb=create
 missing=0
 for name in \
   bank-webhook-secrets \
+  citizen-secret-pepper \
   dvcqg-password \
   queue-delivery-secret \
   receipt-qr-key \
@@ -34,6 +35,10 @@ done
 # bank-webhook-secrets: partner-bank webhook HMAC-SHA256 secrets, one per line; a signature by any line verifies (rotate: add the new line, switch the bank, drop the old)
 # mounted by: payment-callback
 faas-cli secret "$verb" bank-webhook-secrets --from-file "$src/bank-webhook-secrets"
+
+# citizen-secret-pepper: HMAC key set of citizen secrets (PINs, feedback secrets, PIN-recovery codes): one "<kid>:<base64 32+ random bytes>" line per key, current first; keep old lines so their hashes verify (rotate in two steps, see infra/README.md)
+# mounted by: application-status, feedback, pay-fee, rate-application, receipt, submit-application
+faas-cli secret "$verb" citizen-secret-pepper --from-file "$src/citizen-secret-pepper"
 
 # dvcqg-password: password of the LGSP / national-portal integration account (dvcqg-sync logs in with MOTCUA_DVCQG_USERNAME)
 # mounted by: dvcqg-sync

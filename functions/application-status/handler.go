@@ -30,8 +30,12 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.StatusHTTP,
 	if err != nil {
 		return nil, err
 	}
+	guard, err := p.CitizenGuard() // the pepper (secret citizen-secret-pepper): no start without it
+	if err != nil {
+		return nil, err
+	}
 	repo := application.NewRepository(p.Store)
-	access := application.NewAccess(repo, p.Guard)
+	access := application.NewAccess(repo, guard)
 	h := application.NewStatusHTTP(access, cal, nil, p.Log).WithReceipts(receiptLinker(p.Store))
 	if p.Uploads != nil && p.Config.EventsQueue != "" {
 		results, err := application.NewResultDownloads(repo, p.Uploads, p.Queue, p.Config.EventsQueue, nil)
@@ -42,7 +46,7 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.StatusHTTP,
 	} else {
 		p.Log.Warn("result downloads disabled: MOTCUA_UPLOADS_BUCKET or MOTCUA_EVENTS_QUEUE unset")
 	}
-	recovery, err := application.NewRecovery(repo, p.Guard, p.Queue, application.RecoveryOptions{
+	recovery, err := application.NewRecovery(repo, guard, p.Queue, application.RecoveryOptions{
 		NotifyQueue: os.Getenv("MOTCUA_NOTIFY_QUEUE"), Log: p.Log,
 	})
 	if err != nil {

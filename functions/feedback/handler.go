@@ -21,8 +21,12 @@ var Handle = platform.Serve(func(p *platform.Platform) (*feedback.HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
+	guard, err := p.CitizenGuard() // the pepper (secret citizen-secret-pepper): no start without it
+	if err != nil {
+		return nil, err
+	}
 	svc, err := feedback.NewService(feedback.Deps{Store: p.Store, Uploads: p.Uploads, Publisher: p.Queue,
-		EventsQueue: p.Config.EventsQueue, Calendar: cal, Guard: p.Guard, Log: p.Log})
+		EventsQueue: p.Config.EventsQueue, Calendar: cal, Guard: guard, Log: p.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,11 @@ var Handle = platform.Serve(func(p *platform.Platform) (*payment.PayHTTP, error)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := payment.NewService(payment.Deps{Store: p.Store, Publisher: p.Queue, Guard: p.Guard, Log: p.Log}, cfg)
+	guard, err := p.CitizenGuard() // the pepper (secret citizen-secret-pepper): no start without it
+	if err != nil {
+		return nil, err
+	}
+	svc, err := payment.NewService(payment.Deps{Store: p.Store, Publisher: p.Queue, Guard: guard, Log: p.Log}, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -15,10 +15,14 @@ import (
 
 // Handle answers one call of the rate-application function.
 var Handle = platform.Serve(func(p *platform.Platform) (*rating.HTTP, error) {
-	access := application.NewAccess(application.NewRepository(p.Store), p.Guard)
+	guard, err := p.CitizenGuard() // the pepper (secret citizen-secret-pepper): no start without it
+	if err != nil {
+		return nil, err
+	}
+	access := application.NewAccess(application.NewRepository(p.Store), guard)
 	svc, err := rating.NewService(p.Store, access, p.Queue, p.Config.EventsQueue, nil, p.Log)
 	if err != nil {
 		return nil, err
 	}
-	return rating.NewHTTP(svc, p.Guard.Client, p.Log), nil
+	return rating.NewHTTP(svc, guard.Client, p.Log), nil
 }, http.MethodPost)

@@ -30,12 +30,16 @@ var Handle = platform.Serve(func(p *platform.Platform) (*book.LookupHTTP, error)
 	if err != nil {
 		return nil, err
 	}
+	guard, err := p.CitizenGuard() // the pepper (secret citizen-secret-pepper): no start without it
+	if err != nil {
+		return nil, err
+	}
 	staff, err := staffauth.NewVerifier(p.Secrets) // re-reads the key set: a rotation needs no restart
 	if err != nil {
 		return nil, err
 	}
 	return book.NewLookupHTTP(b, book.LookupDeps{
-		Access:    application.NewAccess(application.NewRepository(p.Store), p.Guard),
+		Access:    application.NewAccess(application.NewRepository(p.Store), guard),
 		StaffAuth: staff.Verify,
 		Keys:      func() (any, error) { return setup.QR.KeySet(), nil },
 		Log:       p.Log,

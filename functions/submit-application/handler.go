@@ -39,10 +39,14 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.HTTP, error
 	} else {
 		p.Log.Warn("staff key set unavailable: only online submissions accepted", "secret", staffauth.PublicKeysSecret, "error", err)
 	}
+	guard, err := p.CitizenGuard() // the pepper (secret citizen-secret-pepper): no start without it
+	if err != nil {
+		return nil, err
+	}
 	svc, err := application.NewService(application.Deps{
 		Store: p.Store, Uploads: p.Uploads, Publisher: p.Queue, EventsQueue: p.Config.EventsQueue,
 		Procedures: catalog.NewService(p.Store, p.Log, catalog.ServiceOptions{SeedIfEmpty: true}),
-		Calendar:   cal, Staff: staff, Guard: p.Guard, Log: p.Log,
+		Calendar:   cal, Staff: staff, Guard: guard, Log: p.Log,
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"net/http"
 	"testing"
 	"time"
@@ -33,7 +35,7 @@ func newAPI(t *testing.T) (*application.HTTP, *docstore.MemStore, *queue.MemQueu
 	svc, err := application.NewService(application.Deps{
 		Store: store, Uploads: uploads, Publisher: q, EventsQueue: "application-events",
 		Procedures: catalog.NewService(store, quiet, catalog.ServiceOptions{SeedIfEmpty: true}),
-		Calendar:   cal, Log: quiet, PINIterations: 1000,
+		Calendar:   cal, Log: quiet, Guard: guardtest.Guard(t, store, citizenguard.WithLogger(quiet)),
 	})
 	if err != nil {
 		t.Fatal(err)

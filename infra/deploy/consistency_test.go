@@ -248,6 +248,33 @@ func TestSecrets_read_by_code_are_declared(t *testing.T) {
 	}
 }
 
+// TestSecrets_pepper_is_mounted_exactly_where_citizen_secrets_are_hashed:
+// a function whose handler builds the peppered guard (p.CitizenGuard())
+// mounts citizenguard.PepperSecret, or it would not start; no other
+// function mounts it (least privilege: the key must reach as few
+// processes as possible).
+func TestSecrets_pepper_is_mounted_exactly_where_citizen_secrets_are_hashed(t *testing.T) {
+	m := load(t)
+	pkgs := goList(t)
+	users := 0
+	for _, f := range m.Functions {
+		uses := strings.Contains(handlerSource(t, pkgs[handlerPkg(m, f.Name)]), "p.CitizenGuard()")
+		mounts := slices.Contains(f.Secrets, citizenguard.PepperSecret)
+		if uses {
+			users++
+		}
+		switch {
+		case uses && !mounts:
+			t.Errorf("%s: its handler builds p.CitizenGuard() but stack.yml does not mount %s", f.Name, citizenguard.PepperSecret)
+		case mounts && !uses:
+			t.Errorf("%s: mounts %s but never builds p.CitizenGuard()", f.Name, citizenguard.PepperSecret)
+		}
+	}
+	if users == 0 {
+		t.Fatal("no handler builds p.CitizenGuard(): the scan is broken")
+	}
+}
+
 // owner is the key prefixes a domain package owns in a bucket chosen by env.
 type owner struct {
 	env      string   // MOTCUA_BUCKET or MOTCUA_UPLOADS_BUCKET
@@ -352,7 +379,7 @@ func TestS3_declarations_cover_the_code(t *testing.T) {
 			}
 		}
 		src := handlerSource(t, p)
-		if strings.Contains(src, "p.Guard") {
+		if strings.Contains(src, "p.Guard") || strings.Contains(src, "p.CitizenGuard()") {
 			required[grant("MOTCUA_BUCKET", citizenguard.DefaultPrefix)] = true
 		}
 		if len(f.Publishes) > 0 {

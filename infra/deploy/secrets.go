@@ -23,6 +23,7 @@ var SecretHelp = map[string]string{
 	"sms-secret-key":        "brandname-SMS provider (eSMS) secret key of the notify function",
 	"smtp-password":         "SMTP AUTH password of the notify function's mail relay (optional: mount it only when the relay needs a login)",
 	"dvcqg-password":        "password of the LGSP / national-portal integration account (dvcqg-sync logs in with MOTCUA_DVCQG_USERNAME)",
+	"citizen-secret-pepper": "HMAC key set of citizen secrets (PINs, feedback secrets, PIN-recovery codes): one \"<kid>:<base64 32+ random bytes>\" line per key, current first; keep old lines so their hashes verify (rotate in two steps, see infra/README.md)",
 	"queue-delivery-secret": "HMAC-SHA256 secrets of connector deliveries, one per line; the connector signs with every line, functions accept any (mount the same secret in the connector)",
 }
 

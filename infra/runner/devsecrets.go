@@ -7,17 +7,31 @@ import (
 	"path/filepath"
 	"time"
 
+	"motcua/shared/citizenguard"
 	"motcua/shared/receipt/offlineqr"
 	"motcua/shared/receipt/signing"
 )
 
 // devGenerators make dev secrets that are not random bytes: the receipt
 // signing key and its self-signed certificate (generated together, as a
-// pair) and the receipt QR key. Every other secret is 32 random bytes.
+// pair), the receipt QR key and the citizen-secret pepper (one key,
+// "dev1"). Other secrets are made by devSecret.
 var devGenerators = map[string]func() (map[string][]byte, error){
-	signing.SecretKey:    devSigningPair,
-	signing.SecretCert:   devSigningPair,
-	offlineqr.SecretName: devQRKey,
+	signing.SecretKey:         devSigningPair,
+	signing.SecretCert:        devSigningPair,
+	offlineqr.SecretName:      devQRKey,
+	citizenguard.PepperSecret: devPepper,
+}
+
+// devPepper is a one-key pepper set in the form citizenguard.ParsePepper
+// reads. Generated once and kept in SecretsDir: a new pepper would make
+// every PIN of the local stack's existing applications fail.
+func devPepper() (map[string][]byte, error) {
+	v, err := citizenguard.GeneratePepper("dev1")
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{citizenguard.PepperSecret: v}, nil
 }
 
 func devSigningPair() (map[string][]byte, error) {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"motcua/shared/application"
+	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"motcua/shared/docstore"
 	"motcua/shared/httpx"
 	"motcua/shared/queue"
@@ -169,7 +171,11 @@ func TestSubmit_stores_application_and_publishes_once(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !application.CheckPIN(a, res.PIN) || application.CheckPIN(a, "00000000") && res.PIN != "00000000" {
+	g := e.svc.Access().Guard()
+	if !strings.HasPrefix(a.PINHash, citizenguard.SchemeHMAC+"$") {
+		t.Errorf("PIN hash %q is not peppered", a.PINHash)
+	}
+	if !application.CheckPIN(g, a, res.PIN) || application.CheckPIN(g, a, "00000000") && res.PIN != "00000000" {
 		t.Error("CheckPIN does not tell the PIN")
 	}
 	if a.Applicant.Phone != "+84912345678" || a.Applicant.Gender != "female" || a.Version != 1 ||
@@ -460,24 +466,45 @@ func TestPIN(t *testing.T) {
 	if len(seen) < 45 {
 		t.Errorf("only %d distinct PINs of 50", len(seen))
 	}
-	h1, s1, _ := application.HashPIN("12345678", 1000)
-	h2, s2, _ := application.HashPIN("12345678", 1000)
-	if h1 == h2 || s1 == s2 || strings.Contains(h1, "12345678") {
-		t.Error("hashes not salted")
+	g := guardtest.Guard(t, docstore.NewMemStore("b"))
+	other := guardtest.Guard(t, docstore.NewMemStore("b")) // another pepper, same key id
+	h1, s1, err := application.HashPIN(g, "12345678")
+	if err != nil {
+		t.Fatal(err)
 	}
-	a := application.Application{PINHash: h1, PINSalt: s1}
+	h2, s2, _ := application.HashPIN(g, "12345678")
+	if h1 == h2 || s1 == s2 || strings.Contains(h1, "12345678") || !strings.HasPrefix(h1, "hmac-sha256$test1$") {
+		t.Errorf("hashes %q, %q: want salted hmac-sha256$test1$…", h1, h2)
+	}
+	if _, _, err := application.HashPIN(citizenguard.New(docstore.NewMemStore("b")), "12345678"); !errors.Is(err, citizenguard.ErrNoPepper) {
+		t.Errorf("HashPIN without a pepper: err = %v, want ErrNoPepper", err)
+	}
+	lh, ls, err := application.HashLegacyPIN("12345678", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peppered := application.Application{PINHash: h1, PINSalt: s1}
+	legacy := application.Application{PINHash: lh, PINSalt: ls}
 	cases := []struct {
-		name string
-		pin  string
-		want bool
-	}{{"right", "12345678", true}, {"wrong", "12345679", false}, {"short", "1234567", false}, {"empty", "", false}}
+		name  string
+		guard *citizenguard.Guard
+		app   application.Application
+		pin   string
+		want  bool
+	}{
+		{"right", g, peppered, "12345678", true},
+		{"wrong", g, peppered, "12345679", false},
+		{"short", g, peppered, "1234567", false},
+		{"empty", g, peppered, "", false},
+		{"legacy_right", g, legacy, "12345678", true},
+		{"legacy_wrong", g, legacy, "12345679", false},
+		{"other_pepper", other, peppered, "12345678", false},
+		{"malformed_hash", g, application.Application{PINHash: "plain$1$x"}, "12345678", false},
+	}
 	for _, tc := range cases {
-		if got := application.CheckPIN(a, tc.pin); got != tc.want {
+		if got := application.CheckPIN(tc.guard, tc.app, tc.pin); got != tc.want {
 			t.Errorf("%s: %v", tc.name, got)
 		}
-	}
-	if application.CheckPIN(application.Application{PINHash: "plain$1$x"}, "12345678") {
-		t.Error("malformed hash matched")
 	}
 	sealed, err := application.SealPIN("key-1", "C-1", "12345678")
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 
 	"motcua/shared/application"
 	"motcua/shared/catalog"
+	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"motcua/shared/docstore"
 	"motcua/shared/queue"
 	"motcua/shared/workdays"
@@ -85,7 +87,7 @@ func newEnv(t *testing.T, staff application.StaffVerifier) *env {
 		Store: e.store, Uploads: e.uploads, Publisher: e.q, EventsQueue: eventsQueue,
 		Procedures: fakeProcedures{"X.HT.004": testProcedure(), "X.HT.001": freeProcedure()},
 		Calendar:   cal, Staff: staff, Log: quiet, Now: func() time.Time { return e.now },
-		PINIterations: 1000,
+		Guard: guardtest.Guard(t, e.store, citizenguard.WithLogger(quiet)),
 	})
 	if err != nil {
 		t.Fatal(err)

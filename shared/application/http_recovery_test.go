@@ -9,6 +9,7 @@ import (
 
 	"motcua/shared/application"
 	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"motcua/shared/docstore"
 	"motcua/shared/queue"
 )
@@ -17,7 +18,7 @@ func TestStatusHTTP_actions(t *testing.T) {
 	f := newStatusFixture(t)
 	q := queue.NewMemQueue("notify-events", "application-events")
 	repo := application.NewRepository(f.store)
-	rec, err := application.NewRecovery(repo, citizenguard.New(f.store, citizenguard.WithLogger(quiet)), q, application.RecoveryOptions{Iterations: 1000, Log: quiet})
+	rec, err := application.NewRecovery(repo, guardtest.Guard(t, f.store, citizenguard.WithLogger(quiet)), q, application.RecoveryOptions{Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"motcua/shared/application"
 	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"motcua/shared/docstore"
 	"motcua/shared/workdays"
 )
@@ -36,10 +37,10 @@ func newStatusFixture(t *testing.T) *statusFixture {
 	f := &statusFixture{store: docstore.NewMemStore("motcua-data"), now: time.Date(2026, 3, 3, 10, 0, 0, 0, workdays.Location)}
 	clock := func() time.Time { return f.now }
 	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	guard := citizenguard.New(f.store, citizenguard.WithClock(clock), citizenguard.WithLogger(quiet))
+	guard := guardtest.Guard(t, f.store, citizenguard.WithClock(clock), citizenguard.WithLogger(quiet))
 	f.srv = application.NewStatusHTTP(application.NewAccess(application.NewRepository(f.store), guard), cal, clock, quiet)
 
-	hash, salt, err := application.HashPIN(statusPIN, 1000)
+	hash, salt, err := application.HashPIN(guard, statusPIN)
 	if err != nil {
 		t.Fatal(err)
 	}

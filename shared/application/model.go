@@ -273,7 +273,8 @@ type Application struct {
 	// Delivery is how the result went back, recorded by return, and its
 	// electronic delivery (downloads) afterwards (nil before return).
 	Delivery *DeliveryRecord `json:"delivery,omitempty"`
-	// PINHash is the slow hash of the lookup PIN (see HashPIN); never the PIN.
+	// PINHash is the peppered hash of the lookup PIN (see HashPIN; legacy
+	// records hold PBKDF2); never the PIN.
 	PINHash string `json:"pinHash"`
 	// PINSalt is the per-application salt (base64).
 	PINSalt string `json:"pinSalt"`

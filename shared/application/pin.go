@@ -10,10 +10,9 @@ import (
 // PINLength is the number of digits of a lookup PIN.
 const PINLength = 8
 
-// DefaultPINIterations is the PBKDF2-SHA256 work factor of new PIN hashes:
-// the citizen guard's, so the dummy hash compared for unknown codes costs
-// what a real PIN costs (see citizenguard.DefaultIterations for why it is
-// moderate).
+// DefaultPINIterations is the PBKDF2-SHA256 work factor of legacy PIN
+// hashes (HashLegacyPIN), those written before the pepper; new PINs are
+// peppered HMACs (HashPIN).
 const DefaultPINIterations = citizenguard.DefaultIterations
 
 // NewPIN returns a fresh PINLength-digit PIN from crypto/rand.
@@ -37,12 +36,26 @@ func NewPIN() (string, error) {
 	return string(out), nil
 }
 
-// HashPIN hashes pin with PBKDF2-SHA256 and a fresh random salt; it returns
-// the encoded hash ("pbkdf2-sha256$<iterations>$<base64 key>") and the
-// salt (base64), the two values stored in Application.PINHash and PINSalt.
-// iterations <= 0 means DefaultPINIterations.
-func HashPIN(pin string, iterations int) (hash, salt string, err error) {
-	h, err := citizenguard.HashSecret(pin, iterations)
+// HashPIN hashes pin with the guard's pepper (citizenguard.Guard.Hash:
+// HMAC-SHA256 under the current key, fresh random salt); it returns the
+// encoded hash ("hmac-sha256$<kid>$<base64 MAC>") and the salt (base64),
+// the two values stored in Application.PINHash and PINSalt. A guard
+// without a pepper is an error (citizenguard.ErrNoPepper): a PIN is never
+// stored unkeyed.
+func HashPIN(g *citizenguard.Guard, pin string) (hash, salt string, err error) {
+	h, err := g.Hash(pin)
+	if err != nil {
+		return "", "", fmt.Errorf("hash pin: %w", err)
+	}
+	return h.Hash, h.Salt, nil
+}
+
+// HashLegacyPIN hashes pin in the legacy form, PBKDF2-SHA256
+// ("pbkdf2-sha256$<iterations>$<base64 key>"; iterations <= 0 means
+// DefaultPINIterations). Nothing in production writes it any more; tests
+// use it for records written before the pepper, which keep verifying.
+func HashLegacyPIN(pin string, iterations int) (hash, salt string, err error) {
+	h, err := citizenguard.HashLegacy(pin, iterations)
 	if err != nil {
 		return "", "", fmt.Errorf("hash pin: %w", err)
 	}
@@ -50,8 +63,9 @@ func HashPIN(pin string, iterations int) (hash, salt string, err error) {
 }
 
 // CheckPIN reports whether pin is the application's PIN, at constant cost
-// (citizenguard.Compare). It does no throttling: requests from citizens go
-// through Access.Authorize, never straight here.
-func CheckPIN(a Application, pin string) bool {
-	return citizenguard.Compare(citizenguard.Hashed{Hash: a.PINHash, Salt: a.PINSalt}, pin)
+// (citizenguard.Guard.Compare: peppered and legacy hashes alike). It does
+// no throttling: requests from citizens go through Access.Authorize, never
+// straight here.
+func CheckPIN(g *citizenguard.Guard, a Application, pin string) bool {
+	return g.Compare(citizenguard.Hashed{Hash: a.PINHash, Salt: a.PINSalt}, pin)
 }

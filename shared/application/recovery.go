@@ -8,8 +8,8 @@ package application
 //	POST application-status?action=recover-pin {code, idNumber}          → 202 RecoveryAccepted (always the same)
 //	POST application-status?action=reset-pin   {code, oneTimeCode, newPin} → 200 {code, pinChanged: true}, or 404
 //
-// Where the one-time code lives: hashed (citizenguard.HashSecret) in
-// pinrecovery/<code>.json in the data bucket, with its expiry, attempts
+// Where the one-time code lives: hashed with the guard's pepper
+// (citizenguard.Guard.Hash) in pinrecovery/<code>.json in the data bucket, with its expiry, attempts
 // and use. The clear code leaves the process once, in the envelope of
 // application.pin_recovery_requested published straight to the
 // notify-events queue (not to application-events, so neither the fan-out
@@ -176,20 +176,20 @@ type RecoveryNotice struct {
 
 // Recovery runs PIN recovery. Safe for concurrent use.
 type Recovery struct {
-	repo       *Repository
-	guard      *citizenguard.Guard
-	pub        queue.Publisher
-	queue      string
-	iterations int
-	now        func() time.Time
-	log        *slog.Logger
+	repo  *Repository
+	guard *citizenguard.Guard
+	pub   queue.Publisher
+	queue string
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 // RecoveryOptions tune NewRecovery; zero values are the defaults.
 type RecoveryOptions struct {
 	// NotifyQueue is where codes go (DefaultNotifyQueue).
 	NotifyQueue string
-	// Iterations is the hash work factor (citizenguard.DefaultIterations).
+	// Iterations is ignored: one-time codes and PINs are hashed with the
+	// guard's pepper. Kept so existing callers compile.
 	Iterations int
 	// Now is the clock (time.Now); Log the logger (slog.Default).
 	Now func() time.Time
@@ -202,12 +202,12 @@ func NewRecovery(repo *Repository, guard *citizenguard.Guard, pub queue.Publishe
 	if repo == nil || guard == nil || pub == nil {
 		return nil, errors.New("application.NewRecovery: repository, guard and publisher are required")
 	}
-	r := &Recovery{repo: repo, guard: guard, pub: pub, queue: o.NotifyQueue, iterations: o.Iterations, now: o.Now, log: o.Log}
+	if guard.Pepper() == nil {
+		return nil, fmt.Errorf("application.NewRecovery: the guard has no pepper (secret %s): one-time codes and PINs are never hashed unkeyed", citizenguard.PepperSecret)
+	}
+	r := &Recovery{repo: repo, guard: guard, pub: pub, queue: o.NotifyQueue, now: o.Now, log: o.Log}
 	if r.queue == "" {
 		r.queue = DefaultNotifyQueue
-	}
-	if r.iterations <= 0 {
-		r.iterations = citizenguard.DefaultIterations
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -261,7 +261,7 @@ func (r *Recovery) Request(ctx context.Context, code Code, idNumber, client, cor
 			if err != nil || id == "" {
 				id = "unknown"
 			}
-			h, herr := citizenguard.HashSecret(id, r.iterations)
+			h, herr := r.guard.Hash(id)
 			if err != nil {
 				return a, citizenguard.Hashed{}, err
 			}
@@ -296,7 +296,7 @@ func (r *Recovery) send(ctx context.Context, a Application, correlationID string
 	if err != nil {
 		return err
 	}
-	h, err := citizenguard.HashSecret(otp, r.iterations)
+	h, err := r.guard.Hash(otp)
 	if err != nil {
 		return err
 	}
@@ -386,7 +386,7 @@ func (r *Recovery) Reset(ctx context.Context, code Code, oneTimeCode, newPIN, cl
 		}
 		return PINResetResult{}, fmt.Errorf("pin reset %s: %w", code, err)
 	}
-	hash, salt, err := HashPIN(newPIN, r.iterations)
+	hash, salt, err := HashPIN(r.guard, newPIN)
 	if err != nil {
 		return PINResetResult{}, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"motcua/shared/application"
 	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"motcua/shared/docstore"
 	"motcua/shared/queue"
 )
@@ -19,6 +20,7 @@ type recoveryFixture struct {
 	q     *queue.MemQueue
 	rec   *application.Recovery
 	repo  *application.Repository
+	guard *citizenguard.Guard
 	now   time.Time
 	code  application.Code
 }
@@ -35,13 +37,14 @@ func newRecoveryFixture(t *testing.T, pol *citizenguard.Policy) *recoveryFixture
 	}
 	f.repo = application.NewRepository(f.store)
 	var err error
-	f.rec, err = application.NewRecovery(f.repo, citizenguard.New(f.store, opts...), f.q, application.RecoveryOptions{Iterations: 1000, Now: clock, Log: quiet})
+	f.guard = guardtest.Guard(t, f.store, opts...)
+	f.rec, err = application.NewRecovery(f.repo, f.guard, f.q, application.RecoveryOptions{Now: clock, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := trApp(application.StatusProcessing)
 	a.Applicant = application.Applicant{Kind: application.ApplicantPerson, Name: "Nguyễn Thị Hoa", IDNumber: "001190123456", Phone: "+84912345678", Email: "hoa@example.vn"}
-	a.PINHash, a.PINSalt, err = application.HashPIN(oldPIN, 1000)
+	a.PINHash, a.PINSalt, err = application.HashPIN(f.guard, oldPIN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +99,7 @@ func (f *recoveryFixture) pinWorks(t *testing.T, pin string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return application.CheckPIN(a, pin)
+	return application.CheckPIN(f.guard, a, pin)
 }
 
 func TestRecovery_sends_only_on_a_matching_identity(t *testing.T) {

@@ -60,14 +60,16 @@ type Deps struct {
 	// Staff verifies staff tokens for direct/postal submissions; nil
 	// accepts online submissions only.
 	Staff StaffVerifier
-	// Guard checks applicants' PINs (cancel, complete-uploads); nil means
-	// a guard with the default policy and proxies over Store.
+	// Guard hashes new PINs and checks applicants' PINs (cancel,
+	// complete-uploads); it must carry the pepper
+	// (citizenguard.WithPepper; platform.Platform.CitizenGuard).
 	Guard *citizenguard.Guard
 	// Log receives structured logs (never PINs, CCCDs in clear or phones).
 	Log *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// PINIterations is the PBKDF2 work factor (DefaultPINIterations when 0).
+	// PINIterations is ignored: PINs are hashed with Guard's pepper
+	// (HashPIN). Kept so existing callers compile.
 	PINIterations int
 	// UploadTTL is the validity of upload URLs (DefaultUploadTTL when 0).
 	UploadTTL time.Duration
@@ -118,8 +120,8 @@ func NewService(d Deps) (*Service, error) {
 	if err := RegisterRules(); err != nil {
 		return nil, fmt.Errorf("application.NewService: %w", err)
 	}
-	if d.Guard == nil {
-		d.Guard = citizenguard.New(d.Store, citizenguard.WithLogger(d.Log))
+	if d.Guard == nil || d.Guard.Pepper() == nil {
+		return nil, fmt.Errorf("application.NewService: Guard with a pepper is required (secret %s): a PIN is never hashed unkeyed", citizenguard.PepperSecret)
 	}
 	repo := NewRepository(d.Store)
 	return &Service{d: d, repo: repo, access: NewAccess(repo, d.Guard)}, nil
@@ -252,7 +254,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, authorization, cor
 	if err != nil {
 		return SubmitResult{}, fmt.Errorf("submit: %w", err)
 	}
-	hash, salt, err := HashPIN(pin, s.d.PINIterations)
+	hash, salt, err := HashPIN(s.d.Guard, pin)
 	if err != nil {
 		return SubmitResult{}, fmt.Errorf("submit: %w", err)
 	}

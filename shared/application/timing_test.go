@@ -10,13 +10,14 @@ import (
 	"motcua/infra/embedded"
 	"motcua/shared/application"
 	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"motcua/shared/config"
 	"motcua/shared/platform"
 )
 
 // TestAuthorize_costs_the_same_for_unknown_code_wrong_pin_and_right_pin
 // compares the distributions of many interleaved calls against the
-// embedded S3 (real SDK, real PBKDF2 at the default work factor): the
+// embedded S3 (real SDK, the real peppered HMAC of new PINs): the
 // lower quartiles of an unknown code, a wrong PIN and the right PIN must be
 // within a generous factor (0.5–2x) of each other. Before the guard, an unknown code cost
 // a 100 000-iteration dummy against 10 000 for a real PIN (10x), and
@@ -37,7 +38,11 @@ func TestAuthorize_costs_the_same_for_unknown_code_wrong_pin_and_right_pin(t *te
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, salt, err := application.HashPIN("24681357", 0) // the default work factor, as real PINs
+	// No throttling in the way: this measures the check, not the counters
+	// refusing (which answer before any look-up, for every kind alike).
+	pol := citizenguard.Policy{Client: citizenguard.Rule{}, Pair: citizenguard.Rule{}, ID: citizenguard.Rule{Free: 1 << 20, Window: time.Minute, Base: time.Second, Max: time.Second}}
+	guard := guardtest.Guard(t, p.Store, citizenguard.WithPolicy(pol), citizenguard.WithLogger(quiet))
+	hash, salt, err := application.HashPIN(guard, "24681357") // peppered, as real PINs
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,10 +51,7 @@ func TestAuthorize_costs_the_same_for_unknown_code_wrong_pin_and_right_pin(t *te
 	if _, err := repo.Create(ctx, &a); err != nil {
 		t.Fatal(err)
 	}
-	// No throttling in the way: this measures the check, not the counters
-	// refusing (which answer before any look-up, for every kind alike).
-	pol := citizenguard.Policy{Client: citizenguard.Rule{}, Pair: citizenguard.Rule{}, ID: citizenguard.Rule{Free: 1 << 20, Window: time.Minute, Base: time.Second, Max: time.Second}}
-	access := application.NewAccess(repo, citizenguard.New(p.Store, citizenguard.WithPolicy(pol), citizenguard.WithLogger(quiet)))
+	access := application.NewAccess(repo, guard)
 
 	known, unknown := mustCode("TIME-261203-0001"), mustCode("TIME-261203-0002")
 	kinds := []struct {

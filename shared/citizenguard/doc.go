@@ -14,10 +14,69 @@
 //     global rate, then counters in the document store, counted up front
 //     with compare-and-swap so parallel guesses cannot overrun them.
 //  3. The record is looked up (the caller's load function).
-//  4. The secret is compared at constant cost: PBKDF2 against the stored
-//     hash, or against a dummy hash with the same work factor when the
-//     record does not exist or its hash is unreadable, so an unknown
-//     identifier, a wrong secret and the right secret cost the same.
+//  4. The secret is compared at constant cost: a keyed HMAC against the
+//     stored hash (see Hashing), or against a dummy hash of the same form
+//     and key when the record does not exist or its hash is unreadable, so
+//     an unknown identifier, a wrong secret and the right secret cost the
+//     same.
+//
+// # Hashing: a key, not a work factor
+//
+// Citizen secrets are short: an application PIN and a feedback follow-up
+// secret have 8 digits (10^8 values), a PIN-recovery code 6. They used to
+// be stored as PBKDF2-SHA256 at 10 000 iterations, 1.5 ms of CPU per hash
+// (BenchmarkHash_pbkdf2), paid by every submission: on 2 cores that alone
+// caps submissions near 1 300/s. And it bought little. Someone who reads
+// the bucket (a leaked backup, a too-wide read role, a public-bucket
+// mistake) searches all 10^8 PINs of a record in about 43 core-hours —
+// hours on a rented GPU — and no work factor a submission can afford
+// changes that by more than a constant.
+//
+// What defeats an offline search is a key the bucket reader does not have.
+// New hashes are therefore HMAC-SHA256(pepper key, salt‖secret) with a
+// fresh 16-byte salt per record (fixed length, so salt‖secret is
+// unambiguous; equal secrets in two records hash differently). The pepper
+// is a 256-bit key held in the OpenFaaS secret citizen-secret-pepper,
+// mounted only in the functions that hash or check citizen secrets, never
+// written to S3 and never logged (Pepper prints its key ids only). Without
+// it a stored hash does not let anyone test a single guess offline. One
+// hash costs about 1 µs, roughly 1 500× less than the PBKDF2 it replaces
+// (BenchmarkHash_hmac against BenchmarkHash_pbkdf2 in the same run; the
+// README's "Citizen secrets" section has the figures).
+//
+// What it does not do: an attacker who holds both the bucket and the
+// pepper (a compromised function process) recovers a PIN in about 10^8
+// HMACs, a couple of minutes. PBKDF2 at any affordable work factor would
+// have held such an attacker for hours, not years, and that attacker can
+// already read and change the applications themselves. The online path
+// stays guarded by the throttle below whatever the hash.
+//
+// The stored form names its key: "hmac-sha256$<kid>$<base64 MAC>", the
+// salt in its own member. The pepper is a key set (ParsePepper: one
+// "<kid>:<base64 key>" line per key, the current one first), so it can be
+// rotated: new hashes use the current key, old hashes keep verifying with
+// the key their id names for as long as that line stays in the secret
+// (infra/README.md says how to rotate without a failed check). A hash
+// whose key id is not in the set never matches and is logged as a
+// warning. Records written before the pepper
+// ("pbkdf2-sha256$<iterations>$<base64>") keep verifying by the same code
+// as before; nothing new is written in that form. They are not re-hashed
+// on a successful check: that would turn every status look-up into a
+// write racing the staff's and the write path's updates of the same
+// document, for records that are short-lived anyway (a reset PIN is
+// peppered). Until they are gone, a legacy record's wrong PIN costs a
+// PBKDF2 while an unknown code costs the HMAC dummy, so timing tells an
+// existing pre-pepper code from an unknown one; such codes carry their
+// date and sequence number, so this says little the code's shape does
+// not.
+//
+// A guard without a pepper (New without WithPepper) hashes nothing
+// (ErrNoPepper) and answers a check of a peppered hash with an error,
+// never a silent refusal or an unkeyed hash; the services that hash
+// (application.NewService, application.NewRecovery, feedback.NewService)
+// refuse to start with one, and the functions build their guard with
+// platform.Platform.CitizenGuard, which fails when the secret is missing
+// or malformed.
 //
 // # Lockout policy
 //

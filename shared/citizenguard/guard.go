@@ -34,6 +34,7 @@ type Guard struct {
 	global  *rate.Limiter
 	now     func() time.Time
 	log     *slog.Logger
+	pepper  *Pepper
 }
 
 // Option configures a Guard.
@@ -41,6 +42,13 @@ type Option func(*Guard)
 
 // WithPolicy replaces DefaultPolicy.
 func WithPolicy(p Policy) Option { return func(g *Guard) { g.policy = p } }
+
+// WithPepper sets the key set that new hashes are made with and peppered
+// hashes are checked with (LoadPepper). Without it the guard hashes
+// nothing (ErrNoPepper), checks legacy PBKDF2 hashes only and fails a
+// check of a peppered hash with ErrNoPepper (a 5xx, never a silent
+// refusal): functions that hash or check citizen secrets must set it.
+func WithPepper(p *Pepper) Option { return func(g *Guard) { g.pepper = p } }
 
 // WithProxies sets the trusted proxies used by Client (default: loopback).
 func WithProxies(p Proxies) Option { return func(g *Guard) { g.proxies = p } }
@@ -85,6 +93,19 @@ func New(store docstore.Store, opts ...Option) *Guard {
 	return g
 }
 
+// Pepper returns the guard's key set (nil when WithPepper was not given).
+func (g *Guard) Pepper() *Pepper { return g.pepper }
+
+// Hash hashes a new citizen secret (a PIN, a follow-up secret, a one-time
+// code) with the guard's pepper: the stored form Check compares against.
+// ErrNoPepper without a key set: nothing is ever stored unkeyed.
+func (g *Guard) Hash(secret string) (Hashed, error) { return g.pepper.Hash(secret) }
+
+// Compare reports whether secret matches h at constant cost (see
+// Pepper.Verify), without throttling: citizens' requests go through
+// Check, never straight here.
+func (g *Guard) Compare(h Hashed, secret string) bool { return g.pepper.Compare(h, secret) }
+
 // Client returns the client address of a request's headers under the
 // guard's trusted proxies (Proxies.ClientAddress).
 func (g *Guard) Client(h http.Header) string { return g.proxies.ClientAddress(h) }
@@ -115,11 +136,15 @@ type Attempt struct {
 }
 
 // Check runs one guarded check: global rate, counters, load, constant-cost
-// comparison. load returns the record and its stored hash; an error
-// matching ErrUnknown or docstore.ErrNotFound means no such record (the
-// dummy hash is compared instead and at.Refusal returned). Other load
-// errors give the attempt back and are returned wrapped (fail closed, 5xx).
-// Errors: *LimitedError (429), at.Refusal, store faults.
+// comparison with the guard's pepper (Pepper.Verify). load returns the
+// record and its stored hash; an error matching ErrUnknown or
+// docstore.ErrNotFound means no such record (the dummy hash is compared
+// instead and at.Refusal returned). Other load errors give the attempt
+// back and are returned wrapped (fail closed, 5xx). A stored hash that
+// names a retired key id or does not parse is refused like a wrong secret
+// and logged as a warning.
+// Errors: *LimitedError (429), at.Refusal, store faults, ErrNoPepper (a
+// peppered hash and a guard without WithPepper: 5xx).
 func Check[T any](ctx context.Context, g *Guard, at Attempt, load func(context.Context) (T, Hashed, error)) (T, error) {
 	var zero T
 	if g.global != nil && !g.global.Allow() {
@@ -145,7 +170,20 @@ func Check[T any](ctx context.Context, g *Guard, at Attempt, load func(context.C
 	if unknown {
 		h = Hashed{}
 	}
-	if !Compare(h, at.Secret) || unknown {
+	match, verr := g.pepper.Verify(h, at.Secret)
+	if !unknown && verr != nil && (h != Hashed{}) { // a record without a secret (e.g. anonymous feedback) just never matches
+		if errors.Is(verr, ErrNoPepper) {
+			// A configuration fault, not a wrong secret: fail closed and loud.
+			if rerr := tk.refund(context.WithoutCancel(ctx), tk.targets); rerr != nil {
+				g.log.WarnContext(ctx, "guard: attempt not given back", "error", rerr.Error())
+			}
+			return zero, fmt.Errorf("guarded %s check: %w", at.Kind, verr)
+		}
+		// Refused like a wrong secret, but an operator must know: a
+		// retired key id or a corrupt record locks its holder out.
+		g.log.WarnContext(ctx, "citizen secret hash cannot be checked", "kind", at.Kind, "scheme", h.Scheme(), "error", verr.Error())
+	}
+	if !match || unknown {
 		g.log.InfoContext(ctx, "citizen secret refused", "kind", at.Kind, "reason", "unknown_id_or_wrong_secret")
 		return zero, at.Refusal
 	}

@@ -28,8 +28,8 @@ func (c *clock) add(d time.Duration) {
 
 var errRefused = errors.New("refused: unknown code or wrong pin")
 
-// fixture is a guard over an in-memory store holding one record "A-1" with
-// PIN 12345678 (hashed with 1 000 iterations to keep tests fast).
+// fixture is a guard with a pepper over an in-memory store holding one
+// record "A-1" with PIN 12345678, hashed with the pepper.
 type fixture struct {
 	g     *Guard
 	st    *docstore.MemStore
@@ -40,14 +40,15 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts ...Option) *fixture {
 	t.Helper()
-	h, err := HashSecret("12345678", 1000)
+	pep := testPepper(t, "k1")
+	h, err := pep.Hash("12345678")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{st: docstore.NewMemStore("motcua-data"), clk: &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}, hash: h}
 	pol := DefaultPolicy
 	pol.GlobalRate = 0
-	f.g = New(f.st, append([]Option{WithPolicy(pol), WithClock(f.clk.now)}, opts...)...)
+	f.g = New(f.st, append([]Option{WithPolicy(pol), WithClock(f.clk.now), WithPepper(pep)}, opts...)...)
 	return f
 }
 
@@ -216,38 +217,6 @@ func TestCheck_counter_keys_hide_identifiers(t *testing.T) {
 		if regexp.MustCompile(`A-1|203\.0`).MatchString(k.Key) {
 			t.Fatalf("counter key %q holds a raw identifier or address", k.Key)
 		}
-	}
-}
-
-func TestCompare(t *testing.T) {
-	h, err := HashSecret("12345678", 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name   string
-		h      Hashed
-		secret string
-		want   bool
-	}{
-		{"right", h, "12345678", true},
-		{"wrong", h, "12345679", false},
-		{"zero_hash", Hashed{}, "12345678", false},
-		{"malformed_hash", Hashed{Hash: "md5$1$AAAA", Salt: h.Salt}, "12345678", false},
-		{"huge_work_factor", Hashed{Hash: "pbkdf2-sha256$999999999$AAAA", Salt: h.Salt}, "12345678", false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := Compare(c.h, c.secret); got != c.want {
-				t.Fatalf("Compare = %v, want %v", got, c.want)
-			}
-		})
-	}
-}
-
-func TestDummy_uses_the_default_work_factor(t *testing.T) {
-	if d := dummy(); d.iter != DefaultIterations || len(d.want) != keyLen {
-		t.Fatalf("dummy = %d iterations, %d bytes; want %d, %d", d.iter, len(d.want), DefaultIterations, keyLen)
 	}
 }
 

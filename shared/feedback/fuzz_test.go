@@ -3,6 +3,8 @@ package feedback
 import (
 	"context"
 	"encoding/json"
+	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,12 +65,14 @@ func FuzzServe(f *testing.F) {
 	f.Add("GET", "/open311/v2/services/../../x.json", "", "")
 	f.Add("POST", "", "action=status", `{"id":"../../x","secret":"1"}`)
 	cal := mustCalendar(f)
+	pep := guardtest.Pepper(f)
 	f.Fuzz(func(t *testing.T, method, path, query, body string) {
 		if len(body) > 1<<14 {
 			return
 		}
 		store := docstore.NewMemStore("data")
-		svc, err := NewService(Deps{Store: store, Uploads: docstore.NewMemStore("up"), Publisher: nopPublisher{}, Calendar: cal, Log: discardLog()})
+		svc, err := NewService(Deps{Store: store, Uploads: docstore.NewMemStore("up"), Publisher: nopPublisher{}, Calendar: cal, Log: discardLog(),
+			Guard: citizenguard.New(store, citizenguard.WithPepper(pep), citizenguard.WithLogger(discardLog()))})
 		if err != nil {
 			t.Fatal(err)
 		}

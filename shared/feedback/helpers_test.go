@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"motcua/shared/citizenguard"
+	"motcua/shared/citizenguard/guardtest"
 	"sync"
 	"testing"
 	"time"
@@ -54,8 +56,9 @@ func newFixtureOn(t testing.TB, store docstore.Store) *fixture {
 	}
 	q := queue.NewMemQueue(DefaultEventsQueue)
 	clk := &clock{t: ict(2026, 12, 3, 9, 0)} // Thursday
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := NewService(Deps{Store: store, Uploads: docstore.NewMemStore("uploads"), Publisher: q, Calendar: cal,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.now})
+		Log: quiet, Now: clk.now, Guard: guardtest.Guard(t, store, citizenguard.WithClock(clk.now), citizenguard.WithLogger(quiet))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,13 +22,14 @@ var ErrNotFound = fault.New("feedback", "feedback_not_found", 404,
 	"Không tìm thấy phản ánh với mã và mã tra cứu đã nhập.",
 	"No feedback item matches this id and secret.")
 
-// newSecret returns a fresh 8-digit follow-up secret and its hash.
-func newSecret() (string, citizenguard.Hashed, error) {
+// newSecret returns a fresh 8-digit follow-up secret and its hash with
+// g's pepper.
+func newSecret(g *citizenguard.Guard) (string, citizenguard.Hashed, error) {
 	secret, err := application.NewPIN()
 	if err != nil {
 		return "", citizenguard.Hashed{}, fmt.Errorf("feedback secret: %w", err)
 	}
-	h, err := citizenguard.HashSecret(secret, 0)
+	h, err := g.Hash(secret)
 	if err != nil {
 		return "", citizenguard.Hashed{}, fmt.Errorf("feedback secret: %w", err)
 	}

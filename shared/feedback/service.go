@@ -46,8 +46,8 @@ type Deps struct {
 	Calendar *workdays.Calendar
 	// Tables gives the field and routing tables (NewTables(Store) when nil).
 	Tables *Tables
-	// Guard checks follow-up secrets (platform.Platform.Guard;
-	// citizenguard.New(Store) when nil).
+	// Guard hashes and checks follow-up secrets; it must carry the pepper
+	// (citizenguard.WithPepper; platform.Platform.CitizenGuard).
 	Guard *citizenguard.Guard
 	// PerSender limits intakes per phone/e-mail and PerClient per client
 	// address (DefaultPerSender / DefaultPerClient per DefaultIntakeWindow
@@ -100,8 +100,8 @@ func NewService(d Deps) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	if d.Guard == nil {
-		d.Guard = citizenguard.New(d.Store, citizenguard.WithClock(d.Now), citizenguard.WithLogger(d.Log))
+	if d.Guard == nil || d.Guard.Pepper() == nil {
+		return nil, fmt.Errorf("feedback.NewService: Guard with a pepper is required (secret %s): follow-up secrets are never hashed unkeyed", citizenguard.PepperSecret)
 	}
 	if d.PerSender.Max == 0 {
 		d.PerSender = Limit{Max: DefaultPerSender, Window: DefaultIntakeWindow}
@@ -296,7 +296,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput, o Origin) (SubmitR
 	var secret string
 	if !it.Anonymous {
 		var h citizenguard.Hashed
-		if secret, h, err = newSecret(); err != nil {
+		if secret, h, err = newSecret(s.d.Guard); err != nil {
 			return SubmitResult{}, err
 		}
 		it.SecretHash, it.SecretSalt = h.Hash, h.Salt

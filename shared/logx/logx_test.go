@@ -66,6 +66,8 @@ func TestIsSecretKey(t *testing.T) {
 		{"Idempotency-Key", true},
 		{"Cookie", true},
 		{"set-cookie", true},
+		{"pepper", true},
+		{"citizen_pepper", true},
 		{"shipping", false},
 		{"monkey", false},
 		{"author", false},

@@ -147,12 +147,12 @@ func inRanges(rs [][]int, pos int) bool {
 // "apiKey", "pin"); secretSubstrings anywhere in it ("access_token").
 var (
 	secretWords      = []string{"pin", "key", "hash", "otp", "pwd", "cvv", "auth"}
-	secretSubstrings = []string{"password", "passwd", "secret", "token", "authorization", "signature", "cookie", "credential", "apikey", "privatekey"}
+	secretSubstrings = []string{"password", "passwd", "secret", "token", "authorization", "signature", "cookie", "credential", "apikey", "privatekey", "pepper"}
 )
 
 // IsSecretKey reports whether an attribute key names a secret whose value
 // must never be logged: keys containing password, secret, token,
-// authorization, signature, cookie or credential, or having pin, key, hash
+// authorization, signature, cookie, credential or pepper, or having pin, key, hash
 // or otp as a word (case-insensitive; words split at _ - . space and
 // camelCase boundaries).
 func IsSecretKey(key string) bool {

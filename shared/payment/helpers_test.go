@@ -96,7 +96,7 @@ func (e *env) addApp(t *testing.T, code string, st application.Status, mutate ..
 	t.Helper()
 	pinOnce.Do(func() {
 		var err error
-		pinHash, pinSalt, err = application.HashPIN(testPIN, 1000)
+		pinHash, pinSalt, err = application.HashLegacyPIN(testPIN, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,13 +45,37 @@ type Platform struct {
 	// Queue publishes to the queues, copying events to the queues that
 	// subscribe to them (queue.Fanout with queue.DefaultRoutes).
 	Queue queue.Publisher
-	// Guard checks citizen secrets (PINs), counting attempts in Store and
-	// reading client addresses through the trusted proxies of
-	// MOTCUA_TRUSTED_PROXIES (see shared/citizenguard).
+	// Guard counts attempts in Store and reads client addresses through
+	// the trusted proxies of MOTCUA_TRUSTED_PROXIES (see
+	// shared/citizenguard). It has no pepper: it hashes nothing and checks
+	// only legacy PBKDF2 hashes (a peppered one is a 5xx). A function that
+	// hashes or checks citizen secrets uses CitizenGuard instead.
 	Guard *citizenguard.Guard
 	// Log is the JSON logger on stderr, masking citizen IDs and phone
 	// numbers and dropping secrets (see shared/logx).
 	Log *slog.Logger
+
+	// guardOpts are Guard's options (proxies, logger), for CitizenGuard.
+	guardOpts []citizenguard.Option
+}
+
+// CitizenGuard returns the guard of a function that hashes or checks
+// citizen secrets (PINs, follow-up secrets, PIN-recovery codes): Guard's
+// store, proxies and logger plus the pepper key set of the
+// citizenguard.PepperSecret secret. Call it once, in the function's build
+// (platform.Serve, Lazy), so the key set is read once per process. A
+// missing or malformed secret is an error naming it, so the function does
+// not start (every request answers the build failure until the secret is
+// fixed); nothing falls back to an unkeyed hash.
+func (p *Platform) CitizenGuard() (*citizenguard.Guard, error) {
+	pepper, err := citizenguard.LoadPepper(p.Secrets)
+	if err != nil {
+		return nil, fmt.Errorf("platform: %w", err)
+	}
+	if p.Log != nil {
+		p.Log.Info("citizen-secret key set loaded", slog.String("current_kid", pepper.Current()), slog.String("kids", strings.Join(pepper.Kids(), ",")))
+	}
+	return citizenguard.New(p.Store, append(slices.Clone(p.guardOpts), citizenguard.WithPepper(pepper))...), nil
 }
 
 var (
@@ -112,7 +138,8 @@ func New(ctx context.Context, src config.Source, awsCfg aws.Config) (*Platform, 
 		Queue:   queue.NewFanout(queue.NewSQSPublisher(awsx.SQS(awsCfg)), queue.DefaultRoutes),
 		Log:     logx.New(os.Stderr, common.LogLevel),
 	}
-	p.Guard = citizenguard.New(p.Store, citizenguard.WithProxies(proxies), citizenguard.WithLogger(p.Log))
+	p.guardOpts = []citizenguard.Option{citizenguard.WithProxies(proxies), citizenguard.WithLogger(p.Log)}
+	p.Guard = citizenguard.New(p.Store, p.guardOpts...)
 	if common.UploadsBucket != "" {
 		// Assigned only when configured: a nil *S3Store in the interface
 		// would not compare equal to nil.

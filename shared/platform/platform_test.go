@@ -13,6 +13,7 @@ import (
 
 	"motcua/infra/embedded"
 	"motcua/shared/awsx"
+	"motcua/shared/citizenguard"
 	"motcua/shared/config"
 	"motcua/shared/docstore"
 	"motcua/shared/queue"
@@ -129,3 +130,57 @@ func TestGet_retries_after_failure_then_caches(t *testing.T) {
 
 // unusedAWSConfig is a configuration that is never used to make a call.
 func unusedAWSConfig() aws.Config { return aws.Config{Region: "us-east-1"} }
+
+func TestCitizenGuard_needs_a_well_formed_pepper(t *testing.T) {
+	cases := []struct {
+		name    string
+		value   string // "" = no secret file
+		wantErr string
+	}{
+		{"missing_secret", "", "citizen-secret-pepper"},
+		{"malformed_secret", "k1:c2hvcnQ=\n", "citizen-secret-pepper"},
+		{"dev_hex_value_of_the_wrong_shape", strings.Repeat("ab", 32), "citizen-secret-pepper"},
+		{"good_secret", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			value := c.value
+			if c.name == "good_secret" {
+				v, err := citizenguard.GeneratePepper("p1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				value = string(v)
+			}
+			if value != "" {
+				if err := os.WriteFile(filepath.Join(dir, citizenguard.PepperSecret), []byte(value), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := New(context.Background(), config.MapSource{"MOTCUA_BUCKET": "motcua-data", config.SecretsDirKey: dir}, unusedAWSConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := p.CitizenGuard()
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.Pepper() == nil || g.Pepper().Current() != "p1" {
+				t.Fatalf("guard pepper = %v, want current p1", g.Pepper())
+			}
+			if _, err := g.Hash("12345678"); err != nil {
+				t.Fatal(err)
+			}
+			if p.Guard.Pepper() != nil {
+				t.Fatal("p.Guard must stay without a pepper (least privilege: only CitizenGuard callers hold it)")
+			}
+		})
+	}
+}

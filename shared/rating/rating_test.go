@@ -20,7 +20,7 @@ func setup(t *testing.T, status application.Status) (*rating.Service, *docstore.
 	ctx := context.Background()
 	store := docstore.NewMemStore("motcua-data")
 	mq := queue.NewMemQueue("application-events")
-	hash, salt, err := application.HashPIN("12345678", 1000)
+	hash, salt, err := application.HashLegacyPIN("12345678", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func fixtures(t testing.TB) {
 		if qr, fixErr = offlineqr.ParseSecret(sec); fixErr != nil {
 			return
 		}
-		pinHash, pinSalt, fixErr = application.HashPIN(testPIN, 1000)
+		pinHash, pinSalt, fixErr = application.HashLegacyPIN(testPIN, 1000)
 	})
 	if fixErr != nil {
 		t.Fatal(fixErr)
