@@ -73,13 +73,13 @@ faas-cli secret "$verb" sms-secret-key --from-file "$src/sms-secret-key"
 faas-cli secret "$verb" smtp-password --from-file "$src/smtp-password"
 
 # staff-jwt-public-keys: staff token verification key set (JWKS JSON, one key per kid; the private key stays with the token issuer)
-# mounted by: feedback, process-application, receipt, reprocess, reprocess-cron-outbox, reprocess-cron-pending, reprocess-cron-settlement, submit-application
+# mounted by: feedback, process-application, receipt, reprocess, reprocess-cron-followup, reprocess-cron-outbox, reprocess-cron-pending, reprocess-cron-settlement, submit-application
 faas-cli secret "$verb" staff-jwt-public-keys --from-file "$src/staff-jwt-public-keys"
 
 # vnpay-hash-secret: VNPAY HMAC-SHA512 hash secret (vnp_HashSecret)
-# mounted by: pay-fee, payment-callback, reprocess, reprocess-cron-outbox, reprocess-cron-pending, reprocess-cron-settlement, reprocess-worker
+# mounted by: pay-fee, payment-callback, reprocess, reprocess-cron-followup, reprocess-cron-outbox, reprocess-cron-pending, reprocess-cron-settlement, reprocess-worker
 faas-cli secret "$verb" vnpay-hash-secret --from-file "$src/vnpay-hash-secret"
 
 # vnpay-tmn-code: VNPAY merchant (terminal) code
-# mounted by: pay-fee, payment-callback, reprocess, reprocess-cron-outbox, reprocess-cron-pending, reprocess-cron-settlement, reprocess-worker
+# mounted by: pay-fee, payment-callback, reprocess, reprocess-cron-followup, reprocess-cron-outbox, reprocess-cron-pending, reprocess-cron-settlement, reprocess-worker
 faas-cli secret "$verb" vnpay-tmn-code --from-file "$src/vnpay-tmn-code"

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"motcua/shared/application"
 	"motcua/shared/citizenguard"
+	"motcua/shared/docstore"
 )
 
 // TestAttacker_through_the_gateway plays the attacker of issue 11 against
@@ -189,6 +192,57 @@ func TestAttacker_through_the_gateway(t *testing.T) {
 		}
 		if out.Documents[0].Uploaded || out.Complete || len(out.Uploads) != 2 {
 			t.Fatalf("after a refused upload: %s", b)
+		}
+	})
+
+	t.Run("stored_pins_are_peppered_and_the_pepper_is_nowhere_else", func(t *testing.T) {
+		victim := newApp(t)
+		raw, err := os.ReadFile(filepath.Join(f.a.DataDir(), "secrets", citizenguard.PepperSecret))
+		if err != nil {
+			t.Fatalf("the runner made no dev pepper: %v", err)
+		}
+		pepper, err := citizenguard.ParsePepper(string(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := docstore.NewS3Store(f.a.S3(), nil, dataBucket)
+		code, err := application.ParseCode(victim.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := store.Get(context.Background(), application.Key(code))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a application.Application
+		if err := json.Unmarshal(obj.Body, &a); err != nil {
+			t.Fatal(err)
+		}
+		if want := citizenguard.SchemeHMAC + "$" + pepper.Current() + "$"; !strings.HasPrefix(a.PINHash, want) {
+			t.Fatalf("stored PIN hash %q: want %s… (a reader of the bucket must not be able to test guesses)", a.PINHash, want)
+		}
+		// Neither the key nor its line may show in the bucket or the logs.
+		_, key, _ := strings.Cut(strings.TrimSpace(strings.Split(string(raw), "\n")[0]), ":")
+		if strings.Contains(f.logs.String(), key) {
+			t.Fatal("the pepper key is in the stack's logs")
+		}
+		for next := ""; ; {
+			page, err := store.List(context.Background(), "", next, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Entries {
+				o, err := store.Get(context.Background(), e.Key)
+				if err != nil {
+					continue // deleted meanwhile
+				}
+				if bytes.Contains(o.Body, []byte(key)) {
+					t.Fatalf("the pepper key is stored in %s", e.Key)
+				}
+			}
+			if next = page.Next; next == "" {
+				break
+			}
 		}
 	})
 

@@ -155,6 +155,21 @@ func (s *payStack) appStatus(t *testing.T, code, pin string) payAppView {
 	return v
 }
 
+// appPaid waits (up to 10 s) for the application to record its paid
+// fee: payment-callback answers the bank as soon as the payment is paid
+// and records it on the application right after, in the background.
+func (s *payStack) appPaid(t *testing.T, code, pin string) payAppView {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v := s.appStatus(t, code, pin)
+		if v.Status != application.StatusAwaitingPayment && v.Fee.PaymentState == application.PaymentPaid || time.Now().After(deadline) {
+			return v
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // pay creates a payment with pay-fee.
 func (s *payStack) pay(t *testing.T, code, pin string, m payment.Method) payment.View {
 	t.Helper()
@@ -251,7 +266,7 @@ func TestPayments_through_the_gateway_with_the_bank_simulator(t *testing.T) {
 		if st := s.paymentState(t, payA.Ref, pinA); st != payment.StatePaid {
 			t.Fatalf("payment %s, want paid", st)
 		}
-		v := s.appStatus(t, codeA, pinA)
+		v := s.appPaid(t, codeA, pinA)
 		if v.Status == application.StatusAwaitingPayment || v.Fee.PaymentState != application.PaymentPaid {
 			t.Fatalf("application %s fee %s, want out of awaiting_payment and paid", v.Status, v.Fee.PaymentState)
 		}

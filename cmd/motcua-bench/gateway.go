@@ -33,6 +33,43 @@ type HopRow struct {
 	// p50 and p99 per round, sorted; the target is ≤ 1.2.
 	AddedP50 []float64 `json:"added_ratio_p50"`
 	AddedP99 []float64 `json:"added_ratio_p99"`
+	// ExtraP50Us is gateway − bare proxy at p50 in microseconds per round,
+	// sorted: what the gateway costs beyond the bare hop.
+	ExtraP50Us []float64 `json:"extra_over_bare_p50_us"`
+	// PooledP50 and PooledP99 are the same ratio over every round's
+	// samples together (n × rounds per way: a steadier p99).
+	PooledP50 float64 `json:"added_ratio_pooled_p50"`
+	PooledP99 float64 `json:"added_ratio_pooled_p99"`
+	// Verdict is "met" when the median round's ratio is ≤ 1.2 at both p50
+	// and p99, "not met" otherwise; ", spread crosses 1.2" is added when
+	// the rounds disagree.
+	Verdict string `json:"verdict"`
+}
+
+// hopTarget is the gateway's added latency over the bare proxy's.
+const hopTarget = 1.2
+
+// verdict judges a row from its sorted per-round ratios.
+func verdict(p50, p99 []float64) string {
+	v := "not met"
+	if median(p50) <= hopTarget && median(p99) <= hopTarget {
+		v = "met"
+	}
+	if crosses(p50) || crosses(p99) {
+		v += ", spread crosses 1.2"
+	}
+	return v
+}
+
+func median(sorted []float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[len(sorted)/2]
+}
+
+func crosses(sorted []float64) bool {
+	return len(sorted) > 0 && sorted[0] <= hopTarget && sorted[len(sorted)-1] > hopTarget
 }
 
 // gatewayHops measures the three hops for each call and concurrency. The
@@ -51,8 +88,10 @@ func gatewayHops(ctx context.Context, a interface {
 	defer logf.Close()
 	access := gateway.NewAccessLog(logf, 0) // as motcua-local runs it
 	defer access.Close()
-	gw, err := serve(gateway.New(gateway.Options{Functions: a,
-		AccessLog: slog.New(slog.NewJSONHandler(access, nil))}))
+	g := gateway.New(gateway.Options{Functions: a,
+		AccessLog: slog.New(slog.NewJSONHandler(access, nil))})
+	defer g.Flush() // before access.Close
+	gw, err := serve(g)
 	if err != nil {
 		return nil, err
 	}
@@ -88,17 +127,22 @@ func gatewayHops(ctx context.Context, a interface {
 				r50 float64
 			}
 			var rs []round
+			pooled := make([][]time.Duration, 3)
 			for k := range rounds {
 				progress(stderr, "gateway hops: %s, round %d/%d, %d calls each way", row.Name, k+1, rounds, n)
 				urls := []string{direct + "/" + call.query, bare.url + "/" + call.query,
 					gw.url + "/function/" + benchFunction + call.query}
-				s, err := hops(ctx, urls, call.method, call.body, call.status, c, n)
+				s, raw, err := hops(ctx, urls, call.method, call.body, call.status, c, n)
 				if err != nil {
 					return nil, err
+				}
+				for j := range pooled {
+					pooled[j] = append(pooled[j], raw[j]...)
 				}
 				r50 := added(s[2].P50Ms, s[1].P50Ms, s[0].P50Ms)
 				row.AddedP50 = append(row.AddedP50, r50)
 				row.AddedP99 = append(row.AddedP99, added(s[2].P99Ms, s[1].P99Ms, s[0].P99Ms))
+				row.ExtraP50Us = append(row.ExtraP50Us, (s[2].P50Ms-s[1].P50Ms)*1000)
 				rs = append(rs, round{s, r50})
 			}
 			slices.SortFunc(rs, func(x, y round) int { return cmpFloat(x.r50, y.r50) })
@@ -106,6 +150,11 @@ func gatewayHops(ctx context.Context, a interface {
 			row.Direct, row.Bare, row.Gateway = mid[0], mid[1], mid[2]
 			slices.Sort(row.AddedP50)
 			slices.Sort(row.AddedP99)
+			slices.Sort(row.ExtraP50Us)
+			row.Verdict = verdict(row.AddedP50, row.AddedP99)
+			pd, pb, pg := summarize(pooled[0]), summarize(pooled[1]), summarize(pooled[2])
+			row.PooledP50 = added(pg.P50Ms, pb.P50Ms, pd.P50Ms)
+			row.PooledP99 = added(pg.P99Ms, pb.P99Ms, pd.P99Ms)
 			rows = append(rows, row)
 		}
 	}
@@ -150,8 +199,8 @@ func serve(h http.Handler) (*server, error) {
 
 // hops calls each URL n times with c workers, each worker rotating the order
 // call by call so every way sees the same machine load, and returns one Stat
-// per URL.
-func hops(ctx context.Context, urls []string, method string, body []byte, want, c, n int) ([]Stat, error) {
+// per URL and the samples themselves.
+func hops(ctx context.Context, urls []string, method string, body []byte, want, c, n int) ([]Stat, [][]time.Duration, error) {
 	client := &http.Client{Transport: gateway.NewTransport(), Timeout: 30 * time.Second}
 	call := func(u string) (time.Duration, error) {
 		var rd io.Reader
@@ -178,7 +227,7 @@ func hops(ctx context.Context, urls []string, method string, body []byte, want, 
 	for range 20 * c { // warm every connection pool
 		for _, u := range urls {
 			if _, err := call(u); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -214,28 +263,37 @@ func hops(ctx context.Context, urls []string, method string, body []byte, want, 
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, nil, firstErr
 	}
 	out := make([]Stat, len(urls))
 	for j := range got {
 		out[j] = summarize(got[j])
 	}
-	return out, nil
+	return out, got, nil
 }
 
 func printHops(w io.Writer, rows []HopRow) {
 	if len(rows) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "### Gateway added latency (function %s; target: gateway added ≤ 1.2× bare proxy added)\n\n", benchFunction)
-	fmt.Fprintln(w, "| call | n | direct p50 | direct p99 | bare proxy p50 | bare proxy p99 | gateway p50 | gateway p99 | added ratio p50 (median [min–max]) | added ratio p99 (median [min–max]) |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintf(w, "### Gateway added latency (function %s; target: gateway added ≤ 1.2× bare proxy added at p50 and p99)\n\n", benchFunction)
+	fmt.Fprintln(w, "| call | n × rounds | direct p50 | direct p99 | bare proxy p50 | bare proxy p99 | gateway p50 | gateway p99 | added ratio p50 (median [min–max]) | added ratio p99 (median [min–max]) | added ratio, all rounds pooled, p50 / p99 | gateway − bare p50 (median [min–max]) | verdict (median round) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Name, r.Gateway.N,
+		fmt.Fprintf(w, "| %s | %d × %d | %s | %s | %s | %s | %s | %s | %s | %s | %.2f× / %.2f× | %s | %s |\n", r.Name, r.Gateway.N, len(r.AddedP50),
 			fmtMs(r.Direct.P50Ms), fmtMs(r.Direct.P99Ms), fmtMs(r.Bare.P50Ms), fmtMs(r.Bare.P99Ms),
-			fmtMs(r.Gateway.P50Ms), fmtMs(r.Gateway.P99Ms), spread(r.AddedP50), spread(r.AddedP99))
+			fmtMs(r.Gateway.P50Ms), fmtMs(r.Gateway.P99Ms), spread(r.AddedP50), spread(r.AddedP99),
+			r.PooledP50, r.PooledP99, spreadUs(r.ExtraP50Us), r.Verdict)
 	}
 	fmt.Fprintln(w)
+}
+
+// spreadUs prints a sorted series of microseconds as "median [min–max] µs".
+func spreadUs(v []float64) string {
+	if len(v) == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%+.0f µs [%+.0f – %+.0f]", v[len(v)/2], v[0], v[len(v)-1])
 }
 
 // spread prints a sorted series as "median× [min–max]".

@@ -139,7 +139,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.n, "n", 2000, "requests per gateway series (each way)")
 	fs.IntVar(&o.awsN, "aws-n", 300, "round trips per S3/SQS series")
 	fs.IntVar(&o.starts, "starts", 3, "warm whole-stack starts to time (after one cold start that builds)")
-	fs.IntVar(&o.gwRounds, "gw-rounds", 3, "rounds of the gateway hop measurement (median and spread reported)")
+	fs.IntVar(&o.gwRounds, "gw-rounds", 5, "rounds of the gateway hop measurement (median and spread reported)")
 	fs.IntVar(&o.fnStarts, "fn-starts", 5, "starts to time of each function process")
 	fs.StringVar(&o.localstack, "localstack", "", "LocalStack endpoint (e.g. http://127.0.0.1:4566) to compare S3/SQS with")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this file")

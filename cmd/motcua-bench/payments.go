@@ -19,9 +19,14 @@ package main
 // payment, 02 for every duplicate.
 //
 // Checks: every payment is paid, exactly one 00 per payment, every
-// application left awaiting_payment, and payment-events holds exactly one
-// distinct payment.confirmed event id per payment (messages are drained and
+// application left awaiting_payment, every payment's follow-up done
+// (Applied), and payment-events holds exactly one distinct
+// payment.confirmed event id per payment (messages are drained and
 // counted; a delivery repeated with the same event id is reported apart).
+// The follow-up runs after the 00 (in payment-callback's background
+// pool), so the check waits up to 180 s for it to land.
+//
+// Target (issue 13): callback p99 ≤ 2× the floor's p99 at 50 clients.
 //
 // Floor: the same c clients each do one create-once S3 PUT (If-None-Match:
 // *) of a payment-sized JSON and one SQS send of an event-sized message —
@@ -70,6 +75,8 @@ const (
 	payBenchAmount   = 100000
 	// payBenchDupShare is the share of duplicates among all callbacks.
 	payBenchDupShare = 0.2
+	// payTargetP99 is issue 13's target: callback p99 ≤ 2× the floor's p99.
+	payTargetP99 = 2.0
 )
 
 // payOptions are the payment scenario's flags.
@@ -118,6 +125,14 @@ type PayReport struct {
 	AppsMoved int `json:"apps_moved"`
 	// Confirmed00 counts payments that got exactly one 00 reply.
 	Confirmed00 int `json:"confirmed_00"`
+	// Applied counts payments whose follow-up (application, event) is done.
+	Applied int `json:"applied"`
+	// FollowUpSeconds is how long after the last reply the last follow-up
+	// was seen done (0 when all were done at the first look).
+	FollowUpSeconds float64 `json:"follow_up_seconds"`
+	// TargetP99Ratio is the issue's target; TargetMet whether this run met it.
+	TargetP99Ratio float64 `json:"target_p99_ratio"`
+	TargetMet      bool    `json:"target_met"`
 	// EventIDs counts distinct payment.confirmed event ids on the queue;
 	// EventMessages the messages carrying them; RefsWithOneEvent the
 	// payments with exactly one distinct event id.
@@ -217,6 +232,8 @@ func benchPayments(ctx context.Context, a *app.App, secretsDir string, o payOpti
 		return nil, fmt.Errorf("payments: floor: %w", err)
 	}
 	rep.Floor, rep.FloorPerSecond = summarize(floor), float64(len(calls))/fwall.Seconds()
+	rep.TargetP99Ratio = payTargetP99
+	rep.TargetMet = rep.Floor.P99Ms > 0 && rep.Latency.P99Ms <= payTargetP99*rep.Floor.P99Ms
 	return rep, nil
 }
 
@@ -263,6 +280,34 @@ func checkPayments(ctx context.Context, store docstore.Store, sqsc *sqs.Client, 
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
+	// The follow-ups run after the replies: wait (up to 180 s) until every
+	// payment is Applied, then check the documents.
+	since := time.Now()
+	wait := time.Now().Add(180 * time.Second)
+	for {
+		applied := 0
+		var mu sync.Mutex
+		_, _, err := payHammer(ctx, rep.Concurrency, len(refs), func(ctx context.Context, i int) error {
+			p, _, err := pays.Get(ctx, refs[i])
+			if err != nil {
+				return fmt.Errorf("read %s: %w", refs[i], err)
+			}
+			if p.Applied {
+				mu.Lock()
+				applied++
+				mu.Unlock()
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("payments: check: %w", err)
+		}
+		if applied == len(refs) || time.Now().After(wait) {
+			rep.FollowUpSeconds = time.Since(since).Seconds()
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	var mu sync.Mutex
 	_, _, err := payHammer(ctx, rep.Concurrency, len(refs), func(ctx context.Context, i int) error {
 		ref := refs[i]
@@ -285,6 +330,11 @@ func checkPayments(ctx context.Context, store docstore.Store, sqsc *sqs.Client, 
 		} else {
 			note("%s is %s, not paid", ref, p.State)
 		}
+		if p.Applied {
+			rep.Applied++
+		} else {
+			note("%s: follow-up not done (Applied false)", ref)
+		}
 		if ok[ref] == 1 {
 			rep.Confirmed00++
 		} else {
@@ -301,8 +351,8 @@ func checkPayments(ctx context.Context, store docstore.Store, sqsc *sqs.Client, 
 		return fmt.Errorf("payments: check: %w", err)
 	}
 	events := map[string]map[string]int{} // ref → event id → messages
-	// The events were published before the 00 replies; allow the outbox
-	// flush of the last ones a moment to land.
+	// Every payment is Applied, so its event was sent; allow the last
+	// ones a moment to become visible.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := drainConfirmed(ctx, sqsc, events); err != nil {
@@ -448,7 +498,12 @@ func printPayments(w io.Writer, r *PayReport) {
 	fmt.Fprintf(w, "| floor: S3 create-once PUT + SQS send | %d | %.0f | %s | %s |\n",
 		r.Floor.N, r.FloorPerSecond, fmtMs(r.Floor.P50Ms), fmtMs(r.Floor.P99Ms))
 	if r.Floor.P50Ms > 0 && r.Floor.P99Ms > 0 {
-		fmt.Fprintf(w, "\ncallback / floor: p50 %.1f×, p99 %.1f×\n", r.Latency.P50Ms/r.Floor.P50Ms, r.Latency.P99Ms/r.Floor.P99Ms)
+		met := "not met"
+		if r.TargetMet {
+			met = "met"
+		}
+		fmt.Fprintf(w, "\ncallback / floor: p50 %.1f×, p99 %.1f× (target: p99 ≤ %.0f× the floor — %s)\n",
+			r.Latency.P50Ms/r.Floor.P50Ms, r.Latency.P99Ms/r.Floor.P99Ms, r.TargetP99Ratio, met)
 	}
 	codes := make([]string, 0, len(r.Replies))
 	for k := range r.Replies {
@@ -459,9 +514,9 @@ func printPayments(w io.Writer, r *PayReport) {
 	for i, k := range codes {
 		parts[i] = fmt.Sprintf("%s×%d", k, r.Replies[k])
 	}
-	fmt.Fprintf(w, "\nreplies: %s; paid %d/%d; exactly one 00: %d/%d; applications moved: %d/%d; payment.confirmed: %d distinct ids in %d messages, exactly one per payment: %d/%d\n",
-		strings.Join(parts, " "), r.Paid, r.Payments, r.Confirmed00, r.Payments, r.AppsMoved, r.Payments,
-		r.EventIDs, r.EventMessages, r.RefsWithOneEvent, r.Payments)
+	fmt.Fprintf(w, "\nreplies: %s; paid %d/%d; exactly one 00: %d/%d; follow-ups done (Applied): %d/%d, %.1f s after the last reply; applications moved: %d/%d; payment.confirmed: %d distinct ids in %d messages, exactly one per payment: %d/%d\n",
+		strings.Join(parts, " "), r.Paid, r.Payments, r.Confirmed00, r.Payments, r.Applied, r.Payments, r.FollowUpSeconds,
+		r.AppsMoved, r.Payments, r.EventIDs, r.EventMessages, r.RefsWithOneEvent, r.Payments)
 	if len(r.Problems) == 0 {
 		fmt.Fprintln(w, "double-count check: OK, nothing double-counted")
 	} else {

@@ -38,10 +38,11 @@ func TestPayOptions(t *testing.T) {
 func TestPrintPayments(t *testing.T) {
 	r := &PayReport{Payments: 4, Callbacks: 5, Duplicates: 1, Concurrency: 50, PerSecond: 100,
 		Latency: Stat{N: 5, P50Ms: 2, P99Ms: 4}, Floor: Stat{N: 5, P50Ms: 1, P99Ms: 2}, FloorPerSecond: 400,
-		Replies: map[string]int{"00": 4, "02": 1}, Paid: 4, AppsMoved: 4, Confirmed00: 4, EventIDs: 4, EventMessages: 4, RefsWithOneEvent: 4}
+		Replies: map[string]int{"00": 4, "02": 1}, Paid: 4, AppsMoved: 4, Confirmed00: 4, Applied: 4, EventIDs: 4, EventMessages: 4, RefsWithOneEvent: 4,
+		TargetP99Ratio: 2, TargetMet: true}
 	var b bytes.Buffer
 	printPayments(&b, r)
-	for _, want := range []string{"### Payment callbacks", "50 banks, 20% duplicates", "4 payments + 1 duplicates", "p50 2.0×, p99 2.0×",
+	for _, want := range []string{"### Payment callbacks", "50 banks, 20% duplicates", "4 payments + 1 duplicates", "p50 2.0×, p99 2.0× (target: p99 ≤ 2× the floor — met)", "follow-ups done (Applied): 4/4",
 		"00×4 02×1", "nothing double-counted"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, b.String())

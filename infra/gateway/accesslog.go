@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -133,4 +135,118 @@ func (l *AccessLog) Close() error {
 		<-l.done
 	}
 	return l.Flush()
+}
+
+// accessEntry is one call's access-log line before it is encoded.
+type accessEntry struct {
+	at       time.Time
+	id       string
+	route    string
+	function string
+	method   string
+	status   int
+	dur      time.Duration
+	bytes    int64
+}
+
+const (
+	// accessQueueDelay is how long a queued line may wait before the
+	// queue's goroutine encodes it.
+	accessQueueDelay = 5 * time.Millisecond
+	// accessQueueIdle is how many empty rounds the goroutine waits before
+	// it exits (the next call starts a new one).
+	accessQueueIdle = 40
+	// accessQueueMax makes the request that finds this many lines queued
+	// write them itself, so a stalled log handler slows callers down
+	// instead of growing memory without bound.
+	accessQueueMax = 4096
+)
+
+// accessQueue takes the gateway's access-log lines off the request path: a
+// request appends a fixed-size entry under a mutex and returns; one
+// goroutine (started on demand, gone after accessQueueIdle quiet rounds)
+// encodes the entries through the slog handler every accessQueueDelay,
+// in arrival order. Lines are never dropped; drain writes them out at once.
+type accessQueue struct {
+	h slog.Handler
+
+	mu      sync.Mutex
+	pending []accessEntry
+	running bool // a loop goroutine is alive
+
+	dmu   sync.Mutex    // serializes drains, so lines keep their order
+	spare []accessEntry // recycled batch, under dmu
+}
+
+func (q *accessQueue) add(e accessEntry) {
+	q.mu.Lock()
+	q.pending = append(q.pending, e)
+	full := len(q.pending) >= accessQueueMax
+	start := !q.running
+	q.running = true
+	q.mu.Unlock()
+	if start {
+		go q.loop()
+	}
+	if full {
+		q.drain()
+	}
+}
+
+func (q *accessQueue) loop() {
+	for idle := 0; ; {
+		time.Sleep(accessQueueDelay)
+		if q.drain() > 0 {
+			idle = 0
+			continue
+		}
+		if idle++; idle < accessQueueIdle {
+			continue
+		}
+		q.mu.Lock()
+		if len(q.pending) == 0 {
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Unlock()
+	}
+}
+
+// drain encodes every queued entry and reports how many there were.
+func (q *accessQueue) drain() int {
+	q.dmu.Lock()
+	defer q.dmu.Unlock()
+	q.mu.Lock()
+	batch := q.pending
+	q.pending = q.spare[:0]
+	q.mu.Unlock()
+	if len(batch) == 0 {
+		q.spare = batch
+		return 0
+	}
+	ctx := context.Background()
+	if q.h.Enabled(ctx, slog.LevelInfo) {
+		for i := range batch {
+			e := &batch[i]
+			r := slog.NewRecord(e.at, slog.LevelInfo, "call", 0)
+			r.AddAttrs(
+				slog.String("call_id", e.id),
+				slog.String("route", e.route),
+				slog.String("function", e.function),
+				slog.String("method", e.method),
+				slog.Int("status", e.status),
+				slog.Float64("duration_ms", float64(e.dur.Microseconds())/1000),
+				slog.Int64("bytes", e.bytes),
+			)
+			_ = q.h.Handle(ctx, r)
+		}
+	}
+	n := len(batch)
+	clear(batch) // let the strings go
+	if cap(batch) > accessQueueMax {
+		batch = nil // do not keep a burst's backing array for ever
+	}
+	q.spare = batch[:0]
+	return n
 }

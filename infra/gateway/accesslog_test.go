@@ -113,6 +113,7 @@ func TestGateway_writes_access_lines_to_Options_AccessLog(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d", w.Code)
 	}
+	h.Flush()
 	if err := al.Close(); err != nil {
 		t.Fatal(err)
 	}

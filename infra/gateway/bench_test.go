@@ -69,13 +69,16 @@ func percentile(sorted []time.Duration, p float64) float64 {
 // gateway with its access log on (JSON lines through an AccessLog buffer to a file). It reports p50/p99 of
 // each and the gateway's added latency over the bare proxy's added latency
 // (target ≤ 1.2). "noop" answers at once (the hop's whole cost shows);
+// "chunked-3k" posts 3 KiB, so the answer is over the 2 KiB the function's
+// server buffers and goes out chunked (as a large GET answer does);
 // "work-1ms" waits 1 ms in Handle, like a function making one S3 call:
 //
 //	go test -run '^$' -bench GatewayOverhead -benchtime 3000x ./infra/gateway
 func BenchmarkGatewayOverhead(b *testing.B) {
 	fnURL := startEchoProcess(b)
-	b.Run("noop", func(b *testing.B) { benchOverhead(b, fnURL, "") })
-	b.Run("work-1ms", func(b *testing.B) { benchOverhead(b, fnURL, "sleep=1ms") })
+	b.Run("noop", func(b *testing.B) { benchOverhead(b, fnURL, "", 1024) })
+	b.Run("chunked-3k", func(b *testing.B) { benchOverhead(b, fnURL, "", 3072) })
+	b.Run("work-1ms", func(b *testing.B) { benchOverhead(b, fnURL, "sleep=1ms", 1024) })
 }
 
 // bareProxy is the baseline hop: httputil.ReverseProxy to target with the
@@ -92,7 +95,7 @@ func bareProxy(b *testing.B, target string) *httptest.Server {
 	return httptest.NewServer(rp)
 }
 
-func benchOverhead(b *testing.B, fnURL, query string) {
+func benchOverhead(b *testing.B, fnURL, query string, size int) {
 	src := &fakeSource{fns: map[string]gateway.Function{
 		"echo": {Name: "echo", Image: "motcua/echo", Replicas: 1, AvailableReplicas: 1, URL: fnURL},
 	}}
@@ -103,14 +106,16 @@ func benchOverhead(b *testing.B, fnURL, query string) {
 	defer logf.Close()
 	access := gateway.NewAccessLog(logf, 0)
 	defer access.Close()
-	gw := httptest.NewServer(gateway.New(gateway.Options{Functions: src,
-		AccessLog: slog.New(slog.NewJSONHandler(access, nil))}))
+	h := gateway.New(gateway.Options{Functions: src,
+		AccessLog: slog.New(slog.NewJSONHandler(access, nil))})
+	defer h.Flush() // before access.Close
+	gw := httptest.NewServer(h)
 	defer gw.Close()
 	bare := bareProxy(b, fnURL)
 	defer bare.Close()
 
 	client := &http.Client{Transport: gateway.NewTransport()}
-	body := bytes.Repeat([]byte("a"), 1024)
+	body := bytes.Repeat([]byte("a"), size)
 	post := func(url string) time.Duration {
 		start := time.Now()
 		res, err := client.Post(url, "application/octet-stream", bytes.NewReader(body))

@@ -20,15 +20,28 @@
 // same way. TRACE and CONNECT are refused (405) on every route, and /healthz
 // and /system/* answer GET and HEAD only. Each call writes
 // one access-log line (Options.AccessLog, or Logger); bodies, queries and Authorization are never logged.
+//
+// The per-call path is kept to what a bare httputil.ReverseProxy does plus
+// a few header sets: one allocation holds the call's state (response
+// recorder, context value, proxy hook data); call ids come from the
+// runtime's per-thread generator; a request body of known length up to
+// 64 KiB is read before the function is called so it leaves in the same
+// write as the headers; the access-log line is only queued on the request
+// goroutine and encoded by a background goroutine (Gateway.Flush writes out
+// the queue). BenchmarkGatewayOverhead compares it with the bare proxy.
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -38,8 +51,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/google/uuid"
 
 	"motcua/infra/asynccall"
 )
@@ -122,27 +133,39 @@ type Options struct {
 	Logger *slog.Logger
 	// AccessLog, when set, receives the one-line-per-call access log
 	// instead of Logger (e.g. a JSON handler over an AccessLog buffer, so
-	// the request path does not wait for a write system call).
+	// the log's goroutine does not wait for a write system call either).
+	// Lines reach it a few milliseconds after the call, in call order;
+	// Gateway.Flush writes out the rest.
 	AccessLog *slog.Logger
 	// Transport reaches the functions (nil: a shared keep-alive transport).
 	Transport http.RoundTripper
 }
 
-// gateway is the http.Handler returned by New.
-type gateway struct {
+// Gateway is the http.Handler returned by New. Its access-log lines are
+// queued by the request and written by a background goroutine a few
+// milliseconds later; Flush writes out what is queued (call it after the
+// server's Shutdown and before closing the access log's writer).
+type Gateway struct {
 	fns     FunctionSource
 	async   AsyncQueue
 	maxBody int64
 	timeout time.Duration
 	log     *slog.Logger
-	access  *slog.Logger
+	access  *accessQueue
 	proxy   *httputil.ReverseProxy
 
-	mu     sync.RWMutex
-	counts map[string]*atomic.Int64
+	counts sync.Map // function name → *atomic.Int64
 
 	targets sync.Map // function base URL string → *url.URL, parsed once
 }
+
+// gateway is the receiver name used throughout this file.
+type gateway = Gateway
+
+// Flush writes every access-log line queued so far to Options.AccessLog
+// (or Logger) before it returns. After the HTTP server's Shutdown returned,
+// no call is left unlogged once Flush returns.
+func (g *Gateway) Flush() { g.access.drain() }
 
 // targetURL parses a function's base URL once per distinct value (processes
 // change port only on restart), keeping url.Parse off the hot path.
@@ -159,29 +182,30 @@ func (g *gateway) targetURL(raw string) (*url.URL, error) {
 }
 
 // NewTransport returns the transport the gateway uses by default: keep-alive
-// connections to the loopback function processes, many idle per host.
+// connections to the loopback function processes, many idle per host, no
+// compression (the functions answer on loopback) and no Expect: 100-continue
+// wait (a zero ExpectContinueTimeout sends the body at once; the gateway
+// has already answered the caller's own Expect by reading the body).
 func NewTransport() *http.Transport {
 	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ExpectContinueTimeout: time.Second,
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
 	}
 }
 
 // New returns the gateway handler. It panics on nothing; a nil
 // Options.Functions makes every function route answer 503.
-func New(opts Options) http.Handler {
+func New(opts Options) *Gateway {
 	g := &gateway{
 		fns:     opts.Functions,
 		async:   opts.Async,
 		maxBody: opts.MaxBody,
 		timeout: opts.Timeout,
 		log:     opts.Logger,
-		counts:  map[string]*atomic.Int64{},
 	}
 	if g.maxBody <= 0 {
 		g.maxBody = DefaultMaxBody
@@ -192,9 +216,11 @@ func New(opts Options) http.Handler {
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
-	if g.access = opts.AccessLog; g.access == nil {
-		g.access = g.log
+	access := opts.AccessLog
+	if access == nil {
+		access = g.log
 	}
+	g.access = &accessQueue{h: access.Handler()}
 	tr := opts.Transport
 	if tr == nil {
 		tr = NewTransport()
@@ -210,8 +236,20 @@ func New(opts Options) http.Handler {
 	return g
 }
 
-// callInfo travels in the request context from ServeHTTP to the proxy hooks.
-type callInfo struct {
+// call is one request's state. It is allocated once per request and plays
+// three parts: the response writer handed to the routes (it notes status and
+// bytes for the access log), the request context handed to the proxy (its
+// Value answers ctxKey{} with the call itself, everything else is the
+// server's request context, so no extra context layer is allocated) and the
+// carrier of what the proxy hooks need.
+type call struct {
+	context.Context
+	http.ResponseWriter
+
+	status int
+	bytes  int64
+	wrote  bool // a body write happened (there is something to flush)
+
 	id       string
 	function string
 	target   *url.URL
@@ -222,12 +260,24 @@ type callInfo struct {
 
 type ctxKey struct{}
 
+// Value answers ctxKey{} with the call; other keys go to the request context.
+func (c *call) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func callOf(ctx context.Context) *call {
+	c, _ := ctx.Value(ctxKey{}).(*call)
+	return c
+}
+
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &recorder{ResponseWriter: w}
 	id, idOK := callID(r.Header.Get(HeaderCallID))
-	ci := &callInfo{id: id, start: start}
-	rec.Header().Set(HeaderCallID, ci.id)
+	rec := &call{Context: r.Context(), ResponseWriter: w, id: id, start: start}
+	w.Header()[HeaderCallID] = []string{id}
 	route := "other"
 	switch p := r.URL.Path; {
 	case r.Method == http.MethodTrace || r.Method == http.MethodConnect:
@@ -240,19 +290,19 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, "/function/"):
 		route = "function"
 		if g.callbackOK(rec, r) {
-			g.serveFunction(rec, r, ci, strings.TrimPrefix(p, "/function/"))
+			g.serveFunction(rec, r, p[len("/function/"):])
 		}
 	case strings.HasPrefix(p, "/async-function/"):
 		route = "async-function"
 		if g.callbackOK(rec, r) {
-			g.serveAsync(rec, r, ci, strings.TrimPrefix(p, "/async-function/"))
+			g.serveAsync(rec, r, p[len("/async-function/"):])
 		}
 	case p == "/system/functions":
 		route = "system"
 		g.serveList(rec, r)
 	case strings.HasPrefix(p, "/system/function/"):
 		route = "system"
-		g.serveOne(rec, r, strings.TrimPrefix(p, "/system/function/"))
+		g.serveOne(rec, r, p[len("/system/function/"):])
 	case p == "/healthz":
 		route = "healthz"
 		if g.readOnly(rec, r) {
@@ -267,19 +317,15 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.status = http.StatusOK
 	}
 	if rec.wrote && r.Method != http.MethodHead {
-		// Put the answer on the wire before the access-log line is
-		// encoded and written, so the caller does not wait for the log.
+		// Put the answer on the wire now, so the caller does not wait for
+		// the server's own end-of-request bookkeeping.
 		_ = rec.flush()
 	}
-	g.access.LogAttrs(r.Context(), slog.LevelInfo, "call",
-		slog.String("call_id", ci.id),
-		slog.String("route", route),
-		slog.String("function", ci.function),
-		slog.String("method", r.Method),
-		slog.Int("status", rec.status),
-		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-		slog.Int64("bytes", rec.bytes),
-	)
+	// Only an append to the queue here: the line is encoded and written
+	// by the queue's goroutine.
+	end := time.Now()
+	g.access.add(accessEntry{at: end, id: rec.id, route: route, function: rec.function,
+		method: r.Method, status: rec.status, dur: end.Sub(start), bytes: rec.bytes})
 }
 
 // splitName splits "NAME/rest" into NAME and "/rest".
@@ -315,17 +361,22 @@ func (g *gateway) tooLarge(w http.ResponseWriter, r *http.Request) {
 		DetailVI: fmt.Sprintf("Nội dung yêu cầu vượt quá %d byte", g.maxBody)})
 }
 
-func (g *gateway) serveFunction(w http.ResponseWriter, r *http.Request, ci *callInfo, rest string) {
+// bufferBody is the largest request body (by its Content-Length) the
+// gateway reads whole before calling the function, so that the function
+// gets headers and body in one write; larger bodies are streamed.
+const bufferBody = 64 << 10
+
+func (g *gateway) serveFunction(c *call, r *http.Request, rest string) {
 	name, path := splitName(rest)
-	ci.function = name
-	fn, ok := g.lookup(w, r, name)
+	c.function = name
+	fn, ok := g.lookup(c, r, name)
 	if !ok {
 		return
 	}
 	g.counter(name).Add(1)
 	if fn.URL == "" {
-		w.Header().Set("Retry-After", "1")
-		g.problem(w, r, problem{Code: "function_not_ready", Status: http.StatusServiceUnavailable,
+		c.Header().Set("Retry-After", "1")
+		g.problem(c, r, problem{Code: "function_not_ready", Status: http.StatusServiceUnavailable,
 			Title: "Function not ready", TitleVI: "Chức năng chưa sẵn sàng",
 			Detail:   fmt.Sprintf("function %q has no ready replica; retry shortly", name),
 			DetailVI: fmt.Sprintf("Chức năng %q chưa sẵn sàng, vui lòng thử lại sau giây lát", name)})
@@ -334,50 +385,71 @@ func (g *gateway) serveFunction(w http.ResponseWriter, r *http.Request, ci *call
 	target, err := g.targetURL(fn.URL)
 	if err != nil {
 		g.log.Error("bad function URL", "function", name, "err", err)
-		g.unavailable(w, r, name)
+		g.unavailable(c, r, name)
 		return
 	}
-	if r.ContentLength > g.maxBody {
-		g.tooLarge(w, r)
+	switch n := r.ContentLength; {
+	case n > g.maxBody:
+		g.tooLarge(c, r)
 		return
+	case n < 0 && r.Body != nil && r.Body != http.NoBody:
+		// Unknown length (chunked): cut it at the limit while streaming.
+		r.Body = http.MaxBytesReader(c, r.Body, g.maxBody)
+	case n > 0 && n <= bufferBody:
+		// The server already stops the body at its Content-Length.
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			g.unreadable(c, r)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
-	}
-	ci.target, ci.path = target, path
-	ci.timeout = g.timeout
+	c.target, c.path = target, path
+	c.timeout = g.timeout
 	if fn.Timeout > 0 {
-		ci.timeout = fn.Timeout
+		c.timeout = fn.Timeout
 	}
-	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ci), ci.timeout)
+	ctx, cancel := context.WithTimeout(c, c.timeout)
 	defer cancel()
-	g.proxy.ServeHTTP(w, r.WithContext(ctx))
+	g.proxy.ServeHTTP(c, r.WithContext(ctx))
+}
+
+// unreadable answers 400 when the request body could not be read (the
+// caller sent less than its Content-Length or went away).
+func (g *gateway) unreadable(w http.ResponseWriter, r *http.Request) {
+	g.problem(w, r, problem{Code: "bad_request", Status: http.StatusBadRequest,
+		Title: "Bad request", TitleVI: "Yêu cầu không hợp lệ",
+		Detail: "the request body could not be read", DetailVI: "Không đọc được nội dung yêu cầu"})
 }
 
 func (g *gateway) rewrite(pr *httputil.ProxyRequest) {
-	ci, _ := pr.In.Context().Value(ctxKey{}).(*callInfo)
-	pr.Out.URL.Scheme = ci.target.Scheme
-	pr.Out.URL.Host = ci.target.Host
-	pr.Out.URL.Path = ci.path
+	c := callOf(pr.In.Context())
+	pr.Out.URL.Scheme = c.target.Scheme
+	pr.Out.URL.Host = c.target.Host
+	pr.Out.URL.Path = c.path
 	pr.Out.URL.RawPath = ""
 	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 	pr.Out.Host = ""
 	pr.SetXForwarded()
-	pr.Out.Header.Set(HeaderCallID, ci.id)
-	pr.Out.Header.Set(HeaderStartTime, strconv.FormatInt(ci.start.UnixNano(), 10))
+	h := pr.Out.Header
+	// The gateway's own server answered any Expect: 100-continue when the
+	// body was read; the function gets the body at once.
+	delete(h, "Expect")
+	h[HeaderCallID] = []string{c.id}
+	h[HeaderStartTime] = []string{strconv.FormatInt(c.start.UnixNano(), 10)}
 }
 
 func (g *gateway) modifyResponse(res *http.Response) error {
 	// The gateway's X-Call-Id is already on the response writer.
-	res.Header.Del(HeaderCallID)
-	if ci, ok := res.Request.Context().Value(ctxKey{}).(*callInfo); ok {
-		res.Header.Set(HeaderDuration, strconv.FormatFloat(time.Since(ci.start).Seconds(), 'f', 6, 64))
+	delete(res.Header, HeaderCallID)
+	if c := callOf(res.Request.Context()); c != nil {
+		res.Header[HeaderDuration] = []string{strconv.FormatFloat(time.Since(c.start).Seconds(), 'f', 6, 64)}
 	}
 	return nil
 }
 
 func (g *gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	ci, _ := r.Context().Value(ctxKey{}).(*callInfo)
+	ci := callOf(r.Context())
 	name := ""
 	if ci != nil {
 		name = ci.function
@@ -405,7 +477,7 @@ func (g *gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 }
 
-func idOf(ci *callInfo) string {
+func idOf(ci *call) string {
 	if ci == nil {
 		return ""
 	}
@@ -419,7 +491,8 @@ func (g *gateway) unavailable(w http.ResponseWriter, r *http.Request, name strin
 		DetailVI: fmt.Sprintf("Không kết nối được tới chức năng %q", name)})
 }
 
-func (g *gateway) serveAsync(w http.ResponseWriter, r *http.Request, ci *callInfo, rest string) {
+func (g *gateway) serveAsync(ci *call, r *http.Request, rest string) {
+	var w http.ResponseWriter = ci
 	name, _ := splitName(rest)
 	ci.function = name
 	if _, ok := g.lookup(w, r, name); !ok {
@@ -445,9 +518,7 @@ func (g *gateway) serveAsync(w http.ResponseWriter, r *http.Request, ci *callInf
 			g.tooLarge(w, r)
 			return
 		case err != nil:
-			g.problem(w, r, problem{Code: "bad_request", Status: http.StatusBadRequest,
-				Title: "Bad request", TitleVI: "Yêu cầu không hợp lệ",
-				Detail: "the request body could not be read", DetailVI: "Không đọc được nội dung yêu cầu"})
+			g.unreadable(w, r)
 			return
 		}
 	}
@@ -608,19 +679,11 @@ func validCallbackURL(s string) bool {
 }
 
 func (g *gateway) counter(name string) *atomic.Int64 {
-	g.mu.RLock()
-	c, ok := g.counts[name]
-	g.mu.RUnlock()
-	if ok {
-		return c
+	if c, ok := g.counts.Load(name); ok {
+		return c.(*atomic.Int64)
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if c, ok = g.counts[name]; !ok {
-		c = new(atomic.Int64)
-		g.counts[name] = c
-	}
-	return c
+	c, _ := g.counts.LoadOrStore(name, new(atomic.Int64))
+	return c.(*atomic.Int64)
 }
 
 // callID keeps a caller's X-Call-Id (1 to 128 of A-Z a-z 0-9 - _ . :) or
@@ -628,18 +691,42 @@ func (g *gateway) counter(name string) *atomic.Int64 {
 // a fresh id for the error response).
 func callID(in string) (id string, ok bool) {
 	if in == "" {
-		return uuid.NewString(), true
+		return newCallID(), true
 	}
 	if len(in) > 128 {
-		return uuid.NewString(), false
+		return newCallID(), false
 	}
 	for i := 0; i < len(in); i++ {
 		c := in[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
-			return uuid.NewString(), false
+			return newCallID(), false
 		}
 	}
 	return in, true
+}
+
+// newCallID returns a random (version 4) UUID in its 36-character text
+// form. The bits come from math/rand/v2's runtime generator (ChaCha8 seeded
+// by the OS, per thread, no system call or lock): a correlation id must be
+// unique, not secret, and this costs one allocation instead of a
+// crypto/rand read on every call.
+func newCallID() string {
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], rand.Uint64())
+	binary.BigEndian.PutUint64(raw[8:], rand.Uint64())
+	raw[6] = raw[6]&0x0f | 0x40 // version 4
+	raw[8] = raw[8]&0x3f | 0x80 // RFC 9562 variant
+	var b [36]byte
+	hex.Encode(b[0:8], raw[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], raw[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], raw[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], raw[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], raw[10:])
+	return string(b[:])
 }
 
 // ProblemTypeBase prefixes every problem type slug.
@@ -715,39 +802,33 @@ type bufferPool struct{}
 func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
 func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
 
-// recorder notes the status and the bytes written, for the access log.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-	wrote  bool // a body write happened (there is something to flush)
-}
-
 // flush sends what the handler wrote so far to the client.
-func (r *recorder) flush() error {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+func (c *call) flush() error {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 		return nil
 	}
-	return http.NewResponseController(r.ResponseWriter).Flush()
+	return http.NewResponseController(c.ResponseWriter).Flush()
 }
 
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 && code >= 200 {
-		r.status = code
+// WriteHeader notes the first final status for the access log.
+func (c *call) WriteHeader(code int) {
+	if c.status == 0 && code >= 200 {
+		c.status = code
 	}
-	r.ResponseWriter.WriteHeader(code)
+	c.ResponseWriter.WriteHeader(code)
 }
 
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
+// Write counts the body bytes for the access log.
+func (c *call) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
 	}
-	r.wrote = true
-	n, err := r.ResponseWriter.Write(b)
-	r.bytes += int64(n)
+	c.wrote = true
+	n, err := c.ResponseWriter.Write(b)
+	c.bytes += int64(n)
 	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer (Flush).
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+func (c *call) Unwrap() http.ResponseWriter { return c.ResponseWriter }

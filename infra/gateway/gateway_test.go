@@ -116,6 +116,7 @@ type fixture struct {
 	queue *fakeQueue
 	src   *fakeSource
 	logs  *bytes.Buffer
+	h     *gateway.Gateway
 }
 
 func newFixture(t *testing.T, timeout time.Duration) *fixture {
@@ -139,7 +140,7 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	h := gateway.New(gateway.Options{Functions: src, Async: q, MaxBody: 1024, Timeout: timeout, Logger: logger})
 	gw := httptest.NewServer(h)
 	t.Cleanup(gw.Close)
-	return &fixture{gw: gw, up: up, queue: q, src: src, logs: logs}
+	return &fixture{gw: gw, up: up, queue: q, src: src, logs: logs, h: h}
 }
 
 type writerFunc func([]byte) (int, error)
@@ -457,7 +458,8 @@ func TestAccessLog_one_line_per_call_without_secrets(t *testing.T) {
 	f := newFixture(t, 10*time.Second)
 	do(t, http.MethodPost, f.gw.URL+"/function/procedures?cccd=001099012345", strings.NewReader("body-secret"),
 		map[string]string{"Authorization": "Bearer very-secret-token", "X-Call-Id": "log-test-1"})
-	f.gw.Close() // flush: no more writes after the handler returns
+	f.gw.Close() // no call is running any more
+	f.h.Flush()  // the queued access lines are written
 	var line map[string]any
 	found := 0
 	for _, l := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {

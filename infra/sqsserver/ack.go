@@ -132,30 +132,16 @@ func (s *Server) single(r *request, fn func(q *queue, e ackEntry, now int64) (*m
 }
 
 func (s *Server) batch(r *request, fn func(q *queue, e ackEntry, now int64) (*msgWrite, *apiError)) (any, *apiError) {
-	var in struct {
-		QueueURL string     `json:"QueueUrl"`
-		Entries  []ackEntry `json:"Entries"`
-	}
-	if e := decode(r, &in); e != nil {
-		return nil, e
-	}
-	q, e := s.lookup(in.QueueURL)
+	q, entries, e := decodeBatch(s, r, func(en ackEntry) string { return en.ID })
 	if e != nil {
 		return nil, e
 	}
-	ids := make([]string, len(in.Entries))
-	for i, en := range in.Entries {
-		ids[i] = en.ID
-	}
-	if e := checkBatchIDs(ids); e != nil {
-		return nil, e
-	}
-	errs, e := s.ack(q, in.Entries, fn)
+	errs, e := s.ack(q, entries, fn)
 	if e != nil {
 		return nil, e
 	}
 	out := ackBatchOut{Successful: []batchIDOut{}, Failed: []batchFailure{}}
-	for i, en := range in.Entries {
+	for i, en := range entries {
 		if errs[i] != nil {
 			out.Failed = append(out.Failed, failure(en.ID, errs[i]))
 			continue

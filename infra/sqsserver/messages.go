@@ -335,31 +335,44 @@ func checkBatchIDs(ids []string) *apiError {
 	return nil
 }
 
-func (s *Server) sendMessageBatch(r *request) (any, *apiError) {
+// decodeBatch reads a batch request (QueueUrl and Entries of type E),
+// resolves the queue and checks the entries' ids (count, form, distinct),
+// for SendMessageBatch, DeleteMessageBatch and ChangeMessageVisibilityBatch.
+func decodeBatch[E any](s *Server, r *request, id func(E) string) (*queue, []E, *apiError) {
 	var in struct {
-		QueueURL string      `json:"QueueUrl"`
-		Entries  []sendEntry `json:"Entries"`
+		QueueURL string `json:"QueueUrl"`
+		Entries  []E    `json:"Entries"`
 	}
 	if e := decode(r, &in); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	q, e := s.lookup(in.QueueURL)
 	if e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	ids := make([]string, len(in.Entries))
-	total := 0
 	for i, en := range in.Entries {
-		ids[i] = en.ID
+		ids[i] = id(en)
+	}
+	if e := checkBatchIDs(ids); e != nil {
+		return nil, nil, e
+	}
+	return q, in.Entries, nil
+}
+
+func (s *Server) sendMessageBatch(r *request) (any, *apiError) {
+	q, entries, e := decodeBatch(s, r, func(en sendEntry) string { return en.ID })
+	if e != nil {
+		return nil, e
+	}
+	total := 0
+	for _, en := range entries {
 		if en.MessageBody != nil {
 			total += len(*en.MessageBody)
 		}
 		for n, a := range en.MessageAttributes {
 			total += len(n) + len(a.DataType) + len(a.StringValue) + len(a.BinaryValue)
 		}
-	}
-	if e := checkBatchIDs(ids); e != nil {
-		return nil, e
 	}
 	if total > maxMaxSize {
 		return nil, errBatchTooLong(total)
@@ -378,14 +391,14 @@ func (s *Server) sendMessageBatch(r *request) (any, *apiError) {
 	var recs []*msgRecord
 	var recIDs []string
 	now := s.nowMS()
-	for i := range in.Entries {
-		rec, e := buildMessage(cfg, &in.Entries[i], r.senderID, now)
+	for i := range entries {
+		rec, e := buildMessage(cfg, &entries[i], r.senderID, now)
 		if e != nil {
-			out.Failed = append(out.Failed, failure(in.Entries[i].ID, e))
+			out.Failed = append(out.Failed, failure(entries[i].ID, e))
 			continue
 		}
 		recs = append(recs, rec)
-		recIDs = append(recIDs, in.Entries[i].ID)
+		recIDs = append(recIDs, entries[i].ID)
 	}
 	if len(recs) > 0 {
 		if e := s.enqueue(q, recs); e != nil {

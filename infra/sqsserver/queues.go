@@ -303,14 +303,20 @@ func (s *Server) setQueueAttributes(r *request) (any, *apiError) {
 	return struct{}{}, nil
 }
 
-func (s *Server) deleteQueue(r *request) (any, *apiError) {
+// queueOf reads a request whose one parameter is QueueUrl (DeleteQueue,
+// PurgeQueue) and resolves the queue.
+func (s *Server) queueOf(r *request) (*queue, *apiError) {
 	var in struct {
 		QueueURL string `json:"QueueUrl"`
 	}
 	if e := decode(r, &in); e != nil {
 		return nil, e
 	}
-	q, e := s.lookup(in.QueueURL)
+	return s.lookup(in.QueueURL)
+}
+
+func (s *Server) deleteQueue(r *request) (any, *apiError) {
+	q, e := s.queueOf(r)
 	if e != nil {
 		return nil, e
 	}
@@ -357,13 +363,7 @@ func (s *Server) deleteQueue(r *request) (any, *apiError) {
 }
 
 func (s *Server) purgeQueue(r *request) (any, *apiError) {
-	var in struct {
-		QueueURL string `json:"QueueUrl"`
-	}
-	if e := decode(r, &in); e != nil {
-		return nil, e
-	}
-	q, e := s.lookup(in.QueueURL)
+	q, e := s.queueOf(r)
 	if e != nil {
 		return nil, e
 	}

@@ -112,6 +112,30 @@ func ConfirmPayment(ctx context.Context, repo *Repository, code Code, queueName 
 	return a, outcome, nil
 }
 
+// RecordPayment applies pc to the stored application code in a
+// compare-and-swap loop, like ConfirmPayment but without staging an
+// outbox marker: for callers whose own durable record already is the
+// to-do of the event (shared/payment: a paid payment with its
+// ConfirmEvent and Applied false, finished by reconciliation after a
+// crash). The caller publishes the event when the outcome is
+// PaymentApplied or PaymentAlreadyApplied (the application's timeline
+// entry carries pc.EventID either way, so a repeat of the publish is a
+// duplicate consumers drop), and never for PaymentPaidByOther.
+func RecordPayment(ctx context.Context, repo *Repository, code Code, pc PaymentConfirmation) (Application, PaymentOutcome, error) {
+	var outcome PaymentOutcome
+	a, err := repo.Update(ctx, code, func(app *Application) error {
+		_, outcome = ApplyPaymentConfirmed(app, pc)
+		if outcome != PaymentApplied {
+			return docstore.ErrUnchanged
+		}
+		return nil
+	})
+	if err != nil {
+		return Application{}, 0, fmt.Errorf("record payment %s: %w", pc.Ref, err)
+	}
+	return a, outcome, nil
+}
+
 func methodLabel(m string) string {
 	switch m {
 	case "vnpay":

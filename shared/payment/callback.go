@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -74,9 +75,18 @@ func AuditKey(at time.Time, id string) string {
 // Audit stores raw (redacted) and returns its key; callbacks are acted on
 // only once this succeeded.
 func (s *Service) Audit(ctx context.Context, provider string, raw RawCallback) (string, error) {
+	key, rec, err := s.auditRecord(provider, raw)
+	if err != nil {
+		return "", err
+	}
+	return key, s.putAudit(ctx, key, rec)
+}
+
+// auditRecord builds the (redacted) audit record of raw and its key.
+func (s *Service) auditRecord(provider string, raw RawCallback) (string, AuditRecord, error) {
 	id, err := uuid.NewRandom()
 	if err != nil {
-		return "", fmt.Errorf("audit callback: %w", err)
+		return "", AuditRecord{}, fmt.Errorf("audit callback: %w", err)
 	}
 	now := s.now().UTC()
 	rec := AuditRecord{ID: id.String(), Provider: provider, ReceivedAt: now, Method: raw.Method, Body: redactBody(raw.Body)}
@@ -98,11 +108,15 @@ func (s *Service) Audit(ctx context.Context, provider string, raw RawCallback) (
 			rec.Headers[k] = append([]string(nil), v...)
 		}
 	}
-	key := AuditKey(now, rec.ID)
+	return AuditKey(now, rec.ID), rec, nil
+}
+
+// putAudit writes an audit record once.
+func (s *Service) putAudit(ctx context.Context, key string, rec AuditRecord) error {
 	if _, err := docstore.PutJSON(ctx, s.store, key, rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
-		return "", fmt.Errorf("audit callback: %w", err)
+		return fmt.Errorf("audit callback: %w", err)
 	}
-	return key, nil
+	return nil
 }
 
 // redactBody returns body as text, with vnp_SecureHash redacted when it is
@@ -120,46 +134,72 @@ func redactBody(body []byte) string {
 }
 
 // VNPayIPN handles one VNPAY IPN (GET with vnp_* parameters) and returns
-// the reply VNPAY expects (always with HTTP 200). It stores the call first
-// (99 if that fails), then checks in VNPAY's order: signature (97) →
-// payment exists (01) → amount equals ours (04) → not already settled (02)
-// → apply (00). Success needs vnp_ResponseCode and vnp_TransactionStatus
-// both "00" and marks the payment paid — also after an earlier failure,
-// since the money arrived; anything else marks a pending payment failed.
-// A failure after success never un-pays (02). Storage faults answer 99, so
-// VNPAY retries.
+// the reply VNPAY expects (always with HTTP 200). Every call is stored raw
+// (redacted) under payments/audit/, and checked in VNPAY's order:
+// signature (97) → payment exists (01) → amount equals ours (04) → not
+// already settled (02) → apply (00). Success needs vnp_ResponseCode and
+// vnp_TransactionStatus both "00" and marks the payment paid — also after
+// an earlier failure, since the money arrived; anything else marks a
+// pending payment failed. A failure after success never un-pays (02).
+// Storage faults answer 99, so VNPAY retries.
+//
+// Cost, and why the raw call is still stored before it is acted on: the
+// signature and parameters are checked in memory; then the audit record's
+// create-once PUT starts, and alongside it the payment's GET and its one
+// compare-and-swap PUT. That PUT — the only action — carries the same
+// redacted call on its timeline entry (Attempt.Callback), so the call
+// that changes a payment is stored in the very write that changes it,
+// atomically: it can never be acted on unstored, which is what writing
+// the audit record first guaranteed. The reply waits for both writes; a
+// call that changed nothing is answered only once its audit record is
+// stored (99 otherwise, so VNPAY retries); a call that changed the
+// payment gets its answer even if the separate audit record failed (it
+// is already stored on the payment; the failure is logged). So an IPN
+// costs one GET then one PUT, with the audit PUT overlapping them, and
+// 00 is answered once the paid state (with its payment.confirmed
+// envelope, ConfirmEvent, and Applied false) is durable. The follow-up
+// (application, event, Applied) runs in the background pool (see
+// followup.go); the paid payment is its durable to-do.
 func (s *Service) VNPayIPN(ctx context.Context, raw RawCallback) vnpay.IPNReply {
-	if _, err := s.Audit(ctx, ProviderVNPay, raw); err != nil {
+	n, early := s.checkVNPayIPN(ctx, raw)
+	auditKey, rec, err := s.auditRecord(ProviderVNPay, raw)
+	if err != nil {
 		s.log.ErrorContext(ctx, "vnpay ipn not stored: answered 99", "error", err.Error())
 		return vnpay.ReplyUnknownError
 	}
-	if s.cfg.VNPay == nil {
-		s.log.ErrorContext(ctx, "vnpay ipn received but vnpay is not configured")
-		return vnpay.ReplyUnknownError
-	}
-	if err := vnpay.Verify(s.cfg.VNPay.HashSecret, raw.Query); err != nil {
-		s.log.WarnContext(ctx, "vnpay ipn refused", "reason", err.Error())
-		return vnpay.ReplyInvalidSignature
-	}
-	n, err := vnpay.ParseIPN(raw.Query)
-	if err != nil {
-		s.log.WarnContext(ctx, "vnpay ipn malformed", "error", err.Error())
-		return vnpay.ReplyUnknownError
-	}
-	if n.TmnCode != "" && n.TmnCode != s.cfg.VNPay.TmnCode {
-		s.log.WarnContext(ctx, "vnpay ipn for another terminal", "tmn_code", n.TmnCode)
-		return vnpay.ReplyOrderNotFound
-	}
+	audited := make(chan error, 1)
+	go func() { audited <- s.putAudit(ctx, auditKey, rec) }()
 	var perr error
-	if n.Success() {
-		prov := Provider{Name: ProviderVNPay, TransactionNo: n.TransactionNo, BankCode: n.BankCode}
-		if !n.PayDate.IsZero() {
-			d := n.PayDate.UTC()
-			prov.PayDate = &d
+	if early == nil {
+		var (
+			cur  Payment
+			etag string
+		)
+		cur, etag, perr = s.repo.Get(ctx, n.TxnRef)
+		if perr == nil {
+			cb := &rec
+			if n.Success() {
+				prov := Provider{Name: ProviderVNPay, TransactionNo: n.TransactionNo, BankCode: n.BankCode}
+				if !n.PayDate.IsZero() {
+					d := n.PayDate.UTC()
+					prov.PayDate = &d
+				}
+				_, perr = s.confirmCallback(ctx, Confirmation{Ref: n.TxnRef, AmountVND: n.AmountVND, Provider: prov, PaidAt: n.PayDate,
+					CorrelationID: raw.CorrelationID, Callback: cb}, cur, etag)
+			} else {
+				_, perr = s.failFrom(ctx, cur, etag, n.AmountVND, ProviderVNPay, n.ResponseCode+"/"+n.TransactionStatus, "vnpay reported an unsuccessful payment", cb)
+			}
 		}
-		_, perr = s.Confirm(ctx, Confirmation{Ref: n.TxnRef, AmountVND: n.AmountVND, Provider: prov, PaidAt: n.PayDate, CorrelationID: raw.CorrelationID})
-	} else {
-		_, perr = s.Fail(ctx, n.TxnRef, n.AmountVND, ProviderVNPay, n.ResponseCode+"/"+n.TransactionStatus, "vnpay reported an unsuccessful payment")
+	}
+	if aerr := <-audited; aerr != nil {
+		if early != nil || perr != nil {
+			s.log.ErrorContext(ctx, "vnpay ipn not stored: answered 99", "error", aerr.Error())
+			return vnpay.ReplyUnknownError
+		}
+		s.log.ErrorContext(ctx, "vnpay ipn audit record not written; the call is stored on the payment it changed", "ref", n.TxnRef, "error", aerr.Error())
+	}
+	if early != nil {
+		return *early
 	}
 	reply := vnpayReply(perr)
 	if reply.RspCode == vnpay.ReplyUnknownError.RspCode {
@@ -168,6 +208,31 @@ func (s *Service) VNPayIPN(ctx context.Context, raw RawCallback) vnpay.IPNReply 
 		s.log.InfoContext(ctx, "vnpay ipn handled", "ref", n.TxnRef, "rsp_code", reply.RspCode, "success", n.Success())
 	}
 	return reply
+}
+
+// checkVNPayIPN does the checks of an IPN that need no storage
+// (configuration, signature, parameters, terminal) and returns the parsed
+// notification, or the reply to give (after the call is stored).
+func (s *Service) checkVNPayIPN(ctx context.Context, raw RawCallback) (vnpay.IPN, *vnpay.IPNReply) {
+	refuse := func(r vnpay.IPNReply) (vnpay.IPN, *vnpay.IPNReply) { return vnpay.IPN{}, &r }
+	if s.cfg.VNPay == nil {
+		s.log.ErrorContext(ctx, "vnpay ipn received but vnpay is not configured")
+		return refuse(vnpay.ReplyUnknownError)
+	}
+	if err := vnpay.Verify(s.cfg.VNPay.HashSecret, raw.Query); err != nil {
+		s.log.WarnContext(ctx, "vnpay ipn refused", "reason", err.Error())
+		return refuse(vnpay.ReplyInvalidSignature)
+	}
+	n, err := vnpay.ParseIPN(raw.Query)
+	if err != nil {
+		s.log.WarnContext(ctx, "vnpay ipn malformed", "error", err.Error())
+		return refuse(vnpay.ReplyUnknownError)
+	}
+	if n.TmnCode != "" && n.TmnCode != s.cfg.VNPay.TmnCode {
+		s.log.WarnContext(ctx, "vnpay ipn for another terminal", "tmn_code", n.TmnCode)
+		return refuse(vnpay.ReplyOrderNotFound)
+	}
+	return n, nil
 }
 
 // vnpayReply maps the outcome of Confirm/Fail to VNPAY's reply.
@@ -338,53 +403,81 @@ type eventRecord struct {
 }
 
 // BankWebhook handles one partner-bank webhook call. It stores the call
-// first, verifies X-Motcua-Signature against every configured secret with
-// the tolerance (ErrBadSignature, 401), decodes and validates the event
-// (422), then processes each event id once: a replay of a finished event
-// answers "duplicate" with the same ref; the same id with another body is
-// ErrEventIDReused (409). The transfer is matched to a payment by the
-// reference in its note and by amount and confirms it; a transfer that
-// matches nothing, pays the wrong amount, goes to another account or pays
-// an already-paid payment is recorded under payments/unmatched/ for staff
-// ("unmatched"). Storage faults are returned (5xx, the bank retries; the
-// processing is idempotent).
+// before anything is acted on, verifies X-Motcua-Signature against every
+// configured secret with the tolerance (ErrBadSignature, 401), decodes and
+// validates the event (422), then processes each event id once: a replay
+// of a finished event answers "duplicate" with the same ref; the same id
+// with another body is ErrEventIDReused (409). The transfer is matched to
+// a payment by the reference in its note and by amount and confirms it; a
+// transfer that matches nothing, pays the wrong amount, goes to another
+// account or pays an already-paid payment is recorded under
+// payments/unmatched/ for staff ("unmatched"). Storage faults are returned
+// (5xx, the bank retries; the processing is idempotent).
+//
+// Cost: signature and body are checked in memory first; then three
+// independent requests run at once — the audit record's PUT, the event
+// record's create-once PUT and the payment's GET. The event record is
+// bookkeeping, not an action: it only says the event was seen (Done
+// false), so if the audit write fails the call answers 5xx and the bank's
+// retry processes the event again. Then one compare-and-swap PUT makes the
+// payment paid and the bank is answered; the event's outcome (Done) and
+// the payment's follow-up are written in the background (a lost Done only
+// means a replay is processed again and answers "duplicate").
 func (s *Service) BankWebhook(ctx context.Context, raw RawCallback) (BankResult, error) {
-	auditKey, err := s.Audit(ctx, ProviderBank, raw)
+	ev, early := s.checkBankEvent(ctx, raw)
+	auditKey, audit, err := s.auditRecord(ProviderBank, raw)
 	if err != nil {
-		return BankResult{}, err
-	}
-	if s.secrets == nil {
-		return BankResult{}, errors.New("bank webhook: no secrets configured")
-	}
-	secrets, err := s.secrets()
-	if err != nil {
-		return BankResult{}, fmt.Errorf("bank webhook: secrets: %w", err)
-	}
-	if err := webhook.Verify(raw.Header.Get(webhook.Header), raw.Body, secrets, s.now(), s.cfg.WebhookTolerance); err != nil {
-		if errors.Is(err, webhook.ErrNoSecrets) {
-			return BankResult{}, fmt.Errorf("bank webhook: %w", err)
-		}
-		s.log.WarnContext(ctx, "bank webhook refused", "reason", err.Error(), "audit_key", auditKey)
-		return BankResult{}, ErrBadSignature
-	}
-	var ev BankEvent
-	dec := json.NewDecoder(bytes.NewReader(raw.Body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		return BankResult{}, httpx.BadRequest("malformed_json", "The body is not a bank event: "+jsonErr(err), "Nội dung không phải sự kiện ngân hàng hợp lệ.")
-	}
-	if err := ev.validate(); err != nil {
 		return BankResult{}, err
 	}
 	sum := sha256.Sum256(raw.Body)
 	rec := eventRecord{EventID: ev.EventID, BodySHA256: hex.EncodeToString(sum[:]), ReceivedAt: s.now().UTC(), AuditKey: auditKey}
 	key := EventKey(ProviderBank, ev.EventID)
-	if _, err := docstore.PutJSON(ctx, s.store, key, rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
-		if !errors.Is(err, docstore.ErrConflict) {
-			return BankResult{}, fmt.Errorf("bank webhook %s: %w", ev.EventID, err)
+	ref := ""
+	if early == nil && s.accountOK(ev) {
+		ref = FindRef(ev.TransferNote)
+	}
+	var (
+		wg         sync.WaitGroup
+		recTag     string
+		recErr     error
+		cur        Payment
+		etag       string
+		gerr       error
+		aerr       error
+		readRecord = early == nil
+	)
+	if readRecord {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			recTag, recErr = docstore.PutJSON(ctx, s.store, key, rec, docstore.PutOptions{IfNoneMatch: true})
+		}()
+	}
+	if ref != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cur, etag, gerr = s.repo.Get(ctx, ref)
+		}()
+	}
+	aerr = s.putAudit(ctx, auditKey, audit)
+	wg.Wait()
+	if aerr != nil {
+		return BankResult{}, aerr
+	}
+	if early != nil {
+		if errors.Is(early, ErrBadSignature) {
+			s.log.WarnContext(ctx, "bank webhook refused", "audit_key", auditKey)
+		}
+		return BankResult{}, early
+	}
+	if recErr != nil {
+		if !errors.Is(recErr, docstore.ErrConflict) {
+			return BankResult{}, fmt.Errorf("bank webhook %s: %w", ev.EventID, recErr)
 		}
 		var old eventRecord
-		if _, err := docstore.GetJSON(ctx, s.store, key, &old); err != nil {
+		tag, err := docstore.GetJSON(ctx, s.store, key, &old)
+		if err != nil {
 			return BankResult{}, fmt.Errorf("bank webhook %s: %w", ev.EventID, err)
 		}
 		if old.BodySHA256 != rec.BodySHA256 {
@@ -396,12 +489,59 @@ func (s *Service) BankWebhook(ctx context.Context, raw RawCallback) (BankResult,
 		}
 		// Seen but not finished (in flight, or crashed): processing is
 		// idempotent, so do it again.
+		rec.ReceivedAt, recTag = old.ReceivedAt, tag
 	}
-	res, err := s.processTransfer(ctx, ev, auditKey, raw.CorrelationID)
+	res, err := s.processTransfer(ctx, ev, auditKey, raw.CorrelationID, transferRead{ref: ref, cur: cur, etag: etag, err: gerr})
 	if err != nil {
 		return BankResult{}, err
 	}
-	err = docstore.Update(ctx, s.store, key, &rec, func() error {
+	s.follow.submit(ctx, func(ctx context.Context) { s.recordEventDone(ctx, key, rec, recTag, res) })
+	s.log.InfoContext(ctx, "bank webhook handled", "event_id", ev.EventID, "status", res.Status, "ref", res.Ref, "reason", res.Reason)
+	return res, nil
+}
+
+// checkBankEvent does the checks of a bank call that need no storage
+// (secrets, signature, JSON, fields) and returns the event, or the error
+// to return once the call is stored.
+func (s *Service) checkBankEvent(ctx context.Context, raw RawCallback) (BankEvent, error) {
+	if s.secrets == nil {
+		return BankEvent{}, errors.New("bank webhook: no secrets configured")
+	}
+	secrets, err := s.secrets()
+	if err != nil {
+		return BankEvent{}, fmt.Errorf("bank webhook: secrets: %w", err)
+	}
+	if err := webhook.Verify(raw.Header.Get(webhook.Header), raw.Body, secrets, s.now(), s.cfg.WebhookTolerance); err != nil {
+		if errors.Is(err, webhook.ErrNoSecrets) {
+			return BankEvent{}, fmt.Errorf("bank webhook: %w", err)
+		}
+		s.log.WarnContext(ctx, "bank webhook signature refused", "reason", err.Error())
+		return BankEvent{}, ErrBadSignature
+	}
+	var ev BankEvent
+	dec := json.NewDecoder(bytes.NewReader(raw.Body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		return BankEvent{}, httpx.BadRequest("malformed_json", "The body is not a bank event: "+jsonErr(err), "Nội dung không phải sự kiện ngân hàng hợp lệ.")
+	}
+	if err := ev.validate(); err != nil {
+		return BankEvent{}, err
+	}
+	return ev, nil
+}
+
+// recordEventDone marks a bank event processed with its result (after the
+// answer): a compare-and-swap on the ETag the record was created or read
+// with, else a read-modify-write. A failure is only logged: a replay then
+// processes the event again, idempotently.
+func (s *Service) recordEventDone(ctx context.Context, key string, rec eventRecord, etag string, res BankResult) {
+	rec.Done, rec.Result = true, res
+	if etag != "" {
+		if _, err := docstore.PutJSON(ctx, s.store, key, rec, docstore.PutOptions{IfMatch: etag}); err == nil {
+			return
+		}
+	}
+	err := docstore.Update(ctx, s.store, key, &rec, func() error {
 		if rec.Done {
 			return docstore.ErrUnchanged
 		}
@@ -409,10 +549,25 @@ func (s *Service) BankWebhook(ctx context.Context, raw RawCallback) (BankResult,
 		return nil
 	}, 0)
 	if err != nil {
-		s.log.WarnContext(ctx, "bank event outcome not recorded", "event_id", ev.EventID, "error", err.Error())
+		s.log.WarnContext(ctx, "bank event outcome not recorded", "event_id", rec.EventID, "error", err.Error())
 	}
-	s.log.InfoContext(ctx, "bank webhook handled", "event_id", ev.EventID, "status", res.Status, "ref", res.Ref, "reason", res.Reason)
-	return res, nil
+}
+
+// accountOK reports whether ev credits our collecting account (or names
+// none).
+func (s *Service) accountOK(ev BankEvent) bool {
+	c := s.cfg.VietQR
+	return c == nil || ev.AccountNumber == "" || ev.AccountNumber == c.AccountNumber
+}
+
+// transferRead is the payment read for a transfer alongside the audit
+// write: its ref ("" when none was read), the payment and ETag, or the
+// read's error.
+type transferRead struct {
+	ref  string
+	cur  Payment
+	etag string
+	err  error
 }
 
 func jsonErr(err error) string {
@@ -430,8 +585,9 @@ func jsonErr(err error) string {
 	return "invalid JSON"
 }
 
-// processTransfer matches one verified transfer (idempotent per event).
-func (s *Service) processTransfer(ctx context.Context, ev BankEvent, auditKey, correlationID string) (BankResult, error) {
+// processTransfer matches one verified transfer (idempotent per event),
+// confirming from the payment already read (rd).
+func (s *Service) processTransfer(ctx context.Context, ev BankEvent, auditKey, correlationID string, rd transferRead) (BankResult, error) {
 	occurred := ev.OccurredAt.UTC()
 	u := Unmatched{
 		ID: ProviderBank + "-" + ev.EventID, Provider: ProviderBank, AmountVND: ev.Amount, EventID: ev.EventID,
@@ -446,16 +602,22 @@ func (s *Service) processTransfer(ctx context.Context, ev BankEvent, auditKey, c
 		s.log.WarnContext(ctx, "bank transfer recorded for staff", "event_id", ev.EventID, "reason", reason, "ref", u.Ref)
 		return BankResult{EventID: ev.EventID, Status: BankUnmatched, Ref: u.Ref, Reason: reason}, nil
 	}
-	if c := s.cfg.VietQR; c != nil && ev.AccountNumber != "" && ev.AccountNumber != c.AccountNumber {
+	if !s.accountOK(ev) {
 		return unmatched(ReasonWrongAccount)
 	}
-	ref := FindRef(ev.TransferNote)
+	ref := rd.ref
 	if ref == "" {
 		return unmatched(ReasonNoReference)
 	}
 	u.Ref = ref
 	prov := Provider{Name: ProviderBank, TransactionNo: ev.TransactionID, BankCode: ev.BankCode, EventID: ev.EventID, PayDate: &occurred}
-	p, err := s.Confirm(ctx, Confirmation{Ref: ref, AmountVND: ev.Amount, Provider: prov, PaidAt: occurred, CorrelationID: correlationID})
+	var (
+		p   Payment
+		err = rd.err
+	)
+	if err == nil {
+		p, err = s.confirmCallback(ctx, Confirmation{Ref: ref, AmountVND: ev.Amount, Provider: prov, PaidAt: occurred, CorrelationID: correlationID}, rd.cur, rd.etag)
+	}
 	u.ApplicationCode, u.ExpectedVND = p.ApplicationCode, p.AmountVND
 	switch {
 	case err == nil:

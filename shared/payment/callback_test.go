@@ -19,8 +19,11 @@ import (
 	"motcua/shared/payment/webhook"
 )
 
+// vnpayIPN posts one IPN and waits for its background follow-up.
 func (e *env) vnpayIPN(q url.Values) vnpay.IPNReply {
-	return e.svc.VNPayIPN(context.Background(), payment.RawCallback{Method: http.MethodGet, Query: q})
+	r := e.svc.VNPayIPN(context.Background(), payment.RawCallback{Method: http.MethodGet, Query: q})
+	e.settle()
+	return r
 }
 
 // failingStore fails every Put under a prefix.
@@ -82,8 +85,17 @@ func TestVNPayIPN_every_RspCode(t *testing.T) {
 			wantCode: "00", wantState: payment.StatePaid},
 		{name: "response_00_status_not_00_is_failure", query: func(p payment.Payment) url.Values { return ipn(p.Ref, p.AmountVND, "00", "01", "0", hashSecret) },
 			wantCode: "00", wantState: payment.StateFailed},
-		{name: "audit_store_down_99", broken: true, query: func(p payment.Payment) url.Values { return ipn(p.Ref, p.AmountVND, "00", "00", "1", hashSecret) },
+		// With the audit prefix unwritable, a call that would change
+		// nothing is answered 99 (VNPAY retries until it is stored); a call
+		// that pays is stored on the payment's timeline in the same write
+		// (Attempt.Callback), so it is answered 00.
+		{name: "audit_store_down_refused_call_99", broken: true, query: func(p payment.Payment) url.Values { return ipn(p.Ref, p.AmountVND, "00", "00", "1", "wrong-secret") },
 			wantCode: "99", wantState: payment.StatePending},
+		{name: "audit_store_down_unknown_order_99", broken: true, query: func(p payment.Payment) url.Values {
+			return ipn("MCZZZZZZZZZZZZ", p.AmountVND, "00", "00", "1", hashSecret)
+		}, wantCode: "99", wantState: payment.StatePending},
+		{name: "audit_store_down_payment_stored_on_payment_00", broken: true, query: func(p payment.Payment) url.Values { return ipn(p.Ref, p.AmountVND, "00", "00", "1", hashSecret) },
+			wantCode: "00", wantState: payment.StatePaid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,11 +114,23 @@ func TestVNPayIPN_every_RspCode(t *testing.T) {
 				}
 			}
 			reply := svc.VNPayIPN(context.Background(), payment.RawCallback{Method: http.MethodGet, Query: tc.query(p)})
+			if err := svc.WaitFollowUps(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 			if reply.RspCode != tc.wantCode {
 				t.Fatalf("RspCode = %s (%s), want %s", reply.RspCode, reply.Message, tc.wantCode)
 			}
-			if got := e.payment(t, p.Ref).State; got != tc.wantState {
-				t.Fatalf("state = %s, want %s", got, tc.wantState)
+			got := e.payment(t, p.Ref)
+			if got.State != tc.wantState {
+				t.Fatalf("state = %s, want %s", got.State, tc.wantState)
+			}
+			// The call that changed the payment is stored on its timeline
+			// entry, its signature redacted.
+			if last := got.Timeline[len(got.Timeline)-1]; tc.wantCode == "00" {
+				if last.Callback == nil || last.Callback.Provider != payment.ProviderVNPay || last.Callback.Query["vnp_TxnRef"][0] != p.Ref ||
+					last.Callback.Query[vnpay.ParamSecureHash][0] != payment.Redacted {
+					t.Fatalf("timeline entry %+v does not carry the redacted call", last)
+				}
 			}
 			app := e.app(t, a.Code)
 			paid := tc.wantState == payment.StatePaid
@@ -172,6 +196,7 @@ func TestVNPayIPN_50_concurrent_duplicates_pay_once_one_event(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	e.settle()
 	count := map[string]int{}
 	for _, c := range codes {
 		count[c]++
@@ -274,6 +299,7 @@ func TestBankWebhook(t *testing.T) {
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			res, err := e.svc.BankWebhook(ctx, st.call)
+			e.settle()
 			if st.want.err != nil {
 				if !errors.Is(err, st.want.err) {
 					t.Fatalf("err = %v, want %v", err, st.want.err)
@@ -326,6 +352,7 @@ func TestBankWebhook_50_concurrent_identical_events(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	e.settle()
 	count := map[string]int{}
 	for i := range n {
 		if errs[i] != nil {
@@ -401,8 +428,9 @@ func TestFinish_repairs_a_crash_after_the_payment_write(t *testing.T) {
 	e := newEnv(t)
 	a := e.addApp(t, "STP-260302-0600", application.StatusAwaitingPayment)
 	p := e.pay(t, a.Code, payment.MethodVNPay)
-	// The publish fails: the payment and the application are written, the
-	// event stays in the outbox and RepairOutbox publishes it.
+	// The publish fails: the bank gets 00 (the payment is paid, durably),
+	// the application is updated, and the payment stays a to-do (Applied
+	// false) that Finish (reconciliation) completes with one event.
 	e.q.FailNextPublish(errors.New("sqs down"))
 	if r := e.vnpayIPN(ipn(p.Ref, p.AmountVND, "00", "00", "1", hashSecret)); r.RspCode != "00" {
 		t.Fatalf("RspCode %s", r.RspCode)
@@ -410,16 +438,24 @@ func TestFinish_repairs_a_crash_after_the_payment_write(t *testing.T) {
 	if n := len(e.q.Published(eventsQueue)); n != 0 {
 		t.Fatalf("%d events published through a failing queue", n)
 	}
-	res, err := application.RepairOutbox(context.Background(), e.store, e.q, 0, quiet)
-	if err != nil || res.Published != 1 {
-		t.Fatalf("repair = %+v, %v", res, err)
+	if got := e.payment(t, p.Ref); got.State != payment.StatePaid || got.Applied {
+		t.Fatalf("payment %s applied=%v, want paid and not applied", got.State, got.Applied)
+	}
+	if err := e.svc.Finish(context.Background(), p.Ref); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.q.Published(eventsQueue)); n != 1 || !e.payment(t, p.Ref).Applied {
+		t.Fatalf("after Finish: %d events, applied %v", n, e.payment(t, p.Ref).Applied)
+	}
+	if app := e.app(t, a.Code); app.Fee.PaymentState != application.PaymentPaid {
+		t.Fatalf("application fee %s", app.Fee.PaymentState)
 	}
 
 	// A crash right after the payment write (application not updated):
 	// a duplicate callback after the grace period, or Finish, completes it.
 	b := e.addApp(t, "STP-260302-0601", application.StatusAwaitingPayment)
 	pb := e.pay(t, b.Code, payment.MethodVNPay)
-	_, err = e.svc.Repository().Update(context.Background(), pb.Ref, func(x *payment.Payment) error {
+	_, err := e.svc.Repository().Update(context.Background(), pb.Ref, func(x *payment.Payment) error {
 		env, err := newConfirmEvent(*x)
 		if err != nil {
 			return err
@@ -465,6 +501,7 @@ func TestSecondPaymentOfAPaidApplication_is_reported_for_refund(t *testing.T) {
 	// Both transfers arrive: the late one for the expired payment too.
 	for i, p := range []payment.Payment{second, first} {
 		res, err := e.svc.BankWebhook(context.Background(), signedBank(t, transfer(fmt.Sprintf("ev-r%d", i), p.Ref, p.AmountVND), e.clock.Now(), newSecret))
+		e.settle()
 		if err != nil || res.Status != payment.BankConfirmed {
 			t.Fatalf("transfer %d: %+v %v", i, res, err)
 		}

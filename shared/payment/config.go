@@ -29,6 +29,9 @@ const (
 	KeyVietQRAccount = "MOTCUA_VIETQR_ACCOUNT"
 	// KeyVietQRName is the collecting account's holder.
 	KeyVietQRName = "MOTCUA_VIETQR_NAME"
+	// KeyFollowUpWorkers is how many confirmation follow-ups a
+	// payment-callback process runs at once in the background (default 8).
+	KeyFollowUpWorkers = "MOTCUA_PAYMENT_FOLLOWUP_WORKERS"
 	// SecretVNPayTmnCode is the VNPAY terminal code.
 	SecretVNPayTmnCode = "vnpay-tmn-code"
 	// SecretVNPayHashSecret is the VNPAY hash secret.
@@ -61,8 +64,9 @@ func LoadConfig(src config.Source, secrets config.Secrets, needs Needs, log *slo
 	}
 	r := config.NewReader(src)
 	cfg := Config{
-		TTL:         r.Duration(KeyTTL, config.Default(DefaultTTL), config.Min(time.Minute), config.Max(24*time.Hour)),
-		EventsQueue: r.String(KeyEventsQueue, config.Default(DefaultEventsQueue)),
+		TTL:             r.Duration(KeyTTL, config.Default(DefaultTTL), config.Min(time.Minute), config.Max(24*time.Hour)),
+		EventsQueue:     r.String(KeyEventsQueue, config.Default(DefaultEventsQueue)),
+		FollowUpWorkers: r.Int(KeyFollowUpWorkers, config.Default(DefaultFollowUpWorkers), config.Min(1), config.Max(256)),
 	}
 	payURL := r.String(KeyVNPayPayURL, config.Default(vnpay.SandboxPayURL))
 	returnURL := r.String(KeyVNPayReturnURL)

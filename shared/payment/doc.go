@@ -11,10 +11,15 @@
 // creates or returns the one active payment of an application; provider
 // callbacks (Service.VNPayIPN, Service.BankWebhook) are stored raw, verified
 // and applied with Service.Confirm / Service.Fail, which are idempotent and
-// safe under concurrent duplicates: a payment becomes paid once, the
-// application's fee is marked paid (awaiting_payment → processing) and one
-// payment.confirmed event goes to the payment-events queue through the
-// outbox. Reconciliation uses Confirm, Expire and Finish.
+// safe under concurrent duplicates: a payment becomes paid once (its
+// payment.confirmed envelope fixed in the same write, Applied false), the
+// provider is answered, and the follow-up — the application's fee marked
+// paid (awaiting_payment → processing), one payment.confirmed event on the
+// payment-events queue, Applied set — runs in a bounded background pool
+// (followup.go); the paid payment with Applied false is its durable to-do,
+// finished by reconciliation (mode unfinished, every minute) after a crash.
+// Reconciliation uses Confirm (which finishes before returning), Expire and
+// Finish.
 //
 // Storage layout (data bucket):
 //

@@ -55,6 +55,15 @@ type env struct {
 	cfg   payment.Config
 }
 
+// settle waits for the follow-ups of every callback answered so far.
+func (e *env) settle() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.svc.WaitFollowUps(ctx); err != nil {
+		panic("follow-ups did not finish: " + err.Error())
+	}
+}
+
 func testConfig() payment.Config {
 	return payment.Config{
 		TTL:         15 * time.Minute,

@@ -93,6 +93,11 @@ type Attempt struct {
 	Code string `json:"code,omitempty"`
 	// Note explains it.
 	Note string `json:"note,omitempty"`
+	// Callback is the provider's call that made this change (redacted as
+	// in the audit record), stored in the same write as the change: a
+	// callback is never acted on without being stored, even when its
+	// audit record is written alongside (VNPayIPN).
+	Callback *AuditRecord `json:"callback,omitempty"`
 }
 
 // QR is the VietQR transfer a vietqr payment asks for.

@@ -76,7 +76,7 @@ func (s *Service) Pay(ctx context.Context, in PayInput) (p Payment, created bool
 			case gerr != nil:
 				return Payment{}, false, gerr
 			case old.State == StatePaid:
-				if ferr := s.finish(ctx, old); ferr != nil {
+				if _, ferr := s.finishFrom(ctx, old, ""); ferr != nil {
 					s.log.WarnContext(ctx, "finishing a paid payment failed", "ref", old.Ref, "error", ferr.Error())
 				}
 				return Payment{}, false, ErrAlreadyPaid.WithExtra(map[string]any{"payment_ref": old.Ref})
@@ -218,8 +218,10 @@ func (s *Service) Lookup(ctx context.Context, raw, pin, client string) (Payment,
 		}
 	}
 	if p.State == StatePaid && !p.Applied && s.now().Sub(confirmedAt(p)) > finishGrace {
-		if err := s.finish(ctx, p); err != nil {
+		if fp, err := s.finishFrom(ctx, p, ""); err != nil {
 			s.log.WarnContext(ctx, "finishing a paid payment failed", "ref", p.Ref, "error", err.Error())
+		} else {
+			p = fp
 		}
 	}
 	return p, nil

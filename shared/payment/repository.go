@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,6 +94,90 @@ func (r *Repository) Update(ctx context.Context, ref string, mutate func(*Paymen
 		return Payment{}, fmt.Errorf("update payment %s: %w", ref, err)
 	}
 	return p, nil
+}
+
+// UpdateFrom is Update starting from a copy of the payment already read
+// (cur, with its ETag): the first write is a compare-and-swap on etag
+// without a second read; if another writer got there first it re-reads
+// and retries like Update. It returns the payment as stored and its new
+// ETag (for a follow-up compare-and-swap that need not read it again).
+// An etag of "" reads first. mutate returning docstore.ErrUnchanged skips
+// the write and returns the payment as read (and its ETag).
+func (r *Repository) UpdateFrom(ctx context.Context, cur Payment, etag string, mutate func(*Payment) error) (Payment, string, error) {
+	id, perr := ParseRef(cur.Ref)
+	if perr != nil || id.String() != cur.Ref {
+		return Payment{}, "", fmt.Errorf("update payment %q: %w", cur.Ref, ErrNotFound)
+	}
+	ref := cur.Ref
+	var lastErr error
+	for attempt := 0; attempt <= updateRetries; attempt++ {
+		if attempt > 0 || etag == "" {
+			if attempt > 1 {
+				if err := pause(ctx, attempt); err != nil {
+					return Payment{}, "", fmt.Errorf("update payment %s: %w", ref, err)
+				}
+			}
+			p, tag, err := r.Get(ctx, ref)
+			if err != nil {
+				return Payment{}, "", err
+			}
+			cur, etag = p, tag
+		}
+		next := clonePayment(cur)
+		if err := mutate(&next); err != nil {
+			if errors.Is(err, docstore.ErrUnchanged) {
+				return cur, etag, nil
+			}
+			return Payment{}, "", fmt.Errorf("update payment %s: %w", ref, err)
+		}
+		next.Version++
+		tag, err := docstore.PutJSON(ctx, r.store, Key(id), next, docstore.PutOptions{IfMatch: etag})
+		if err == nil {
+			return next, tag, nil
+		}
+		if errors.Is(err, docstore.ErrNotFound) {
+			return Payment{}, "", fmt.Errorf("update payment %s: %w", ref, ErrNotFound)
+		}
+		if !lostRace(err) {
+			return Payment{}, "", fmt.Errorf("update payment %s: %w", ref, err)
+		}
+		lastErr = err
+	}
+	return Payment{}, "", fmt.Errorf("update payment %s: gave up after %d attempts: %w", ref, updateRetries+1, lastErr)
+}
+
+// clonePayment copies p deeply enough that a mutate function changing the
+// copy (its timeline, provider, event) leaves p as read.
+func clonePayment(p Payment) Payment {
+	q := p
+	q.Timeline = slices.Clone(p.Timeline)
+	if p.Provider != nil {
+		prov := *p.Provider
+		q.Provider = &prov
+	}
+	if p.ConfirmEvent != nil {
+		env := *p.ConfirmEvent
+		q.ConfirmEvent = &env
+	}
+	if p.PaidAt != nil {
+		t := *p.PaidAt
+		q.PaidAt = &t
+	}
+	return q
+}
+
+// pause sleeps a short jittered backoff (capped near 64 ms) or until ctx
+// ends.
+func pause(ctx context.Context, attempt int) error {
+	ceiling := time.Millisecond << min(attempt, 6)
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(ceiling)) + 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Active reads the active-payment marker of application code and its

@@ -10,7 +10,6 @@ import (
 	"motcua/shared/application"
 	"motcua/shared/citizenguard"
 	"motcua/shared/docstore"
-	"motcua/shared/outbox"
 	"motcua/shared/payment/vietqr"
 	"motcua/shared/payment/vnpay"
 	"motcua/shared/queue"
@@ -54,6 +53,10 @@ type Config struct {
 	// WebhookTolerance is the accepted clock skew of bank webhooks;
 	// webhook.DefaultTolerance (300 s) when zero.
 	WebhookTolerance time.Duration
+	// FollowUpWorkers and FollowUpQueue size the background pool that
+	// finishes confirmations after the provider was answered;
+	// DefaultFollowUpWorkers and DefaultFollowUpQueue when zero.
+	FollowUpWorkers, FollowUpQueue int
 }
 
 // Deps are the Service's collaborators.
@@ -88,6 +91,7 @@ type Service struct {
 	cfg     Config
 	now     func() time.Time
 	log     *slog.Logger
+	follow  *followUps
 }
 
 // NewService checks deps and cfg and returns a Service.
@@ -137,10 +141,12 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 		d.Guard = citizenguard.New(d.Store, citizenguard.WithLogger(d.Log))
 	}
 	apps := application.NewRepository(d.Store)
-	return &Service{
+	s := &Service{
 		repo: NewRepository(d.Store), apps: apps, store: d.Store, access: application.NewAccess(apps, d.Guard),
 		pub: d.Publisher, guard: d.Guard, secrets: d.BankSecrets, cfg: cfg, now: d.Now, log: d.Log,
-	}, nil
+	}
+	s.follow = newFollowUps(cfg.FollowUpWorkers, cfg.FollowUpQueue)
+	return s, nil
 }
 
 // Repository returns the payment repository.
@@ -171,28 +177,81 @@ type Confirmation struct {
 	PaidAt time.Time
 	// CorrelationID goes into the event.
 	CorrelationID string
+	// Callback is the provider's call, stored on the paid timeline entry
+	// (nil when the confirmation comes from reconciliation).
+	Callback *AuditRecord
 }
 
 // Confirm marks payment c.Ref paid — from pending, and also from failed,
-// expired or cancelled, since the money arrived — then records it on the
-// application (fee paid, awaiting_payment → processing) and publishes one
-// payment.confirmed event through the outbox. Exactly one of any number of
-// concurrent Confirm calls for a ref wins; the others get
+// expired or cancelled, since the money arrived — then, before returning,
+// records it on the application (fee paid, awaiting_payment →
+// processing), publishes one payment.confirmed event and sets Applied
+// (the follow-up, see finishFrom). Reconciliation uses it; the provider
+// callbacks use confirmCallback, which answers once the paid state is
+// durable and runs the same follow-up in the background. Exactly one of
+// any number of concurrent Confirm calls for a ref wins; the others get
 // ErrAlreadyConfirmed, as does any later call. A wrong amount gives
 // ErrAmountMismatch and changes nothing; an unknown ref ErrNotFound. If
 // the follow-up fails after the payment was marked paid the error is
-// returned (the caller answers with a retryable failure) and the next
-// duplicate callback, or Finish, completes it.
+// returned and the payment stays paid with Applied false: a durable to-do
+// that the next duplicate callback after finishGrace, Finish or
+// reconciliation completes.
 func (s *Service) Confirm(ctx context.Context, c Confirmation) (Payment, error) {
+	p, etag, err := s.markPaid(ctx, c, Payment{Ref: c.Ref}, "")
+	if err != nil {
+		if errors.Is(err, ErrAlreadyConfirmed) && s.pastGrace(p) {
+			if fp, ferr := s.finishFrom(ctx, p, ""); ferr != nil {
+				return p, ferr
+			} else {
+				p = fp
+			}
+		}
+		return p, err
+	}
+	return s.finishFrom(ctx, p, etag)
+}
+
+// confirmCallback is Confirm for a provider callback: it marks the payment
+// paid starting from cur as already read with its ETag (no second read),
+// and queues the follow-up in the process's bounded background pool
+// instead of waiting for it, so the provider is answered as soon as the
+// paid state (with its ConfirmEvent) is durable. A duplicate arriving
+// after finishGrace while the follow-up is still not done queues it again
+// (a crash of the confirming process is repaired).
+func (s *Service) confirmCallback(ctx context.Context, c Confirmation, cur Payment, etag string) (Payment, error) {
+	p, etag, err := s.markPaid(ctx, c, cur, etag)
+	if err != nil {
+		if errors.Is(err, ErrAlreadyConfirmed) && !p.Applied && s.pastGrace(p) {
+			s.later(ctx, p, "")
+		}
+		return p, err
+	}
+	s.later(ctx, p, etag)
+	return p, nil
+}
+
+// pastGrace reports whether p was marked paid longer than finishGrace ago
+// (so its follow-up no longer belongs to the request that confirmed it).
+func (s *Service) pastGrace(p Payment) bool {
+	return p.State == StatePaid && !p.Applied && s.now().UTC().Sub(confirmedAt(p)) > finishGrace
+}
+
+// markPaid is the one durable write of a confirmation: payment c.Ref
+// becomes paid with its payment.confirmed envelope fixed (ConfirmEvent)
+// and Applied false — the to-do of the follow-up. cur is the payment as
+// read with etag ("" to read it first). It returns the payment as written
+// and its ETag; on ErrAlreadyConfirmed or ErrAmountMismatch the payment
+// as found.
+func (s *Service) markPaid(ctx context.Context, c Confirmation, cur Payment, etag string) (Payment, string, error) {
 	now := s.now().UTC()
 	paidAt := c.PaidAt
 	if paidAt.IsZero() {
 		paidAt = now
 	}
 	paidAt = paidAt.UTC()
-	var cur Payment
-	p, err := s.repo.Update(ctx, c.Ref, func(p *Payment) error {
-		cur = *p
+	var seen Payment
+	p, etag, err := s.repo.UpdateFrom(ctx, cur, etag, func(p *Payment) error {
+		seen = *p
 		if c.AmountVND != p.AmountVND {
 			return ErrAmountMismatch
 		}
@@ -215,35 +274,20 @@ func (s *Service) Confirm(ctx context.Context, c Confirmation) (Payment, error) 
 		p.PaidAt = &paidAt
 		p.Provider = &prov
 		p.ConfirmEvent = &env
+		p.Applied, p.Duplicate = false, false
 		note := "payment confirmed"
 		if from != StatePending {
 			note = "payment confirmed after " + string(from)
 		}
-		p.Timeline = append(p.Timeline, Attempt{At: now, State: StatePaid, Source: c.Provider.Name, Code: "00", Note: note})
+		p.Timeline = append(p.Timeline, Attempt{At: now, State: StatePaid, Source: c.Provider.Name, Code: "00", Note: note, Callback: c.Callback})
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, ErrAlreadyConfirmed) {
-			if now.Sub(confirmedAt(cur)) > finishGrace {
-				if ferr := s.finish(ctx, cur); ferr != nil {
-					return cur, ferr
-				}
-			}
-			return cur, fmt.Errorf("confirm %s: %w", c.Ref, ErrAlreadyConfirmed)
-		}
-		return cur, fmt.Errorf("confirm %s: %w", c.Ref, err)
+		return seen, "", fmt.Errorf("confirm %s: %w", c.Ref, err)
 	}
 	s.log.InfoContext(ctx, "payment confirmed", "ref", p.Ref, "application", p.ApplicationCode,
 		"amount_vnd", p.AmountVND, "provider", c.Provider.Name, "provider_txn", c.Provider.TransactionNo)
-	if err := s.finish(ctx, p); err != nil {
-		return p, err
-	}
-	// The confirmation is durable; the re-read only refreshes the flags
-	// finish set, so a failure keeps the payment as confirmed.
-	if fresh, _, gerr := s.repo.Get(ctx, p.Ref); gerr == nil {
-		p = fresh
-	}
-	return p, nil
+	return p, etag, nil
 }
 
 // confirmedAt returns when p was marked paid (its last timeline entry into
@@ -259,21 +303,31 @@ func confirmedAt(p Payment) time.Time {
 
 // Finish completes the follow-up of a paid payment whose application
 // update or event may have been lost to a crash: it records the payment on
-// the application and publishes payment.confirmed (once), or reports a
-// duplicate payment for refund. It does nothing for a payment that is not
-// paid or already finished. Reconciliation calls it for paid payments
-// whose Applied flag is false.
+// the application and publishes payment.confirmed, or reports a duplicate
+// payment for refund, then sets Applied. It does nothing for a payment
+// that is not paid or already finished. Reconciliation calls it for paid
+// payments whose Applied flag is false.
 func (s *Service) Finish(ctx context.Context, ref string) error {
-	p, _, err := s.repo.Get(ctx, ref)
+	p, etag, err := s.repo.Get(ctx, ref)
 	if err != nil {
 		return err
 	}
-	return s.finish(ctx, p)
+	_, err = s.finishFrom(ctx, p, etag)
+	return err
 }
 
-func (s *Service) finish(ctx context.Context, p Payment) error {
+// finishFrom is the follow-up of a confirmation, from the payment p as
+// written (with its ETag, "" when unknown): record the payment on the
+// application (RecordPayment), publish p's ConfirmEvent, then set Applied
+// by compare-and-swap. Each step is idempotent and the paid payment with
+// Applied false is its durable to-do, so it needs no outbox marker: after
+// a crash anywhere in it a rerun completes it, at worst publishing the
+// same event ID twice (consumers de-duplicate on it). A fee already paid
+// by another payment is reported for refund instead (Duplicate, no event).
+// It returns the payment as stored (p itself on failure).
+func (s *Service) finishFrom(ctx context.Context, p Payment, etag string) (Payment, error) {
 	if p.State != StatePaid || p.ConfirmEvent == nil || p.Applied {
-		return nil
+		return p, nil
 	}
 	env := *p.ConfirmEvent
 	pc := application.PaymentConfirmation{Ref: p.Ref, Method: string(p.Method), AmountVND: p.AmountVND, EventID: env.ID}
@@ -282,17 +336,17 @@ func (s *Service) finish(ctx context.Context, p Payment) error {
 	}
 	code, err := application.ParseCode(p.ApplicationCode)
 	if err != nil {
-		return fmt.Errorf("finish payment %s: %w", p.Ref, err)
+		return p, fmt.Errorf("finish payment %s: %w", p.Ref, err)
 	}
-	_, outcome, err := application.ConfirmPayment(ctx, s.apps, code, s.cfg.EventsQueue, env, pc)
+	_, outcome, err := application.RecordPayment(ctx, s.apps, code, pc)
 	if err != nil {
-		return fmt.Errorf("finish payment %s: %w", p.Ref, err)
+		return p, fmt.Errorf("finish payment %s: %w", p.Ref, err)
 	}
 	duplicate := false
 	switch outcome {
-	case application.PaymentApplied:
-		if err := outbox.Flush(context.WithoutCancel(ctx), s.store, s.pub, s.cfg.EventsQueue, env); err != nil {
-			s.log.WarnContext(ctx, "payment.confirmed left in outbox for repair", "ref", p.Ref, "event_id", env.ID, "error", err.Error())
+	case application.PaymentApplied, application.PaymentAlreadyApplied:
+		if err := s.pub.Publish(ctx, s.cfg.EventsQueue, env); err != nil {
+			return p, fmt.Errorf("finish payment %s: publish %s: %w", p.Ref, env.ID, err)
 		}
 	case application.PaymentPaidByOther:
 		duplicate = true
@@ -302,11 +356,11 @@ func (s *Service) finish(ctx context.Context, p Payment) error {
 			TransactionID: providerTxn(p), ReceivedAt: s.now().UTC(),
 		}
 		if err := s.recordUnmatched(ctx, rec); err != nil {
-			return fmt.Errorf("finish payment %s: %w", p.Ref, err)
+			return p, fmt.Errorf("finish payment %s: %w", p.Ref, err)
 		}
 		s.log.WarnContext(ctx, "payment duplicates an earlier one: reported for refund", "ref", p.Ref, "application", p.ApplicationCode)
 	}
-	_, err = s.repo.Update(ctx, p.Ref, func(q *Payment) error {
+	q, _, err := s.repo.UpdateFrom(ctx, p, etag, func(q *Payment) error {
 		if q.Applied {
 			return docstore.ErrUnchanged
 		}
@@ -314,9 +368,9 @@ func (s *Service) finish(ctx context.Context, p Payment) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("finish payment %s: %w", p.Ref, err)
+		return p, fmt.Errorf("finish payment %s: %w", p.Ref, err)
 	}
-	return nil
+	return q, nil
 }
 
 func providerName(p Payment) string {
@@ -340,11 +394,19 @@ func providerTxn(p Payment) string {
 // or cancelled (the attempt is still noted on its timeline). A wrong
 // amount gives ErrAmountMismatch.
 func (s *Service) Fail(ctx context.Context, ref string, amountVND int64, source, code, note string) (Payment, error) {
+	return s.failFrom(ctx, Payment{Ref: ref}, "", amountVND, source, code, note, nil)
+}
+
+// failFrom is Fail starting from the payment cur as read with etag (""
+// to read it first), storing the provider's call cb (if any) on the
+// timeline entry.
+func (s *Service) failFrom(ctx context.Context, cur Payment, etag string, amountVND int64, source, code, note string, cb *AuditRecord) (Payment, error) {
 	now := s.now().UTC()
+	ref := cur.Ref
 	settled := false
-	var cur Payment
-	p, err := s.repo.Update(ctx, ref, func(p *Payment) error {
-		cur = *p
+	var seen Payment
+	p, _, err := s.repo.UpdateFrom(ctx, cur, etag, func(p *Payment) error {
+		seen = *p
 		settled = false
 		if amountVND != p.AmountVND {
 			return ErrAmountMismatch
@@ -357,11 +419,11 @@ func (s *Service) Fail(ctx context.Context, ref string, amountVND int64, source,
 		default:
 			settled = true
 		}
-		p.Timeline = append(p.Timeline, Attempt{At: now, State: p.State, Source: source, Code: code, Note: note})
+		p.Timeline = append(p.Timeline, Attempt{At: now, State: p.State, Source: source, Code: code, Note: note, Callback: cb})
 		return nil
 	})
 	if err != nil {
-		return cur, fmt.Errorf("fail %s: %w", ref, err)
+		return seen, fmt.Errorf("fail %s: %w", ref, err)
 	}
 	if settled {
 		return p, fmt.Errorf("fail %s: %w", ref, ErrAlreadyConfirmed)

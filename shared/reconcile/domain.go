@@ -9,8 +9,9 @@ import (
 )
 
 // Domain adapts the payment domain's *payment.Service to the Payments
-// port: Confirm is payment.Service.Confirm (the callbacks' own path, with
-// its outbox-protected payment.confirmed), an already-confirmed payment is
+// port: Confirm is payment.Service.Confirm (the callbacks' own paid write,
+// then the follow-up — application, payment.confirmed, Applied — run before
+// returning; the paid payment is its durable to-do), an already-confirmed payment is
 // success, Expire is payment.Service.Expire and Finish
 // payment.Service.Finish.
 type Domain struct {

@@ -70,7 +70,7 @@ type Confirmation struct {
 }
 
 // Payments is what reconciliation needs from the payment domain. Confirm
-// must be the same idempotent, outbox-protected apply path the callbacks
+// must be the same idempotent, crash-safe apply path the callbacks
 // use: confirming an already-paid payment changes nothing and is not an
 // error. Implementations are safe for concurrent use.
 type Payments interface {

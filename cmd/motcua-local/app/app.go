@@ -133,6 +133,7 @@ type App struct {
 	edge     string
 	runner   *runner.Runner
 	gwSrv    *http.Server
+	gw       *gateway.Gateway
 	gwAccess *gateway.AccessLog
 	gwURL    string
 	gwDone   chan error
@@ -225,14 +226,15 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		a.gwAccess = gateway.NewAccessLog(cfg.AccessLog, 0)
 		access = slog.New(slog.NewJSONHandler(a.gwAccess, nil)).With("component", "gateway")
 	}
+	a.gw = gateway.New(gateway.Options{
+		Functions: a.runner,
+		Async:     &sqsAsyncQueue{client: a.sqsc},
+		MaxBody:   cfg.MaxBody,
+		Logger:    log.With("component", "gateway"),
+		AccessLog: access,
+	})
 	a.gwSrv = &http.Server{
-		Handler: gateway.New(gateway.Options{
-			Functions: a.runner,
-			Async:     &sqsAsyncQueue{client: a.sqsc},
-			MaxBody:   cfg.MaxBody,
-			Logger:    log.With("component", "gateway"),
-			AccessLog: access,
-		}),
+		Handler:           a.gw,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -380,6 +382,7 @@ func (a *App) stop(ctx context.Context) error {
 		if err := <-a.gwDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, fmt.Errorf("app: gateway: %w", err))
 		}
+		a.gw.Flush() // the last calls' access lines, before the log closes
 	}
 	if a.gwAccess != nil {
 		if err := a.gwAccess.Close(); err != nil {

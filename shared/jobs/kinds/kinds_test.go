@@ -121,6 +121,8 @@ func TestScopeChecks(t *testing.T) {
 		{"settlement_needs_file", &ReconcilePayments{}, jobs.Scope{Mode: "settlement"}, "scope.file"},
 		{"settlement_bad_file", &ReconcilePayments{}, jobs.Scope{Mode: "settlement", File: "../x"}, "scope.file"},
 		{"settlement_no_dates", &ReconcilePayments{}, jobs.Scope{Mode: "settlement", File: "f.csv", From: "2026-12-01"}, "scope.from"},
+		{"unfinished_no_dates", &ReconcilePayments{}, jobs.Scope{Mode: "unfinished", From: "2026-12-01"}, "scope.from"},
+		{"unfinished_bad_duration", &ReconcilePayments{}, jobs.Scope{Mode: "unfinished", OlderThan: "later"}, "scope.olderThan"},
 		{"redrive_bad_queue", &RedriveDLQ{}, jobs.Scope{Queue: "a/b"}, "scope.queue"},
 		{"redrive_negative_limit", &RedriveDLQ{}, jobs.Scope{Limit: -1}, "scope.limit"},
 	}
@@ -130,6 +132,58 @@ func TestScopeChecks(t *testing.T) {
 			var fe *jobs.Error
 			if !errors.As(err, &fe) || !errors.Is(err, jobs.ErrBadScope) || fe.Param() != tt.field {
 				t.Fatalf("Check = %v, want invalid_scope on %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestReconcilePayments_unfinished_plans_recent_paid_unapplied_only(t *testing.T) {
+	ctx := context.Background()
+	store := docstore.NewMemStore("d")
+	put := func(state payment.State, applied bool) string {
+		ref, err := payment.NewRef()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := payment.Payment{Ref: ref, ApplicationCode: "STP-261203-0001", AmountVND: 50000, Method: payment.MethodVNPay, State: state, Applied: applied}
+		if _, err := docstore.PutJSON(ctx, store, payment.Prefix+ref+".json", p, docstore.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	unfinished := put(payment.StatePaid, false)
+	put(payment.StatePaid, true) // finished
+	put(payment.StatePending, false)
+	if _, err := store.Put(ctx, payment.Prefix+"MC-not/a-payment.json", []byte("{}"), docstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	plan := func(now time.Time, olderThan string) []string {
+		k := &ReconcilePayments{Store: store, Now: func() time.Time { return now }}
+		scope := jobs.Scope{Mode: ModeUnfinished, OlderThan: olderThan}
+		if err := k.Check(scope); err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		if err := k.Plan(ctx, scope, func(it jobs.Item) error { keys = append(keys, it.Key+":"+it.Action); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	now := time.Now()
+	tests := []struct {
+		name      string
+		now       time.Time
+		olderThan string
+		want      string
+	}{
+		{"default_minute_later", now.Add(2 * time.Minute), "", unfinished + ":finish"},
+		{"too_young_left_to_its_follow_up", now, "1m", ""},
+		{"older_than_the_window_left_to_mode_pending", now.Add(UnfinishedWindow + time.Hour), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := strings.Join(plan(tt.now, tt.olderThan), ","); got != tt.want {
+				t.Fatalf("plan = %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -24,10 +24,26 @@ const (
 	ModePending = "pending"
 	// ModeSettlement matches a settlement file already in the bucket.
 	ModeSettlement = "settlement"
+	// ModeUnfinished finishes paid payments whose follow-up (application
+	// update, payment.confirmed) did not complete — the process that
+	// confirmed them died — soon after, without waiting for the pending
+	// sweep's threshold.
+	ModeUnfinished = "unfinished"
 )
 
 // DefaultPendingAge is the default threshold of a pending re-check.
 const DefaultPendingAge = 30 * time.Minute
+
+// DefaultUnfinishedAge is mode unfinished's default threshold: a payment
+// document last written more recently belongs to a follow-up that may
+// still be running (payment-callback's pool finishes one in well under a
+// second; its bound is 30 s).
+const DefaultUnfinishedAge = time.Minute
+
+// UnfinishedWindow bounds how far back mode unfinished looks (by the
+// payment document's last write): older unfinished payments are left to
+// mode pending, which reads every payment.
+const UnfinishedWindow = 48 * time.Hour
 
 // Reconciler is what reconcile-payments needs from shared/reconcile.
 type Reconciler interface {
@@ -48,6 +64,11 @@ var _ Reconciler = (*reconcile.Reconciler)(nil)
 //	mode settlement: every line of settlement file `file` (a key or a name
 //	  under reconciliation/settlements/) is matched; lost callbacks are
 //	  confirmed, mismatches flagged in the report.
+//	mode unfinished: paid payments whose follow-up did not complete
+//	  (Applied false), whose document was last written more than
+//	  olderThan ago (default 1m) and less than UnfinishedWindow ago, are
+//	  finished. Only documents written in the window are read, so it is
+//	  cheap enough to run every minute (stack.yml: reprocess-cron-followup).
 type ReconcilePayments struct {
 	Store      docstore.Store
 	Reconciler Reconciler
@@ -78,6 +99,11 @@ func (k *ReconcilePayments) Check(s jobs.Scope) error {
 			return err
 		}
 		return only(s, "mode", "from", "to", "agency", "olderThan", "limit")
+	case ModeUnfinished:
+		if _, err := olderThan(s, DefaultUnfinishedAge); err != nil {
+			return err
+		}
+		return only(s, "mode", "olderThan", "limit")
 	case ModeSettlement:
 		if s.File == "" {
 			return jobs.ScopeError("scope.file", "Cần tên tệp đối soát (file).", "file is required in settlement mode.")
@@ -87,7 +113,7 @@ func (k *ReconcilePayments) Check(s jobs.Scope) error {
 		}
 		return only(s, "mode", "file", "limit")
 	}
-	return jobs.ScopeError("scope.mode", "mode phải là pending hoặc settlement.", "mode must be pending or settlement.")
+	return jobs.ScopeError("scope.mode", "mode phải là pending, settlement hoặc unfinished.", "mode must be pending, settlement or unfinished.")
 }
 
 func settlementKey(file string) (string, error) {
@@ -132,22 +158,49 @@ func (k *ReconcilePayments) Plan(ctx context.Context, s jobs.Scope, emit func(jo
 	if s.Mode == ModeSettlement {
 		return k.planSettlement(ctx, s, emit)
 	}
+	if s.Mode == ModeUnfinished {
+		return k.planUnfinished(ctx, s, emit)
+	}
 	age, _ := olderThan(s, DefaultPendingAge)
 	from, to, _ := dateRange(s)
 	cutoff := k.now().Add(-age)
+	return planPayments(ctx, k.Store, s, func(_ context.Context, p payment.Payment) (bool, error) {
+		return reconcile.NeedsCheck(p) && p.CreatedAt.Before(cutoff) && within(p.CreatedAt, from, to), nil
+	}, func(p payment.Payment) jobs.Item {
+		action := "check"
+		if p.State == payment.StatePaid {
+			action = "finish"
+		}
+		note := fmt.Sprintf("%s %s %d VND, created %s", p.State, p.Method, p.AmountVND, p.CreatedAt.UTC().Format(time.RFC3339))
+		return jobs.Item{Key: p.Ref, Action: action, Note: note}
+	}, emit)
+}
+
+// within reports whether t falls in the scope's [from, to) window; a zero
+// bound is open.
+func within(t, from, to time.Time) bool {
+	return (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to))
+}
+
+// planPayments is the listing both payment kinds share: every stored
+// payment of the scope's agency (application code prefix, any case) that
+// keep accepts, sorted by reference, at most s.Limit of them, emitted as
+// item makes it. keep runs concurrently (reconcile.ListPayments).
+func planPayments(ctx context.Context, store docstore.Store, s jobs.Scope,
+	keep func(context.Context, payment.Payment) (bool, error), item func(payment.Payment) jobs.Item,
+	emit func(jobs.Item) error) error {
 	var (
 		mu    sync.Mutex
 		found []payment.Payment
 	)
-	err := reconcile.ListPayments(ctx, k.Store, func(p payment.Payment) error {
-		if !reconcile.NeedsCheck(p) || !p.CreatedAt.Before(cutoff) {
+	prefix := strings.ToUpper(s.Agency) + "-"
+	err := reconcile.ListPayments(ctx, store, func(p payment.Payment) error {
+		if s.Agency != "" && !strings.HasPrefix(strings.ToUpper(p.ApplicationCode), prefix) {
 			return nil
 		}
-		if (!from.IsZero() && p.CreatedAt.Before(from)) || (!to.IsZero() && !p.CreatedAt.Before(to)) {
-			return nil
-		}
-		if s.Agency != "" && !strings.HasPrefix(strings.ToUpper(p.ApplicationCode), strings.ToUpper(s.Agency)+"-") {
-			return nil
+		ok, err := keep(ctx, p)
+		if err != nil || !ok {
+			return err
 		}
 		mu.Lock()
 		found = append(found, p)
@@ -162,16 +215,57 @@ func (k *ReconcilePayments) Plan(ctx context.Context, s jobs.Scope, emit func(jo
 		if s.Limit > 0 && i >= s.Limit {
 			break
 		}
-		action := "check"
-		if p.State == payment.StatePaid {
-			action = "finish"
-		}
-		note := fmt.Sprintf("%s %s %d VND, created %s", p.State, p.Method, p.AmountVND, p.CreatedAt.UTC().Format(time.RFC3339))
-		if err := emit(jobs.Item{Key: p.Ref, Action: action, Note: note}); err != nil {
+		if err := emit(item(p)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// planUnfinished lists the payment documents last written in
+// [now-UnfinishedWindow, now-olderThan) and emits those paid with
+// Applied false, in reference order.
+func (k *ReconcilePayments) planUnfinished(ctx context.Context, s jobs.Scope, emit func(jobs.Item) error) error {
+	age, _ := olderThan(s, DefaultUnfinishedAge)
+	now := k.now()
+	cutoff, since := now.Add(-age), now.Add(-UnfinishedWindow)
+	repo := payment.NewRepository(k.Store)
+	n := 0
+	next := ""
+	for {
+		page, err := k.Store.List(ctx, payment.Prefix+"MC", next, 1000)
+		if err != nil {
+			return fmt.Errorf("list payments: %w", err)
+		}
+		for _, e := range page.Entries {
+			ref, ok := strings.CutSuffix(strings.TrimPrefix(e.Key, payment.Prefix), ".json")
+			if !ok || strings.Contains(ref, "/") || !e.LastModified.Before(cutoff) || e.LastModified.Before(since) {
+				continue
+			}
+			p, _, err := repo.Get(ctx, ref)
+			if errors.Is(err, payment.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if p.State != payment.StatePaid || p.Applied {
+				continue
+			}
+			if s.Limit > 0 && n >= s.Limit {
+				return nil
+			}
+			n++
+			note := fmt.Sprintf("paid %s %d VND, follow-up unfinished since %s", p.Method, p.AmountVND, e.LastModified.UTC().Format(time.RFC3339))
+			if err := emit(jobs.Item{Key: p.Ref, Action: "finish", Note: note}); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		next = page.Next
+	}
 }
 
 func (k *ReconcilePayments) planSettlement(ctx context.Context, s jobs.Scope, emit func(jobs.Item) error) error {

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"motcua/shared/docstore"
@@ -14,7 +11,6 @@ import (
 	"motcua/shared/payment"
 	"motcua/shared/receipt"
 	"motcua/shared/receipt/book"
-	"motcua/shared/reconcile"
 )
 
 // Receipts is what reissue-missing-receipts needs from the receipt book
@@ -54,44 +50,18 @@ func (k *ReissueMissingReceipts) Check(s jobs.Scope) error {
 // Plan lists paid payments (not duplicates) that have no receipt.
 func (k *ReissueMissingReceipts) Plan(ctx context.Context, s jobs.Scope, emit func(jobs.Item) error) error {
 	from, to, _ := dateRange(s)
-	var (
-		mu    sync.Mutex
-		found []payment.Payment
-	)
-	err := reconcile.ListPayments(ctx, k.Store, func(p payment.Payment) error {
-		if p.State != payment.StatePaid || p.Duplicate || p.PaidAt == nil {
-			return nil
+	return planPayments(ctx, k.Store, s, func(ctx context.Context, p payment.Payment) (bool, error) {
+		if p.State != payment.StatePaid || p.Duplicate || p.PaidAt == nil || !within(*p.PaidAt, from, to) {
+			return false, nil
 		}
-		if (!from.IsZero() && p.PaidAt.Before(from)) || (!to.IsZero() && !p.PaidAt.Before(to)) {
-			return nil
+		if _, err := k.Receipts.ByPayment(ctx, p.Ref); !errors.Is(err, book.ErrNotFound) {
+			return false, err // nil: it has its receipt
 		}
-		if s.Agency != "" && !strings.HasPrefix(strings.ToUpper(p.ApplicationCode), strings.ToUpper(s.Agency)+"-") {
-			return nil
-		}
-		if _, err := k.Receipts.ByPayment(ctx, p.Ref); err == nil {
-			return nil
-		} else if !errors.Is(err, book.ErrNotFound) {
-			return err
-		}
-		mu.Lock()
-		found = append(found, p)
-		mu.Unlock()
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	sort.Slice(found, func(i, j int) bool { return found[i].Ref < found[j].Ref })
-	for i, p := range found {
-		if s.Limit > 0 && i >= s.Limit {
-			break
-		}
+		return true, nil
+	}, func(p payment.Payment) jobs.Item {
 		note := fmt.Sprintf("paid %d VND at %s, no receipt", p.AmountVND, p.PaidAt.UTC().Format(time.RFC3339))
-		if err := emit(jobs.Item{Key: p.Ref, Action: "issue", Note: note}); err != nil {
-			return err
-		}
-	}
-	return nil
+		return jobs.Item{Key: p.Ref, Action: "issue", Note: note}
+	}, emit)
 }
 
 // Apply issues the receipt of one payment (or finds it issued meanwhile).

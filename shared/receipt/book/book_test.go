@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"math/rand/v2"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"motcua/infra/embedded"
 	"motcua/shared/awsx"
 	"motcua/shared/docstore"
+	"motcua/shared/docstore/docstoretest"
 	"motcua/shared/payment"
 	"motcua/shared/queue"
 	"motcua/shared/receipt"
@@ -182,7 +182,7 @@ func TestYearRollover_retry_after_midnight_keeps_its_series(t *testing.T) {
 	ctx := context.Background()
 	ev := e.paid(t, 1)
 	e.clock.Set(vnTime(2026, 12, 31, 23, 59, 59))
-	crash := &crashStore{Store: e.store, failPutPrefix: "receipts/BL26T/", once: true}
+	crash := &docstoretest.CrashStore{Store: e.store, FailPutPrefix: "receipts/BL26T/", Once: true}
 	crashing := e.newBook(t, crash)
 	if _, _, err := crashing.HandleEvent(ctx, ev); err == nil {
 		t.Fatal("the injected crash did not happen")
@@ -310,61 +310,6 @@ func TestVerifyXML(t *testing.T) {
 	})
 }
 
-// crashStore fails a fraction of calls before or after they reach the
-// store, or (failPutPrefix) the first put under a prefix.
-type crashStore struct {
-	docstore.Store
-	rate          float64
-	failPutPrefix string
-	once          bool
-	fired         atomic.Bool
-	crashes       atomic.Int64
-}
-
-var errCrash = errors.New("injected crash")
-
-func (c *crashStore) roll() (before, after bool) {
-	if c.rate == 0 || rand.Float64() >= c.rate {
-		return false, false
-	}
-	c.crashes.Add(1)
-	return rand.IntN(2) == 0, rand.IntN(2) == 0
-}
-
-func (c *crashStore) Get(ctx context.Context, key string) (docstore.Object, error) {
-	if b, _ := c.roll(); b {
-		return docstore.Object{}, errCrash
-	}
-	return c.Store.Get(ctx, key)
-}
-
-func (c *crashStore) Put(ctx context.Context, key string, body []byte, opts docstore.PutOptions) (string, error) {
-	if c.failPutPrefix != "" && strings.HasPrefix(key, c.failPutPrefix) && !(c.once && c.fired.Swap(true)) {
-		return "", errCrash
-	}
-	before, after := c.roll()
-	if before {
-		return "", errCrash
-	}
-	etag, err := c.Store.Put(ctx, key, body, opts)
-	if err == nil && after {
-		return "", errCrash
-	}
-	return etag, err
-}
-
-func (c *crashStore) Delete(ctx context.Context, key, ifMatch string) error {
-	before, after := c.roll()
-	if before {
-		return errCrash
-	}
-	err := c.Store.Delete(ctx, key, ifMatch)
-	if err == nil && after {
-		return errCrash
-	}
-	return err
-}
-
 // runIssueCrashTest issues receipts for payments (20% delivered twice)
 // with workers concurrent issuers over a crashing store, redelivering
 // failures, then checks numbers 1..payments, one per payment, each XML
@@ -376,7 +321,7 @@ func runIssueCrashTest(t *testing.T, store docstore.Store, payments, workers int
 	for i := range evs {
 		evs[i] = e.paid(t, i+1)
 	}
-	cs := &crashStore{Store: e.store, rate: 0.03}
+	cs := &docstoretest.CrashStore{Store: e.store, Rate: 0.03}
 	b := e.newBook(t, cs)
 	work := make(chan queue.Envelope, payments*4)
 	var pending sync.WaitGroup
@@ -396,7 +341,7 @@ func runIssueCrashTest(t *testing.T, store docstore.Store, payments, workers int
 			defer wg.Done()
 			for ev := range work {
 				_, _, err := b.HandleEvent(ctx, ev)
-				if err != nil && !errors.Is(err, errCrash) && !errors.Is(err, docstore.ErrPrecondition) {
+				if err != nil && !errors.Is(err, docstoretest.ErrCrash) && !errors.Is(err, docstore.ErrPrecondition) {
 					var fe interface{ ProblemCode() string }
 					if !errors.As(err, &fe) || fe.ProblemCode() != "series_contention" {
 						fatal.Store(err)
@@ -435,7 +380,7 @@ func runIssueCrashTest(t *testing.T, store docstore.Store, payments, workers int
 			t.Fatalf("number %d does not verify: %+v %v", n, v, err)
 		}
 	}
-	t.Logf("%d payments, %d workers, %d injected crashes", payments, workers, cs.crashes.Load())
+	t.Logf("%d payments, %d workers, %d injected crashes", payments, workers, cs.Crashes())
 }
 
 func mustDoc(t *testing.T, b *book.Book, key string) []byte {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"motcua/shared/docstore/docstoretest"
 )
 
 func TestRepairPending_completes_numbers_left_in_flight(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	crash := &crashStore{Store: e.store, failPutPrefix: "receipts/BL26T/"}
+	crash := &docstoretest.CrashStore{Store: e.store, FailPutPrefix: "receipts/BL26T/"}
 	crashing := e.newBook(t, crash)
 	for i := 1; i <= 2; i++ {
 		if _, _, err := crashing.HandleEvent(ctx, e.paid(t, i)); err == nil {

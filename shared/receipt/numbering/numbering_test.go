@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,63 +12,9 @@ import (
 	"motcua/infra/embedded"
 	"motcua/shared/awsx"
 	"motcua/shared/docstore"
+	"motcua/shared/docstore/docstoretest"
 	"motcua/shared/receipt/numbering"
 )
-
-// errCrash is what the crashing store returns.
-var errCrash = errors.New("injected crash")
-
-// crashStore fails a fraction of calls, half of them BEFORE the call
-// reaches the store and half AFTER it was applied (the worst case: the
-// write is durable but the caller believes it failed), like a process
-// killed between the two.
-type crashStore struct {
-	docstore.Store
-	rate    float64
-	crashes atomic.Int64
-}
-
-func (c *crashStore) roll() (before, after bool) {
-	if rand.Float64() >= c.rate {
-		return false, false
-	}
-	c.crashes.Add(1)
-	if rand.IntN(2) == 0 {
-		return true, false
-	}
-	return false, true
-}
-
-func (c *crashStore) Get(ctx context.Context, key string) (docstore.Object, error) {
-	if b, _ := c.roll(); b {
-		return docstore.Object{}, errCrash
-	}
-	return c.Store.Get(ctx, key)
-}
-
-func (c *crashStore) Put(ctx context.Context, key string, body []byte, opts docstore.PutOptions) (string, error) {
-	before, after := c.roll()
-	if before {
-		return "", errCrash
-	}
-	etag, err := c.Store.Put(ctx, key, body, opts)
-	if err == nil && after {
-		return "", errCrash
-	}
-	return etag, err
-}
-
-func (c *crashStore) Delete(ctx context.Context, key, ifMatch string) error {
-	before, after := c.roll()
-	if before {
-		return errCrash
-	}
-	err := c.Store.Delete(ctx, key, ifMatch)
-	if err == nil && after {
-		return errCrash
-	}
-	return err
-}
 
 // marker is the minimal per-payment record of the issuing protocol the
 // issuer uses: created first, then given its number once the receipt is
@@ -162,7 +107,7 @@ func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	cs := &crashStore{Store: base, rate: rate}
+	cs := &docstoretest.CrashStore{Store: base, Rate: rate}
 	al := numbering.New(cs)
 	const series = "BL26T"
 
@@ -178,7 +123,10 @@ func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate
 		}
 	}
 	var attempts, failures atomic.Int64
-	var fatal atomic.Value
+	// The first unexpected error (errors of different concrete types may
+	// come from different workers, so no atomic.Value).
+	var fatalMu sync.Mutex
+	var fatal error
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -190,11 +138,15 @@ func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate
 				switch {
 				case err == nil:
 					outstanding.Done()
-				case errors.Is(err, errCrash) || errors.Is(err, numbering.ErrContention) || errors.Is(err, docstore.ErrPrecondition):
+				case errors.Is(err, docstoretest.ErrCrash) || errors.Is(err, numbering.ErrContention) || errors.Is(err, docstore.ErrPrecondition):
 					failures.Add(1)
 					queue <- ref // redelivered
 				default:
-					fatal.Store(err)
+					fatalMu.Lock()
+					if fatal == nil {
+						fatal = err
+					}
+					fatalMu.Unlock()
 					outstanding.Done()
 				}
 			}
@@ -203,8 +155,8 @@ func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate
 	outstanding.Wait()
 	close(queue)
 	wg.Wait()
-	if err, _ := fatal.Load().(error); err != nil {
-		t.Fatal(err)
+	if fatal != nil {
+		t.Fatal(fatal)
 	}
 
 	c, err := numbering.New(base).Get(ctx, series)
@@ -241,8 +193,8 @@ func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate
 		t.Fatalf("%d payments numbered, want %d", len(seen), payments)
 	}
 	t.Logf("%d payments, %d workers: %d attempts, %d failed and redelivered, %d injected crashes",
-		payments, workers, attempts.Load(), failures.Load(), cs.crashes.Load())
-	if cs.crashes.Load() == 0 {
+		payments, workers, attempts.Load(), failures.Load(), cs.Crashes())
+	if cs.Crashes() == 0 {
 		t.Fatal("no crash was injected: the test proves nothing")
 	}
 }
