@@ -72,7 +72,7 @@ func TestResults_work_queue_and_pin_recovery_through_the_gateway(t *testing.T) {
 	}
 
 	t.Run("work_queue_lists_the_agency_applications_only", func(t *testing.T) {
-		st, _, b := do(t, http.MethodGet, f.gw+"/function/process-application?status=processing&limit=50", nil, "Authorization", staff)
+		st, _, b := do(t, http.MethodGet, f.gw+"/function/process-application?view=queue&status=processing&limit=50", nil, "Authorization", staff)
 		if st != http.StatusOK {
 			t.Fatalf("%d %s", st, b)
 		}
@@ -88,7 +88,7 @@ func TestResults_work_queue_and_pin_recovery_through_the_gateway(t *testing.T) {
 			t.Fatalf("work queue %s", b)
 		}
 		other := f.token(t, "officer-other", "SYT")
-		st, _, b = do(t, http.MethodGet, f.gw+"/function/process-application?status=processing", nil, "Authorization", other)
+		st, _, b = do(t, http.MethodGet, f.gw+"/function/process-application?view=queue&status=processing", nil, "Authorization", other)
 		if st != http.StatusOK || bytes.Contains(b, []byte(sub.Code)) {
 			t.Fatalf("another agency sees it: %d %s", st, b)
 		}

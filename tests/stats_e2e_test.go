@@ -60,7 +60,7 @@ func TestIndicators_through_the_gateway_and_the_connector(t *testing.T) {
 		}
 		return *fg.Value
 	}
-	waitFor(t, 90*time.Second, "the stats function to count the returned, rated application", func() bool {
+	read := func() {
 		code, _, b := do(t, http.MethodGet, query, nil)
 		if code != http.StatusOK {
 			t.Fatalf("stats: %d %s", code, b)
@@ -69,8 +69,25 @@ func TestIndicators_through_the_gateway_and_the_connector(t *testing.T) {
 		if err := json.Unmarshal(b, &last); err != nil {
 			t.Fatal(err)
 		}
-		return figure(last, "applications_received") == 1 && figure(last, "results_electronic") == 1 &&
+	}
+	// Returned online but not downloaded yet: returned, not (yet) delivered
+	// electronically — the indicator reads delivery.electronicDeliveredAt.
+	waitFor(t, 90*time.Second, "the stats function to count the returned, rated application", func() bool {
+		read()
+		return figure(last, "applications_received") == 1 && figure(last, "results_returned") == 1 &&
 			figure(last, "satisfaction_applications") == 5 && figure(last, "satisfaction_attitude") == 4
+	})
+	if got := figure(last, "results_electronic"); got != 0 {
+		t.Errorf("results_electronic before any download = %v, want 0", got)
+	}
+	// The applicant's first download is the electronic delivery; its event
+	// (application.result_downloaded) reaches stats like any other.
+	if code, _, b := f.post(t, "/function/application-status?action=download-result", map[string]string{"code": sub.Code, "pin": sub.PIN}); code != http.StatusOK {
+		t.Fatalf("download: %d %s", code, b)
+	}
+	waitFor(t, 90*time.Second, "the stats function to count the electronic delivery", func() bool {
+		read()
+		return figure(last, "results_electronic") == 1 && figure(last, "electronic_result_share") == 100
 	})
 	if got := figure(last, "applications_online"); got != 1 {
 		t.Errorf("applications_online = %v, want 1", got)

@@ -15,7 +15,6 @@
 package function
 
 import (
-	"net/http"
 	"os"
 
 	"motcua/shared/application"
@@ -23,6 +22,9 @@ import (
 )
 
 // Handle answers one call of the application-status function.
+// No method list here: the adapter checks the method per sub-operation
+// (each has its own path in the API document), so a 405's Allow names
+// exactly the methods of the operation asked for.
 var Handle = platform.Serve(func(p *platform.Platform) (*application.StatusHTTP, error) {
 	cal, err := application.DefaultCalendar()
 	if err != nil {
@@ -51,4 +53,4 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.StatusHTTP,
 		return nil, err
 	}
 	return h.WithRecovery(recovery), nil
-}, http.MethodPost, http.MethodGet)
+})

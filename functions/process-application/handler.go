@@ -5,7 +5,7 @@
 //	      delivery?{method, trackingNumber}, note?}     apply one action → 200 {application, event}
 //	POST ?op=result-upload {code, size}                   presigned PUT of the result PDF → 200 ResultUpload
 //	GET  ?code=STP-260302-0001                            staff view → 200 {application, audit, allowedActions}
-//	GET  (no code) ?status=&procedure=&…&cursor=          the agency's work queue → 200 WorkQueue
+//	GET  ?view=queue&status=&procedure=&…&cursor=         the agency's work queue → 200 WorkQueue
 //
 // Every call needs "Authorization: Bearer <JWT>" (EdDSA/ES256, verified
 // with the staff-jwt-public-keys key set; see shared/staffauth):
@@ -17,8 +17,6 @@
 package function
 
 import (
-	"net/http"
-
 	"motcua/shared/application"
 	"motcua/shared/idempotency"
 	"motcua/shared/platform"
@@ -26,6 +24,9 @@ import (
 )
 
 // Handle answers one call of the process-application function.
+// No method list here: the adapter checks the method per sub-operation
+// (each has its own path in the API document), so a 405's Allow names
+// exactly the methods of the operation asked for.
 var Handle = platform.Serve(func(p *platform.Platform) (*application.StaffHTTP, error) {
 	cal, err := application.DefaultCalendar()
 	if err != nil {
@@ -46,4 +47,4 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.StaffHTTP, 
 		return nil, err
 	}
 	return application.NewStaffHTTP(proc, keeper, staff.Verify, nil, p.Log), nil
-}, http.MethodPost, http.MethodGet)
+})

@@ -2,6 +2,7 @@ package application_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
@@ -38,6 +39,10 @@ func TestStatusHTTP_actions(t *testing.T) {
 		{"recover_pin_unknown_application", "recover-pin", statusPost(`{"code":"STP-260302-0042","idNumber":"001190999999"}`, "X-Forwarded-For", "203.0.113.8"), http.StatusAccepted, ""},
 		{"recover_pin_malformed_code", "recover-pin", statusPost(`{"code":"nope","idNumber":"1"}`), http.StatusBadRequest, "invalid_identifier"},
 		{"recover_pin_missing_id", "recover-pin", statusPost(`{"code":"STP-260302-0001"}`), http.StatusUnprocessableEntity, "validation_failed"},
+		{"recover_pin_blank_id", "recover-pin", statusPost(`{"code":"STP-260302-0001","idNumber":"  "}`), http.StatusUnprocessableEntity, "validation_failed"},
+		{"recover_pin_id_with_letters", "recover-pin", statusPost(`{"code":"STP-260302-0001","idNumber":"CCCD 001190123456"}`), http.StatusUnprocessableEntity, "validation_failed"},
+		{"recover_pin_id_ends_with_a_dash", "recover-pin", statusPost(`{"code":"STP-260302-0001","idNumber":"0011901-"}`), http.StatusUnprocessableEntity, "validation_failed"},
+		{"recover_pin_id_with_spaces_and_dashes", "recover-pin", statusPost(`{"code":"STP-260302-0001","idNumber":" 001 190-999999 "}`, "X-Forwarded-For", "203.0.113.8"), http.StatusAccepted, ""},
 		{"reset_pin_no_request", "reset-pin", statusPost(`{"code":"STP-260302-0001","oneTimeCode":"123456","newPin":"87654321"}`), http.StatusNotFound, "recovery_code_invalid"},
 		{"reset_pin_bad_shape", "reset-pin", statusPost(`{"code":"STP-260302-0001","oneTimeCode":"12","newPin":"1"}`), http.StatusUnprocessableEntity, "validation_failed"},
 		{"download_before_return", "download-result", statusPost(`{"code":"STP-260302-0001","pin":"12345678"}`), http.StatusConflict, "result_not_available"},
@@ -61,10 +66,12 @@ func TestStatusHTTP_actions(t *testing.T) {
 	if n := len(q.Published("notify-events")); n != 0 {
 		t.Fatalf("%d messages sent for mismatches", n)
 	}
-	t.Run("recover_pin_get_not_allowed", func(t *testing.T) {
-		resp, _ := f.call(handler.Request{Method: http.MethodGet, QueryString: "action=recover-pin", Header: http.Header{}})
-		if resp.StatusCode != http.StatusMethodNotAllowed {
-			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
-		}
-	})
+	for _, action := range []string{"recover-pin", "reset-pin", "download-result"} {
+		t.Run(strings.ReplaceAll(action, "-", "_")+"_get_not_allowed", func(t *testing.T) {
+			resp, _ := f.call(handler.Request{Method: http.MethodGet, QueryString: "action=" + action, Header: http.Header{}})
+			if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != http.MethodPost {
+				t.Fatalf("%d Allow %q %s", resp.StatusCode, resp.Header.Get("Allow"), resp.Body)
+			}
+		})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -32,7 +33,7 @@ const OpResultUpload = "result-upload"
 //
 //	POST {code, action, …}  apply one action (Idempotency-Key honoured, scoped to the officer) → 200 ProcessResult
 //	POST ?op=result-upload {code, size}  presigned PUT for the result PDF → 200 ResultUpload
-//	GET  ?code=…            staff view → 200 StaffView
+//	GET  ?code=…            staff view → 200 StaffView (no code: 400 naming code)
 //	GET  ?view=queue&status=…&procedure=…&receivedFrom=…&receivedTo=…&dueFrom=…&dueTo=…&overdue=true&dueWithinDays=N&cursor=…&limit=N
 //	                        the agency's work queue → 200 WorkQueue
 type StaffHTTP struct {
@@ -79,7 +80,11 @@ func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Resp
 		default:
 			return httpx.ProblemResponse(httpx.BadRequest("unknown_view", "Unknown view; use queue or none.", "Chế độ xem không hợp lệ; dùng queue hoặc bỏ trống.").WithExtra("view", view))
 		}
-		if code == "" || httpx.Query(req).Get("view") == "queue" {
+		// The queue is asked for with view=queue only: a GET without a code
+		// is a staff view with a missing code (400 naming code), never the
+		// agency's whole queue by accident (each answer has its own path in
+		// the API document, and the function sees only the query).
+		if httpx.Query(req).Get("view") == "queue" {
 			q, err := parseWorkQueueQuery(httpx.Query(req))
 			if err != nil {
 				return httpx.FromError(ctx, s.log, err)
@@ -136,21 +141,28 @@ func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Resp
 }
 
 // parseWorkQueueQuery reads the work-queue filters; dates are YYYY-MM-DD
-// days in Asia/Ho_Chi_Minh (from = start of the day, to = its end).
+// days in Asia/Ho_Chi_Minh (from = start of the day, to = its end). A
+// filter that is absent is not applied; one that is present but blank (or
+// a status list with an empty entry) is refused naming it, as the API
+// document says — never silently read as "no filter".
 func parseWorkQueueQuery(v url.Values) (WorkQueueQuery, error) {
 	var q WorkQueueQuery
-	for _, part := range strings.Split(v.Get("status"), ",") {
-		if part = strings.TrimSpace(part); part != "" {
+	if v.Has("status") {
+		for _, part := range strings.Split(v.Get("status"), ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				return q, &ActionError{"status", "format", "A comma-separated list of statuses, without empty entries.",
+					"Danh sách trạng thái cách nhau bởi dấu phẩy, không có mục trống."}
+			}
 			q.Statuses = append(q.Statuses, Status(part))
 		}
 	}
 	q.Procedure = strings.TrimSpace(v.Get("procedure"))
-	if len(q.Procedure) > 64 {
+	if utf8.RuneCountInString(q.Procedure) > 64 {
 		return q, &ActionError{"procedure", "max", "At most 64 characters.", "Tối đa 64 ký tự."}
 	}
 	day := func(name string, end bool) (*time.Time, error) {
 		s := strings.TrimSpace(v.Get(name))
-		if s == "" {
+		if s == "" && !v.Has(name) {
 			return nil, nil
 		}
 		d, err := time.ParseInLocation(time.DateOnly, s, workdays.Location)
@@ -176,16 +188,16 @@ func parseWorkQueueQuery(v url.Values) (WorkQueueQuery, error) {
 	if q.DueTo, err = day("dueTo", true); err != nil {
 		return q, err
 	}
-	switch strings.TrimSpace(v.Get("overdue")) {
-	case "", "false":
-	case "true":
+	switch s := strings.TrimSpace(v.Get("overdue")); {
+	case s == "" && !v.Has("overdue"), s == "false":
+	case s == "true":
 		q.Overdue = true
 	default:
 		return q, &ActionError{"overdue", "boolean", "Use true or false.", "Dùng true hoặc false."}
 	}
 	num := func(name string, lo, hi int) (int, error) {
 		s := strings.TrimSpace(v.Get(name))
-		if s == "" {
+		if s == "" && !v.Has(name) {
 			return 0, nil
 		}
 		n, err := strconv.Atoi(s)
@@ -201,7 +213,7 @@ func parseWorkQueueQuery(v url.Values) (WorkQueueQuery, error) {
 		return q, err
 	}
 	q.Cursor = strings.TrimSpace(v.Get("cursor"))
-	if len(q.Cursor) > 4096 {
+	if len(q.Cursor) > 4096 || (q.Cursor == "" && v.Has("cursor")) {
 		return q, ErrBadCursor
 	}
 	return q, nil

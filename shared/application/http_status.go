@@ -172,6 +172,11 @@ func (h *StatusHTTP) recoverPIN(ctx context.Context, req handler.Request) handle
 	if err := httpx.Validate(&in); err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
+	if !idNumberShape(in.IDNumber) {
+		return httpx.ProblemResponse(httpx.ValidationProblem(httpx.FieldError{Field: "idNumber", Code: "pattern",
+			Message:   "idNumber: the CCCD or MST in digits (spaces and dashes allowed).",
+			MessageVi: "idNumber: số CCCD hoặc mã số thuế, gồm các chữ số (có thể có dấu cách, gạch ngang)."}))
+	}
 	code, err := ParseCode(in.Code)
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
@@ -181,6 +186,22 @@ func (h *StatusHTTP) recoverPIN(ctx context.Context, req handler.Request) handle
 		return httpx.FromError(ctx, h.log, err)
 	}
 	return httpx.JSON(http.StatusAccepted, out, http.Header{"Cache-Control": {"no-store"}})
+}
+
+// idNumberShape reports whether s (trimmed) can be a CCCD or MST as typed:
+// digits, spaces and dashes, starting and ending with a digit (the API
+// document's RecoverPinRequest.idNumber pattern). It says nothing about
+// whether the number matches: that answer stays the same 202.
+func idNumberShape(s string) bool {
+	if s == "" || s[0] < '0' || s[0] > '9' || s[len(s)-1] < '0' || s[len(s)-1] > '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && c != ' ' && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // resetPIN answers reset-pin: 200 PINResetResult, or the one 404

@@ -242,7 +242,7 @@ type WorkItem struct {
 	Overdue bool `json:"overdue"`
 }
 
-// WorkQueue is the answer of process-application GET without code.
+// WorkQueue is the answer of process-application GET ?view=queue.
 type WorkQueue struct {
 	// Agency is the officer's agency.
 	Agency string `json:"agency"`

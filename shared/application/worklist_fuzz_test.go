@@ -11,7 +11,8 @@ import (
 // a field, never a panic, and an accepted query has bounded values.
 func FuzzParseWorkQueueQuery(f *testing.F) {
 	for _, s := range []string{"", "status=received,processing&limit=20", "dueFrom=2026-12-01&dueTo=2026-12-31",
-		"overdue=true&dueWithinDays=3", "limit=0", "cursor=" + strings.Repeat("A", 5000), "receivedFrom=03/12/2026", "dueWithinDays=-1"} {
+		"overdue=true&dueWithinDays=3", "limit=0", "cursor=" + strings.Repeat("A", 5000), "receivedFrom=03/12/2026", "dueWithinDays=-1",
+		"status=", "status=received,", "overdue=&limit=", "cursor=%20"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -25,6 +26,13 @@ func FuzzParseWorkQueueQuery(f *testing.F) {
 				t.Fatalf("error %v names no field", err)
 			}
 			return
+		}
+		// A filter sent blank is refused, never read as "no filter"
+		// (procedure excepted), as the API document's patterns say.
+		for _, name := range []string{"status", "receivedFrom", "receivedTo", "dueFrom", "dueTo", "overdue", "dueWithinDays", "limit", "cursor"} {
+			if v.Has(name) && strings.TrimSpace(v.Get(name)) == "" {
+				t.Fatalf("blank %s accepted: %+v", name, q)
+			}
 		}
 		if q.Limit < 0 || q.Limit > 200 || q.DueWithinDays < 0 || q.DueWithinDays > 365 || len(q.Cursor) > 4096 {
 			t.Fatalf("out of bounds: %+v", q)

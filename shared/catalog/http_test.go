@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
@@ -55,6 +56,8 @@ func TestHTTP(t *testing.T) {
 		{name: "get_one_lowercase_code", method: "GET", query: "code=t.gt.001", status: 200},
 		{name: "unknown_code", method: "GET", query: "code=NOPE.404", status: 404, code: "procedure_not_found"},
 		{name: "blank_code", method: "GET", query: "code=", status: 400, code: "invalid_query", param: "code"},
+		{name: "code_of_64_letters_is_just_unknown", method: "GET", query: "code=" + strings.Repeat("%C4%90", 64), status: 404, code: "procedure_not_found"},
+		{name: "code_of_65_letters", method: "GET", query: "code=" + strings.Repeat("%C4%90", 65), status: 400, code: "invalid_query", param: "code"},
 		{name: "list_default", method: "GET", query: "", status: 200, bodyCheck: func(t *testing.T, b []byte) {
 			var p catalog.Page[catalog.Procedure]
 			if err := json.Unmarshal(b, &p); err != nil || p.Total != 17 || p.PageSize != 20 || len(p.Items) != 17 {

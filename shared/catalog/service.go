@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"motcua/shared/docstore"
 )
@@ -62,7 +63,9 @@ func (s *Service) Search(ctx context.Context, q Query) (Page[Procedure], error) 
 // the code, an ErrInvalidQuery *Error naming "code" when code is blank.
 func (s *Service) Get(ctx context.Context, code string) (Procedure, error) {
 	code = strings.TrimSpace(code)
-	if code == "" || len(code) > 64 {
+	// 64 characters, as the API document's maxLength counts them (not
+	// bytes: a 64-letter Vietnamese code is a well-formed unknown code).
+	if code == "" || utf8.RuneCountInString(code) > 64 {
 		return Procedure{}, InvalidParam(ParamCode, "Mã thủ tục không được để trống và tối đa 64 ký tự.", "code must be 1 to 64 characters.")
 	}
 	if err := s.ensure(ctx); err != nil {

@@ -44,7 +44,8 @@ type Counters struct {
 	FeesVND int64 `json:"feesVND,omitempty"`
 
 	// Returned counts results handed over in the month; ReturnedOnline
-	// those handed over electronically.
+	// those of them the applicant received electronically (downloaded; see
+	// returnedAt), counted in the month of return too.
 	Returned       int64 `json:"ret,omitempty"`
 	ReturnedOnline int64 `json:"retOnl,omitempty"`
 

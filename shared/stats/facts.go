@@ -126,13 +126,30 @@ func settledWithResult(a application.Application) bool {
 	return a.Status == application.StatusProcessed || a.Status == application.StatusReturned
 }
 
-// returnedAt finds the step that handed the result over and whether it was
-// electronic. The document keeps the delivery only in the step's public
-// note (process-application writes "Trả kết quả qua bưu chính, …" for a
+// returnedAt finds the step that handed the result over (its time, the
+// month the result counts in) and whether the applicant received the
+// result electronically.
+//
+// Electronic delivery is read from the explicit record: the applicant's
+// first download of the result document sets delivery.electronicDeliveredAt
+// (shared/application ResultDownloads, with the result_downloaded timeline
+// entry and event), so a result returned "online" that nobody downloaded is
+// not counted as delivered electronically, and a result the applicant
+// downloaded counts whatever the return method. The result still counts in
+// the month of its return, like results_returned, so the share is a share
+// of the same results; a later download changes that month's figure (the
+// contribution is replaced, not added).
+//
+// Documents written before that record existed have no delivery at all
+// (return recorded only in the timeline): for them the old rule stands,
+// the return step's public note ("Trả kết quả qua bưu chính, …" for a
 // postal return, "Trả kết quả trực tuyến" otherwise).
 func returnedAt(a application.Application) (time.Time, bool, bool) {
 	for _, e := range a.Timeline {
 		if e.Status == application.StatusReturned {
+			if a.Delivery != nil {
+				return e.At, a.Delivery.ElectronicDeliveredAt != nil, true
+			}
 			return e.At, !strings.HasPrefix(e.Note, "Trả kết quả qua bưu chính"), true
 		}
 	}

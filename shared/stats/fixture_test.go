@@ -51,9 +51,15 @@ type appSpec struct {
 	supplements int
 	returned    string
 	postal      bool
-	fee         int64
-	paid        string
-	method      string
+	// record: the return wrote the explicit delivery record (documents
+	// since results were downloadable); without it the document is of the
+	// older shape, read by the return note. downloaded: the applicant's
+	// first download (delivery.electronicDeliveredAt).
+	record     bool
+	downloaded string
+	fee        int64
+	paid       string
+	method     string
 }
 
 func (s appSpec) build() application.Application {
@@ -81,6 +87,17 @@ func (s appSpec) build() application.Application {
 			note = "Trả kết quả qua bưu chính, mã vận đơn EB123"
 		}
 		a.Timeline = append(a.Timeline, application.Event{At: vn(s.returned), Status: application.StatusReturned, Note: note})
+		if s.record {
+			a.Delivery = &application.DeliveryRecord{Method: application.DeliveryOnline, ReturnedAt: vn(s.returned)}
+			if s.postal {
+				a.Delivery.Method, a.Delivery.TrackingNumber = application.DeliveryPostal, "EB123"
+			}
+			if s.downloaded != "" {
+				a.Delivery.ElectronicDeliveredAt, a.Delivery.Downloads = tp(s.downloaded), 1
+				a.Timeline = append(a.Timeline, application.Event{At: vn(s.downloaded), Status: application.StatusReturned,
+					Actor: application.ActorCitizen, Kind: application.TimelineResultDownloaded})
+			}
+		}
 	}
 	if s.fee > 0 {
 		a.Fee.PaymentState = application.PaymentUnpaid
@@ -94,10 +111,12 @@ func (s appSpec) build() application.Application {
 // The fixture (all dates 09:00 Asia/Ho_Chi_Minh; November 2026 starts on
 // a Sunday and has no public holiday).
 var fixtureApps = []appSpec{
-	// a1: online, settled early 11-05, returned online 11-06; rated 5 (time 4) on 11-07.
-	{code: "TEST-261101-0001", proc: "P1", channel: application.ChannelOnline, status: application.StatusReturned, submitted: "2026-11-02", due: "2026-11-05", settled: "2026-11-04", settlement: workdays.Early, returned: "2026-11-06"},
-	// a2: direct, recorded on_time but two supplement requests → late (766); returned by post 11-11; rated 3 on 11-12.
-	{code: "TEST-261101-0002", proc: "P1", channel: application.ChannelDirect, status: application.StatusReturned, submitted: "2026-11-03", due: "2026-11-10", settled: "2026-11-10", settlement: workdays.OnTime, supplements: 2, returned: "2026-11-11", postal: true},
+	// a1: online, settled early 11-05, returned online 11-06 and downloaded by
+	// the applicant on 12-01 (explicit record: electronic, counted in
+	// November, the month of return); rated 5 (time 4) on 11-07.
+	{code: "TEST-261101-0001", proc: "P1", channel: application.ChannelOnline, status: application.StatusReturned, submitted: "2026-11-02", due: "2026-11-05", settled: "2026-11-04", settlement: workdays.Early, returned: "2026-11-06", record: true, downloaded: "2026-12-01"},
+	// a2: direct, recorded on_time but two supplement requests → late (766); returned by post 11-11 (explicit record, never downloaded); rated 3 on 11-12.
+	{code: "TEST-261101-0002", proc: "P1", channel: application.ChannelDirect, status: application.StatusReturned, submitted: "2026-11-03", due: "2026-11-10", settled: "2026-11-10", settlement: workdays.OnTime, supplements: 2, returned: "2026-11-11", postal: true, record: true},
 	// a3: online, settled late 11-20, fee 50 000 paid by VNPAY 11-05, not returned.
 	{code: "TEST-261101-0003", proc: "P2", channel: application.ChannelOnline, status: application.StatusProcessed, submitted: "2026-11-04", due: "2026-11-18", settled: "2026-11-20", settlement: workdays.Late, fee: 50000, paid: "2026-11-05", method: "vnpay"},
 	// a4: postal, still processing, due 11-10 → overdue on 11-30; fee 30 000 unpaid.
@@ -108,8 +127,12 @@ var fixtureApps = []appSpec{
 	{code: "TEST-261101-0006", proc: "P2", channel: application.ChannelOnline, status: application.StatusRejected, submitted: "2026-11-06", due: "2026-11-20", settled: "2026-11-07"},
 	// a7: online, withdrawn.
 	{code: "TEST-261101-0007", proc: "P1", channel: application.ChannelOnline, status: application.StatusCancelled, submitted: "2026-11-08", due: "2026-11-11"},
-	// a8: filed in October, settled on time 11-03, returned online 11-04, fee 20 000 paid by VietQR 10-29.
+	// a8: filed in October, settled on time 11-03, returned online 11-04 (a document from before the explicit delivery record: electronic by its return note), fee 20 000 paid by VietQR 10-29.
 	{code: "TEST-261101-0008", proc: "P1", channel: application.ChannelOnline, status: application.StatusReturned, submitted: "2026-10-28", due: "2026-11-03", settled: "2026-11-03", settlement: workdays.OnTime, returned: "2026-11-04", fee: 20000, paid: "2026-10-29", method: "vietqr"},
+	// a9: filed and settled early in October (10-09), returned online 11-02 with
+	// the explicit record but never downloaded: returned, not electronic
+	// (its note still says "trực tuyến"; the record decides).
+	{code: "TEST-261101-0009", proc: "P1", channel: application.ChannelOnline, status: application.StatusReturned, submitted: "2026-10-05", due: "2026-10-12", settled: "2026-10-09", settlement: workdays.Early, returned: "2026-11-02", record: true},
 }
 
 var fixtureRatings = []rating.Rating{
@@ -237,9 +260,9 @@ func TestReport_matches_the_hand_computed_fixture(t *testing.T) {
 				"paid_online":                        "1",     // A3
 				"online_payment_share":               "50",    // 1/2
 				"fees_collected_vnd":                 "50000", // A3 paid 11-05 (A8's 20 000 was paid in October)
-				"results_returned":                   "3",     // A1 A2 A8
-				"results_electronic":                 "2",     // A1 A8 (A2 by post)
-				"electronic_result_share":            "66.67", // 2/3
+				"results_returned":                   "4",     // A1 A2 A8 A9
+				"results_electronic":                 "2",     // A1 (downloaded 12-01, counted at its return) A8 (older document, online note); A2 by post, A9 never downloaded
+				"electronic_result_share":            "50",    // 2/4
 				"feedback_received":                  "4",     // F1..F4
 				"feedback_answered":                  "2",     // F1 F2
 				"feedback_answered_in_time":          "1",     // F1 (F2 after its 15th working day)
@@ -284,7 +307,9 @@ func TestReport_matches_the_hand_computed_fixture(t *testing.T) {
 			name:  "fourth_quarter",
 			query: stats.Query{Period: "quarter", From: "2026-10", To: "2026-12"},
 			want: map[string]string{
-				"applications_received": "8",     // A1..A8
+				"applications_received": "9",     // A1..A9
+				"results_returned":      "4",     // A1 A2 A8 A9 (all in November)
+				"results_electronic":    "2",     // A1 A8
 				"fees_collected_vnd":    "70000", // 50 000 + 20 000
 				"fee_due":               "3",     // A3 A4 A8
 				"paid_online":           "2",     // A3 A8

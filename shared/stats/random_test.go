@@ -100,12 +100,35 @@ func genApp(rng *rand.Rand, cal *workdays.Calendar, i int) []appSnap {
 		d = &application.Delivery{Method: application.DeliveryPostal, TrackingNumber: "EB1"}
 	}
 	step(application.Action{Name: application.ActReturn, Delivery: d})
+	// The applicant's first download (the explicit electronic-delivery
+	// record, as application.ResultDownloads writes it), before or after
+	// the rating, sometimes in a later month than the return.
+	var r *rating.Rating
+	download := func() {
+		dl := at.Add(time.Duration(1+rng.IntN(24*40)) * time.Hour)
+		rec := *a.Delivery
+		rec.ElectronicDeliveredAt, rec.Downloads, rec.LastDownloadAt = &dl, 1, &dl
+		a.Delivery = &rec
+		a.Timeline = append(a.Timeline, application.Event{At: dl, Status: a.Status, Actor: application.ActorCitizen,
+			Kind: application.TimelineResultDownloaded})
+		a.Version++
+		snaps = append(snaps, appSnap{a: clone(a), r: r})
+	}
+	downloads := rng.IntN(3) > 0
+	if downloads && rng.IntN(2) == 0 {
+		download()
+		downloads = false
+	}
 	if rng.IntN(2) == 0 {
-		r := rating.Rating{Code: a.Code, Overall: 1 + rng.IntN(5), At: at.Add(time.Duration(rng.IntN(200)) * time.Hour)}
+		rr := rating.Rating{Code: a.Code, Overall: 1 + rng.IntN(5), At: at.Add(time.Duration(rng.IntN(200)) * time.Hour)}
 		if rng.IntN(2) == 0 {
-			r.Attitude = ip(1 + rng.IntN(5))
+			rr.Attitude = ip(1 + rng.IntN(5))
 		}
-		snaps = append(snaps, appSnap{a: clone(a), r: &r})
+		r = &rr
+		snaps = append(snaps, appSnap{a: clone(a), r: r})
+	}
+	if downloads {
+		download()
 	}
 	return snaps
 }

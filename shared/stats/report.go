@@ -182,7 +182,7 @@ func figures(c Counters, q Query, asOf string, procs func(map[string]int64) (map
 			Formula: "sum of fees paid in the period (payment date), in đồng"},
 		countFig("results_returned", "Kết quả đã trả", "Results returned", c.Returned, "results handed over in the period"),
 		countFig("results_electronic", "Kết quả trả điện tử", "Results returned electronically", c.ReturnedOnline,
-			"results_returned with delivery online"),
+			"results_returned whose result the applicant received electronically (first download, delivery.electronicDeliveredAt; documents from before that record: an online return)"),
 		ratioFig("electronic_result_share", "Tỷ lệ trả kết quả điện tử", "Electronic result share", "percent", c.ReturnedOnline, c.Returned,
 			"results_electronic / results_returned × 100 (Decision 766)"),
 		countFig("feedback_received", "Phản ánh, kiến nghị tiếp nhận", "Feedback received", c.FbReceived, "feedback items received in the period"),
