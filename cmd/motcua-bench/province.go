@@ -243,6 +243,7 @@ type provApp struct {
 	payRef      string
 	paid        bool // acknowledged paid (00, confirmed, reconciled)
 	returned    bool
+	downloaded  bool // the citizen downloaded the returned result
 	submittedOK bool
 }
 
@@ -1072,6 +1073,34 @@ func (p *province) results(ctx context.Context, i int) error {
 		return err
 	}
 	a.returned = true
+	if i%5 == 4 {
+		return nil // a fifth of the citizens never fetch their result
+	}
+	return p.download(ctx, a)
+}
+
+// download fetches a's returned result as its citizen does: a short-lived
+// URL from application-status (code + PIN), then the PDF itself. The first
+// download is what the indicators count as a result returned
+// electronically.
+func (p *province) download(ctx context.Context, a *provApp) error {
+	body, _ := json.Marshal(map[string]any{"code": a.code, "pin": a.pin})
+	ans, err := p.cl.fnFrom(ctx, a.cit.From, "application-status", "POST", "action=download-result", body, "Content-Type", "application/json")
+	if err != nil {
+		return err
+	}
+	var dl application.ResultDownload
+	if ans.Status != 200 || json.Unmarshal(ans.Body, &dl) != nil || dl.URL == "" {
+		return fmt.Errorf("download-result %s: %d %.300s", a.code, ans.Status, ans.Body)
+	}
+	got, err := p.cl.do(ctx, "", "S3 presigned GET (result)", "GET", dl.URL, nil)
+	if err != nil {
+		return err
+	}
+	if got.Status != 200 || !bytes.HasPrefix(got.Body, []byte("%PDF-")) {
+		return fmt.Errorf("GET result %s: %d, %d bytes", a.code, got.Status, len(got.Body))
+	}
+	a.downloaded = true
 	return nil
 }
 
@@ -1538,7 +1567,9 @@ func (p *province) checkIndicators(ctx context.Context, served stats.Report, set
 		case "complete":
 			want["settled"]++
 			want["results_returned"]++
-			want["results_electronic"]++
+			if a.downloaded { // electronic = the applicant downloaded it (delivery.electronicDeliveredAt)
+				want["results_electronic"]++
+			}
 		case "open":
 			want["processing"]++
 		}

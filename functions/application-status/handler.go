@@ -21,11 +21,11 @@ import (
 	"motcua/shared/platform"
 )
 
-// Handle answers one call of the application-status function.
-// No method list here: the adapter checks the method per sub-operation
-// (each has its own path in the API document), so a 405's Allow names
+// Handle answers one call of the application-status function. Methods are
+// checked per operation (application.StatusAllowed: each has its own path in
+// the API document), before anything is built, so a 405's Allow names
 // exactly the methods of the operation asked for.
-var Handle = platform.Serve(func(p *platform.Platform) (*application.StatusHTTP, error) {
+var Handle = platform.ServeRouted(func(p *platform.Platform) (*application.StatusHTTP, error) {
 	cal, err := application.DefaultCalendar()
 	if err != nil {
 		return nil, err
@@ -53,4 +53,4 @@ var Handle = platform.Serve(func(p *platform.Platform) (*application.StatusHTTP,
 		return nil, err
 	}
 	return h.WithRecovery(recovery), nil
-})
+}, application.StatusAllowed)

@@ -91,17 +91,23 @@ func NewStatusHTTP(access *Access, cal *workdays.Calendar, now func() time.Time,
 // Methods are the HTTP methods the look-up answers.
 func (h *StatusHTTP) Methods() []string { return []string{http.MethodPost, http.MethodGet} }
 
+// StatusAllowed names the methods of the look-up operation req asks for,
+// from the request alone (platform.ServeRouted refuses other methods with
+// it before anything is built): GET and POST for the look-up itself, POST
+// only for the actions, whose secrets travel in bodies only and which each
+// have their own path in the API document.
+func StatusAllowed(req handler.Request) []string {
+	switch httpx.Query(req).Get("action") {
+	case OpDownloadResult, OpRecoverPIN, OpResetPIN:
+		return []string{http.MethodPost}
+	}
+	return []string{http.MethodPost, http.MethodGet}
+}
+
 // Serve answers one GET or POST.
 func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Response {
 	action := httpx.Query(req).Get("action")
-	allowed := h.Methods()
-	switch action {
-	case OpDownloadResult, OpRecoverPIN, OpResetPIN:
-		// Secrets in bodies only; each action has its own path in the
-		// API document, so a 405's Allow names exactly POST.
-		allowed = []string{http.MethodPost}
-	}
-	if p := httpx.AllowMethods(req, allowed...); p != nil {
+	if p := httpx.AllowMethods(req, StatusAllowed(req)...); p != nil {
 		return httpx.ProblemResponse(p)
 	}
 	switch action {

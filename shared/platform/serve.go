@@ -61,8 +61,23 @@ func Serve[A Adapter](build func(*Platform) (A, error), methods ...string) func(
 	return serve(deps, methods)
 }
 
+// ServeRouted is Serve for a function whose operations (sub-paths or
+// ?action=) allow different methods: allow names the methods of the
+// operation a request asks for, from the request alone. A method outside
+// them is answered 405 before any dependency is built, with an Allow header
+// naming exactly that operation's methods (as the API document lists them).
+func ServeRouted[A Adapter](build func(*Platform) (A, error), allow func(handler.Request) []string) func(handler.Request) (handler.Response, error) {
+	InstallLogger()
+	return serveAllow(Lazy(build), allow)
+}
+
 // serve is Serve with the dependency source injectable for tests.
 func serve[A Adapter](deps func() (A, error), methods []string) func(handler.Request) (handler.Response, error) {
+	return serveAllow(deps, func(handler.Request) []string { return methods })
+}
+
+// serveAllow is ServeRouted with the dependency source injectable for tests.
+func serveAllow[A Adapter](deps func() (A, error), allow func(handler.Request) []string) func(handler.Request) (handler.Response, error) {
 	return func(req handler.Request) (resp handler.Response, err error) {
 		ctx := httpx.RequestContext(req)
 		defer func() {
@@ -70,7 +85,7 @@ func serve[A Adapter](deps func() (A, error), methods []string) func(handler.Req
 				resp, err = httpx.FromError(ctx, slog.Default(), fmt.Errorf("panic: %v\n%s", r, debug.Stack())), nil
 			}
 		}()
-		if len(methods) > 0 {
+		if methods := allow(req); len(methods) > 0 {
 			if p := httpx.AllowMethods(req, methods...); p != nil {
 				return httpx.ProblemResponse(p), nil
 			}
