@@ -15,15 +15,22 @@ import (
 	"motcua/shared/platform"
 )
 
-// TestAuthorize_costs_the_same_for_unknown_code_wrong_pin_and_right_pin
-// compares the distributions of many interleaved calls against the
-// embedded S3 (real SDK, the real peppered HMAC of new PINs): the
-// lower quartiles of an unknown code, a wrong PIN and the right PIN must be
-// within a generous factor (0.5–2x) of each other. Before the guard, an unknown code cost
-// a 100 000-iteration dummy against 10 000 for a real PIN (10x), and
-// pay-fee's look-ups had no dummy at all (a fraction of the cost): both
-// far outside this bound. No single call is timed against a threshold.
-func TestAuthorize_costs_the_same_for_unknown_code_wrong_pin_and_right_pin(t *testing.T) {
+// TestAuthorize_costs_the_same_for_unknown_code_and_wrong_pin compares
+// the distributions of many interleaved calls against the embedded S3 (real
+// SDK, the real peppered HMAC of new PINs): the lower quartiles of an
+// unknown code and a wrong PIN must be within a generous factor (0.5–2x)
+// of each other, or the answer's timing would tell which codes exist.
+// Before the guard, an unknown code cost a 100 000-iteration dummy against
+// 10 000 for a real PIN (10x), and pay-fee's look-ups had no dummy at all
+// (a fraction of the cost): both far outside this bound. No single call is
+// timed against a threshold.
+//
+// The right PIN is measured and logged but not held to the bound: its
+// success also gives the attempt back to the guard's counters (one more
+// store write, about the cost of the look-up itself now that the peppered
+// HMAC takes a microsecond), and its answer — the application — already
+// tells it apart, so its timing reveals nothing more.
+func TestAuthorize_costs_the_same_for_unknown_code_and_wrong_pin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing distribution test skipped in -short mode")
 	}
@@ -88,8 +95,8 @@ func TestAuthorize_costs_the_same_for_unknown_code_wrong_pin_and_right_pin(t *te
 		q1[i] = samples[i][n/4]
 		t.Logf("%-12s p25 %v  median %v  p90 %v", kinds[i].name, q1[i], samples[i][n/2], samples[i][n*9/10])
 	}
-	base := q1[1] // wrong PIN
-	for i, k := range kinds {
+	base := q1[1]                 // wrong PIN
+	for i, k := range kinds[:2] { // the right PIN is logged only (see above)
 		if r := float64(q1[i]) / float64(base); r < 0.5 || r > 2.0 {
 			t.Fatalf("%s p25 %v is %.2fx the wrong-PIN p25 %v: an attacker can tell them apart", k.name, q1[i], r, base)
 		}
