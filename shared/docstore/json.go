@@ -108,8 +108,13 @@ func update(ctx context.Context, s Store, key string, v any, mutate func() error
 
 // backoff sleeps a jittered, exponentially growing pause (capped at about
 // 100 ms) or until ctx ends.
-func backoff(ctx context.Context, attempt int) error {
-	ceiling := time.Millisecond << min(attempt, 7)
+func backoff(ctx context.Context, attempt int) error { return Backoff(ctx, attempt, 7) }
+
+// Backoff sleeps between compare-and-swap attempts: a jittered pause of up
+// to 1 ms << min(attempt, maxShift), or until ctx ends (its error). Every
+// retry loop over the store uses it, so lost races spread out the same way.
+func Backoff(ctx context.Context, attempt, maxShift int) error {
+	ceiling := time.Millisecond << min(attempt, maxShift)
 	t := time.NewTimer(time.Duration(rand.Int64N(int64(ceiling)) + 1))
 	defer t.Stop()
 	select {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -113,7 +112,7 @@ func (r *Repository) UpdateFrom(ctx context.Context, cur Payment, etag string, m
 	for attempt := 0; attempt <= updateRetries; attempt++ {
 		if attempt > 0 || etag == "" {
 			if attempt > 1 {
-				if err := pause(ctx, attempt); err != nil {
+				if err := docstore.Backoff(ctx, attempt, 6); err != nil { // capped near 64 ms
 					return Payment{}, "", fmt.Errorf("update payment %s: %w", ref, err)
 				}
 			}
@@ -164,20 +163,6 @@ func clonePayment(p Payment) Payment {
 		q.PaidAt = &t
 	}
 	return q
-}
-
-// pause sleeps a short jittered backoff (capped near 64 ms) or until ctx
-// ends.
-func pause(ctx context.Context, attempt int) error {
-	ceiling := time.Millisecond << min(attempt, 6)
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(ceiling)) + 1))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Active reads the active-payment marker of application code and its
