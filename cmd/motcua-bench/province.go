@@ -502,16 +502,7 @@ func (p *province) stageRun(ctx context.Context, name string, n int, fn func(con
 	begin := time.Now()
 	err := pool(ctx, p.o.c, n, func(failed bool) { m.Add(1, failed) }, fn)
 	m.Done()
-	d := time.Since(begin)
-	row := StageRow{Name: name, Items: n, Seconds: d.Seconds(), Calls: p.cl.ops.Load() - calls0}
-	if d > 0 {
-		row.PerSecond = float64(n) / d.Seconds()
-	}
-	p.rep.Stages = append(p.rep.Stages, row)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", name, err)
-	}
-	return nil
+	return p.record(name, n, begin, calls0, err)
 }
 
 // timed runs a stage without items (waits, jobs) and records it.
@@ -521,6 +512,12 @@ func (p *province) timed(name string, items int, fn func() error) error {
 	calls0 := p.cl.ops.Load()
 	begin := time.Now()
 	err := fn()
+	return p.record(name, items, begin, calls0, err)
+}
+
+// record adds the row of a stage that began at begin with calls0 calls
+// made so far, and wraps its error with the stage's name.
+func (p *province) record(name string, items int, begin time.Time, calls0 int64, err error) error {
 	d := time.Since(begin)
 	row := StageRow{Name: name, Items: items, Seconds: d.Seconds(), Calls: p.cl.ops.Load() - calls0}
 	if d > 0 {
