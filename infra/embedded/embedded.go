@@ -32,6 +32,7 @@ import (
 	"motcua/infra/provision"
 	"motcua/infra/s3server"
 	"motcua/infra/sqsserver"
+	"motcua/shared/awsx"
 )
 
 // Defaults of the embedded stack, the same as LocalStack's.
@@ -209,7 +210,11 @@ func (s *Stack) Env() []string {
 // AWSConfig returns an SDK configuration for this stack: region us-east-1,
 // static test credentials, BaseEndpoint = Endpoint(). It reads nothing from
 // the environment or ~/.aws. S3 clients must also set UsePathStyle (see
-// Clients).
+// Clients). Its HTTP client is awsx.HTTPClient, as in the function
+// processes: with the SDK's default (10 idle connections per host) a test
+// or benchmark with more requests in flight closes and redials a connection
+// for nearly every request (BenchmarkSubmitHTTP left ~10 TIME-WAIT sockets
+// per submission), which measures dialling, not the stack.
 func (s *Stack) AWSConfig(ctx context.Context) (aws.Config, error) {
 	if err := ctx.Err(); err != nil {
 		return aws.Config{}, fmt.Errorf("embedded: aws config: %w", err)
@@ -218,6 +223,7 @@ func (s *Stack) AWSConfig(ctx context.Context) (aws.Config, error) {
 		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		BaseEndpoint: aws.String(s.endpoint),
+		HTTPClient:   awsx.HTTPClient(),
 	}, nil
 }
 
