@@ -26,6 +26,11 @@ import (
 	"motcua/shared/queue"
 )
 
+// SQSBatchKey turns the coalescing of concurrent publishes into
+// SendMessageBatch requests (queue.Batcher) on or off: "false" (or "0")
+// makes every Publish its own SendMessage request. Default true.
+const SQSBatchKey = "MOTCUA_SQS_BATCH"
+
 // loadTimeout bounds building the platform (loading the AWS configuration
 // may query credential providers).
 const loadTimeout = 30 * time.Second
@@ -43,7 +48,9 @@ type Platform struct {
 	// Uploads is the uploads bucket (MOTCUA_UPLOADS_BUCKET); nil when unset.
 	Uploads docstore.Store
 	// Queue publishes to the queues, copying events to the queues that
-	// subscribe to them (queue.Fanout with queue.DefaultRoutes).
+	// subscribe to them (queue.Fanout with queue.DefaultRoutes); concurrent
+	// publishes to one queue share SendMessageBatch requests (queue.Batcher)
+	// unless MOTCUA_SQS_BATCH=false.
 	Queue queue.Publisher
 	// Guard counts attempts in Store and reads client addresses through
 	// the trusted proxies of MOTCUA_TRUSTED_PROXIES (see
@@ -122,6 +129,7 @@ func New(ctx context.Context, src config.Source, awsCfg aws.Config) (*Platform, 
 	}
 	r := config.NewReader(src)
 	force := r.Bool(awsx.PathStyleKey)
+	batch := r.Bool(SQSBatchKey, config.Default(true))
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("platform: %w", err)
 	}
@@ -131,11 +139,16 @@ func New(ctx context.Context, src config.Source, awsCfg aws.Config) (*Platform, 
 	}
 	s3c := awsx.S3WithPathStyle(awsCfg, force)
 	presign := s3.NewPresignClient(s3c)
+	sqsPub := queue.NewSQSPublisher(awsx.SQS(awsCfg))
+	var pub queue.Publisher = sqsPub
+	if batch {
+		pub = queue.NewBatcher(sqsPub, queue.BatcherOptions{})
+	}
 	p := &Platform{
 		Config:  common,
 		Secrets: config.SecretsFrom(src),
 		Store:   docstore.NewS3Store(s3c, presign, common.Bucket),
-		Queue:   queue.NewFanout(queue.NewSQSPublisher(awsx.SQS(awsCfg)), queue.DefaultRoutes),
+		Queue:   queue.NewFanout(pub, queue.DefaultRoutes),
 		Log:     logx.New(os.Stderr, common.LogLevel),
 	}
 	p.guardOpts = []citizenguard.Option{citizenguard.WithProxies(proxies), citizenguard.WithLogger(p.Log)}
@@ -150,6 +163,7 @@ func New(ctx context.Context, src config.Source, awsCfg aws.Config) (*Platform, 
 		slog.String("uploads_bucket", common.UploadsBucket),
 		slog.String("events_queue", common.EventsQueue),
 		slog.String("region", awsCfg.Region),
-		slog.String("s3_path_style", strconv.FormatBool(s3c.Options().UsePathStyle)))
+		slog.String("s3_path_style", strconv.FormatBool(s3c.Options().UsePathStyle)),
+		slog.Bool("sqs_batch", batch))
 	return p, nil
 }
