@@ -526,3 +526,41 @@ func TestBatcher_cancellation_does_not_hurt_the_others(t *testing.T) {
 		}
 	})
 }
+
+// FuzzSplitBatch checks the batch splitting on arbitrary entry sizes: every
+// entry goes exactly once and in order, each batch has 1 to 10 entries and
+// at most MaxBatchBytes, and a batch ends only when full (10 entries, or the
+// next entry would not fit) or at the end.
+func FuzzSplitBatch(f *testing.F) {
+	f.Add([]byte{1, 2, 3})
+	f.Add(make([]byte, 25))
+	f.Add([]byte{255, 255, 255, 255, 255, 0, 128, 64})
+	f.Fuzz(func(t *testing.T, seed []byte) {
+		sizes := make([]int, len(seed))
+		for i, c := range seed {
+			// Spread over 0..MaxBatchBytes, with small and huge entries.
+			sizes[i] = int(c) * MaxBatchBytes / 255
+			if c%3 == 0 {
+				sizes[i] = int(c)
+			}
+		}
+		rest := sizes
+		for len(rest) > 0 {
+			n, bytes := splitBatch(rest, func(s int) int { return s })
+			if n < 1 || n > maxBatch {
+				t.Fatalf("batch of %d entries from %v", n, rest)
+			}
+			sum := 0
+			for _, s := range rest[:n] {
+				sum += s
+			}
+			if sum != bytes || bytes > MaxBatchBytes {
+				t.Fatalf("batch %v: bytes %d (sum %d), limit %d", rest[:n], bytes, sum, MaxBatchBytes)
+			}
+			if n < maxBatch && n < len(rest) && bytes+rest[n] <= MaxBatchBytes {
+				t.Fatalf("batch %v stopped before %d, which fits", rest[:n], rest[n])
+			}
+			rest = rest[n:]
+		}
+	})
+}

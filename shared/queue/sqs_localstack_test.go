@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"motcua/shared/awsx"
+	"motcua/shared/queue"
 	"motcua/shared/queue/queuetest"
 )
 
@@ -31,6 +32,13 @@ func TestSQS_contract_localstack(t *testing.T) {
 	}
 	client := awsx.SQS(cfg)
 	queuetest.Run(t, func(t *testing.T) queuetest.Env { return queuetest.SQSEnv(t, client) })
+	t.Run("batcher", func(t *testing.T) {
+		queuetest.Run(t, func(t *testing.T) queuetest.Env {
+			env := queuetest.SQSEnv(t, client)
+			env.Publisher = queue.NewBatcher(queue.NewSQSPublisher(client), queue.BatcherOptions{})
+			return env
+		})
+	})
 	t.Run("redrive", func(t *testing.T) {
 		queuetest.RunRedrive(t, func(t *testing.T) queuetest.Env { return queuetest.SQSEnv(t, client) })
 	})

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"publish_receive_delete", testPublishReceiveDelete},
 		{"envelope_round_trip", testEnvelopeRoundTrip},
 		{"batch_of_25", testBatch},
+		{"concurrent_publishes", testConcurrentPublishes},
 		{"unknown_queue", testUnknownQueue},
 		{"in_flight_message_is_hidden_then_redelivered", testVisibility},
 		{"visibility_timeout_expiry_redelivers", testExpiry},
@@ -200,6 +202,48 @@ func testBatch(t *testing.T, env Env, q string) {
 	if err := env.Publisher.PublishBatch(ctx(t), q, nil); err != nil {
 		t.Errorf("PublishBatch(nil): %v", err)
 	}
+}
+
+// testConcurrentPublishes has 30 goroutines publish at once (a Batcher
+// groups them): each envelope arrives exactly once, with its attributes.
+func testConcurrentPublishes(t *testing.T, env Env, q string) {
+	env.CreateQueue(t, q, QueueSpec{VisibilityTimeout: 120 * time.Second})
+	const n = 30
+	envs := make([]queue.Envelope, n)
+	for i := range envs {
+		envs[i] = envelope(t, "application.submitted", map[string]int{"seq": i})
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range envs {
+		wg.Go(func() { errs[i] = env.Publisher.Publish(ctx(t), q, envs[i]) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Publish %d: %v", i, err)
+		}
+	}
+	want := map[string]queue.Envelope{}
+	for _, e := range envs {
+		want[e.ID] = e
+	}
+	for _, m := range receiveN(t, env, q, n) {
+		e, err := m.Envelope()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, ok := want[e.ID]
+		if !ok {
+			t.Fatalf("envelope %s unexpected or delivered twice", e.ID)
+		}
+		delete(want, e.ID)
+		if string(e.Payload) != string(w.Payload) || m.Attributes[queue.AttrEventID] != w.ID ||
+			m.Attributes[queue.AttrEventType] != w.Type || m.Attributes[queue.AttrCorrelationID] != w.CorrelationID {
+			t.Errorf("envelope %s: payload %s attributes %v, want %s", e.ID, e.Payload, m.Attributes, w.Payload)
+		}
+	}
+	assertEmpty(t, env, q)
 }
 
 func testUnknownQueue(t *testing.T, env Env, q string) {
