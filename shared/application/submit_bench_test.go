@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/google/uuid"
@@ -41,8 +42,11 @@ func BenchmarkSubmitHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// MOTCUA_SQS_BATCH=false in the environment measures without the
+	// coalescing of SQS sends (queue.Batcher), for an A/B in one run.
 	p, err := platform.New(ctx, config.MapSource{config.KeyBucket: "motcua-data", config.KeyUploadsBucket: "motcua-uploads",
-		config.KeyEventsQueue: "application-events", "MOTCUA_S3_PATH_STYLE": "true"}, awsCfg)
+		config.KeyEventsQueue: "application-events", "MOTCUA_S3_PATH_STYLE": "true",
+		platform.SQSBatchKey: os.Getenv(platform.SQSBatchKey)}, awsCfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,9 +3,11 @@ package platform
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +127,72 @@ func TestGet_retries_after_failure_then_caches(t *testing.T) {
 	}
 	if _, err := p1.Store.Put(context.Background(), "platform-get-test", []byte(`{}`), docstore.PutOptions{}); err != nil {
 		t.Fatalf("Put through Get's store: %v", err)
+	}
+}
+
+// targetCounter counts the SQS actions sent through it.
+type targetCounter struct {
+	next aws.HTTPClient
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+func (c *targetCounter) Do(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.n[strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.")]++
+	c.mu.Unlock()
+	return c.next.Do(r)
+}
+
+func TestNew_bad_sqs_batch_switch_is_named(t *testing.T) {
+	_, err := New(context.Background(), config.MapSource{"MOTCUA_BUCKET": "motcua-data", SQSBatchKey: "sometimes"}, unusedAWSConfig())
+	if err == nil || !strings.Contains(err.Error(), SQSBatchKey) {
+		t.Fatalf("New with %s=sometimes: %v, want an error naming it", SQSBatchKey, err)
+	}
+}
+
+func TestNew_sqs_batch_switch(t *testing.T) {
+	stack := embedded.StartForTest(t)
+	ctx := context.Background()
+	cases := []struct {
+		name, value string // value "" = unset
+		wantAction  string
+	}{
+		{"default_batches", "", "SendMessageBatch"},
+		{"true_batches", "true", "SendMessageBatch"},
+		{"false_sends_one_by_one", "false", "SendMessage"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			awsCfg, err := stack.AWSConfig(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counter := &targetCounter{next: awsCfg.HTTPClient, n: map[string]int{}}
+			awsCfg.HTTPClient = counter
+			src := config.MapSource{"MOTCUA_BUCKET": "motcua-data", "MOTCUA_S3_PATH_STYLE": "true"}
+			if c.value != "" {
+				src[SQSBatchKey] = c.value
+			}
+			p, err := New(ctx, src, awsCfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, err := queue.NewEnvelope("application.submitted", "call-1", map[string]string{"soHoSo": "H01"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Queue.Publish(ctx, "application-events", env); err != nil {
+				t.Fatal(err)
+			}
+			// application-events and its 4 subscribers.
+			want := 1 + len(queue.DefaultRoutes["application-events"])
+			counter.mu.Lock()
+			defer counter.mu.Unlock()
+			if counter.n[c.wantAction] != want || counter.n["SendMessage"]+counter.n["SendMessageBatch"] != want {
+				t.Errorf("actions %v, want %d %s", counter.n, want, c.wantAction)
+			}
+		})
 	}
 }
 

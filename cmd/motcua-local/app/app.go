@@ -42,6 +42,7 @@ import (
 	"motcua/infra/runner"
 	"motcua/shared/awsx"
 	"motcua/shared/delivery"
+	"motcua/shared/platform"
 )
 
 // Defaults applied to zero-valued Config fields.
@@ -64,6 +65,12 @@ var awsPassThrough = []string{
 	"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
 	awsx.PathStyleKey,
 }
+
+// fnPassThrough are the variables copied from this process's environment to
+// every function, embedded stack or not: switches an operator flips for a
+// local run or a benchmark (MOTCUA_SQS_BATCH=false turns the coalescing of
+// SQS sends off, see shared/platform).
+var fnPassThrough = []string{platform.SQSBatchKey}
 
 // Config configures Start. Only RepoRoot (or StackFile) is required.
 type Config struct {
@@ -194,6 +201,11 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	fnEnv, err := a.startBackend(ctx)
 	if err != nil {
 		return nil, err
+	}
+	for _, k := range fnPassThrough {
+		if v, ok := os.LookupEnv(k); ok {
+			fnEnv[k] = v
+		}
 	}
 
 	if err := a.startOutside(fnEnv); err != nil {
