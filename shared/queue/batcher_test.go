@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -162,5 +163,52 @@ func TestBatcher_concurrent_publishes_embedded(t *testing.T) {
 	}
 	if reqs >= len(jobs) {
 		t.Errorf("%d publishes took %d requests: no batch formed", len(jobs), reqs)
+	}
+}
+
+// BenchmarkFanoutPublish publishes application events (the event plus its 4
+// fan-out copies) from 50 goroutines through the real SDK to the embedded
+// SQS, with the Batcher and with one SendMessage per copy, and reports the
+// SQS requests per event:
+//
+//	go test ./shared/queue -run '^$' -bench FanoutPublish -benchtime 2000x
+func BenchmarkFanoutPublish(b *testing.B) {
+	st, err := embedded.Start(context.Background(), embedded.Config{Addr: "127.0.0.1:0", DataDir: b.TempDir(),
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	for _, mode := range []string{"batcher", "send_message"} {
+		b.Run(mode, func(b *testing.B) {
+			cfg, err := st.AWSConfig(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			counter := &countingClient{next: cfg.HTTPClient, n: map[string]int{}}
+			cfg.HTTPClient = counter
+			sqsPub := queue.NewSQSPublisher(awsx.SQS(cfg))
+			var pub queue.Publisher = sqsPub
+			if mode == "batcher" {
+				pub = queue.NewBatcher(sqsPub, queue.BatcherOptions{})
+			}
+			f := queue.NewFanout(pub, queue.DefaultRoutes)
+			b.SetParallelism(25) // 50 publishers on 2 cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					e, err := queue.NewEnvelope("application.submitted", "call-bench", map[string]string{"soHoSo": "H01.2026.000001"})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := f.Publish(context.Background(), "application-events", e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.StopTimer()
+			reqs := counter.count("SendMessageBatch") + counter.count("SendMessage")
+			b.ReportMetric(float64(reqs)/float64(b.N), "requests/event")
+		})
 	}
 }
