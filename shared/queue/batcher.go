@@ -284,7 +284,7 @@ func (b *Batcher) send(q *batchQueue, batch []*batchReq) {
 	ctx, release := batchContext(batch)
 	b.requests.Add(1)
 	b.entries.Add(int64(len(batch)))
-	out, err := b.pub.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
+	out, err := sendBatchSafely(ctx, b.pub.client, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
 	release()
 	for i, err := range batchResults(out, err, len(batch)) {
 		r := batch[i]
@@ -298,6 +298,18 @@ func (b *Batcher) send(q *batchQueue, batch []*batchReq) {
 		}
 		r.done <- fmt.Errorf("queue %s: publish %s (batch of %d): %w", q.name, r.id, len(batch), err)
 	}
+}
+
+// sendBatchSafely calls SendMessageBatch, turning a panic into an error: a
+// sender serves its queue's waiting callers and must not leave the queue
+// marked busy forever.
+func sendBatchSafely(ctx context.Context, client *sqs.Client, in *sqs.SendMessageBatchInput) (out *sqs.SendMessageBatchOutput, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("queue: SendMessageBatch panicked: %v", p)
+		}
+	}()
+	return client.SendMessageBatch(ctx, in)
 }
 
 // entryRejected is an entry in the Failed list of a SendMessageBatch
