@@ -84,12 +84,14 @@ func isSQS(r *http.Request) bool {
 	if credentialService(r.Header.Get("Authorization")) == "sqs" {
 		return true
 	}
-	q := r.URL.Query()
-	if scopeService(q.Get("X-Amz-Credential")) == "sqs" {
-		return true
-	}
-	if q.Get("Action") != "" {
-		return true
+	if r.URL.RawQuery != "" {
+		q := r.URL.Query()
+		if scopeService(q.Get("X-Amz-Credential")) == "sqs" {
+			return true
+		}
+		if q.Get("Action") != "" {
+			return true
+		}
 	}
 	if r.Method == http.MethodPost && r.Body != nil && isForm(r.Header.Get("Content-Type")) {
 		return formHasAction(r)
@@ -111,11 +113,11 @@ func credentialService(auth string) string {
 
 // scopeService returns the service part of "AKID/date/region/service/aws4_request".
 func scopeService(cred string) string {
-	parts := strings.Split(cred, "/")
-	if len(parts) < 5 || parts[len(parts)-1] != "aws4_request" {
+	rest, ok := strings.CutSuffix(cred, "/aws4_request")
+	if !ok || strings.Count(rest, "/") < 3 {
 		return ""
 	}
-	return parts[len(parts)-2]
+	return rest[strings.LastIndexByte(rest, '/')+1:]
 }
 
 func isForm(contentType string) bool {

@@ -20,6 +20,7 @@
 package s3server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -164,7 +165,7 @@ func boltOptions(noSync bool) *bolt.Options {
 // ServeHTTP serves one S3 API request (path-style addressing).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bucket, key := splitPath(r.URL.Path)
-	q := r.URL.Query()
+	q := query(r)
 	if key != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		// Before authenticate, which strips x-amz-checksum-mode.
 		ohw := newObjectHeaderWriter(w, r)
@@ -216,7 +217,7 @@ func (s *Server) checkConditions(w http.ResponseWriter, r *http.Request, bucket,
 	if ifMatch == "" && ifNoneMatch == "" {
 		return true
 	}
-	q := r.URL.Query()
+	q := query(r)
 	var op string
 	switch {
 	case r.Method == http.MethodDelete && !q.Has("uploadId") && !q.Has("versionId"):
@@ -295,6 +296,18 @@ func expired(q url.Values, now time.Time) bool {
 	return now.After(signed.Add(time.Duration(n) * time.Second))
 }
 
+// noQuery is the parsed query of a URL without one. It is never modified.
+var noQuery = url.Values{}
+
+// query returns r's parsed query; most requests have none, and then no map
+// is allocated. The result must not be modified.
+func query(r *http.Request) url.Values {
+	if r.URL.RawQuery == "" {
+		return noQuery
+	}
+	return r.URL.Query()
+}
+
 // isWrite reports whether method changes an object (PUT incl. copy and
 // upload part, DELETE, POST for multipart initiate/complete).
 func isWrite(method string) bool {
@@ -351,14 +364,18 @@ func xmlEscape(s string) string {
 type slogLogger struct{ l *slog.Logger }
 
 // Print implements gofakes3.Logger.
+// gofakes3 logs every request at info level; the message is formatted only
+// when the logger would write it.
 func (s slogLogger) Print(level gofakes3.LogLevel, v ...interface{}) {
-	msg := strings.TrimSpace(fmt.Sprintln(v...))
+	lvl := slog.LevelDebug
 	switch level {
 	case gofakes3.LogErr:
-		s.l.Error("gofakes3", "msg", msg)
+		lvl = slog.LevelError
 	case gofakes3.LogWarn:
-		s.l.Warn("gofakes3", "msg", msg)
-	default:
-		s.l.Debug("gofakes3", "msg", msg)
+		lvl = slog.LevelWarn
 	}
+	if !s.l.Enabled(context.Background(), lvl) {
+		return
+	}
+	s.l.Log(context.Background(), lvl, "gofakes3", "msg", strings.TrimSpace(fmt.Sprintln(v...)))
 }
