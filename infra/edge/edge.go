@@ -84,7 +84,9 @@ func isSQS(r *http.Request) bool {
 	if credentialService(r.Header.Get("Authorization")) == "sqs" {
 		return true
 	}
-	if r.URL.RawQuery != "" {
+	// Parse the query only when it can hold either parameter (S3 SDK
+	// requests carry one, e.g. "x-id=PutObject"); '%' may hide a name.
+	if raw := r.URL.RawQuery; strings.Contains(raw, "Action") || strings.Contains(raw, "Credential") || strings.Contains(raw, "%") {
 		q := r.URL.Query()
 		if scopeService(q.Get("X-Amz-Credential")) == "sqs" {
 			return true
