@@ -204,3 +204,35 @@ func TestTemplate_rejects_bad_config(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplate_gc_target checks the collector settings a function process
+// starts with, from its start log line: GOGC 400 unless the environment
+// sets GOGC, and the environment's GOMEMLIMIT kept as given.
+func TestTemplate_gc_target(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		env       []string
+		wantGC    string
+		wantLimit string
+	}{
+		{name: "default", wantGC: `"gc_percent":400`},
+		{name: "gogc_from_environment", env: []string{"GOGC=150"}, wantGC: `"gc_percent":150`},
+		{name: "gomemlimit_from_environment", env: []string{"GOMEMLIMIT=96MiB"}, wantGC: `"gc_percent":400`,
+			wantLimit: `"memory_limit":100663296`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, logs := startEcho(t, tc.env...)
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(logs.String(), "function listening") && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			line := logs.String()
+			if !strings.Contains(line, tc.wantGC) {
+				t.Errorf("start log lacks %s:\n%s", tc.wantGC, line)
+			}
+			if tc.wantLimit != "" && !strings.Contains(line, tc.wantLimit) {
+				t.Errorf("start log lacks %s:\n%s", tc.wantLimit, line)
+			}
+		})
+	}
+}

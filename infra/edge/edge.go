@@ -84,12 +84,16 @@ func isSQS(r *http.Request) bool {
 	if credentialService(r.Header.Get("Authorization")) == "sqs" {
 		return true
 	}
-	q := r.URL.Query()
-	if scopeService(q.Get("X-Amz-Credential")) == "sqs" {
-		return true
-	}
-	if q.Get("Action") != "" {
-		return true
+	// Parse the query only when it can hold either parameter (S3 SDK
+	// requests carry one, e.g. "x-id=PutObject"); '%' may hide a name.
+	if raw := r.URL.RawQuery; strings.Contains(raw, "Action") || strings.Contains(raw, "Credential") || strings.Contains(raw, "%") {
+		q := r.URL.Query()
+		if scopeService(q.Get("X-Amz-Credential")) == "sqs" {
+			return true
+		}
+		if q.Get("Action") != "" {
+			return true
+		}
 	}
 	if r.Method == http.MethodPost && r.Body != nil && isForm(r.Header.Get("Content-Type")) {
 		return formHasAction(r)
@@ -111,11 +115,11 @@ func credentialService(auth string) string {
 
 // scopeService returns the service part of "AKID/date/region/service/aws4_request".
 func scopeService(cred string) string {
-	parts := strings.Split(cred, "/")
-	if len(parts) < 5 || parts[len(parts)-1] != "aws4_request" {
+	rest, ok := strings.CutSuffix(cred, "/aws4_request")
+	if !ok || strings.Count(rest, "/") < 3 {
 		return ""
 	}
-	return parts[len(parts)-2]
+	return rest[strings.LastIndexByte(rest, '/')+1:]
 }
 
 func isForm(contentType string) bool {

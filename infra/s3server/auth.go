@@ -143,7 +143,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) bool {
 	var b []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
-		b, err = io.ReadAll(r.Body)
+		b, err = readAll(r.Body, r.ContentLength)
 		_ = r.Body.Close()
 		if err != nil {
 			s.logger.Warn("s3server: read request body", "path", r.URL.Path, "err", err)
@@ -153,6 +153,23 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) bool {
 	}
 	r.Body = &bodyBuffer{Reader: bytes.NewReader(b), b: b}
 	return true
+}
+
+// maxPrealloc bounds the buffer readAll allocates up front from a declared
+// Content-Length, so a client declaring a huge body and sending little
+// cannot make the server allocate it.
+const maxPrealloc = 1 << 20
+
+// readAll reads r to EOF into a buffer sized from the declared length n
+// (-1 if unknown): one allocation for a body of known length instead of
+// io.ReadAll's growing copies.
+func readAll(r io.Reader, n int64) ([]byte, error) {
+	if n < 0 || n > maxPrealloc {
+		return io.ReadAll(r)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 // dropAWSChunked removes the aws-chunked content coding and the headers

@@ -12,6 +12,8 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	bolt "go.etcd.io/bbolt"
+
+	"motcua/infra/boltcommit"
 )
 
 // boltBackend is a gofakes3.Backend on bbolt. gofakes3's own backend/s3bolt
@@ -20,14 +22,15 @@ import (
 // bolt write transaction that is committed (fsynced unless NoSync) before the
 // write returns, and conditional puts are checked inside that transaction
 // (bolt runs one writer at a time, so check and write are atomic). Concurrent
-// writes share one transaction through the group committer (commit.go).
+// writes share one transaction through the group committer (package
+// motcua/infra/boltcommit).
 //
 // Layout: one bolt bucket per S3 bucket (S3 bucket names cannot start with
 // '_'), plus "_meta" holding bucket creation times. An object value is a
 // 4-byte big-endian header length, a JSON header, then the raw contents.
 type boltBackend struct {
 	db     *bolt.DB
-	commit *committer
+	commit *boltcommit.Committer
 	now    func() time.Time
 }
 
@@ -183,7 +186,7 @@ func (b *boltBackend) CreateBucket(name string) error {
 		return fmt.Errorf("encode creation time: %w", err)
 	}
 	var refused error
-	err = b.commit.do(0, func(tx *bolt.Tx) error {
+	err = b.commit.Do(0, func(tx *bolt.Tx) error {
 		refused = nil
 		if tx.Bucket([]byte(name)) != nil {
 			refused = gofakes3.ResourceError(gofakes3.ErrBucketAlreadyExists, name)
@@ -221,7 +224,7 @@ func (b *boltBackend) deleteBucket(name string, force bool) error {
 		return gofakes3.ResourceError(gofakes3.ErrInvalidBucketName, name)
 	}
 	var refused error
-	err := b.commit.do(0, func(tx *bolt.Tx) error {
+	err := b.commit.Do(0, func(tx *bolt.Tx) error {
 		refused = nil
 		bk := tx.Bucket([]byte(name))
 		if bk == nil {
@@ -314,7 +317,7 @@ func (b *boltBackend) DeleteObject(bucketName, objectName string) (gofakes3.Obje
 		res     gofakes3.ObjectDeleteResult
 		refused error
 	)
-	err := b.commit.do(0, func(tx *bolt.Tx) error {
+	err := b.commit.Do(0, func(tx *bolt.Tx) error {
 		refused = nil
 		bk := tx.Bucket([]byte(bucketName))
 		if bk == nil || bucketName == string(metaBucketName) {
@@ -352,7 +355,7 @@ func (b *boltBackend) PutObject(bucketName, key string, meta map[string]string, 
 	// the server's per-key lock keeps other writers of this key out of the
 	// group in between: check and write are one atomic step.
 	var refused error
-	err = b.commit.do(len(value), func(tx *bolt.Tx) error {
+	err = b.commit.Do(len(value), func(tx *bolt.Tx) error {
 		refused = nil
 		bk := tx.Bucket([]byte(bucketName))
 		if bk == nil || bucketName == string(metaBucketName) {
@@ -390,7 +393,7 @@ func (b *boltBackend) DeleteMulti(bucketName string, objects ...string) (gofakes
 		res     gofakes3.MultiDeleteResult
 		refused error
 	)
-	err := b.commit.do(0, func(tx *bolt.Tx) error {
+	err := b.commit.Do(0, func(tx *bolt.Tx) error {
 		res, refused = gofakes3.MultiDeleteResult{}, nil
 		bk := tx.Bucket([]byte(bucketName))
 		if bk == nil || bucketName == string(metaBucketName) {

@@ -38,7 +38,7 @@ func newObjectHeaderWriter(w http.ResponseWriter, r *http.Request) *objectHeader
 		ResponseWriter: w,
 		checksums: (strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") ||
 			strings.EqualFold(queryGetFold(r, "x-amz-checksum-mode"), "ENABLED")) && // hoisted by presigners
-			r.Header.Get("Range") == "" && r.URL.Query().Get("partNumber") == "",
+			r.Header.Get("Range") == "" && query(r).Get("partNumber") == "",
 	}
 }
 
@@ -98,7 +98,7 @@ func (o *objectHeaderWriter) fix(code int) {
 // queryGetFold returns the first value of the query parameter named name in
 // any letter case (presigners hoist X-Amz-* headers with varying case).
 func queryGetFold(r *http.Request, name string) string {
-	for k, vs := range r.URL.Query() {
+	for k, vs := range query(r) {
 		if strings.EqualFold(k, name) && len(vs) > 0 {
 			return vs[0]
 		}

@@ -42,6 +42,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -84,6 +85,58 @@ type Verifier struct {
 	S3 bool
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+
+	// keys caches derived signing keys; a Verifier must not be copied
+	// after first use.
+	keys keyCache
+}
+
+// maxCachedKeys bounds the signing-key cache. A key is derived per access
+// key and scope date, so a handful of entries serve a day's traffic; the
+// bound only matters against requests with many distinct (valid) dates,
+// e.g. presigned URLs signed over a week.
+const maxCachedKeys = 64
+
+// keyCache memoises the SigV4 signing key per (access key, scope date):
+// deriving it costs four HMAC-SHA256 computations per request, and it only
+// changes daily. Region and service are fixed per Verifier. Entries are
+// added only for access keys found in Credentials, after the request's
+// date passed the clock checks; the cache is emptied when it reaches
+// maxCachedKeys.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[keyCacheKey]keyCacheEntry
+}
+
+type keyCacheKey struct{ accessKey, date string }
+
+// keyCacheEntry is a derived key and the secret it was derived from (the
+// same string Credentials holds), so a secret changed in Credentials is
+// never served a stale key.
+type keyCacheEntry struct {
+	secret string
+	key    []byte
+}
+
+// signingKey returns the signing key of accessKey (whose secret is secret)
+// for date, deriving it on a miss. The returned slice must not be modified.
+func (v *Verifier) signingKey(accessKey, secret, date string) []byte {
+	ck := keyCacheKey{accessKey, date}
+	c := &v.keys
+	c.mu.Lock()
+	e, ok := c.m[ck]
+	c.mu.Unlock()
+	if ok && e.secret == secret {
+		return e.key
+	}
+	key := signingKey(secret, date, v.Region, v.Service)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedKeys {
+		c.m = make(map[keyCacheKey]keyCacheEntry)
+	}
+	c.m[ck] = keyCacheEntry{secret: secret, key: key}
+	c.mu.Unlock()
+	return key
 }
 
 // Error is a refused request: the HTTP status and AWS's error code and
@@ -169,6 +222,7 @@ type parsed struct {
 	accessKey, date, region, service string
 	amzDate                          string
 	signedHeaders                    []string
+	signedRaw                        string // SignedHeaders as received: "host;x-amz-date"
 	signature                        string
 	expires                          int64
 	presigned                        bool
@@ -224,9 +278,9 @@ func (v *Verifier) Verify(r *http.Request, payloadHash string) (*Auth, *Error) {
 		return nil, denied("AccessDenied", "Host header must be signed.")
 	}
 	scope := p.date + "/" + p.region + "/" + p.service + "/aws4_request"
-	canon := v.canonicalRequest(r, p, payloadHash)
-	sts := Algorithm + "\n" + p.amzDate + "\n" + scope + "\n" + HashHex([]byte(canon))
-	key := signingKey(secret, p.date, p.region, p.service)
+	canonSum := sha256.Sum256(v.canonicalRequest(r, p, payloadHash))
+	sts := Algorithm + "\n" + p.amzDate + "\n" + scope + "\n" + hex.EncodeToString(canonSum[:])
+	key := v.signingKey(p.accessKey, secret, p.date)
 	want := hex.EncodeToString(hmacSHA256(key, []byte(sts)))
 	if !hmac.Equal([]byte(want), []byte(strings.ToLower(p.signature))) {
 		return nil, ErrSignatureMismatch()
@@ -272,7 +326,7 @@ func (v *Verifier) parseHeader(auth string, r *http.Request) (*parsed, *Error) {
 	if e := v.parseCredential(cred, p, false); e != nil {
 		return nil, e
 	}
-	p.signedHeaders = strings.Split(signed, ";")
+	p.signedHeaders, p.signedRaw = strings.Split(signed, ";"), signed
 	p.amzDate = r.Header.Get("X-Amz-Date")
 	if p.amzDate == "" {
 		return nil, denied("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
@@ -306,7 +360,7 @@ func (v *Verifier) parseQuery(q url.Values) (*parsed, *Error) {
 	if e := v.parseCredential(cred, p, true); e != nil {
 		return nil, e
 	}
-	p.signedHeaders = strings.Split(signed, ";")
+	p.signedHeaders, p.signedRaw = strings.Split(signed, ";"), signed
 	return p, nil
 }
 
@@ -328,59 +382,105 @@ func (v *Verifier) parseCredential(cred string, p *parsed, presigned bool) *Erro
 }
 
 // canonicalRequest builds the SigV4 canonical request of r.
-func (v *Verifier) canonicalRequest(r *http.Request, p *parsed, payloadHash string) string {
-	var b strings.Builder
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
+func (v *Verifier) canonicalRequest(r *http.Request, p *parsed, payloadHash string) []byte {
+	b := make([]byte, 0, 512)
+	b = append(b, r.Method...)
+	b = append(b, '\n')
 	path := r.URL.Path
 	if path == "" {
 		path = "/"
 	}
 	if v.S3 {
-		b.WriteString(encodePath(path))
+		b = appendEncoded(b, path, false)
 	} else {
-		b.WriteString(encodePath(encodePath(normalizePath(path))))
+		b = appendEncoded(b, encodePath(normalizePath(path)), false)
 	}
-	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL.Query(), p.presigned))
-	b.WriteByte('\n')
+	b = append(b, '\n')
+	if r.URL.RawQuery != "" {
+		b = append(b, canonicalQuery(r.URL.Query(), p.presigned)...)
+	}
+	b = append(b, '\n')
 	for _, h := range p.signedHeaders {
-		b.WriteString(h)
-		b.WriteByte(':')
-		b.WriteString(headerValue(r, h))
-		b.WriteByte('\n')
+		b = append(b, h...)
+		b = append(b, ':')
+		b = appendHeaderValue(b, r, h)
+		b = append(b, '\n')
 	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(p.signedHeaders, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
+	b = append(b, '\n')
+	b = append(b, p.signedRaw...)
+	b = append(b, '\n')
+	b = append(b, payloadHash...)
+	return b
 }
 
-// headerValue returns the canonical value of a signed header as received:
-// every value, trimmed, inner runs of spaces collapsed, joined by commas.
-// Host and Content-Length come from the fields net/http moves them to.
-func headerValue(r *http.Request, name string) string {
+// appendHeaderValue appends the canonical value of a signed header as
+// received: every value, trimmed, inner runs of spaces collapsed, joined by
+// commas. Host and Content-Length come from the fields net/http moves them
+// to.
+func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
 	switch name {
 	case "host":
-		return r.Host
+		return append(b, r.Host...)
 	case "content-length":
 		if vs := r.Header.Values("Content-Length"); len(vs) > 0 {
-			return strings.TrimSpace(vs[0])
+			return append(b, strings.TrimSpace(vs[0])...)
 		}
 		if r.ContentLength >= 0 {
-			return strconv.FormatInt(r.ContentLength, 10)
+			return strconv.AppendInt(b, r.ContentLength, 10)
 		}
-		return ""
+		return b
 	case "transfer-encoding":
-		return strings.Join(r.TransferEncoding, ",")
+		for i, te := range r.TransferEncoding {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, te...)
+		}
+		return b
 	}
-	vs := r.Header.Values(name)
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = strings.Join(strings.Fields(v), " ")
+	for i, v := range r.Header.Values(name) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCollapsed(b, v)
 	}
-	return strings.Join(out, ",")
+	return b
+}
+
+// appendCollapsed appends v with leading and trailing white space removed
+// and every inner run of white space (as strings.Fields sees it) replaced
+// by one space.
+func appendCollapsed(b []byte, v string) []byte {
+	if isCollapsed(v) {
+		return append(b, v...)
+	}
+	for i, f := range strings.Fields(v) {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, f...)
+	}
+	return b
+}
+
+// isCollapsed reports whether v is printable ASCII other than space at
+// both ends with no two spaces in a row: what appendCollapsed leaves
+// unchanged. Anything else (tabs, non-ASCII white space) takes the general
+// path.
+func isCollapsed(v string) bool {
+	if v == "" {
+		return true
+	}
+	if v[0] == ' ' || v[len(v)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < 0x20 || c >= 0x7f || (c == ' ' && v[i+1] == ' ') {
+			return false
+		}
+	}
+	return true
 }
 
 // canonicalQuery sorts and encodes the query parameters (X-Amz-Signature
@@ -422,23 +522,24 @@ func encodePath(p string) string { return encode(p, false) }
 // (A-Z a-z 0-9 - _ . ~) as is, '/' as is unless encodeSlash, everything else
 // %XX with upper-case hex.
 func encode(s string, encodeSlash bool) string {
+	return string(appendEncoded(make([]byte, 0, len(s)), s, encodeSlash))
+}
+
+// appendEncoded appends s percent-encoded as encode does.
+func appendEncoded(b []byte, s string, encodeSlash bool) []byte {
 	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == '~':
-			b.WriteByte(c)
+			b = append(b, c)
 		case c == '/' && !encodeSlash:
-			b.WriteByte(c)
+			b = append(b, c)
 		default:
-			b.WriteByte('%')
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&15])
+			b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
 		}
 	}
-	return b.String()
+	return b
 }
 
 // normalizePath removes "." and ".." segments and duplicate slashes, keeping

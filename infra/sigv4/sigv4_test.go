@@ -236,3 +236,59 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// Header values reach the canonical request trimmed, inner runs of spaces
+// collapsed, as the SDK signs them. (Tabs are left out: the Go SDK keeps
+// them, botocore collapses them like any white space, and so does Verify.)
+func TestVerify_header_values_trimmed_and_collapsed(t *testing.T) {
+	v := &sigv4.Verifier{Credentials: map[string]string{"test": "test"}, Region: "us-east-1", Service: "s3", S3: true}
+	for name, val := range map[string]string{
+		"plain":            "attachment",
+		"inner_runs":       "attachment;  filename=\"a   b.pdf\"",
+		"leading_trailing": "  attachment ",
+		"non_ascii":        "inline; filename*=UTF-8''h\u1ed3 s\u01a1.pdf",
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPut, "http://127.0.0.1:4566/motcua-data/k", nil)
+			r.Header.Set("Content-Disposition", val)
+			r.Header.Set("X-Amz-Content-Sha256", sigv4.EmptySHA256)
+			sdkSigned(t, r, sigv4.EmptySHA256, "s3", time.Now())
+			if !strings.Contains(r.Header.Get("Authorization"), "content-disposition") {
+				t.Fatalf("the SDK did not sign content-disposition: %s", r.Header.Get("Authorization"))
+			}
+			if _, e := v.Verify(r, sigv4.EmptySHA256); e != nil {
+				t.Fatalf("Verify: %v", e)
+			}
+			r.Header.Set("Content-Disposition", val+"x")
+			if _, e := v.Verify(r, sigv4.EmptySHA256); e == nil || e.Code != "SignatureDoesNotMatch" {
+				t.Fatalf("changed header value: got %v, want SignatureDoesNotMatch", e)
+			}
+		})
+	}
+}
+
+func TestVerify_cached_signing_key(t *testing.T) {
+	creds := map[string]string{"test": "test"}
+	v := &sigv4.Verifier{Credentials: creds, Region: "us-east-1", Service: "sqs"}
+	body := []byte(`{"QueueUrl":"q"}`)
+	signedAt := func(at time.Time) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:4566/", bytes.NewReader(body))
+		return sdkSigned(t, r, sigv4.HashHex(body), "sqs", at)
+	}
+	now := time.Date(2026, 12, 3, 23, 59, 0, 0, time.UTC)
+	v.Now = func() time.Time { return now }
+	today, tomorrow := signedAt(now), signedAt(now.Add(2*time.Minute)) // two scope dates
+	for i := 0; i < 3; i++ {                                           // hits after the first miss
+		if _, e := v.Verify(today, sigv4.HashHex(body)); e != nil {
+			t.Fatalf("today #%d: %v", i, e)
+		}
+		if _, e := v.Verify(tomorrow, sigv4.HashHex(body)); e != nil {
+			t.Fatalf("tomorrow #%d: %v", i, e)
+		}
+	}
+	// A key derived from the old secret is not reused once it changes.
+	creds["test"] = "rotated"
+	if _, e := v.Verify(today, sigv4.HashHex(body)); e == nil || e.Code != "SignatureDoesNotMatch" {
+		t.Fatalf("after rotation: got %v, want SignatureDoesNotMatch", e)
+	}
+}

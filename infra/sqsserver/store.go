@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"unique"
 
 	"github.com/google/uuid"
@@ -234,102 +233,4 @@ func putMsgIfNewer(b *bolt.Bucket, seq uint64, ver uint64, val []byte) error {
 		return fmt.Errorf("put message %d: %w", seq, err)
 	}
 	return nil
-}
-
-// commitReq is one unit of work for the group committer.
-type commitReq struct {
-	fn   func(tx *bolt.Tx) error
-	done chan error
-}
-
-// committer groups concurrent write transactions into one bbolt transaction
-// (one fsync) without adding latency: a request that arrives while the disk
-// is idle commits at once; requests that arrive during a commit are grouped
-// into the next one. If a grouped transaction fails, each request is retried
-// on its own so one bad request cannot fail its neighbours.
-type committer struct {
-	db   *bolt.DB
-	reqs chan commitReq
-	stop chan struct{}
-	wg   sync.WaitGroup
-}
-
-const maxGroup = 256
-
-func newCommitter(db *bolt.DB) *committer {
-	c := &committer{db: db, reqs: make(chan commitReq), stop: make(chan struct{})}
-	c.wg.Add(1)
-	go c.loop()
-	return c
-}
-
-// errStopped is returned for work submitted after the committer stopped.
-var errStopped = errors.New("sqsserver: server closed")
-
-// do runs fn in a write transaction and returns once it is durable.
-func (c *committer) do(fn func(tx *bolt.Tx) error) error {
-	r := commitReq{fn: fn, done: make(chan error, 1)}
-	select {
-	case c.reqs <- r:
-	case <-c.stop:
-		return errStopped
-	}
-	return <-r.done
-}
-
-func (c *committer) loop() {
-	defer c.wg.Done()
-	batch := make([]commitReq, 0, maxGroup)
-	for {
-		select {
-		case r := <-c.reqs:
-			batch = append(batch[:0], r)
-		drain:
-			for len(batch) < maxGroup {
-				select {
-				case r2 := <-c.reqs:
-					batch = append(batch, r2)
-				default:
-					break drain
-				}
-			}
-			c.commit(batch)
-		case <-c.stop:
-			// Finish what is queued so no caller waits forever.
-			for {
-				select {
-				case r := <-c.reqs:
-					c.commit([]commitReq{r})
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-func (c *committer) commit(batch []commitReq) {
-	err := c.db.Update(func(tx *bolt.Tx) error {
-		for _, r := range batch {
-			if err := r.fn(tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err == nil || len(batch) == 1 {
-		for _, r := range batch {
-			r.done <- err
-		}
-		return
-	}
-	for _, r := range batch {
-		r.done <- c.db.Update(r.fn)
-	}
-}
-
-// close stops the committer after it has finished queued work.
-func (c *committer) close() {
-	close(c.stop)
-	c.wg.Wait()
 }

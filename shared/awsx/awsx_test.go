@@ -3,6 +3,7 @@ package awsx
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -103,5 +104,37 @@ func TestHTTPClient_keeps_enough_idle_connections(t *testing.T) {
 	}
 	if tr.TLSHandshakeTimeout == 0 || tr.Proxy == nil {
 		t.Fatal("the SDK's standard transport settings were lost")
+	}
+}
+
+func TestClients_have_motcua_options(t *testing.T) {
+	tests := []struct {
+		name         string
+		req          aws.RequestChecksumCalculation
+		resp         aws.ResponseChecksumValidation
+		wantReq      aws.RequestChecksumCalculation
+		wantResponse aws.ResponseChecksumValidation
+	}{
+		{name: "unset_means_the_sdk_default", wantReq: aws.RequestChecksumCalculationWhenSupported, wantResponse: aws.ResponseChecksumValidationWhenSupported},
+		{name: "explicit_setting_is_kept", req: aws.RequestChecksumCalculationWhenRequired, resp: aws.ResponseChecksumValidationWhenRequired,
+			wantReq: aws.RequestChecksumCalculationWhenRequired, wantResponse: aws.ResponseChecksumValidationWhenRequired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := aws.Config{Region: "ap-southeast-1", BaseEndpoint: aws.String("http://127.0.0.1:4566"),
+				RequestChecksumCalculation: tt.req, ResponseChecksumValidation: tt.resp}
+			for name, c := range map[string]*s3.Client{"S3": S3(cfg), "S3WithPathStyle": S3WithPathStyle(cfg, true), "NewS3": NewS3(cfg, true)} {
+				o := c.Options()
+				if _, ok := o.EndpointResolverV2.(*s3Endpoints); !ok {
+					t.Errorf("%s: endpoint resolver %T, want the cache", name, o.EndpointResolverV2)
+				}
+				if o.RequestChecksumCalculation != tt.wantReq || o.ResponseChecksumValidation != tt.wantResponse {
+					t.Errorf("%s: checksums %v/%v, want %v/%v", name, o.RequestChecksumCalculation, o.ResponseChecksumValidation, tt.wantReq, tt.wantResponse)
+				}
+			}
+			if r := SQS(cfg).Options().EndpointResolverV2; reflect.TypeOf(r) != reflect.TypeFor[*sqsEndpoints]() {
+				t.Errorf("SQS endpoint resolver %T, want the cache", r)
+			}
+		})
 	}
 }

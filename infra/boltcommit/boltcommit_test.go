@@ -1,4 +1,4 @@
-package s3server
+package boltcommit
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 
 func openTestDB(t *testing.T) *bolt.DB {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), DBFile), 0o600, nil)
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "test.db"), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +68,13 @@ func TestCommitGroupIsolatesFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openTestDB(t)
-			c := &committer{db: db}
+			c := &Committer{db: db}
 			runs := map[string]int{}
 			counted := func(key string) func(tx *bolt.Tx) error {
 				fn := putFn(key)
 				return func(tx *bolt.Tx) error { runs[key]++; return fn(tx) }
 			}
-			group := []*commitReq{
+			group := []*request{
 				{fn: counted("a"), wake: make(chan wakeMsg, 1)},
 				{fn: tt.bad, wake: make(chan wakeMsg, 1)},
 				{fn: counted("c"), wake: make(chan wakeMsg, 1)},
@@ -104,7 +104,7 @@ func TestCommitGroupIsolatesFailures(t *testing.T) {
 // Many concurrent writers all get an answer and all their writes commit.
 func TestCommitterConcurrentWrites(t *testing.T) {
 	db := openTestDB(t)
-	c := newCommitter(db)
+	c := New(db)
 	const n = 200
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -112,11 +112,11 @@ func TestCommitterConcurrentWrites(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.do(1, putFn(fmt.Sprintf("k%03d", i)))
+			errs[i] = c.Do(1, putFn(fmt.Sprintf("k%03d", i)))
 		}()
 	}
 	wg.Wait()
-	c.close()
+	c.Close()
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
@@ -125,19 +125,19 @@ func TestCommitterConcurrentWrites(t *testing.T) {
 			t.Fatalf("write %d acknowledged but not stored", i)
 		}
 	}
-	if err := c.do(1, putFn("late")); !errors.Is(err, errClosed) {
-		t.Fatalf("write after close: err = %v, want errClosed", err)
+	if err := c.Do(1, putFn("late")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("write after close: err = %v, want ErrClosed", err)
 	}
 }
 
 // Writes queued behind a commit in progress share the next transaction.
 func TestCommitterGroupsQueuedWrites(t *testing.T) {
 	db := openTestDB(t)
-	c := newCommitter(db)
+	c := New(db)
 	started, release := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
-		first <- c.do(1, func(tx *bolt.Tx) error {
+		first <- c.Do(1, func(tx *bolt.Tx) error {
 			close(started)
 			<-release
 			return putFn("first")(tx)
@@ -154,7 +154,7 @@ func TestCommitterGroupsQueuedWrites(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := c.do(1, func(tx *bolt.Tx) error {
+			err := c.Do(1, func(tx *bolt.Tx) error {
 				mu.Lock()
 				txs[tx.ID()]++
 				mu.Unlock()
@@ -181,7 +181,7 @@ func TestCommitterGroupsQueuedWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	c.close()
+	c.Close()
 	if len(txs) != 1 {
 		t.Fatalf("queued writes ran in %d transactions (%v), want 1", len(txs), txs)
 	}
