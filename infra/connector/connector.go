@@ -175,6 +175,9 @@ type Connector struct {
 	queues  map[string]queueInfo // resolved queues by name
 
 	cron *scheduler // scheduled (cron-function) invocations
+
+	ackMu  sync.Mutex
+	ackers map[string]*acker // batched deletes by queue URL
 }
 
 // New checks opts, fills in defaults and returns a Connector ready to Run.

@@ -20,7 +20,7 @@ type sqsAPI interface {
 	GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
 	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
-	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
@@ -186,10 +186,11 @@ func (c *Connector) deliver(hard context.Context, sub *subscription, q queueInfo
 	switch sub.handle(hard, q, m, log) {
 	case outcomeDelete:
 		// The delivery finished: acknowledge it even if shutdown began
-		// meanwhile, within a bounded time.
+		// meanwhile, within a bounded time. Deliveries of the queue that
+		// finish together share one DeleteMessageBatch (acker).
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(hard), ackTimeout)
 		defer cancel()
-		if _, err := c.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+		if err := c.ackerFor(q.url).delete(ctx, m.ReceiptHandle); err != nil {
 			log.Error("delete failed; the message will be redelivered", "error", err)
 		}
 	case outcomeRetry:

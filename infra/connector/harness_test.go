@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,16 +38,34 @@ func startSQSBackend(t *testing.T) aws.Config {
 	return cfg
 }
 
-// deleteCounter counts successful DeleteMessage calls made through a client.
+// deleteCounter counts the messages deleted through a client: successful
+// DeleteMessage calls and the successful entries of DeleteMessageBatch.
 type deleteCounter struct {
-	base http.RoundTripper
-	n    atomic.Int64
+	base    http.RoundTripper
+	n       atomic.Int64
+	batches atomic.Int64 // DeleteMessageBatch calls
 }
 
 func (d *deleteCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := d.base.RoundTrip(req)
-	if err == nil && resp.StatusCode == http.StatusOK && req.Header.Get("X-Amz-Target") == "AmazonSQS.DeleteMessage" {
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	switch req.Header.Get("X-Amz-Target") {
+	case "AmazonSQS.DeleteMessage":
 		d.n.Add(1)
+	case "AmazonSQS.DeleteMessageBatch":
+		b, rerr := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		if rerr != nil {
+			return resp, nil
+		}
+		var out struct{ Successful []json.RawMessage }
+		if json.Unmarshal(b, &out) == nil {
+			d.n.Add(int64(len(out.Successful)))
+			d.batches.Add(1)
+		}
 	}
 	return resp, err
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	"motcua/shared/docstore"
@@ -243,15 +244,25 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	rec := AuditRecord{EventID: env.ID, Code: a.Code, Action: in.Name, From: from, To: a.Status, At: ev.At,
 		Officer: claims.Subject, Agency: claims.Agency, Reason: checked.Reason, Missing: checked.Missing,
 		Result: checked.Result, Delivery: checked.Delivery, Note: checked.Note}
-	if _, err := docstore.PutJSON(ctx, p.store, AuditKey(a.ID(), env.ID), rec, docstore.PutOptions{IfNoneMatch: true}); err != nil {
-		return ProcessResult{}, fmt.Errorf("process %s %s: audit: %w", in.Name, code, err)
+	// The audit record and the outbox marker are independent create-once
+	// writes that must both be durable before the application write: they
+	// go out together.
+	var auditErr error
+	var staged sync.WaitGroup
+	staged.Go(func() {
+		_, auditErr = docstore.PutJSON(ctx, p.store, AuditKey(a.ID(), env.ID), rec, docstore.PutOptions{IfNoneMatch: true})
+	})
+	stageErr := StageOutbox(ctx, p.store, p.queue, env, a.Code)
+	staged.Wait()
+	if auditErr != nil || stageErr != nil {
+		p.discardStaged(ctx, a.ID(), env.ID, auditErr == nil, stageErr == nil)
+		if auditErr != nil {
+			return ProcessResult{}, fmt.Errorf("process %s %s: audit: %w", in.Name, code, auditErr)
+		}
+		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, stageErr)
 	}
-	if err := StageOutbox(ctx, p.store, p.queue, env, a.Code); err != nil {
-		p.discard(ctx, a.ID(), env.ID, false)
-		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
-	}
-	if _, err := p.repo.UpdateIfMatch(ctx, &a, etag); err != nil {
-		p.discard(ctx, a.ID(), env.ID, true)
+	if _, err := p.repo.updateIfMatch(ctx, &a, etag, false); err != nil {
+		p.discardStaged(ctx, a.ID(), env.ID, true, true)
 		if errors.Is(err, docstore.ErrPrecondition) {
 			cur, _, gerr := p.repo.Get(context.WithoutCancel(ctx), code)
 			status := from
@@ -263,21 +274,30 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 		}
 		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
 	}
+	// The work-queue index and the event follow the write; neither needs
+	// the other, so they run side by side (a failure of either is repaired
+	// as before: the next write or reindex, the outbox sweep).
+	var indexed sync.WaitGroup
+	written := a
+	indexed.Go(func() { indexAfterWrite(ctx, p.store, written) })
 	if err := FlushOutbox(context.WithoutCancel(ctx), p.store, p.pub, p.queue, env); err != nil {
 		p.log.WarnContext(ctx, "staff action: event left in outbox for repair", "code", code, "event_id", env.ID, "error", err.Error())
 	}
+	indexed.Wait()
 	p.log.InfoContext(ctx, "staff action applied", "code", code, "action", string(in.Name), "from", string(from), "to", string(a.Status), "agency", claims.Agency)
 	ev.At = APITime(ev.At)
 	return ProcessResult{Application: StaffApplication{a.Redacted()}, Event: ev}, nil
 }
 
-// discard removes the audit record and (when staged) the outbox marker of
+// discardStaged removes what was staged (audit record, outbox marker) for
 // a step whose write did not happen; failures only leave records that
 // AuditTrail and RepairOutbox already ignore.
-func (p *Processor) discard(ctx context.Context, code Code, eventID string, outbox bool) {
+func (p *Processor) discardStaged(ctx context.Context, code Code, eventID string, audit, outbox bool) {
 	ctx = context.WithoutCancel(ctx)
-	if err := p.store.Delete(ctx, AuditKey(code, eventID), ""); err != nil {
-		p.log.WarnContext(ctx, "staff action: stale audit record left", "code", code, "event_id", eventID, "error", err.Error())
+	if audit {
+		if err := p.store.Delete(ctx, AuditKey(code, eventID), ""); err != nil {
+			p.log.WarnContext(ctx, "staff action: stale audit record left", "code", code, "event_id", eventID, "error", err.Error())
+		}
 	}
 	if outbox {
 		if err := DiscardOutbox(ctx, p.store, eventID); err != nil {

@@ -90,6 +90,12 @@ func (r *Repository) Exists(ctx context.Context, code Code) (bool, error) {
 // the new ETag. On a lost race the error wraps docstore.ErrPrecondition:
 // re-read with Get, re-check and re-apply, or report a conflict.
 func (r *Repository) UpdateIfMatch(ctx context.Context, a *Application, etag string) (string, error) {
+	return r.updateIfMatch(ctx, a, etag, true)
+}
+
+// updateIfMatch is UpdateIfMatch; index false leaves the work-queue index
+// to the caller (Processor.Process syncs it while it publishes the event).
+func (r *Repository) updateIfMatch(ctx context.Context, a *Application, etag string, index bool) (string, error) {
 	if etag == "" {
 		return "", fmt.Errorf("update application %s: empty etag: %w", a.Code, docstore.ErrPrecondition)
 	}
@@ -99,7 +105,9 @@ func (r *Repository) UpdateIfMatch(ctx context.Context, a *Application, etag str
 		a.Version--
 		return "", fmt.Errorf("update application %s: %w", a.Code, err)
 	}
-	indexAfterWrite(ctx, r.store, *a)
+	if index {
+		indexAfterWrite(ctx, r.store, *a)
+	}
 	return newTag, nil
 }
 

@@ -272,3 +272,31 @@ func TestLGSPFromConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestSync_deliveries_of_one_process_take_turns: the connector hands one
+// process several events of one application at once; they take turns
+// instead of meeting each other's lease (503 and a redelivery), and the
+// portal still receives the sequence once, in order.
+func TestSync_deliveries_of_one_process_take_turns(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.advance(t, "e1", application.StatusReceived)
+	w.advance(t, "e2", application.StatusProcessing)
+	ids := []string{"e0", "e1", "e2", "e2", "e1", "e0", "e2", "e1"}
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
+		go func() {
+			_, err := w.syncer.Handle(ctx, w.event(t, id))
+			errs <- err
+		}()
+	}
+	for range ids {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent delivery: %v", err)
+		}
+	}
+	want := []string{"DongBoHoSoMC:1", "CapNhatTienDoHoSoMC:2", "DongBoHoSoMC:2", "CapNhatTienDoHoSoMC:4"}
+	if got := statuses(w.sim); !equal(got, want) {
+		t.Fatalf("portal received %v, want %v", got, want)
+	}
+}

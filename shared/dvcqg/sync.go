@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"motcua/shared/application"
@@ -82,6 +83,46 @@ type Syncer struct {
 	lease  time.Duration
 	now    func() time.Time
 	log    *slog.Logger
+
+	mu    sync.Mutex
+	turns map[string]*turn // per application: deliveries of this process take turns
+}
+
+// turn lets one delivery of an application at a time into Handle within
+// the process (a channel used as a lock, so a waiter can give up with its
+// context); waiters counts the deliveries holding or waiting for it.
+type turn struct {
+	ch      chan struct{}
+	waiters int
+}
+
+// take waits for code's turn (or ctx) and returns its release.
+func (s *Syncer) take(ctx context.Context, code string) (func(), error) {
+	s.mu.Lock()
+	if s.turns == nil {
+		s.turns = map[string]*turn{}
+	}
+	t := s.turns[code]
+	if t == nil {
+		t = &turn{ch: make(chan struct{}, 1)}
+		s.turns[code] = t
+	}
+	t.waiters++
+	s.mu.Unlock()
+	leave := func() {
+		s.mu.Lock()
+		if t.waiters--; t.waiters == 0 {
+			delete(s.turns, code)
+		}
+		s.mu.Unlock()
+	}
+	select {
+	case t.ch <- struct{}{}:
+		return func() { <-t.ch; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+	}
 }
 
 // DefaultLease is how long one delivery may hold an application's sequence.
@@ -134,6 +175,15 @@ func (s *Syncer) Handle(ctx context.Context, env queue.Envelope) (Result, error)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %v", ErrBadEvent, err)
 	}
+	// Deliveries of one application in this process take turns before the
+	// state's lease (which still keeps other processes off): the second
+	// finds the first's progress instead of its lease, so it ends as a
+	// duplicate or goes on from there, not as a 503 and a redelivery.
+	release, err := s.take(ctx, code.String())
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	a, _, err := s.apps.Get(ctx, code)
 	if errors.Is(err, docstore.ErrNotFound) || errors.Is(err, application.ErrNotFound) {
 		return Result{}, fmt.Errorf("%w: application %s not found", ErrBadEvent, code)

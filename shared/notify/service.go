@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync"
 	"time"
 
 	"motcua/shared/application"
@@ -189,30 +190,38 @@ func (s *Service) Handle(ctx context.Context, env queue.Envelope) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	var errs []error
-	for _, ch := range []Channel{ChannelSMS, ChannelEmail} {
+	// The channels are independent (a marker each): they are sent side by
+	// side, so an event waits for the slower provider, not for both.
+	channels := []Channel{ChannelSMS, ChannelEmail}
+	res.Channels = make([]ChannelResult, len(channels))
+	errs := make([]error, len(channels))
+	var wg sync.WaitGroup
+	for i, ch := range channels {
 		to, body, subject := p.To.Phone, msg.SMS, ""
 		if ch == ChannelEmail {
 			to, body, subject = p.To.Email, msg.Body, msg.Subject
 		}
-		cr := ChannelResult{Channel: ch}
+		res.Channels[i] = ChannelResult{Channel: ch}
 		sender := s.senders[ch]
 		switch {
 		case to == "":
-			cr.Outcome = OutcomeNoContact
+			res.Channels[i].Outcome = OutcomeNoContact
 		case sender == nil:
-			cr.Outcome = OutcomeNoSender
+			res.Channels[i].Outcome = OutcomeNoSender
 		default:
 			rec := Record{EventID: env.ID, EventType: env.Type, Kind: p.Kind, Channel: ch, To: logx.Mask(to),
 				ApplicationCode: p.ApplicationCode, FeedbackID: p.FeedbackID, Subject: subject, Body: body}
 			out := Outgoing{To: to, Name: p.To.Name, Subject: subject, Body: body, RequestID: env.ID + ":" + string(ch)}
-			cr.Outcome, err = s.sendOnce(ctx, sender, rec, out)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", ch, err))
-			}
+			wg.Go(func() {
+				outcome, err := s.sendOnce(ctx, sender, rec, out)
+				res.Channels[i].Outcome = outcome
+				if err != nil {
+					errs[i] = fmt.Errorf("%s: %w", ch, err)
+				}
+			})
 		}
-		res.Channels = append(res.Channels, cr)
 	}
+	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return res, err
 	}
@@ -224,8 +233,27 @@ func (s *Service) sendOnce(ctx context.Context, sender Sender, rec Record, out O
 	key := SentKey(rec.EventID, rec.Channel)
 	log := s.log.With("event_id", rec.EventID, "event_type", rec.EventType, "channel", string(rec.Channel), "to", rec.To)
 	// Claim: create the marker, or take over a failed / stale one (CAS).
+	// The first delivery of an event (the common case) finds no marker, so
+	// it tries the create-once write first and reads the marker only when
+	// one exists: one request less per channel, the same guarantee (the
+	// If-None-Match write is what claims it either way).
 	var etag string
-	for attempt := 0; ; attempt++ {
+	created := false
+	{
+		now := s.now().UTC()
+		first := rec
+		first.State, first.Attempts, first.CreatedAt, first.UpdatedAt = StateSending, 1, now, now
+		tag, err := docstore.PutJSON(ctx, s.store, key, first, docstore.PutOptions{IfNoneMatch: true})
+		switch {
+		case err == nil:
+			rec, etag, created = first, tag, true
+		case errors.Is(err, docstore.ErrConflict) || errors.Is(err, docstore.ErrPrecondition):
+			// A marker exists: read it below.
+		default:
+			return "", fmt.Errorf("claim %s: %w", key, err)
+		}
+	}
+	for attempt := 0; !created; attempt++ {
 		if attempt > 5 {
 			return "", fmt.Errorf("claim %s: %w", key, docstore.ErrPrecondition)
 		}

@@ -224,14 +224,17 @@ func TestIncremental_equals_rebuild_under_random_orders_and_duplicates(t *testin
 				}
 			} else {
 				// Odd seeds: eight consumers at once, as the connector runs
-				// them (compare-and-swap races on shards, parts, summaries).
+				// them, split over two "processes" (two store values over the
+				// same documents: each coalesces its own pushes, and the two
+				// race through compare-and-swap on shards, parts, summaries).
 				work := make(chan stats.Contribution)
 				errs := make(chan error, 8)
 				var wg sync.WaitGroup
-				for range 8 {
+				procs := []docstore.Store{incStore, &otherProcess{incStore}}
+				for i := range 8 {
 					wg.Go(func() {
 						for c := range work {
-							if err := stats.Apply(ctx, incStore, c); err != nil {
+							if err := stats.Apply(ctx, procs[i%2], c); err != nil {
 								errs <- err
 								return
 							}
@@ -319,3 +322,7 @@ func reportJSON(t *testing.T, svc *stats.Service, q stats.Query) string {
 	}{r.Figures, r.Months})
 	return string(b)
 }
+
+// otherProcess is a second handle on the same documents, as another stats
+// process would have.
+type otherProcess struct{ docstore.Store }

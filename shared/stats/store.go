@@ -234,47 +234,65 @@ func Apply(ctx context.Context, store docstore.Store, c Contribution) error {
 // a newer (or the same) shard revision, then the agency's totals into the
 // month summary unless it holds a newer (or the same) parts revision. Both
 // steps run even when nothing changed, so a retry finishes what a crash
-// left half done.
+// left half done. Concurrent pushes of one process to the same documents
+// share their writes (pushers).
 func pushPart(ctx context.Context, store docstore.Store, p Place, b int, pt Part) error {
-	var ap AgencyParts
-	name := bucketName(b)
-	err := docstore.Upsert(ctx, store, PartsKey(p), &ap, func() error {
-		if cur, ok := ap.Parts[name]; ok && cur.Rev >= pt.Rev {
-			return docstore.ErrUnchanged
+	return pushers.push(ctx, store, PartsKey(p), bucketName(b), pt, func(parts map[string]Part) error {
+		var ap AgencyParts
+		err := docstore.Upsert(ctx, store, PartsKey(p), &ap, func() error {
+			changed := false
+			for name, pt := range parts {
+				if cur, ok := ap.Parts[name]; ok && cur.Rev >= pt.Rev {
+					continue
+				}
+				if ap.Parts == nil {
+					ap.Parts = map[string]Part{}
+				}
+				ap.Parts[name] = pt
+				changed = true
+			}
+			if !changed {
+				return docstore.ErrUnchanged
+			}
+			ap.Month, ap.Agency = p.Month, p.Agency
+			ap.Rev++
+			return nil
+		}, casRetries)
+		if err != nil {
+			return fmt.Errorf("parts %s: %w", PartsKey(p), err)
 		}
-		if ap.Parts == nil {
-			ap.Parts = map[string]Part{}
-		}
-		ap.Month, ap.Agency = p.Month, p.Agency
-		ap.Parts[name] = pt
-		ap.Rev++
-		return nil
-	}, casRetries)
-	if err != nil {
-		return fmt.Errorf("parts %s: %w", PartsKey(p), err)
-	}
-	return pushSummary(ctx, store, p, Part{Rev: ap.Rev, Cells: ap.total()})
+		return pushSummary(ctx, store, p, Part{Rev: ap.Rev, Cells: ap.total()})
+	})
 }
 
 // pushSummary puts an agency's totals into the month summary unless the
 // summary already holds a newer (or the same) revision.
 func pushSummary(ctx context.Context, store docstore.Store, p Place, pt Part) error {
-	var s Summary
-	err := docstore.Upsert(ctx, store, SummaryKey(p.Month), &s, func() error {
-		if cur, ok := s.Agencies[p.Agency]; ok && cur.Rev >= pt.Rev {
-			return docstore.ErrUnchanged
+	return pushers.push(ctx, store, SummaryKey(p.Month), p.Agency, pt, func(agencies map[string]Part) error {
+		var s Summary
+		err := docstore.Upsert(ctx, store, SummaryKey(p.Month), &s, func() error {
+			changed := false
+			for agency, pt := range agencies {
+				if cur, ok := s.Agencies[agency]; ok && cur.Rev >= pt.Rev {
+					continue
+				}
+				if s.Agencies == nil {
+					s.Agencies = map[string]Part{}
+				}
+				s.Agencies[agency] = pt
+				changed = true
+			}
+			if !changed {
+				return docstore.ErrUnchanged
+			}
+			s.Month = p.Month
+			return nil
+		}, casRetries)
+		if err != nil {
+			return fmt.Errorf("summary %s: %w", SummaryKey(p.Month), err)
 		}
-		if s.Agencies == nil {
-			s.Agencies = map[string]Part{}
-		}
-		s.Month = p.Month
-		s.Agencies[p.Agency] = pt
 		return nil
-	}, casRetries)
-	if err != nil {
-		return fmt.Errorf("summary %s: %w", SummaryKey(p.Month), err)
-	}
-	return nil
+	})
 }
 
 // ReadSummary reads a month's summary; a month nothing contributed to is
