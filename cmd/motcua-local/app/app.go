@@ -69,8 +69,9 @@ var awsPassThrough = []string{
 // fnPassThrough are the variables copied from this process's environment to
 // every function, embedded stack or not: switches an operator flips for a
 // local run or a benchmark (MOTCUA_SQS_BATCH=false turns the coalescing of
-// SQS sends off, see shared/platform).
-var fnPassThrough = []string{platform.SQSBatchKey}
+// SQS sends off, see shared/platform; GOGC and GOMEMLIMIT replace the
+// template's collector settings, see template/motcua-go).
+var fnPassThrough = []string{platform.SQSBatchKey, "GOGC", "GOMEMLIMIT"}
 
 // Config configures Start. Only RepoRoot (or StackFile) is required.
 type Config struct {
