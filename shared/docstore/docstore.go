@@ -113,3 +113,20 @@ type Store interface {
 	// PresignGet returns a URL a client can GET the object from, valid for ttl.
 	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
+
+// MaxDeleteMany is the most keys one S3 DeleteObjects request carries;
+// BatchDeleter implementations split longer lists at it.
+const MaxDeleteMany = 1000
+
+// BatchDeleter is implemented by stores that delete many documents in one
+// round trip (S3 DeleteObjects). It is optional: callers type-assert a
+// Store and fall back to Delete when it is absent.
+type BatchDeleter interface {
+	// DeleteMany removes keys unconditionally, like Delete(ctx, key, "")
+	// for each; absent keys are not an error, and the order of deletion is
+	// unspecified. failed maps every key not known to be deleted to its
+	// error (nil or empty when all were). err is non-nil when a whole
+	// request failed; the keys it carried are in failed too, with that
+	// error, so a caller that only needs what is left reads failed.
+	DeleteMany(ctx context.Context, keys []string) (failed map[string]error, err error)
+}

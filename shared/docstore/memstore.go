@@ -32,7 +32,10 @@ type memDoc struct {
 	modified    time.Time
 }
 
-var _ Store = (*MemStore)(nil)
+var (
+	_ Store        = (*MemStore)(nil)
+	_ BatchDeleter = (*MemStore)(nil)
+)
 
 // NewMemStore returns an empty MemStore named bucket (used in presigned
 // URLs).
@@ -121,6 +124,25 @@ func (m *MemStore) Delete(ctx context.Context, key string, ifMatch string) error
 	}
 	delete(m.docs, key)
 	return nil
+}
+
+// DeleteMany removes keys unconditionally in one atomic step; absent keys
+// are not an error. It fails as a whole only when ctx has ended.
+func (m *MemStore) DeleteMany(ctx context.Context, keys []string) (map[string]error, error) {
+	if err := ctx.Err(); err != nil {
+		err = fmt.Errorf("docstore delete %d keys: %w", len(keys), err)
+		failed := make(map[string]error, len(keys))
+		for _, k := range keys {
+			failed[k] = err
+		}
+		return failed, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		delete(m.docs, k)
+	}
+	return nil, nil
 }
 
 // List returns up to limit keys under prefix (limit <= 0 or > 1000 means

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,7 +31,10 @@ type S3Store struct {
 	bucket  string
 }
 
-var _ Store = (*S3Store)(nil)
+var (
+	_ Store        = (*S3Store)(nil)
+	_ BatchDeleter = (*S3Store)(nil)
+)
 
 // NewS3Store returns a Store over bucket. presign may be nil, in which case
 // one is derived from client.
@@ -160,6 +164,64 @@ func (s *S3Store) Delete(ctx context.Context, key string, ifMatch string) error 
 		return fmt.Errorf("docstore delete %s/%s: %w", s.bucket, key, err)
 	}
 	return nil
+}
+
+// DeleteMany removes keys unconditionally with DeleteObjects in Quiet mode,
+// MaxDeleteMany keys per request (the SDK adds the checksum S3 requires).
+// Duplicate keys are sent once. A per-key error in the answer is mapped to
+// its key in failed; a request that fails as a whole puts every key it
+// carried in failed and is returned as err (the other requests still go).
+func (s *S3Store) DeleteMany(ctx context.Context, keys []string) (map[string]error, error) {
+	keys = uniqueKeys(keys)
+	var (
+		failed map[string]error
+		errs   []error
+	)
+	fail := func(key string, err error) {
+		if failed == nil {
+			failed = map[string]error{}
+		}
+		failed[key] = err
+	}
+	for chunk := range slices.Chunk(keys, MaxDeleteMany) {
+		objs := make([]types.ObjectIdentifier, len(chunk))
+		for i := range chunk {
+			objs[i] = types.ObjectIdentifier{Key: &chunk[i]}
+		}
+		out, err := s.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: &s.bucket,
+			Delete: &types.Delete{Objects: objs, Quiet: aws.Bool(true)},
+		})
+		if err != nil {
+			err = fmt.Errorf("docstore delete %d keys in %s: %w", len(chunk), s.bucket, mapErr(err, ErrPrecondition))
+			errs = append(errs, err)
+			for _, k := range chunk {
+				fail(k, err)
+			}
+			continue
+		}
+		for _, e := range out.Errors {
+			k := aws.ToString(e.Key)
+			if aws.ToString(e.Code) == "NoSuchKey" {
+				continue // S3 does not report absent keys; some servers do
+			}
+			fail(k, fmt.Errorf("docstore delete %s/%s: %s: %s", s.bucket, k, aws.ToString(e.Code), aws.ToString(e.Message)))
+		}
+	}
+	return failed, errors.Join(errs...)
+}
+
+// uniqueKeys returns keys without repeats, in first-occurrence order.
+func uniqueKeys(keys []string) []string {
+	seen := make(map[string]struct{}, len(keys))
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // List returns up to limit keys under prefix (limit <= 0 or > 1000 means

@@ -55,6 +55,9 @@ func Run(t *testing.T, newStore func(t *testing.T) docstore.Store, opts ...Optio
 		{"concurrent_create_once_has_one_winner", testConcurrentCreate},
 		{"delete", testDelete},
 		{"delete_if_match", testDeleteIfMatch},
+		{"delete_many", testDeleteMany},
+		{"delete_many_splits_long_lists", testDeleteManyLong},
+		{"delete_many_failure_lists_every_key", testDeleteManyFailure},
 		{"concurrent_update_loses_nothing", testConcurrentUpdate},
 		{"upsert_and_unchanged", testUpsert},
 		{"list_prefix_paginated", testList},
@@ -216,6 +219,89 @@ func testDelete(t *testing.T, st docstore.Store, p string) {
 	if err := st.Delete(ctx(t), p+"k", ""); err != nil {
 		t.Errorf("Delete of absent key: %v, want nil", err)
 	}
+}
+
+// batch returns st as a docstore.BatchDeleter, or skips the case.
+func batch(t *testing.T, st docstore.Store) docstore.BatchDeleter {
+	t.Helper()
+	bd, ok := st.(docstore.BatchDeleter)
+	if !ok {
+		t.Skipf("%T does not implement docstore.BatchDeleter", st)
+	}
+	return bd
+}
+
+func testDeleteMany(t *testing.T, st docstore.Store, p string) {
+	bd := batch(t, st)
+	for _, k := range []string{"a", "b", "c", "keep"} {
+		mustPut(t, st, p+k, "v-"+k, docstore.PutOptions{})
+	}
+	// A repeated key and an absent one are not errors.
+	failed, err := bd.DeleteMany(ctx(t), []string{p + "a", p + "b", p + "c", p + "a", p + "absent"})
+	if err != nil || len(failed) != 0 {
+		t.Fatalf("DeleteMany = %v, %v; want no failure", failed, err)
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if _, err := st.Get(ctx(t), p+k); !errors.Is(err, docstore.ErrNotFound) {
+			t.Errorf("Get %s after DeleteMany: %v, want ErrNotFound", k, err)
+		}
+	}
+	mustBody(t, st, p+"keep", "v-keep")
+	if failed, err := bd.DeleteMany(ctx(t), nil); err != nil || len(failed) != 0 {
+		t.Errorf("DeleteMany(nil) = %v, %v", failed, err)
+	}
+}
+
+// testDeleteManyLong deletes more keys than one DeleteObjects request
+// carries: the adapter must split the list and delete them all.
+func testDeleteManyLong(t *testing.T, st docstore.Store, p string) {
+	bd := batch(t, st)
+	n := docstore.MaxDeleteMany + 3
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%sm/%05d", p, i)
+	}
+	var (
+		wg   sync.WaitGroup
+		next = make(chan string)
+	)
+	for range 16 {
+		wg.Go(func() {
+			for k := range next {
+				mustPut(t, st, k, "v", docstore.PutOptions{})
+			}
+		})
+	}
+	for _, k := range keys {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	failed, err := bd.DeleteMany(ctx(t), keys)
+	if err != nil || len(failed) != 0 {
+		t.Fatalf("DeleteMany of %d keys: %d failed, %v", n, len(failed), err)
+	}
+	page, err := st.List(ctx(t), p+"m/", "", 10)
+	if err != nil || len(page.Entries) != 0 {
+		t.Fatalf("List after DeleteMany: %d left (%v)", len(page.Entries), err)
+	}
+}
+
+// testDeleteManyFailure: a call that fails as a whole returns an error and
+// lists every key in failed, and deletes nothing.
+func testDeleteManyFailure(t *testing.T, st docstore.Store, p string) {
+	bd := batch(t, st)
+	mustPut(t, st, p+"a", "v", docstore.PutOptions{})
+	c, cancel := context.WithCancel(context.Background())
+	cancel()
+	failed, err := bd.DeleteMany(c, []string{p + "a", p + "b"})
+	if err == nil || len(failed) != 2 || failed[p+"a"] == nil || failed[p+"b"] == nil {
+		t.Fatalf("DeleteMany with a cancelled context = %v, %v; want both keys failed", failed, err)
+	}
+	mustBody(t, st, p+"a", "v")
 }
 
 func testDeleteIfMatch(t *testing.T, st docstore.Store, p string) {
