@@ -9,9 +9,14 @@ import (
 	"motcua/shared/docstore"
 )
 
-// Cleaner deletes the markers of published events in the background, in
-// batches of concurrent deletes, so a request answers as soon as its event
-// is sent instead of waiting for one more durable write. A marker whose
+// Cleaner deletes the markers of published events in the background, so a
+// request answers as soon as its event is sent instead of waiting for one
+// more durable write. Deletes are grouped without a timer: when the cleaner
+// is idle a marker's delete goes at once, and the markers queued while a
+// round is in flight go together in the next round. When the store is a
+// docstore.BatchDeleter (S3Store, MemStore) a round is one DeleteMany
+// request (S3 DeleteObjects, up to docstore.MaxDeleteMany markers);
+// otherwise it is up to cleanerBatch concurrent single deletes. A marker whose
 // delete is lost (the process stops first, or the queue is full) is
 // published once more by Repair after its olderThan: consumers de-duplicate
 // on the envelope ID, so the cost is a duplicate event, never a lost one.
@@ -26,12 +31,13 @@ type Cleaner struct {
 }
 
 const (
-	// cleanerBatch is how many deletes a Cleaner issues at once.
+	// cleanerBatch is how many single deletes a Cleaner issues at once
+	// when the store cannot delete in batches.
 	cleanerBatch = 64
 	// cleanerMaxPending bounds the queue; beyond it markers are left to
 	// Repair.
 	cleanerMaxPending = 16384
-	// cleanerTimeout bounds one delete.
+	// cleanerTimeout bounds one delete (or one DeleteMany).
 	cleanerTimeout = 10 * time.Second
 )
 
@@ -61,9 +67,14 @@ func (c *Cleaner) Delete(eventID string) {
 }
 
 func (c *Cleaner) run() {
+	bd, many := c.store.(docstore.BatchDeleter)
+	size := cleanerBatch
+	if many {
+		size = docstore.MaxDeleteMany
+	}
 	for {
 		c.mu.Lock()
-		n := min(len(c.pending), cleanerBatch)
+		n := min(len(c.pending), size)
 		if n == 0 {
 			c.running = false
 			c.mu.Unlock()
@@ -72,6 +83,10 @@ func (c *Cleaner) run() {
 		batch := append([]string(nil), c.pending[:n]...)
 		c.pending = c.pending[n:]
 		c.mu.Unlock()
+		if many {
+			c.deleteMany(bd, batch)
+			continue
+		}
 		var wg sync.WaitGroup
 		for _, id := range batch {
 			wg.Go(func() {
@@ -83,6 +98,23 @@ func (c *Cleaner) run() {
 			})
 		}
 		wg.Wait()
+	}
+}
+
+// deleteMany deletes the markers of ids in one DeleteMany and logs those
+// left for repair.
+func (c *Cleaner) deleteMany(bd docstore.BatchDeleter, ids []string) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = Key(id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cleanerTimeout)
+	defer cancel()
+	failed, _ := bd.DeleteMany(ctx, keys) // a whole failure lists every key in failed
+	for i, id := range ids {
+		if err := failed[keys[i]]; err != nil {
+			c.log.Warn("outbox marker not deleted: left for repair (its event will be published again)", "event_id", id, "error", err.Error())
+		}
 	}
 }
 
