@@ -21,6 +21,7 @@ package s3server
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -79,10 +80,18 @@ type Server struct {
 	// verifier checks signatures; nil when Options.Credentials is empty.
 	verifier *sigv4.Verifier
 
-	// all is read-locked by single-key writes and write-locked by writes
-	// touching several keys (multi-object delete).
-	all   sync.RWMutex
+	// all is read-locked by every key writer (single-key writes and
+	// multi-object deletes) and write-locked by Close, and by a
+	// multi-object delete whose body cannot be parsed.
+	all sync.RWMutex
+	// locks are the key-lock stripes. A writer holds its keys' stripes
+	// while it checks conditions and commits; a multi-object delete takes
+	// its distinct stripes in ascending order, so two of them cannot
+	// deadlock and a single-key writer (one stripe) cannot either.
 	locks [stripes]sync.Mutex
+	// multiDeleteLocked, when set (tests only), runs while a multi-object
+	// delete holds its locks, before it commits.
+	multiDeleteLocked func()
 
 	closeOnce sync.Once
 	closeErr  error
@@ -183,9 +192,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case bucket != "" && key == "" && r.Method == http.MethodPost && q.Has("delete"):
-		// Multi-object delete touches many keys: exclude every key writer.
-		s.all.Lock()
-		defer s.all.Unlock()
+		// Multi-object delete touches many keys: it takes the stripe locks
+		// of those keys, not every writer's (see lockMultiDelete).
+		if !s.readBody(w, r) {
+			return
+		}
+		defer s.lockMultiDelete(r, bucket)()
 	case bucket != "" && key != "" && isWrite(r.Method):
 		// Read the body before taking the key lock, so a slow client (a
 		// phone uploading over 3G) does not hold the lock while it sends.
@@ -203,6 +215,58 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.handler.ServeHTTP(w, r)
+}
+
+// deleteRequest is the body of a multi-object delete, as far as locking
+// needs it: the keys. The namespace is not checked (gofakes3 parses the
+// body again and answers malformed ones).
+type deleteRequest struct {
+	Objects []struct {
+		Key string `xml:"Key"`
+	} `xml:"Object"`
+}
+
+// lockMultiDelete takes the locks of a multi-object delete in bucket whose
+// body has been read, and returns the function releasing them. It
+// read-locks s.all and locks the distinct stripes of the keys in ascending
+// order: writers of other keys go on while the delete commits, and every
+// conditional single-key write (check and commit under its stripe) sees
+// each key either before or after the delete, never in between. A body
+// that does not parse gets the exclusive lock (gofakes3 will refuse it;
+// excluding everyone is simply safe).
+func (s *Server) lockMultiDelete(r *http.Request, bucket string) (unlock func()) {
+	var req deleteRequest
+	bb, ok := r.Body.(*bodyBuffer)
+	if !ok || xml.Unmarshal(bb.b, &req) != nil || len(req.Objects) == 0 {
+		s.all.Lock()
+		s.hookMultiDelete()
+		return s.all.Unlock
+	}
+	var held [stripes]bool
+	for _, o := range req.Objects {
+		held[stripe(bucket, o.Key)] = true
+	}
+	s.all.RLock()
+	for i := range held {
+		if held[i] {
+			s.locks[i].Lock()
+		}
+	}
+	s.hookMultiDelete()
+	return func() {
+		for i := stripes - 1; i >= 0; i-- {
+			if held[i] {
+				s.locks[i].Unlock()
+			}
+		}
+		s.all.RUnlock()
+	}
+}
+
+func (s *Server) hookMultiDelete() {
+	if s.multiDeleteLocked != nil {
+		s.multiDeleteLocked()
+	}
 }
 
 // checkConditions applies If-Match / If-None-Match where gofakes3 ignores

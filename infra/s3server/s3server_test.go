@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -616,3 +617,180 @@ func TestConcurrentMixedWritesSurviveRestart(t *testing.T) {
 // testCredentials is the key pair the test server accepts (the SDK clients
 // sign with it).
 var testCredentials = map[string]string{"test": "test"}
+
+// deleteObjects sends one DeleteObjects (Quiet) of keys.
+func deleteObjects(ctx context.Context, c *s3.Client, keys []string) error {
+	objs := make([]types.ObjectIdentifier, len(keys))
+	for i := range keys {
+		objs[i] = types.ObjectIdentifier{Key: aws.String(keys[i])}
+	}
+	out, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket),
+		Delete: &types.Delete{Objects: objs, Quiet: aws.Bool(true)}})
+	if err == nil && len(out.Errors) > 0 {
+		err = fmt.Errorf("DeleteObjects: %d keys failed, first %s: %s", len(out.Errors), aws.ToString(out.Errors[0].Key), aws.ToString(out.Errors[0].Code))
+	}
+	return err
+}
+
+// TestMultiDeleteAtomicWithConditionalWrites races two multi-object deletes
+// (the same keys, opposite orders) with conditional single-key writes on
+// those keys, round after round, and checks every outcome is one some
+// serial order allows:
+//   - copy If-Match the seeded ETag: before the deletes it succeeds and is
+//     then deleted, after them it fails; the key is absent either way (a
+//     copy that checked before a delete and committed after it would leave
+//     it present);
+//   - delete If-Match the seeded ETag: the key is absent either way;
+//   - put If-None-Match *: the key can be present at the end only if that
+//     put succeeded (after a delete), with its body.
+//
+// Under the race detector, and a deadlock would hang the test.
+func TestMultiDeleteAtomicWithConditionalWrites(t *testing.T) {
+	_, hs := startServer(t, t.TempDir())
+	c := newClient(hs.URL)
+	ctx := context.Background()
+	createBucket(t, c)
+	if _, err := put(ctx, c, "src", "copied"); err != nil {
+		t.Fatal(err)
+	}
+	const rounds, perKind = 8, 6
+	kinds := []string{"copy", "del", "create"}
+	for round := range rounds {
+		var keys []string
+		etags := map[string]string{}
+		for _, kind := range kinds {
+			for i := range perKind {
+				k := fmt.Sprintf("r%d/%s-%d", round, kind, i)
+				etag, err := put(ctx, c, k, "seed")
+				if err != nil {
+					t.Fatal(err)
+				}
+				keys = append(keys, k)
+				etags[k] = etag
+			}
+		}
+		reversed := slices.Clone(keys)
+		slices.Reverse(reversed)
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created = map[string]bool{}
+		)
+		start := make(chan struct{})
+		for _, ks := range [][]string{keys, reversed} {
+			wg.Go(func() {
+				<-start
+				if err := deleteObjects(ctx, c, ks); err != nil {
+					t.Errorf("round %d: %v", round, err)
+				}
+			})
+		}
+		for _, k := range keys {
+			wg.Go(func() {
+				<-start
+				var err error
+				switch {
+				case strings.Contains(k, "/copy-"):
+					_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String(k),
+						CopySource: aws.String(bucket + "/src"), IfMatch: aws.String(etags[k])})
+				case strings.Contains(k, "/del-"):
+					_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), IfMatch: aws.String(etags[k])})
+				default:
+					_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k),
+						Body: strings.NewReader("created"), IfNoneMatch: aws.String("*")})
+					if err == nil {
+						mu.Lock()
+						created[k] = true
+						mu.Unlock()
+					}
+				}
+				if code := errorCode(err); err != nil && code != "PreconditionFailed" && code != "NoSuchKey" {
+					t.Errorf("round %d %s: %v", round, k, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		for _, k := range keys {
+			got, err := get(ctx, c, k)
+			switch {
+			case errorCode(err) == "NoSuchKey":
+			case err != nil:
+				t.Fatalf("get %s: %v", k, err)
+			case !created[k] || got != "created":
+				t.Errorf("round %d: %s = %q after the deletes (created by If-None-Match: %v); no serial order leaves it", round, k, got, created[k])
+			}
+		}
+	}
+}
+
+// TestMultiDeleteDoesNotBlockOtherKeys: while a multi-object delete holds
+// its locks (held there by the test hook), a write, a conditional copy and
+// another multi-object delete on keys of other stripes complete. With a
+// lock excluding every writer they would wait for it: the test would fail
+// at its generous deadline instead of hanging (a liveness check, not a
+// timing one).
+func TestMultiDeleteDoesNotBlockOtherKeys(t *testing.T) {
+	srv, hs := startServer(t, t.TempDir())
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s3server.SetMultiDeleteHook(srv, func() {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			close(entered)
+			<-release
+		}
+	})
+	c := newClient(hs.URL)
+	ctx := context.Background()
+	createBucket(t, c)
+	// Keys on stripes other than the slow delete's.
+	slow := []string{"slow/a", "slow/b"}
+	busy := map[int]bool{}
+	for _, k := range slow {
+		busy[s3server.Stripe(bucket, k)] = true
+	}
+	var free []string
+	for i := 0; len(free) < 4; i++ {
+		if k := fmt.Sprintf("free/%d", i); !busy[s3server.Stripe(bucket, k)] {
+			free = append(free, k)
+		}
+	}
+	for _, k := range append(slices.Clone(slow), free...) {
+		if _, err := put(ctx, c, k, "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unblock() // on failure too, or the server's Close would wait for the held delete
+	done := make(chan error, 1)
+	go func() { done <- deleteObjects(ctx, c, slow) }()
+	<-entered
+
+	live, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if _, err := put(live, c, free[0], "written meanwhile"); err != nil {
+		t.Fatalf("put on another stripe during a multi-delete: %v", err)
+	}
+	if _, err := c.CopyObject(live, &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String(free[1]),
+		CopySource: aws.String(bucket + "/" + free[0]), IfNoneMatch: aws.String("*")}); errorCode(err) != "PreconditionFailed" {
+		t.Fatalf("conditional copy onto an existing key during a multi-delete: %v, want PreconditionFailed", err)
+	}
+	if err := deleteObjects(live, c, free[2:]); err != nil {
+		t.Fatalf("multi-delete of other stripes during a multi-delete: %v", err)
+	}
+	unblock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range append(slices.Clone(slow), free[2:]...) {
+		if _, err := get(ctx, c, k); errorCode(err) != "NoSuchKey" {
+			t.Errorf("%s after its delete: %v", k, err)
+		}
+	}
+	if got, err := get(ctx, c, free[0]); err != nil || got != "written meanwhile" {
+		t.Errorf("%s = %q, %v", free[0], got, err)
+	}
+}
