@@ -3,12 +3,22 @@ package docstore_test
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"motcua/infra/embedded"
 	"motcua/shared/awsx"
@@ -117,5 +127,66 @@ func TestS3Store_PresignPutSized_is_enforced_by_the_embedded_S3(t *testing.T) {
 				t.Fatalf("refused upload stored: %+v", e)
 			}
 		})
+	}
+}
+
+// TestS3Store_DeleteMany_maps_answer: per-key errors in a DeleteObjects
+// answer are mapped to their keys (NoSuchKey is not a failure), and a
+// request failing as a whole fails every key it carried, while the other
+// requests of a split list still go. The S3 endpoint here is a scripted
+// fake, since a real one cannot be made to refuse single keys on demand.
+func TestS3Store_DeleteMany_maps_answer(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !r.URL.Query().Has("delete") {
+			http.Error(w, "unexpected "+r.Method+" "+r.URL.String(), http.StatusBadRequest)
+			return
+		}
+		var req struct {
+			Quiet   bool `xml:"Quiet"`
+			Objects []struct {
+				Key string `xml:"Key"`
+			} `xml:"Object"`
+		}
+		if err := xml.NewDecoder(r.Body).Decode(&req); err != nil || !req.Quiet || len(req.Objects) > docstore.MaxDeleteMany {
+			http.Error(w, fmt.Sprintf("bad body: %v quiet=%v n=%d", err, req.Quiet, len(req.Objects)), http.StatusBadRequest)
+			return
+		}
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `<Error><Code>AccessDenied</Code><Message>denied</Message></Error>`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`+
+			`<Error><Key>k/refused</Key><Code>InternalError</Code><Message>try again</Message></Error>`+
+			`<Error><Key>k/absent</Key><Code>NoSuchKey</Code><Message>gone</Message></Error></DeleteResult>`)
+	}))
+	defer srv.Close()
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1}
+	st := docstore.NewS3Store(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), nil, "b")
+	var keys []string
+	for i := range docstore.MaxDeleteMany {
+		keys = append(keys, fmt.Sprintf("k/first/%04d", i)) // the first request, refused whole
+	}
+	keys = append(keys, "k/refused", "k/absent", "k/ok", "k/ok") // the second; a repeat sent once
+	failed, err := st.DeleteMany(context.Background(), keys)
+	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("err = %v, want the refused request's AccessDenied", err)
+	}
+	want := append(slices.Clone(keys[:docstore.MaxDeleteMany]), "k/refused")
+	if got := slices.Sorted(maps.Keys(failed)); !slices.Equal(got, want) {
+		t.Fatalf("failed keys = %d %v…, want the first request's %d keys and k/refused", len(got), got[max(0, len(got)-3):], docstore.MaxDeleteMany)
+	}
+	if e := failed["k/refused"]; e == nil || !strings.Contains(e.Error(), "InternalError") {
+		t.Errorf("k/refused: %v", e)
+	}
+	if e := failed["k/first/0000"]; e == nil || !strings.Contains(e.Error(), "AccessDenied") {
+		t.Errorf("k/first/0000: %v", e)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d DeleteObjects requests, want 2", n)
 	}
 }
