@@ -33,10 +33,8 @@ import (
 	"syscall"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"motcua/infra/connector"
+	"motcua/shared/awsx"
 	"motcua/shared/config"
 	"motcua/shared/delivery"
 )
@@ -103,11 +101,14 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	// awsx: the functions' HTTP client (256 idle connections per host; the
+	// SDK's default keeps 10, below the connector's deliveries in flight,
+	// so it redialled) and the cached endpoint resolution.
+	awsCfg, err := awsx.Load(ctx)
 	if err != nil {
-		return fmt.Errorf("load AWS config: %w", err)
+		return err
 	}
-	s.opts.SQS = sqs.NewFromConfig(awsCfg)
+	s.opts.SQS = awsx.SQS(awsCfg)
 	s.opts.Logger = logger
 	c, err := connector.New(s.opts)
 	if err != nil {

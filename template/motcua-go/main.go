@@ -13,7 +13,7 @@
 //	exec_timeout     deadline of each request's context (default 10s)
 //	GOGC             the collector's target; unset means 400 (see tuneGC)
 //	GOMEMLIMIT       the runtime's soft memory limit; unset means 3/4 of the
-//	                 container's cgroup memory limit, if it has one
+//	                 container's cgroup (v2 or v1) memory limit, if it has one
 package main
 
 import (
@@ -50,9 +50,11 @@ const (
 	// the soft limit (memoryLimit) makes the collector work harder before
 	// that could approach the container's limit.
 	defaultGCPercent = 400
-	// cgroupMemoryMax is the cgroup v2 memory limit of the container.
-	cgroupMemoryMax = "/sys/fs/cgroup/memory.max"
-	healthPath      = "/_/health"
+	// cgroupMemoryMax is the cgroup v2 memory limit of the container;
+	// cgroupV1MemoryLimit the same on cgroup v1 hosts.
+	cgroupMemoryMax     = "/sys/fs/cgroup/memory.max"
+	cgroupV1MemoryLimit = "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+	healthPath          = "/_/health"
 	// HeaderPath carries the request path to the handler.
 	HeaderPath = "X-Motcua-Path"
 )
@@ -119,8 +121,9 @@ func run(logger *slog.Logger) error {
 
 // tuneGC sets the collector's target to defaultGCPercent unless GOGC is
 // set, and, unless GOMEMLIMIT is set, a soft memory limit of 3/4 of the
-// container's cgroup v2 limit when there is one (read with readFile; none
-// on a developer machine, "max" in an unlimited cgroup). It returns the
+// container's cgroup limit when there is one (v2 memory.max, else v1
+// memory.limit_in_bytes, read with readFile; none on a developer machine,
+// "max" or a value near 2^63 in an unlimited cgroup). It returns the
 // GC percent and the memory limit in force (math.MaxInt64: none), for the
 // start log line.
 func tuneGC(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (int, int64) {
@@ -128,10 +131,16 @@ func tuneGC(lookupEnv func(string) (string, bool), readFile func(string) ([]byte
 		debug.SetGCPercent(defaultGCPercent)
 	}
 	if _, set := lookupEnv("GOMEMLIMIT"); !set {
-		if b, err := readFile(cgroupMemoryMax); err == nil {
-			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 {
+		for _, f := range []string{cgroupMemoryMax, cgroupV1MemoryLimit} {
+			b, err := readFile(f)
+			if err != nil {
+				continue
+			}
+			// 1<<50 (1 PiB) and above is cgroup v1's "unlimited".
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 && n < 1<<50 {
 				debug.SetMemoryLimit(n / 4 * 3)
 			}
+			break
 		}
 	}
 	gc := debug.SetGCPercent(-1)
