@@ -158,6 +158,19 @@ func optB(p *bool) optBool {
 	}
 }
 
+// resolve returns the cached answer for k, or asks resolve and caches its
+// answer (errors are not cached).
+func (c *endpointCache[K]) resolve(k K, resolve func() (smithyendpoints.Endpoint, error)) (smithyendpoints.Endpoint, error) {
+	if e, ok := c.get(k); ok {
+		return e, nil
+	}
+	e, err := resolve()
+	if err == nil {
+		c.put(k, e)
+	}
+	return e, err
+}
+
 // s3EndpointKey is every S3 endpoint parameter the rules engine reads.
 // Key, Prefix and CopySource are left out on purpose: the SDK binds them
 // per request (every object key would be a new entry) but its rules do not
@@ -191,15 +204,7 @@ type s3Endpoints struct {
 
 // ResolveEndpoint implements s3.EndpointResolverV2.
 func (r *s3Endpoints) ResolveEndpoint(ctx context.Context, p s3.EndpointParameters) (smithyendpoints.Endpoint, error) {
-	k := s3Key(p)
-	if e, ok := r.cache.get(k); ok {
-		return e, nil
-	}
-	e, err := r.next.ResolveEndpoint(ctx, p)
-	if err == nil {
-		r.cache.put(k, e)
-	}
-	return e, err
+	return r.cache.resolve(s3Key(p), func() (smithyendpoints.Endpoint, error) { return r.next.ResolveEndpoint(ctx, p) })
 }
 
 // CachingS3Endpoints wraps next (the SDK's resolver when nil) so that it is
@@ -230,14 +235,7 @@ type sqsEndpoints struct {
 // ResolveEndpoint implements sqs.EndpointResolverV2.
 func (r *sqsEndpoints) ResolveEndpoint(ctx context.Context, p sqs.EndpointParameters) (smithyendpoints.Endpoint, error) {
 	k := sqsEndpointKey{region: optS(p.Region), endpoint: optS(p.Endpoint), useFIPS: optB(p.UseFIPS), useDualStack: optB(p.UseDualStack)}
-	if e, ok := r.cache.get(k); ok {
-		return e, nil
-	}
-	e, err := r.next.ResolveEndpoint(ctx, p)
-	if err == nil {
-		r.cache.put(k, e)
-	}
-	return e, err
+	return r.cache.resolve(k, func() (smithyendpoints.Endpoint, error) { return r.next.ResolveEndpoint(ctx, p) })
 }
 
 // CachingSQSEndpoints is CachingS3Endpoints for SQS.
