@@ -273,6 +273,18 @@ func (s *Stack) Close() error {
 // cannot start. Logs are discarded unless MOTCUA_TEST_LOG=1.
 func StartForTest(t testing.TB) *Stack {
 	t.Helper()
+	return startForTest(t, true)
+}
+
+// StartDurableForTest is StartForTest with every write fsynced before its
+// answer, as in production: for benchmarks that measure what a write costs.
+func StartDurableForTest(t testing.TB) *Stack {
+	t.Helper()
+	return startForTest(t, false)
+}
+
+func startForTest(t testing.TB, noSync bool) *Stack {
+	t.Helper()
 	var logger *slog.Logger
 	if os.Getenv("MOTCUA_TEST_LOG") == "1" {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -281,7 +293,7 @@ func StartForTest(t testing.TB) *Stack {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := Start(ctx, Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Logger: logger, NoSync: true})
+	s, err := Start(ctx, Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Logger: logger, NoSync: noSync})
 	if err != nil {
 		t.Fatalf("embedded.StartForTest: %v", err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"sort"
@@ -81,11 +79,7 @@ func (c *countingHTTP) report(b *testing.B, ops int) {
 //	go tool pprof -top -nodecount 40 /tmp/staff.prof
 func BenchmarkStaffHTTP(b *testing.B) {
 	ctx := context.Background()
-	st, err := embedded.Start(ctx, embedded.Config{Addr: "127.0.0.1:0", DataDir: b.TempDir(), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
+	st := embedded.StartDurableForTest(b) // fsync on: the benchmark measures durable writes
 	awsCfg, err := st.AWSConfig(ctx)
 	if err != nil {
 		b.Fatal(err)

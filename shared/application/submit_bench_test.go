@@ -3,8 +3,6 @@ package application_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"sync/atomic"
@@ -37,11 +35,7 @@ import (
 // The gateway-to-storage numbers come from `motcua-bench` (-applications).
 func BenchmarkSubmitHTTP(b *testing.B) {
 	ctx := context.Background()
-	st, err := embedded.Start(ctx, embedded.Config{Addr: "127.0.0.1:0", DataDir: b.TempDir(), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
+	st := embedded.StartDurableForTest(b) // fsync on: the benchmark measures durable writes
 	awsCfg, err := st.AWSConfig(ctx)
 	if err != nil {
 		b.Fatal(err)

@@ -3,8 +3,6 @@ package stats_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
@@ -52,11 +50,7 @@ func BenchmarkApplyConcurrent(b *testing.B) {
 
 func benchApply(b *testing.B, inflight int) {
 	ctx := context.Background()
-	st, err := embedded.Start(ctx, embedded.Config{Addr: "127.0.0.1:0", DataDir: b.TempDir(), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
+	st := embedded.StartDurableForTest(b) // fsync on: the benchmark measures durable writes
 	awsCfg, err := st.AWSConfig(ctx)
 	if err != nil {
 		b.Fatal(err)
