@@ -328,6 +328,8 @@ func (s *Service) submit(ctx context.Context, in SubmitInput, authorization, cor
 		SubmittedAt: now, DueAt: s.d.Calendar.AddWorkingDays(now, proc.ProcessingDays),
 		PINHash: hash, PINSalt: salt, Version: 1,
 	}
+	expected := app.DueAt
+	app.ExpectedDueAt = &expected
 	actor := ActorCitizen
 	if channel != ChannelOnline {
 		actor = proc.Agency.Code
