@@ -92,7 +92,10 @@ type indexPointer struct {
 }
 
 // SyncIndex brings a's index entry, pointer and agency counts up to date
-// with a (as just written). Safe to repeat and to run concurrently.
+// with a (as just written). Safe to repeat and to run concurrently. While
+// a's entry is its first one (firstIndexKey) and no pointer exists, it only
+// makes sure the entry is there; the first write that moves the entry
+// creates the pointer (create once) and deletes the first entry.
 func SyncIndex(ctx context.Context, store docstore.Store, a Application) error {
 	code := a.ID()
 	if code.IsZero() {
@@ -472,7 +475,8 @@ type RebuildResult struct {
 }
 
 // RebuildIndex re-syncs the index of every stored application, removes
-// entries no pointer names and entries (with their pointer) of
+// entries no pointer names (an application without a pointer names its
+// first entry, see SyncIndex) and entries (with their pointer) of
 // applications never written that are older than orphanAge, and
 // recomputes every agency's counts. Entries
 // are safe to rebuild while applications are written (each sync only
