@@ -300,6 +300,13 @@ func TestWorkQueue_submission_writes_no_pointer_until_the_entry_moves(t *testing
 	// RebuildIndex: the first entry stays, a stray entry of the same
 	// application goes, a young entry of an application never written
 	// stays (it may be a submission in flight).
+	// Beside an application stored before ExpectedDueAt existed: its
+	// pointer was written at creation (legacy), and the rebuild keeps both.
+	legacy := trSeed(t, e.store, application.StatusSubmitted)
+	legacyEntry := application.IndexKey(legacy)
+	if _, err := e.store.Head(ctx, application.IndexPointerKey(legacy.ID())); err != nil {
+		t.Fatalf("legacy application without its pointer: %v", err)
+	}
 	stray := application.IndexAgencyPrefix(agency) + "open/20260101T000000Z/" + out.Code + "/processing/X.HT.004/-"
 	inFlight := application.IndexAgencyPrefix(agency) + "open/20261130T000000Z/" + agency + "-261124-9999/submitted/X.HT.004/-"
 	for _, k := range []string{stray, inFlight} {
@@ -311,14 +318,21 @@ func TestWorkQueue_submission_writes_no_pointer_until_the_entry_moves(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rb.Applications != 1 || rb.StaleRemoved != 1 {
+	if rb.Applications != 2 || rb.StaleRemoved != 1 {
 		t.Fatalf("rebuild = %+v", rb)
 	}
-	if got := indexEntries(t, e.store); !slices.Equal(got, []string{first, inFlight}) && !slices.Equal(got, []string{inFlight, first}) {
-		t.Fatalf("after rebuild: entries %v, want %s and %s", got, first, inFlight)
+	want := []string{first, inFlight, legacyEntry}
+	slices.Sort(want)
+	if got := indexEntries(t, e.store); !slices.Equal(got, want) {
+		t.Fatalf("after rebuild: entries %v, want %v", got, want)
 	}
 	noPointer("rebuild")
-	if err := e.store.Delete(ctx, inFlight, ""); err != nil {
+	for _, k := range []string{inFlight, legacyEntry, application.IndexPointerKey(legacy.ID())} {
+		if err := e.store.Delete(ctx, k, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.store.Delete(ctx, application.Key(legacy.ID()), ""); err != nil {
 		t.Fatal(err)
 	}
 
