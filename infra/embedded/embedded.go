@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
 
 	"motcua/infra/edge"
 	"motcua/infra/provision"
@@ -214,7 +215,8 @@ func (s *Stack) Env() []string {
 // processes: with the SDK's default (10 idle connections per host) a test
 // or benchmark with more requests in flight closes and redials a connection
 // for nearly every request (BenchmarkSubmitHTTP left ~10 TIME-WAIT sockets
-// per submission), which measures dialling, not the stack.
+// per submission), which measures dialling, not the stack. Its clients have
+// awsx.SafeRequestBody, as every motcua client.
 func (s *Stack) AWSConfig(ctx context.Context) (aws.Config, error) {
 	if err := ctx.Err(); err != nil {
 		return aws.Config{}, fmt.Errorf("embedded: aws config: %w", err)
@@ -224,6 +226,7 @@ func (s *Stack) AWSConfig(ctx context.Context) (aws.Config, error) {
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		BaseEndpoint: aws.String(s.endpoint),
 		HTTPClient:   awsx.HTTPClient(),
+		APIOptions:   []func(*middleware.Stack) error{awsx.SafeRequestBody},
 	}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -166,9 +167,27 @@ func TestAccessLog_every_concurrent_call_once_in_order_per_caller(t *testing.T) 
 	h := gateway.New(gateway.Options{Functions: &fakeSource{fns: map[string]gateway.Function{
 		"procedures": {Name: "procedures", Replicas: 1, AvailableReplicas: 1, URL: up.srv.URL}}},
 		AccessLog: slog.New(slog.NewJSONHandler(&out, nil))})
-	gw := httptest.NewServer(h)
-	defer gw.Close()
 	const callers, calls = 8, 40
+	// The gateway puts its answer on the wire before it queues the call's
+	// line, so a caller can have its answer, and send its next call, while
+	// the line is still to be queued. "In order per caller" is about calls
+	// that are sequential at the gateway: each caller sends its next call
+	// once the gateway's handler has returned from the previous one.
+	handled := make([]chan struct{}, callers)
+	for c := range handled {
+		handled[c] = make(chan struct{}, 1)
+	}
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		id := r.Header.Get(gateway.HeaderCallID)
+		c, err := strconv.Atoi(id[1:strings.IndexByte(id, '-')])
+		if err != nil {
+			t.Errorf("call id %q: %v", id, err)
+			return
+		}
+		handled[c] <- struct{}{}
+	}))
+	defer gw.Close()
 	var wg sync.WaitGroup
 	for c := range callers {
 		wg.Go(func() {
@@ -182,6 +201,7 @@ func TestAccessLog_every_concurrent_call_once_in_order_per_caller(t *testing.T) 
 				}
 				_, _ = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
+				<-handled[c]
 			}
 		})
 	}

@@ -609,7 +609,18 @@ func (r *Runner) URL(fn string) (string, bool) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.url, p.url != ""
+	url := p.liveURLLocked()
+	return url, url != ""
+}
+
+// liveURLLocked is p.url while its process runs. The process exits (exited
+// closes) a moment before supervise clears p.url; in between the URL is a
+// dead port, and PID already says no process. Caller holds p.mu.
+func (p *proc) liveURLLocked() string {
+	if p.exited == nil || isClosed(p.exited) {
+		return ""
+	}
+	return p.url
 }
 
 // Restarts returns how many times fn's process was restarted.
@@ -655,7 +666,7 @@ func (r *Runner) Function(name string) (gateway.Function, bool) {
 		return gateway.Function{}, false
 	}
 	p.mu.Lock()
-	url := p.url
+	url := p.liveURLLocked()
 	p.mu.Unlock()
 	avail := 0
 	if url != "" {

@@ -161,9 +161,12 @@ func TestRunner_restarts_crashed_process(t *testing.T) {
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
+		// The URL must be the new process's: read the PID on both sides
+		// of it (a PID of 0 is "no process", not a new one).
+		newPID, pidOK := f.r.PID("echo")
 		newURL, ok := f.r.URL("echo")
-		newPID, _ := f.r.PID("echo")
-		if ok && newPID != pid {
+		samePID, _ := f.r.PID("echo")
+		if ok && pidOK && newPID != pid && samePID == newPID {
 			if code, body := get(t, newURL+"/?x=1"); code != 200 || body != "GET x=1 " {
 				t.Fatalf("restarted function answered %d %q", code, body)
 			}

@@ -16,9 +16,11 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 
 	"motcua/infra/s3server"
 	"motcua/infra/sigv4"
+	"motcua/shared/awsx"
 )
 
 // s3Error is S3's XML error body.
@@ -192,6 +194,7 @@ func TestStreamingTrailerUpload(t *testing.T) {
 	c := s3.NewFromConfig(aws.Config{
 		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(hs.URL), HTTPClient: &http.Client{Transport: tr},
+		APIOptions: []func(*middleware.Stack) error{awsx.SafeRequestBody},
 	}, func(o *s3.Options) { o.UsePathStyle = true })
 	ctx := context.Background()
 	createBucket(t, c)

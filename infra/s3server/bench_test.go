@@ -14,8 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 
 	"motcua/infra/s3server"
+	"motcua/shared/awsx"
 )
 
 // benchClients is the number of concurrent clients BenchmarkPutParallel
@@ -52,6 +54,7 @@ func benchServerWith(b *testing.B, creds map[string]string, noSync bool) *s3.Cli
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(hs.URL),
 		HTTPClient:   &http.Client{Transport: tr},
+		APIOptions:   []func(*middleware.Stack) error{awsx.SafeRequestBody},
 	}, func(o *s3.Options) { o.UsePathStyle = true })
 	createBucket(b, c)
 	return c

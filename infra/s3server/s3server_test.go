@@ -25,8 +25,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"motcua/infra/s3server"
+	"motcua/shared/awsx"
 )
 
 const bucket = "test-bucket"
@@ -57,6 +59,7 @@ func newClient(endpoint string) *s3.Client {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(endpoint),
+		APIOptions:   []func(*middleware.Stack) error{awsx.SafeRequestBody},
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 }

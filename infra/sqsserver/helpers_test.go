@@ -17,6 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"motcua/shared/awsx"
 )
 
 // env is one server under test with an SDK client talking to it over HTTP.
@@ -63,12 +66,20 @@ func signRequest(t testing.TB, req *http.Request, body []byte) {
 	}
 }
 
+// newClient returns an SDK client for the server at url. One attempt per
+// call, so any failure shows. It has awsx.SafeRequestBody, as every motcua
+// client: without it, net/http sometimes closes the connection while a
+// response is being read (a smithy-go race; see SafeRequestBody), and
+// ReceiveMessage failed after its 200 with "use of closed network
+// connection" (TestCrashKeepsEveryAcknowledgedMessage in CI,
+// BenchmarkReceive1KiB about one run in six).
 func newClient(url string) *sqs.Client {
 	return sqs.New(sqs.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(url),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		RetryMaxAttempts: 1,
+		APIOptions:       []func(*middleware.Stack) error{awsx.SafeRequestBody},
 	})
 }
 

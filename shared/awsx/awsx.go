@@ -19,6 +19,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // PathStyleKey forces S3 path-style addressing when "true".
@@ -59,7 +60,8 @@ func Load(ctx context.Context) (aws.Config, error) {
 	if cached != nil {
 		return *cached, nil
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(HTTPClient()))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(HTTPClient()),
+		awsconfig.WithAPIOptions([]func(*middleware.Stack) error{SafeRequestBody}))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("awsx: load AWS config: %w", err)
 	}
@@ -132,7 +134,10 @@ func SQS(cfg aws.Config) *sqs.Client {
 //     (BenchmarkClient; < 1 % in BenchmarkSubmitHTTP), so it stays.
 //
 // Operations whose checksum S3 requires (DeleteObjects ...) always get one.
+//
+// It also adds SafeRequestBody (a connection closed under a 200 otherwise).
 func S3Options(o *s3.Options) {
+	o.APIOptions = append(o.APIOptions, SafeRequestBody)
 	o.EndpointResolverV2 = CachingS3Endpoints(o.EndpointResolverV2)
 	if o.RequestChecksumCalculation == 0 {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
@@ -143,8 +148,10 @@ func S3Options(o *s3.Options) {
 }
 
 // SQSOptions applies what every motcua SQS client has: endpoint resolution
-// cached per parameter set (CachingSQSEndpoints). The SDK's MD5 check of
-// message bodies (sent and received) stays on.
+// cached per parameter set (CachingSQSEndpoints) and SafeRequestBody (a
+// connection closed under a 200 otherwise). The SDK's MD5 check of message
+// bodies (sent and received) stays on.
 func SQSOptions(o *sqs.Options) {
+	o.APIOptions = append(o.APIOptions, SafeRequestBody)
 	o.EndpointResolverV2 = CachingSQSEndpoints(o.EndpointResolverV2)
 }
