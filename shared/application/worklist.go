@@ -17,7 +17,9 @@ package application
 // compare-and-swap (only forward in Application.Version), count it in the
 // agency's counts document when it enters a finished status, delete the
 // old entry. Open statuses are counted by listing the open family (bounded
-// by the agency's workload), so submissions never contend on one document. A crash between
+// by the agency's workload), so submissions never contend on one document;
+// the finished moves of one agency that meet in one process share one
+// read and one compare-and-swap write of it (countsCoalescer). A crash between
 // those steps leaves a stale or missing entry until the next write of the
 // application or `motcua applications reindex` (RebuildIndex).
 //
