@@ -217,7 +217,7 @@ type countDelta struct {
 // lands once: see countsCoalescer.
 func bumpCounts(ctx context.Context, store docstore.Store, from *indexPointer, to indexPointer) error {
 	if from != nil && from.Agency != to.Agency {
-		if err := counters.bump(ctx, store, from.Agency, []countDelta{{from.Status, -1}}); err != nil {
+		if err := countsGroups.bump(ctx, store, from.Agency, []countDelta{{from.Status, -1}}); err != nil {
 			return err
 		}
 		from = nil
@@ -226,7 +226,7 @@ func bumpCounts(ctx context.Context, store docstore.Store, from *indexPointer, t
 	if from != nil {
 		deltas = []countDelta{{from.Status, -1}, {to.Status, +1}}
 	}
-	return counters.bump(ctx, store, to.Agency, deltas)
+	return countsGroups.bump(ctx, store, to.Agency, deltas)
 }
 
 // Every return, rejection or cancellation of an agency ends in the same
@@ -268,7 +268,7 @@ type countsRound struct {
 	done  chan struct{} // closed once the write ran
 }
 
-var counters = &countsCoalescer{slots: map[countsSlotKey]*countsSlot{}}
+var countsGroups = &countsCoalescer{slots: map[countsSlotKey]*countsSlot{}}
 
 // bump applies deltas to agency's counts document, in one write with
 // those of concurrent callers, and returns that write's outcome. A

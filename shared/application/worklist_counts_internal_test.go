@@ -72,12 +72,12 @@ func waitRound(t *testing.T, store docstore.Store, agency string, n int) {
 	t.Helper()
 	k := countsSlotKey{store: store, key: IndexCountsKey(agency)}
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		counters.mu.Lock()
+		countsGroups.mu.Lock()
 		got := 0
-		if s := counters.slots[k]; s != nil && s.open != nil {
+		if s := countsGroups.slots[k]; s != nil && s.open != nil {
 			got = len(s.open.items)
 		}
-		counters.mu.Unlock()
+		countsGroups.mu.Unlock()
 		if got == n {
 			return
 		}
@@ -101,12 +101,12 @@ func TestCounts_waiting_bumps_share_one_write_and_its_failure(t *testing.T) {
 			return false, nil
 		}}
 	leader := make(chan error, 1)
-	go func() { leader <- counters.bump(ctx, store, "STP", returned) }()
+	go func() { leader <- countsGroups.bump(ctx, store, "STP", returned) }()
 	<-store.held // the leader reads the document: the next callers wait together
 	const k = 5
 	errs := make(chan error, k)
 	for range k {
-		go func() { errs <- counters.bump(ctx, store, "STP", returned) }()
+		go func() { errs <- countsGroups.bump(ctx, store, "STP", returned) }()
 	}
 	waitRound(t, store, "STP", k)
 	close(store.release)
@@ -125,7 +125,7 @@ func TestCounts_waiting_bumps_share_one_write_and_its_failure(t *testing.T) {
 		t.Fatalf("counts = %v, want returned 1 (the failed write's bumps are lost, as a failed bump always was)", c.Counts)
 	}
 	// The document is not stuck: the next bump lands.
-	if err := counters.bump(ctx, store, "STP", returned); err != nil {
+	if err := countsGroups.bump(ctx, store, "STP", returned); err != nil {
 		t.Fatal(err)
 	}
 	if c := storedCounts(t, store, "STP"); c.Counts[StatusReturned] != 2 {
@@ -151,10 +151,10 @@ func TestCounts_a_lost_answer_is_not_applied_twice(t *testing.T) {
 				}
 				return false, nil
 			}}
-			if err := counters.bump(ctx, store, "STP", returned); err != nil { // creates the document
+			if err := countsGroups.bump(ctx, store, "STP", returned); err != nil { // creates the document
 				t.Fatal(err)
 			}
-			if err := counters.bump(ctx, store, "STP", []countDelta{{StatusReturned, -1}, {StatusCancelled, +1}}); err != nil {
+			if err := countsGroups.bump(ctx, store, "STP", []countDelta{{StatusReturned, -1}, {StatusCancelled, +1}}); err != nil {
 				t.Fatal(err)
 			}
 			c := storedCounts(t, store, "STP")
@@ -169,13 +169,13 @@ func TestCounts_a_cancelled_waiting_caller_leaves_its_round(t *testing.T) {
 	ctx := context.Background()
 	store := &faultCounts{Store: docstore.NewMemStore("motcua-data"), held: make(chan struct{}), release: make(chan struct{})}
 	leader := make(chan error, 1)
-	go func() { leader <- counters.bump(ctx, store, "STP", returned) }()
+	go func() { leader <- countsGroups.bump(ctx, store, "STP", returned) }()
 	<-store.held
 	cctx, cancel := context.WithCancel(ctx)
 	gone := make(chan error, 1)
-	go func() { gone <- counters.bump(cctx, store, "STP", returned) }()
+	go func() { gone <- countsGroups.bump(cctx, store, "STP", returned) }()
 	stays := make(chan error, 1)
-	go func() { stays <- counters.bump(ctx, store, "STP", []countDelta{{StatusRejected, +1}}) }()
+	go func() { stays <- countsGroups.bump(ctx, store, "STP", []countDelta{{StatusRejected, +1}}) }()
 	waitRound(t, store, "STP", 2)
 	cancel()
 	if err := <-gone; !errors.Is(err, context.Canceled) {
@@ -191,9 +191,9 @@ func TestCounts_a_cancelled_waiting_caller_leaves_its_round(t *testing.T) {
 	if c := storedCounts(t, store, "STP"); c.Counts[StatusReturned] != 1 || c.Counts[StatusRejected] != 1 {
 		t.Fatalf("counts = %v, want returned 1 (the cancelled caller's bump dropped), rejected 1", c.Counts)
 	}
-	counters.mu.Lock()
-	left := len(counters.slots)
-	counters.mu.Unlock()
+	countsGroups.mu.Lock()
+	left := len(countsGroups.slots)
+	countsGroups.mu.Unlock()
 	if left != 0 {
 		t.Fatalf("%d slots left after every caller returned", left)
 	}
