@@ -209,3 +209,45 @@ func TestSyncIndex_a_failed_counts_write_fails_the_sync(t *testing.T) {
 		t.Fatalf("SyncIndex = %v, want the counts write's error", err)
 	}
 }
+
+func TestCounts_a_write_lost_to_another_process_retries_the_whole_batch(t *testing.T) {
+	ctx := context.Background()
+	mem := docstore.NewMemStore("motcua-data")
+	var store *faultCounts
+	store = &faultCounts{Store: mem, held: make(chan struct{}), release: make(chan struct{}),
+		fail: func(n int) (bool, error) {
+			if n == 2 {
+				// Another process (its own store, its own slot) writes
+				// between this batch's read and its PUT: the PUT's If-Match
+				// is stale and S3 refuses it.
+				if err := countsGroups.bump(ctx, mem, "STP", []countDelta{{StatusRejected, +1}}); err != nil {
+					t.Error(err)
+				}
+			}
+			return false, nil
+		}}
+	leader := make(chan error, 1)
+	go func() { leader <- countsGroups.bump(ctx, store, "STP", returned) }()
+	<-store.held
+	const k = 7
+	errs := make(chan error, k)
+	for range k {
+		go func() { errs <- countsGroups.bump(ctx, store, "STP", returned) }()
+	}
+	waitRound(t, store, "STP", k)
+	close(store.release)
+	if err := <-leader; err != nil {
+		t.Fatal(err)
+	}
+	for range k {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if store.puts != 3 {
+		t.Fatalf("%d counts PUTs, want 3 (leader; the batch's, refused; the batch's again)", store.puts)
+	}
+	if c := storedCounts(t, store, "STP"); c.Counts[StatusReturned] != 1+k || c.Counts[StatusRejected] != 1 {
+		t.Fatalf("counts = %v, want returned %d, rejected 1 (the other process's)", c.Counts, 1+k)
+	}
+}
