@@ -17,7 +17,9 @@ package application
 // compare-and-swap (only forward in Application.Version), count it in the
 // agency's counts document when it enters a finished status, delete the
 // old entry. Open statuses are counted by listing the open family (bounded
-// by the agency's workload), so submissions never contend on one document. A crash between
+// by the agency's workload), so submissions never contend on one document;
+// the finished moves of one agency that meet in one process share one
+// read and one compare-and-swap write of it (countsCoalescer). A crash between
 // those steps leaves a stale or missing entry until the next write of the
 // application or `motcua applications reindex` (RebuildIndex).
 //
@@ -31,15 +33,18 @@ package application
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"motcua/shared/docstore"
@@ -178,25 +183,210 @@ func firstIndexKey(a Application) string {
 // agencyCounts is the stored per-status count of an agency.
 type agencyCounts struct {
 	Counts map[Status]int `json:"counts"`
+	// Batches are the IDs of the last writes that changed Counts (newest
+	// last, at most countsBatchesKept): a write whose answer was lost
+	// (timeout, or a retried PUT refused with 412 because the first one
+	// landed) finds its ID on the re-read and is not applied twice.
+	Batches []string `json:"batches,omitempty"`
 }
 
+const (
+	// countsRetries bounds the compare-and-swap attempts of one write of
+	// a counts document (after the first).
+	countsRetries = 64
+	// countsBatchesKept is how many write IDs a counts document keeps:
+	// far more than the writes other processes can land between one
+	// process's write and its re-read (each process has at most one write
+	// of a document in flight).
+	countsBatchesKept = 32
+)
+
+// countDelta is one change of one status's count (applied in order,
+// clamped at zero as always).
+type countDelta struct {
+	status Status
+	d      int
+}
+
+// bumpCounts counts the entry of an application into a finished status
+// (to), taking it out of the finished status it left (from, nil when it
+// was open). It is called once per entry, by the SyncIndex whose pointer
+// compare-and-swap moved the pointer into to (the pointer decides: a
+// repeated or concurrent sync of the same version finds the pointer moved
+// and never gets here), so counting exactly once only asks that each call
+// lands once: see countsCoalescer.
 func bumpCounts(ctx context.Context, store docstore.Store, from *indexPointer, to indexPointer) error {
-	change := func(agency string, s Status, d int) error {
-		var c agencyCounts
-		return docstore.Upsert(ctx, store, IndexCountsKey(agency), &c, func() error {
-			if c.Counts == nil {
-				c.Counts = map[Status]int{}
-			}
-			c.Counts[s] = max(0, c.Counts[s]+d)
-			return nil
-		}, 64)
-	}
-	if from != nil {
-		if err := change(from.Agency, from.Status, -1); err != nil {
+	if from != nil && from.Agency != to.Agency {
+		if err := countsGroups.bump(ctx, store, from.Agency, []countDelta{{from.Status, -1}}); err != nil {
 			return err
 		}
+		from = nil
 	}
-	return change(to.Agency, to.Status, +1)
+	deltas := []countDelta{{to.Status, +1}}
+	if from != nil {
+		deltas = []countDelta{{from.Status, -1}, {to.Status, +1}}
+	}
+	return countsGroups.bump(ctx, store, to.Agency, deltas)
+}
+
+// Every return, rejection or cancellation of an agency ends in the same
+// counts document, so concurrent staff writes of one process would queue
+// on it through compare-and-swap conflicts and jittered retries (and give
+// up after countsRetries, a count lost until reindex). A countsCoalescer
+// groups them, as stats does its summaries and queue.Batcher its sends,
+// without a timer: a bump that finds the document idle writes at once;
+// bumps arriving while a write is in flight wait and go together in the
+// next write: one read and one compare-and-swap PUT for all of them. A
+// write lost to another process re-reads and re-applies the whole batch;
+// a write that fails fails every caller in it (SyncIndex's error, logged
+// by indexAfterWrite like any failed bump). Each caller returns only once
+// a write holding its deltas succeeded. Across processes the writes stay
+// ETag compare-and-swap, each process with one write of a document in
+// flight at most.
+type countsCoalescer struct {
+	mu    sync.Mutex
+	slots map[countsSlotKey]*countsSlot
+}
+
+// countsSlotKey names one counts document of one store.
+type countsSlotKey struct {
+	store docstore.Store
+	key   string
+}
+
+// countsSlot serialises the writes of one document within the process.
+type countsSlot struct {
+	token chan struct{} // held by the caller writing a round
+	open  *countsRound  // collecting deltas; nil when none
+	users int           // callers inside bump (the slot is dropped at 0)
+}
+
+// countsRound is the deltas one write of a document carries.
+type countsRound struct {
+	items [][]countDelta // one per caller; nil when its caller left
+	err   error
+	done  chan struct{} // closed once the write ran
+}
+
+var countsGroups = &countsCoalescer{slots: map[countsSlotKey]*countsSlot{}}
+
+// bump applies deltas to agency's counts document, in one write with
+// those of concurrent callers, and returns that write's outcome. A
+// caller whose ctx ends while it waits returns ctx's error; its deltas
+// are dropped when their write has not started (they may still land when
+// it has: counted once either way).
+func (c *countsCoalescer) bump(ctx context.Context, store docstore.Store, agency string, deltas []countDelta) error {
+	key := IndexCountsKey(agency)
+	if t := reflect.TypeOf(store); t == nil || !t.Comparable() {
+		return writeCounts(ctx, store, key, [][]countDelta{deltas})
+	}
+	k := countsSlotKey{store: store, key: key}
+	c.mu.Lock()
+	s := c.slots[k]
+	if s == nil {
+		s = &countsSlot{token: make(chan struct{}, 1)}
+		c.slots[k] = s
+	}
+	s.users++
+	r := s.open
+	if r == nil {
+		r = &countsRound{done: make(chan struct{})}
+		s.open = r
+	}
+	mine := len(r.items)
+	r.items = append(r.items, deltas)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if s.users--; s.users == 0 {
+			delete(c.slots, k)
+		}
+		c.mu.Unlock()
+	}()
+
+	select {
+	case <-r.done: // another caller wrote the round holding these deltas
+		return r.err
+	case s.token <- struct{}{}:
+	case <-ctx.Done():
+		c.mu.Lock()
+		if s.open == r {
+			r.items[mine] = nil // not written yet: leave
+		}
+		c.mu.Unlock()
+		return fmt.Errorf("counts %s: %w", agency, ctx.Err())
+	}
+	defer func() { <-s.token }()
+	select {
+	case <-r.done:
+		return r.err
+	default:
+	}
+	c.mu.Lock()
+	if s.open == r {
+		s.open = nil // later deltas go to the next round
+	}
+	items := r.items
+	c.mu.Unlock()
+	// The write is every waiting caller's: one caller's cancellation does
+	// not fail the others (it is bounded by countsRetries).
+	r.err = writeCounts(context.WithoutCancel(ctx), store, key, items)
+	close(r.done)
+	return r.err
+}
+
+// writeCounts applies the deltas of items to the counts document key in
+// one compare-and-swap write, re-reading and re-applying them all when
+// another process wrote first. The write carries a fresh ID, kept in the
+// document (agencyCounts.Batches): a retry that finds it there knows an
+// earlier attempt landed and stops, so no delta is applied twice.
+func writeCounts(ctx context.Context, store docstore.Store, key string, items [][]countDelta) error {
+	if !slices.ContainsFunc(items, func(it []countDelta) bool { return len(it) > 0 }) {
+		return nil
+	}
+	id := rand.Text()
+	var lastErr error
+	for attempt := 0; attempt <= countsRetries; attempt++ {
+		if attempt > 0 {
+			if err := docstore.Backoff(ctx, attempt, 7); err != nil {
+				return fmt.Errorf("counts %s: %w", key, err)
+			}
+		}
+		var c agencyCounts
+		etag, err := docstore.GetJSON(ctx, store, key, &c)
+		absent := errors.Is(err, docstore.ErrNotFound)
+		if err != nil && !absent {
+			return fmt.Errorf("counts %s: %w", key, err)
+		}
+		if slices.Contains(c.Batches, id) {
+			return nil // an earlier attempt landed; its answer was lost
+		}
+		if c.Counts == nil {
+			c.Counts = map[Status]int{}
+		}
+		for _, it := range items {
+			for _, d := range it {
+				c.Counts[d.status] = max(0, c.Counts[d.status]+d.d)
+			}
+		}
+		c.Batches = append(c.Batches, id)
+		if n := len(c.Batches); n > countsBatchesKept {
+			c.Batches = slices.Clone(c.Batches[n-countsBatchesKept:])
+		}
+		opts := docstore.PutOptions{IfMatch: etag}
+		if absent {
+			opts = docstore.PutOptions{IfNoneMatch: true}
+		}
+		_, err = docstore.PutJSON(ctx, store, key, c, opts)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, docstore.ErrPrecondition) && !errors.Is(err, docstore.ErrConflict) {
+			return fmt.Errorf("counts %s: %w", key, err)
+		}
+		lastErr = err
+	}
+	return fmt.Errorf("counts %s: gave up after %d attempts: %w (last: %w)", key, countsRetries+1, docstore.ErrPrecondition, lastErr)
 }
 
 // indexCreated writes the index of an application being created (Version
