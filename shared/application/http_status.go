@@ -140,7 +140,7 @@ func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	a, err := h.access.Authorize(ctx, code, q.PIN, h.access.Guard().Client(req.Header))
+	a, etag, err := h.access.AuthorizeTagged(ctx, code, q.PIN, h.access.Guard().Client(req.Header))
 	if errors.Is(err, ErrWrongPIN) {
 		return httpx.FromError(ctx, h.log, statusNotFound())
 	}
@@ -151,7 +151,7 @@ func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 		if h.results == nil {
 			return httpx.FromError(ctx, h.log, ErrResultsUnavailable)
 		}
-		dl, err := h.results.Download(ctx, a, httpx.CallID(req))
+		dl, err := h.results.DownloadTagged(ctx, a, etag, httpx.CallID(req))
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"motcua/shared/docstore"
+	"motcua/shared/outbox"
 	"motcua/shared/queue"
 	"motcua/shared/staffauth"
 	"motcua/shared/workdays"
@@ -149,6 +150,7 @@ type Processor struct {
 	cal     *workdays.Calendar
 	now     func() time.Time
 	log     *slog.Logger
+	cleaner *outbox.Cleaner // deletes the markers of published events in batches
 }
 
 // NewProcessor returns a Processor over the data bucket store, publishing
@@ -163,8 +165,13 @@ func NewProcessor(store docstore.Store, pub queue.Publisher, queueName string, c
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Processor{repo: NewRepository(store), store: store, pub: pub, queue: queueName, cal: cal, now: now, log: log}, nil
+	return &Processor{repo: NewRepository(store), store: store, pub: pub, queue: queueName, cal: cal, now: now, log: log,
+		cleaner: outbox.NewCleaner(store, log)}, nil
 }
+
+// Drain waits until the outbox markers of published events are deleted
+// (tests and graceful shutdown), or ctx ends.
+func (p *Processor) Drain(ctx context.Context) error { return p.cleaner.Drain(ctx) }
 
 // View returns the staff view of an application of the officer's agency.
 func (p *Processor) View(ctx context.Context, claims staffauth.Claims, raw string) (StaffView, error) {
@@ -276,11 +283,13 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	}
 	// The work-queue index and the event follow the write; neither needs
 	// the other, so they run side by side (a failure of either is repaired
-	// as before: the next write or reindex, the outbox sweep).
+	// as before: the next write or reindex, the outbox sweep). The event's
+	// marker is deleted in the background, grouped with other requests'
+	// (outbox.Cleaner; a lost delete only means a duplicate event later).
 	var indexed sync.WaitGroup
 	written := a
 	indexed.Go(func() { indexAfterWrite(ctx, p.store, written) })
-	if err := FlushOutbox(context.WithoutCancel(ctx), p.store, p.pub, p.queue, env); err != nil {
+	if err := outbox.Send(context.WithoutCancel(ctx), p.pub, p.cleaner, p.queue, env); err != nil {
 		p.log.WarnContext(ctx, "staff action: event left in outbox for repair", "code", code, "event_id", env.ID, "error", err.Error())
 	}
 	indexed.Wait()
