@@ -123,33 +123,35 @@ func (s *S3Store) Put(ctx context.Context, key string, body []byte, opts PutOpti
 	return aws.ToString(out.ETag), nil
 }
 
-// Delete removes a document. With ifMatch it is conditional: the current
-// ETag is checked first (a server that ignores If-Match on DeleteObject, as
-// some S3-compatible servers do, still gets the check, though not
-// atomically), then DeleteObject is sent with If-Match. A conditional delete
-// of an absent key is ErrPrecondition; an unconditional one succeeds.
+// Delete removes a document. With ifMatch it is conditional: DeleteObject
+// is sent with If-Match, which S3 (general-purpose buckets, since
+// 2025-09-16) and the embedded server check atomically: 412 when the ETag
+// changed, 404 when the key is gone, both ErrPrecondition. A server that
+// answers 501 to a conditional DELETE (LocalStack 4.x) gets the check from
+// a Head first and then a plain delete; the window between the two is not
+// protected there (callers use conditional deletes only for clean-up of
+// their own records). Servers that silently ignore If-Match on DeleteObject
+// are not supported for conditional deletes. An unconditional delete of an
+// absent key succeeds.
 func (s *S3Store) Delete(ctx context.Context, key string, ifMatch string) error {
 	in := &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}
 	if ifMatch != "" {
-		e, err := s.Head(ctx, key)
-		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("docstore delete %s/%s: gone: %w", s.bucket, key, ErrPrecondition)
-		}
-		if err != nil {
-			return fmt.Errorf("docstore delete %s/%s: %w", s.bucket, key, err)
-		}
-		if e.ETag != ifMatch {
-			return fmt.Errorf("docstore delete %s/%s: etag changed: %w", s.bucket, key, ErrPrecondition)
-		}
 		in.IfMatch = aws.String(ifMatch)
 	}
 	_, err := s.client.DeleteObject(ctx, in)
 	if err != nil && in.IfMatch != nil && isNotImplemented(err) {
-		// Some S3-compatible servers (LocalStack 4.x among them) answer
-		// 501 to a conditional DELETE. The Head above already compared the
-		// ETag; fall back to a plain delete. The window between that Head
-		// and this delete is not protected on such servers — callers use
-		// conditional deletes only for clean-up of their own records.
+		// No conditional DELETE on this server: compare the ETag with a
+		// Head, then delete plainly.
+		e, herr := s.Head(ctx, key)
+		if errors.Is(herr, ErrNotFound) {
+			return fmt.Errorf("docstore delete %s/%s: gone: %w", s.bucket, key, ErrPrecondition)
+		}
+		if herr != nil {
+			return fmt.Errorf("docstore delete %s/%s: %w", s.bucket, key, herr)
+		}
+		if e.ETag != ifMatch {
+			return fmt.Errorf("docstore delete %s/%s: etag changed: %w", s.bucket, key, ErrPrecondition)
+		}
 		in.IfMatch = nil
 		_, err = s.client.DeleteObject(ctx, in)
 	}
