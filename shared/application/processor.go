@@ -105,20 +105,17 @@ type StaffApplication struct {
 	Application
 }
 
-// MarshalJSON encodes the application without its PIN members.
+// MarshalJSON encodes the application without its PIN members, in one
+// pass: the outer pinHash and pinSalt fields hide the application's own
+// (encoding/json keeps the shallowest field of a name) and, empty, are
+// left out by omitempty.
 func (s StaffApplication) MarshalJSON() ([]byte, error) {
 	type plain Application // drops methods, so no recursion
-	b, err := json.Marshal(plain(s.Application.InAPIZone()))
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	delete(m, "pinHash")
-	delete(m, "pinSalt")
-	return json.Marshal(m)
+	return json.Marshal(struct {
+		plain
+		PINHash string `json:"pinHash,omitempty"`
+		PINSalt string `json:"pinSalt,omitempty"`
+	}{plain: plain(s.Application.InAPIZone())})
 }
 
 // ProcessResult is the answer to a staff action.
