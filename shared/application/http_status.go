@@ -159,7 +159,10 @@ func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 		return httpx.JSON(http.StatusOK, dl, http.Header{"Cache-Control": {"no-store"}})
 	}
 	view := BuildStatus(a, h.cal, h.now())
-	if h.receipt != nil {
+	// A receipt is issued from the payment.confirmed event, which is
+	// published only once the payment is recorded on the application: an
+	// application whose fee is not paid has none, so no read is needed.
+	if h.receipt != nil && a.Fee.PaymentState == PaymentPaid {
 		if view.Receipt, err = h.receipt(ctx, a.Code); err != nil {
 			return httpx.FromError(ctx, h.log, err)
 		}
