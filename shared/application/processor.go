@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -214,7 +215,19 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	if err != nil {
 		return ProcessResult{}, err
 	}
+	// complete checks the uploaded result document: a read of the uploads
+	// bucket that needs only the code and the key asked for, so it runs
+	// while the application is read; its answer counts only after the
+	// agency and the transition are checked, as before.
+	var resultSize int64
+	var resultErr error
+	var resultRead sync.WaitGroup
+	if in.Name == ActComplete && in.Result != nil {
+		key := strings.TrimSpace(in.Result.DocumentKey)
+		resultRead.Go(func() { resultSize, resultErr = p.checkResult(ctx, code, key) })
+	}
 	a, etag, err := p.repo.Get(ctx, code)
+	resultRead.Wait()
 	if err != nil {
 		return ProcessResult{}, err
 	}
@@ -230,11 +243,13 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 		return ProcessResult{}, err
 	}
 	if in.Name == ActComplete {
-		size, err := p.checkResult(ctx, code, a.Result.DocumentKey)
-		if err != nil {
-			return ProcessResult{}, err
+		if a.Result.DocumentKey != strings.TrimSpace(in.Result.DocumentKey) { // ApplyWith trims it the same way
+			resultSize, resultErr = p.checkResult(ctx, code, a.Result.DocumentKey)
 		}
-		a.Result.Size = size
+		if resultErr != nil {
+			return ProcessResult{}, resultErr
+		}
+		a.Result.Size = resultSize
 	}
 	probe := a
 	probe.Version++ // the version UpdateIfMatch will write

@@ -196,6 +196,24 @@ func (p *Processor) checkResult(ctx context.Context, code Code, key string) (int
 			"Use the documentKey returned by ?op=result-upload for this application.",
 			"Hãy dùng documentKey do ?op=result-upload trả về cho hồ sơ này."}
 	}
+	if pr, ok := p.uploads.(docstore.PrefixReader); ok {
+		// One ranged read: the magic and the size, without reading the
+		// document (up to MaxResultSize) into memory.
+		head, size, err := pr.GetPrefix(ctx, key, int64(len(pdfMagic)))
+		if errors.Is(err, docstore.ErrNotFound) {
+			return 0, ErrResultMissing
+		}
+		if err != nil {
+			return 0, fmt.Errorf("check result %s: %w", code, err)
+		}
+		if size < int64(len(pdfMagic)) || size > MaxResultSize {
+			return 0, ErrResultSize.With("size", size)
+		}
+		if !bytes.Equal(head, pdfMagic) {
+			return 0, ErrResultNotPDF
+		}
+		return size, nil
+	}
 	e, err := p.uploads.Head(ctx, key)
 	if errors.Is(err, docstore.ErrNotFound) {
 		return 0, ErrResultMissing

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,6 +68,55 @@ func (s *S3Store) Get(ctx context.Context, key string) (Object, error) {
 		ContentType:  aws.ToString(out.ContentType),
 		LastModified: aws.ToTime(out.LastModified),
 	}, nil
+}
+
+// GetPrefix returns the first n bytes of key and its whole size in one
+// GetObject with Range bytes=0-(n-1) (PrefixReader): the size comes from
+// Content-Range on a 206; a server that ignores the range answers 200 with
+// the whole document, of which n bytes are read and the rest discarded
+// unread; an empty document answers 416 (no byte in range), size 0.
+func (s *S3Store) GetPrefix(ctx context.Context, key string, n int64) ([]byte, int64, error) {
+	if n < 1 {
+		e, err := s.Head(ctx, key)
+		return nil, e.Size, err
+	}
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key, Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1))})
+	if err != nil {
+		if isRangeNotSatisfiable(err) {
+			e, herr := s.Head(ctx, key) // empty (or vanished): confirm
+			if herr != nil {
+				return nil, 0, herr
+			}
+			return nil, e.Size, nil
+		}
+		return nil, 0, fmt.Errorf("docstore get %s/%s: %w", s.bucket, key, mapErr(err, ErrPrecondition))
+	}
+	defer out.Body.Close()
+	head, err := io.ReadAll(io.LimitReader(out.Body, n))
+	if err != nil {
+		return nil, 0, fmt.Errorf("docstore get %s/%s: read body: %w", s.bucket, key, err)
+	}
+	size := aws.ToInt64(out.ContentLength)
+	if cr := aws.ToString(out.ContentRange); cr != "" {
+		// "bytes 0-4/12345"
+		i := strings.LastIndexByte(cr, '/')
+		total, perr := strconv.ParseInt(cr[i+1:], 10, 64)
+		if i < 0 || perr != nil {
+			return nil, 0, fmt.Errorf("docstore get %s/%s: Content-Range %q", s.bucket, key, cr)
+		}
+		size = total
+	}
+	return head, size, nil
+}
+
+// isRangeNotSatisfiable reports a 416 (InvalidRange) answer.
+func isRangeNotSatisfiable(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "InvalidRange" {
+		return true
+	}
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusRequestedRangeNotSatisfiable
 }
 
 // Head reads a document's metadata; ErrNotFound when absent.
