@@ -55,6 +55,9 @@ func AuditPrefix(code Code) string { return "audit/applications/" + code.String(
 // AuditKey returns the key of the audit record of one step.
 func AuditKey(code Code, eventID string) string { return AuditPrefix(code) + eventID + ".json" }
 
+// auditReaders bounds the audit records AuditTrail reads at once.
+const auditReaders = 8
+
 // AuditTrail returns the audit records of a's steps in timeline order. Records
 // whose event is not in a's timeline (the write they were staged for lost
 // its race or failed) are left out.
@@ -66,9 +69,21 @@ func AuditTrail(ctx context.Context, store docstore.Store, a Application) ([]Aud
 		if err != nil {
 			return nil, fmt.Errorf("audit trail %s: %w", a.Code, err)
 		}
-		for _, e := range page.Entries {
-			var r AuditRecord
-			if _, err := docstore.GetJSON(ctx, store, e.Key, &r); err != nil {
+		// The records of a page are read side by side, auditReaders at a time.
+		recs := make([]AuditRecord, len(page.Entries))
+		errs := make([]error, len(page.Entries))
+		sem := make(chan struct{}, auditReaders)
+		var wg sync.WaitGroup
+		for i, e := range page.Entries {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				_, errs[i] = docstore.GetJSON(ctx, store, e.Key, &recs[i])
+			})
+		}
+		wg.Wait()
+		for i, r := range recs {
+			if err := errs[i]; err != nil {
 				if errors.Is(err, docstore.ErrNotFound) {
 					continue
 				}
