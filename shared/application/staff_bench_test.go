@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -262,7 +263,7 @@ func (sb *staffBench) measure(b *testing.B, rate string, op func(i int)) {
 	clear(sb.counter.n)
 	sb.counter.mu.Unlock()
 	sb.counter.on.Store(true)
-	begin := time.Now()
+	begin, cpu0 := time.Now(), cpuTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -275,7 +276,18 @@ func (sb *staffBench) measure(b *testing.B, rate string, op func(i int)) {
 	b.StopTimer()
 	sb.counter.on.Store(false)
 	b.ReportMetric(float64(b.N)/time.Since(begin).Seconds(), rate)
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	sb.counter.report(b, b.N)
+}
+
+// cpuTime is the CPU time (user + system) this process has used: the
+// handlers, the SDK clients and the embedded S3/SQS servers alike.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkStaffHTTP runs the province's staff intake (receive, start,
