@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"motcua/shared/docstore"
 	"motcua/shared/outbox"
 	"motcua/shared/queue"
@@ -226,6 +228,35 @@ func (p *Processor) View(ctx context.Context, claims staffauth.Claims, raw strin
 // the officer decided on a state that is gone. Nothing acknowledged is
 // lost and no update is lost. correlationID goes into the event.
 func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in ProcessInput, correlationID string) (ProcessResult, error) {
+	return p.ProcessOnce(ctx, claims, in, correlationID, "")
+}
+
+// staffEventSpace is the UUID namespace of the event IDs of staff actions
+// that carry a request key (ProcessOnce).
+var staffEventSpace = uuid.MustParse("6f1d3c52-8a4e-4d0b-9a57-2f3e8c1b7d40")
+
+// StaffEventID returns the event ID of the staff action an officer asked
+// for with request key requestKey (ProcessOnce): the same for every run of
+// that request.
+func StaffEventID(officer, requestKey string) string {
+	return uuid.NewSHA1(staffEventSpace, []byte("process-application\x00"+officer+"\x00"+requestKey)).String()
+}
+
+// ProcessOnce is Process for a request that may run again after its first
+// run was cut short (the process killed after the application write but
+// before the answer was recorded: the Idempotency-Key's lock is then taken
+// over by the client's retry). requestKey names the request (the
+// Idempotency-Key and a digest of the body; "" for none): the step's event
+// ID is derived from it and the officer (StaffEventID), so a run that finds
+// that event in the timeline already answers 200 with the application as
+// stored and that step (publishing the event again if its outbox marker is
+// still there; consumers de-duplicate on the ID), instead of refusing the
+// step as an illegal transition. The audit record and the marker of such a
+// step are written over an earlier run's (which never reached the
+// application), and are not deleted when the write fails: a same-key run
+// may still be using them; AuditTrail and the outbox repair ignore them if
+// the step never lands.
+func (p *Processor) ProcessOnce(ctx context.Context, claims staffauth.Claims, in ProcessInput, correlationID, requestKey string) (ProcessResult, error) {
 	code, err := ParseCode(in.Code)
 	if err != nil {
 		return ProcessResult{}, err
@@ -252,6 +283,13 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	// The audit trail and events name the agency as the catalog spells it,
 	// not as the token does (staffauth.Authorize compares case-insensitively).
 	claims.Agency = a.Agency.Code
+	eventID := ""
+	if requestKey != "" {
+		eventID = StaffEventID(claims.Subject, requestKey)
+		if hasEvent(a, eventID) {
+			return p.replayStep(ctx, a, eventID), nil
+		}
+	}
 	from := a.Status
 	ev, err := ApplyWith(p.cal, &a, in.Action, StaffActor(claims), p.now())
 	if err != nil {
@@ -272,6 +310,9 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	if err != nil {
 		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, err)
 	}
+	if eventID != "" {
+		env.ID = eventID
+	}
 	ev.EventID = env.ID
 	a.Timeline[len(a.Timeline)-1].EventID = env.ID
 	checked, _ := in.Action.check() // already validated by ApplyWith
@@ -281,27 +322,43 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	// The audit record and the outbox marker are independent create-once
 	// writes that must both be durable before the application write: they
 	// go out together.
+	// A keyed step writes over an earlier run's records (Restage: a fresh
+	// marker the outbox repair will not take for an old, unwritten one).
+	once := eventID != ""
 	var auditErr error
 	var staged sync.WaitGroup
 	staged.Go(func() {
-		_, auditErr = docstore.PutJSON(ctx, p.store, AuditKey(a.ID(), env.ID), rec, docstore.PutOptions{IfNoneMatch: true})
+		_, auditErr = docstore.PutJSON(ctx, p.store, AuditKey(a.ID(), env.ID), rec, docstore.PutOptions{IfNoneMatch: !once})
 	})
-	stageErr := StageOutbox(ctx, p.store, p.queue, env, a.Code)
+	var stageErr error
+	if once {
+		stageErr = outbox.Restage(ctx, p.store, p.queue, env, outbox.Tie{Kind: OutboxKind, ID: a.Code})
+	} else {
+		stageErr = StageOutbox(ctx, p.store, p.queue, env, a.Code)
+	}
 	staged.Wait()
 	if auditErr != nil || stageErr != nil {
-		p.discardStaged(ctx, a.ID(), env.ID, auditErr == nil, stageErr == nil)
+		if !once {
+			p.discardStaged(ctx, a.ID(), env.ID, auditErr == nil, stageErr == nil)
+		}
 		if auditErr != nil {
 			return ProcessResult{}, fmt.Errorf("process %s %s: audit: %w", in.Name, code, auditErr)
 		}
 		return ProcessResult{}, fmt.Errorf("process %s %s: %w", in.Name, code, stageErr)
 	}
 	if _, err := p.repo.updateIfMatch(ctx, &a, etag, false); err != nil {
-		p.discardStaged(ctx, a.ID(), env.ID, true, true)
+		if !once {
+			p.discardStaged(ctx, a.ID(), env.ID, true, true)
+		}
 		if errors.Is(err, docstore.ErrPrecondition) {
 			cur, _, gerr := p.repo.Get(context.WithoutCancel(ctx), code)
 			status := from
 			if gerr == nil {
 				status = cur.Status
+				if once && hasEvent(cur, eventID) {
+					// Another run of the same request wrote this step.
+					return p.replayStep(ctx, cur, eventID), nil
+				}
 			}
 			p.log.InfoContext(ctx, "staff action lost a concurrent update", "code", code, "action", string(in.Name), "current_status", string(status))
 			return ProcessResult{}, fmt.Errorf("process %s %s: %w: %w", in.Name, code, withStatus(ErrConcurrentUpdate, status), err)
@@ -323,6 +380,30 @@ func (p *Processor) Process(ctx context.Context, claims staffauth.Claims, in Pro
 	p.log.InfoContext(ctx, "staff action applied", "code", code, "action", string(in.Name), "from", string(from), "to", string(a.Status), "agency", claims.Agency)
 	ev.At = APITime(ev.At)
 	return ProcessResult{Application: StaffApplication{a.Redacted()}, Event: ev}, nil
+}
+
+// replayStep answers a step that an earlier run of the same request
+// wrote: the application as stored and the step's timeline entry. The
+// earlier run may have stopped before the event was published or the
+// work-queue index synced: a marker still there is published (and then
+// deleted), and the index is synced again.
+func (p *Processor) replayStep(ctx context.Context, a Application, eventID string) ProcessResult {
+	var ev Event
+	for _, e := range a.Timeline {
+		if e.EventID == eventID {
+			ev = e
+		}
+	}
+	var m outbox.Marker
+	if _, err := docstore.GetJSON(ctx, p.store, OutboxKey(eventID), &m); err == nil && m.Envelope.ID == eventID {
+		if err := outbox.Send(context.WithoutCancel(ctx), p.pub, p.cleaner, m.Queue, m.Envelope); err != nil {
+			p.log.WarnContext(ctx, "staff action replay: event left in outbox for repair", "code", a.Code, "event_id", eventID, "error", err.Error())
+		}
+	}
+	indexAfterWrite(ctx, p.store, a)
+	p.log.InfoContext(ctx, "staff action already applied by an earlier run of the request", "code", a.Code, "event_id", eventID)
+	ev.At = APITime(ev.At)
+	return ProcessResult{Application: StaffApplication{a.Redacted()}, Event: ev}
 }
 
 // discardStaged removes what was staged (audit record, outbox marker) for
