@@ -21,6 +21,7 @@ import (
 
 	"motcua/infra/embedded"
 	"motcua/shared/application"
+	"motcua/shared/catalog"
 	"motcua/shared/citizenguard"
 	"motcua/shared/citizenguard/guardtest"
 	"motcua/shared/config"
@@ -81,7 +82,8 @@ type staffBench struct {
 	counter *countingHTTP
 	staff   *application.StaffHTTP
 	status  *application.StatusHTTP
-	tok     string
+	toks    []string // a token per agency
+	agency  []int    // the agency (index into toks) of each application
 	codes   []string
 	pins    []string
 	p       *platform.Platform
@@ -102,7 +104,23 @@ func (sb *staffBench) addDrain(v any) {
 	}
 }
 
-func newStaffBench(b *testing.B, n int) *staffBench {
+func newStaffBench(b *testing.B, n int) *staffBench { return newStaffBenchAgencies(b, n, 1) }
+
+// benchProcedure is the test procedure of agency k of a benchmark (k = 0
+// is testProcedure's agency).
+func benchProcedure(k int) catalog.Procedure {
+	p := testProcedure()
+	if k > 0 {
+		p.Code = fmt.Sprintf("X.HT.%03d", 100+k)
+		p.Agency.Code = fmt.Sprintf("UBND-X-BENCH%02d", k)
+	}
+	return p
+}
+
+// newStaffBenchAgencies is newStaffBench with the applications spread
+// round-robin over agencies agencies (one procedure and one officer each),
+// as the province's are over its agencies.
+func newStaffBenchAgencies(b *testing.B, n, agencies int) *staffBench {
 	ctx := context.Background()
 	st := embedded.StartDurableForTest(b) // fsync on: the benchmark measures durable writes
 	awsCfg, err := st.AWSConfig(ctx)
@@ -123,9 +141,13 @@ func newStaffBench(b *testing.B, n int) *staffBench {
 		b.Fatal(err)
 	}
 	guard := guardtest.Guard(b, p.Store, citizenguard.WithLogger(quiet))
+	procs := fakeProcedures{}
+	for k := range agencies {
+		procs[benchProcedure(k).Code] = benchProcedure(k)
+	}
 	svc, err := application.NewService(application.Deps{
 		Store: p.Store, Uploads: p.Uploads, Publisher: p.Queue, EventsQueue: p.Config.EventsQueue,
-		Procedures: fakeProcedures{"X.HT.004": testProcedure()}, Calendar: cal, Log: quiet, Guard: guard,
+		Procedures: procs, Calendar: cal, Log: quiet, Guard: guard,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -151,18 +173,23 @@ func newStaffBench(b *testing.B, n int) *staffBench {
 		staff: application.NewStaffHTTP(proc, idempotency.New(p.Store, "idempotency/process-application", idempotency.DefaultTTL),
 			verifier.Verify, nil, quiet),
 		status: application.NewStatusHTTP(application.NewAccess(repo, guard), cal, nil, quiet).WithResults(results),
-		tok:    "Bearer " + stafftest.Token(b, signer, "officer-1", testProcedure().Agency.Code),
-		codes:  make([]string, n), pins: make([]string, n), p: p, guard: guard,
+		codes:  make([]string, n), pins: make([]string, n), agency: make([]int, n), p: p, guard: guard,
+	}
+	bodies := make([][]byte, agencies)
+	for k := range agencies {
+		sb.toks = append(sb.toks, "Bearer "+stafftest.Token(b, signer, fmt.Sprintf("officer-%d", k+1), benchProcedure(k).Agency.Code))
+		in := validInput()
+		in.ProcedureCode = benchProcedure(k).Code
+		if bodies[k], err = json.Marshal(in); err != nil {
+			b.Fatal(err)
+		}
 	}
 	sb.addDrain(proc)
 	sb.addDrain(results)
 	sub := application.NewHTTP(svc, idempotency.New(p.Store, "idempotency/submit-application", 0), quiet)
-	body, err := json.Marshal(validInput())
-	if err != nil {
-		b.Fatal(err)
-	}
 	sb.parallel(16, n, func(i int) {
-		r := sub.Serve(ctx, handler.Request{Method: http.MethodPost, Body: body, Header: http.Header{
+		sb.agency[i] = i % agencies
+		r := sub.Serve(ctx, handler.Request{Method: http.MethodPost, Body: bodies[sb.agency[i]], Header: http.Header{
 			"Content-Type": {"application/json"}, "Idempotency-Key": {uuid.NewString()}}})
 		var out application.SubmitResult
 		if r.StatusCode != http.StatusCreated || json.Unmarshal(r.Body, &out) != nil {
@@ -188,14 +215,15 @@ func (sb *staffBench) parallel(workers, n int, f func(i int)) {
 	wg.Wait()
 }
 
-// act applies one staff action (body without the code) to code.
-func (sb *staffBench) act(code, action string) []byte {
-	return sb.staffPOST("", `{"code":"`+code+`",`+action+`}`)
+// act applies one staff action (body without the code) to application i,
+// as an officer of its agency.
+func (sb *staffBench) act(i int, action string) []byte {
+	return sb.staffPOST(i, "", `{"code":"`+sb.codes[i]+`",`+action+`}`)
 }
 
-func (sb *staffBench) staffPOST(query, body string) []byte {
+func (sb *staffBench) staffPOST(i int, query, body string) []byte {
 	req := handler.Request{Method: http.MethodPost, QueryString: query, Body: []byte(body), Header: http.Header{
-		"Content-Type": {"application/json"}, "Authorization": {sb.tok}, "Idempotency-Key": {uuid.NewString()}}}
+		"Content-Type": {"application/json"}, "Authorization": {sb.toks[sb.agency[i]]}, "Idempotency-Key": {uuid.NewString()}}}
 	r := sb.staff.Serve(sb.ctx, req)
 	if r.StatusCode != http.StatusOK {
 		panic(fmt.Sprintf("%s %s: %d %s", query, body, r.StatusCode, r.Body))
@@ -206,10 +234,11 @@ func (sb *staffBench) staffPOST(query, body string) []byte {
 // results takes code from processing to returned as the province's
 // results stage does: presigned result upload, the PUT itself (straight
 // to the embedded S3, not counted: a client's request), complete, return.
-func (sb *staffBench) results(code string) {
+func (sb *staffBench) results(i int) {
+	code := sb.codes[i]
 	pdf := []byte("%PDF-1.4\n% result of " + code + "\n%%EOF\n")
 	var up application.ResultUpload
-	if err := json.Unmarshal(sb.staffPOST("op="+application.OpResultUpload, fmt.Sprintf(`{"code":%q,"size":%d}`, code, len(pdf))), &up); err != nil {
+	if err := json.Unmarshal(sb.staffPOST(i, "op="+application.OpResultUpload, fmt.Sprintf(`{"code":%q,"size":%d}`, code, len(pdf))), &up); err != nil {
 		panic(err)
 	}
 	req, err := http.NewRequestWithContext(sb.ctx, up.Method, up.URL, bytes.NewReader(pdf))
@@ -228,8 +257,8 @@ func (sb *staffBench) results(code string) {
 	if resp.StatusCode != http.StatusOK {
 		panic(fmt.Sprintf("PUT result: %d", resp.StatusCode))
 	}
-	sb.act(code, fmt.Sprintf(`"action":"complete","result":{"documentKey":%q,"description":"Trích lục khai sinh"}`, up.DocumentKey))
-	sb.act(code, `"action":"return","delivery":{"method":"online"}`)
+	sb.act(i, fmt.Sprintf(`"action":"complete","result":{"documentKey":%q,"description":"Trích lục khai sinh"}`, up.DocumentKey))
+	sb.act(i, `"action":"return","delivery":{"method":"online"}`)
 }
 
 // citizenReq is a citizen's POST of body from the citizen's own address
@@ -303,24 +332,33 @@ func BenchmarkStaffHTTP(b *testing.B) {
 	sb := newStaffBench(b, b.N)
 	sb.measure(b, "apps/s", func(i int) {
 		for _, a := range []string{"receive", "start", "require_payment"} {
-			sb.act(sb.codes[i], `"action":"`+a+`"`)
+			sb.act(i, `"action":"`+a+`"`)
 		}
 	})
 }
 
 // BenchmarkStaffResultsHTTP is the province's results stage for staff
 // (one op: ?op=result-upload, the client's PUT of the PDF — not counted —,
-// complete, return) on applications being processed.
+// complete, return) on applications being processed, of one agency (every
+// return counts in that agency's counts document: its contention shows)
+// and spread over eight (as the province's are over its agencies).
 //
 //	go test ./shared/application -run '^$' -bench StaffResultsHTTP -benchtime 300x
 func BenchmarkStaffResultsHTTP(b *testing.B) {
-	sb := newStaffBench(b, b.N)
-	sb.parallel(16, b.N, func(i int) {
-		for _, a := range []string{"receive", "start"} {
-			sb.act(sb.codes[i], `"action":"`+a+`"`)
-		}
-	})
-	sb.measure(b, "apps/s", func(i int) { sb.results(sb.codes[i]) })
+	for _, agencies := range []int{1, 8} {
+		b.Run(fmt.Sprintf("agencies=%d", agencies), func(b *testing.B) {
+			sb := newStaffBenchAgencies(b, b.N, agencies)
+			sb.parallel(16, b.N, func(i int) {
+				for _, a := range []string{"receive", "start"} {
+					sb.act(i, `"action":"`+a+`"`)
+				}
+			})
+			for _, d := range sb.drains {
+				_ = d(sb.ctx)
+			}
+			sb.measure(b, "apps/s", func(i int) { sb.results(i) })
+		})
+	}
 }
 
 // BenchmarkStatusHTTP is the citizen's side of application-status (code
@@ -339,9 +377,9 @@ func BenchmarkStatusHTTP(b *testing.B) {
 		sb := newStaffBench(b, b.N)
 		sb.parallel(16, b.N, func(i int) {
 			for _, a := range []string{"receive", "start"} {
-				sb.act(sb.codes[i], `"action":"`+a+`"`)
+				sb.act(i, `"action":"`+a+`"`)
 			}
-			sb.results(sb.codes[i])
+			sb.results(i)
 		})
 		sb.measure(b, "calls/s", func(i int) { sb.citizen(i, application.OpDownloadResult) })
 	})
@@ -357,7 +395,7 @@ func BenchmarkPayFeeHTTP(b *testing.B) {
 	sb := newStaffBench(b, b.N)
 	sb.parallel(16, b.N, func(i int) {
 		for _, a := range []string{"receive", "start", "require_payment"} {
-			sb.act(sb.codes[i], `"action":"`+a+`"`)
+			sb.act(i, `"action":"`+a+`"`)
 		}
 	})
 	// The function's own wiring (functions/pay-fee) with a test merchant.
@@ -389,9 +427,9 @@ func BenchmarkRateHTTP(b *testing.B) {
 	sb := newStaffBench(b, b.N)
 	sb.parallel(16, b.N, func(i int) {
 		for _, a := range []string{"receive", "start"} {
-			sb.act(sb.codes[i], `"action":"`+a+`"`)
+			sb.act(i, `"action":"`+a+`"`)
 		}
-		sb.results(sb.codes[i])
+		sb.results(i)
 	})
 	// The function's own wiring (functions/rate-application).
 	svc, err := rating.NewService(sb.p.Store, application.NewAccess(application.NewRepository(sb.p.Store), sb.guard),
