@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -398,18 +399,40 @@ func (tk *ticket) giveBack(ctx context.Context, tg counted) error {
 		}
 		// Written since (another attempt counted there): update it.
 	}
-	var c counter
-	err := docstore.Update(ctx, tk.g.store, tg.key, &c, func() error {
-		for i, at := range c.Failures {
-			if at == tk.at {
-				c.Failures = append(c.Failures[:i], c.Failures[i+1:]...)
-				return nil
+	var lastErr error
+	for attempt := 0; attempt <= docstore.DefaultUpdateRetries; attempt++ {
+		if attempt > 0 {
+			if err := docstore.Backoff(ctx, attempt, 7); err != nil {
+				return fmt.Errorf("guard refund %s: %w", tg.scope, err)
 			}
 		}
-		return docstore.ErrUnchanged
-	}, 0)
-	if err != nil && !errors.Is(err, docstore.ErrNotFound) {
-		return fmt.Errorf("guard refund %s: %w", tg.scope, err)
+		var c counter
+		etag, err := docstore.GetJSON(ctx, tk.g.store, tg.key, &c)
+		if errors.Is(err, docstore.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("guard refund %s: %w", tg.scope, err)
+		}
+		i := slices.Index(c.Failures, tk.at)
+		if i < 0 {
+			return nil
+		}
+		c.Failures = slices.Delete(c.Failures, i, i+1)
+		if len(c.Failures) == 0 {
+			// Nothing left: delete it (compare-and-swap), so the next
+			// attempt creates it in one write.
+			err = tk.g.store.Delete(ctx, tg.key, etag)
+		} else {
+			_, err = docstore.PutJSON(ctx, tk.g.store, tg.key, c, docstore.PutOptions{IfMatch: etag})
+		}
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, docstore.ErrPrecondition) && !errors.Is(err, docstore.ErrConflict) {
+			return fmt.Errorf("guard refund %s: %w", tg.scope, err)
+		}
+		lastErr = err
 	}
-	return nil
+	return fmt.Errorf("guard refund %s: gave up: %w", tg.scope, lastErr)
 }

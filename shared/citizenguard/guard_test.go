@@ -407,3 +407,34 @@ func TestCheck_success_keeps_failures_counted_meanwhile(t *testing.T) {
 		t.Fatalf("counters %v, want %v", got, want)
 	}
 }
+
+// TestCheck_overlapping_successes_leave_no_counter: two right attempts from
+// one address whose counting overlaps (the second finds the first's fresh
+// counters and adds to them) leave nothing behind once both succeeded: a
+// counter emptied by a give-back is deleted, not kept as an empty list.
+func TestCheck_overlapping_successes_leave_no_counter(t *testing.T) {
+	f := newFixture(t)
+	loading := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := Check(context.Background(), f.g, Attempt{Kind: "application", ID: "A-1", Client: "203.0.113.7", Secret: "12345678", Refusal: errRefused},
+			func(context.Context) (string, Hashed, error) {
+				close(loading)
+				<-release
+				return "record", f.hash, nil
+			})
+		done <- err
+	}()
+	<-loading
+	if err := f.try("A-1", "203.0.113.7", "12345678"); err != nil {
+		t.Fatalf("second attempt: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("first attempt: %v", err)
+	}
+	if got := f.counters(t); len(got) != 0 {
+		t.Fatalf("counters left: %v", got)
+	}
+}
