@@ -29,12 +29,28 @@ func NewAccess(repo *Repository, guard *citizenguard.Guard) *Access {
 // cost; too many failures give a *citizenguard.LimitedError (429); client
 // is the caller's address (citizenguard.Guard.Client, "" when unknown).
 func (x *Access) Authorize(ctx context.Context, code Code, pin, client string) (Application, error) {
-	return citizenguard.Check(ctx, x.guard,
+	a, _, err := x.AuthorizeTagged(ctx, code, pin, client)
+	return a, err
+}
+
+// AuthorizeTagged is Authorize that also returns the ETag the application
+// was read with, so a caller that changes it can write it back with
+// compare-and-swap (Repository.UpdateIfMatch) instead of reading it again.
+func (x *Access) AuthorizeTagged(ctx context.Context, code Code, pin, client string) (Application, string, error) {
+	type read struct {
+		a    Application
+		etag string
+	}
+	r, err := citizenguard.Check(ctx, x.guard,
 		citizenguard.Attempt{Kind: GuardKind, ID: code.String(), Client: client, Secret: pin, Refusal: ErrWrongPIN},
-		func(ctx context.Context) (Application, citizenguard.Hashed, error) {
-			a, _, err := x.repo.Get(ctx, code)
-			return a, citizenguard.Hashed{Hash: a.PINHash, Salt: a.PINSalt}, err
+		func(ctx context.Context) (read, citizenguard.Hashed, error) {
+			a, etag, err := x.repo.Get(ctx, code)
+			return read{a, etag}, citizenguard.Hashed{Hash: a.PINHash, Salt: a.PINSalt}, err
 		})
+	if err != nil {
+		return Application{}, "", err
+	}
+	return r.a, r.etag, nil
 }
 
 // Guard returns the guard (for adapters that read client addresses).

@@ -2,6 +2,8 @@ package application
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -127,8 +129,16 @@ func (s *StaffHTTP) Serve(ctx context.Context, req handler.Request) handler.Resp
 	if err := httpx.Validate(&in); err != nil {
 		return httpx.FromError(ctx, s.log, err)
 	}
+	// A request with an Idempotency-Key is one step whatever happens to
+	// its runs (ProcessOnce): a retry that takes over the lock of a run
+	// cut short after its write answers that write instead of a 409.
+	requestKey := ""
+	if key := req.Header.Get("Idempotency-Key"); key != "" {
+		sum := sha256.Sum256(req.Body)
+		requestKey = key + "\x00" + hex.EncodeToString(sum[:])
+	}
 	resp, err := s.keeper.Do(ctx, "process-application:"+claims.Subject, req, func() (handler.Response, error) {
-		res, err := s.proc.Process(ctx, claims, in, httpx.CallID(req))
+		res, err := s.proc.ProcessOnce(ctx, claims, in, httpx.CallID(req), requestKey)
 		if err != nil {
 			return httpx.FromError(ctx, s.log, err), nil
 		}

@@ -140,7 +140,7 @@ func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 	if err != nil {
 		return httpx.FromError(ctx, h.log, err)
 	}
-	a, err := h.access.Authorize(ctx, code, q.PIN, h.access.Guard().Client(req.Header))
+	a, etag, err := h.access.AuthorizeTagged(ctx, code, q.PIN, h.access.Guard().Client(req.Header))
 	if errors.Is(err, ErrWrongPIN) {
 		return httpx.FromError(ctx, h.log, statusNotFound())
 	}
@@ -151,7 +151,7 @@ func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 		if h.results == nil {
 			return httpx.FromError(ctx, h.log, ErrResultsUnavailable)
 		}
-		dl, err := h.results.Download(ctx, a, httpx.CallID(req))
+		dl, err := h.results.DownloadTagged(ctx, a, etag, httpx.CallID(req))
 		if err != nil {
 			return httpx.FromError(ctx, h.log, err)
 		}
@@ -159,7 +159,10 @@ func (h *StatusHTTP) Serve(ctx context.Context, req handler.Request) handler.Res
 		return httpx.JSON(http.StatusOK, dl, http.Header{"Cache-Control": {"no-store"}})
 	}
 	view := BuildStatus(a, h.cal, h.now())
-	if h.receipt != nil {
+	// A receipt is issued from the payment.confirmed event, which is
+	// published only once the payment is recorded on the application: an
+	// application whose fee is not paid has none, so no read is needed.
+	if h.receipt != nil && a.Fee.PaymentState == PaymentPaid {
 		if view.Receipt, err = h.receipt(ctx, a.Code); err != nil {
 			return httpx.FromError(ctx, h.log, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,5 +249,39 @@ func TestStatus_dates_are_rfc3339_in_ho_chi_minh(t *testing.T) {
 	}
 	if strings.Contains(string(resp.Body), `Z"`) {
 		t.Fatalf("a UTC time left in the answer: %s", resp.Body)
+	}
+}
+
+// TestStatus_receipt_link_read_only_once_paid: the receipt link is looked
+// up for a paid fee only (a receipt follows the recorded payment); an
+// unpaid application answers receipt null without reading it.
+func TestStatus_receipt_link_read_only_once_paid(t *testing.T) {
+	f := newStatusFixture(t)
+	var reads atomic.Int32
+	f.srv.WithReceipts(func(_ context.Context, code string) (*application.ReceiptLink, error) {
+		reads.Add(1)
+		return &application.ReceiptLink{Number: "BL26T-00000001", URL: "/function/receipt?id=" + code}, nil
+	})
+	look := func() application.StatusView {
+		t.Helper()
+		resp, _ := f.call(statusPost(`{"code":"STP-260302-0001","pin":"12345678"}`))
+		var st application.StatusView
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(resp.Body, &st) != nil {
+			t.Fatalf("status %d %s", resp.StatusCode, resp.Body)
+		}
+		return st
+	}
+	if st := look(); st.Receipt != nil || reads.Load() != 0 {
+		t.Fatalf("unpaid: receipt %+v after %d reads, want none and no read", st.Receipt, reads.Load())
+	}
+	paidAt := f.now
+	if _, err := application.NewRepository(f.store).Update(context.Background(), mustCode("STP-260302-0001"), func(a *application.Application) error {
+		a.Fee.PaymentState, a.Fee.PaymentRef, a.Fee.PaidAt = application.PaymentPaid, "P-1", &paidAt
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if st := look(); st.Receipt == nil || st.Receipt.Number != "BL26T-00000001" || reads.Load() != 1 {
+		t.Fatalf("paid: receipt %+v after %d reads, want the link from one read", st.Receipt, reads.Load())
 	}
 }

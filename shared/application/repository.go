@@ -119,6 +119,11 @@ func (r *Repository) updateIfMatch(ctx context.Context, a *Application, etag str
 // and is returned wrapped (domain *Error values stay visible to errors.As).
 // When every attempt loses the race the error wraps docstore.ErrPrecondition.
 func (r *Repository) Update(ctx context.Context, code Code, mutate func(*Application) error) (Application, error) {
+	return r.update(ctx, code, mutate, true)
+}
+
+// update is Update; index false leaves the work-queue index to the caller.
+func (r *Repository) update(ctx context.Context, code Code, mutate func(*Application) error, index bool) (Application, error) {
 	if code.IsZero() {
 		return Application{}, fmt.Errorf("update application: zero code: %w", ErrNotFound)
 	}
@@ -136,6 +141,8 @@ func (r *Repository) Update(ctx context.Context, code Code, mutate func(*Applica
 	if err != nil {
 		return Application{}, fmt.Errorf("update application %s: %w", code, err)
 	}
-	indexAfterWrite(ctx, r.store, a)
+	if index {
+		indexAfterWrite(ctx, r.store, a)
+	}
 	return a, nil
 }

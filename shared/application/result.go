@@ -18,12 +18,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"motcua/shared/docstore"
 	"motcua/shared/fault"
+	"motcua/shared/outbox"
 	"motcua/shared/queue"
 	"motcua/shared/staffauth"
 )
@@ -193,6 +196,24 @@ func (p *Processor) checkResult(ctx context.Context, code Code, key string) (int
 			"Use the documentKey returned by ?op=result-upload for this application.",
 			"Hãy dùng documentKey do ?op=result-upload trả về cho hồ sơ này."}
 	}
+	if pr, ok := p.uploads.(docstore.PrefixReader); ok {
+		// One ranged read: the magic and the size, without reading the
+		// document (up to MaxResultSize) into memory.
+		head, size, err := pr.GetPrefix(ctx, key, int64(len(pdfMagic)))
+		if errors.Is(err, docstore.ErrNotFound) {
+			return 0, ErrResultMissing
+		}
+		if err != nil {
+			return 0, fmt.Errorf("check result %s: %w", code, err)
+		}
+		if size < int64(len(pdfMagic)) || size > MaxResultSize {
+			return 0, ErrResultSize.With("size", size)
+		}
+		if !bytes.Equal(head, pdfMagic) {
+			return 0, ErrResultNotPDF
+		}
+		return size, nil
+	}
 	e, err := p.uploads.Head(ctx, key)
 	if errors.Is(err, docstore.ErrNotFound) {
 		return 0, ErrResultMissing
@@ -285,6 +306,7 @@ type ResultDownloads struct {
 	pub     queue.Publisher
 	queue   string
 	now     func() time.Time
+	cleaner *outbox.Cleaner
 }
 
 // NewResultDownloads returns the download service: results are read from
@@ -297,14 +319,29 @@ func NewResultDownloads(repo *Repository, uploads docstore.Store, pub queue.Publ
 	if now == nil {
 		now = time.Now
 	}
-	return &ResultDownloads{repo: repo, uploads: uploads, pub: pub, queue: queueName, now: now}, nil
+	return &ResultDownloads{repo: repo, uploads: uploads, pub: pub, queue: queueName, now: now,
+		cleaner: outbox.NewCleaner(repo.Store(), nil)}, nil
 }
+
+// Drain waits until the outbox markers of published events are deleted
+// (tests and graceful shutdown), or ctx ends.
+func (d *ResultDownloads) Drain(ctx context.Context) error { return d.cleaner.Drain(ctx) }
 
 // Download records a download of a's result (already authorised by PIN)
 // and returns a short-lived URL. The first download sets
 // Delivery.ElectronicDeliveredAt, adds the TimelineResultDownloaded entry
 // and publishes EventResultDownloaded (outbox); later ones only count.
 func (d *ResultDownloads) Download(ctx context.Context, a Application, correlationID string) (ResultDownload, error) {
+	return d.DownloadTagged(ctx, a, "", correlationID)
+}
+
+// DownloadTagged is Download of a as read with ETag etag (Access.AuthorizeTagged):
+// the change is written with compare-and-swap on that ETag, without reading
+// the application again; when it was changed since (or etag is "") the
+// change is re-applied to the stored application in a compare-and-swap
+// loop. The work-queue entry is not touched: a download changes nothing
+// it is keyed by (the status stays returned).
+func (d *ResultDownloads) DownloadTagged(ctx context.Context, a Application, etag, correlationID string) (ResultDownload, error) {
 	if !downloadable(a) {
 		return ResultDownload{}, withStatus(ErrNoResultToDownload, a.Status)
 	}
@@ -323,7 +360,8 @@ func (d *ResultDownloads) Download(ctx context.Context, a Application, correlati
 		}
 	}
 	wrote := false
-	updated, err := d.repo.Update(ctx, a.ID(), func(cur *Application) error {
+	mutate := func(cur *Application) error {
+		wrote = false
 		if !downloadable(*cur) {
 			return withStatus(ErrNoResultToDownload, cur.Status)
 		}
@@ -333,18 +371,36 @@ func (d *ResultDownloads) Download(ctx context.Context, a Application, correlati
 		dl.LastDownloadAt = &at
 		if dl.ElectronicDeliveredAt == nil && first {
 			dl.ElectronicDeliveredAt = &at
-			cur.Timeline = append(cur.Timeline, Event{At: now, Status: cur.Status, Actor: ActorCitizen,
+			cur.Timeline = append(slices.Clip(cur.Timeline), Event{At: now, Status: cur.Status, Actor: ActorCitizen,
 				Note: "Người nộp hồ sơ đã tải kết quả điện tử", EventID: env.ID, Kind: TimelineResultDownloaded})
 			wrote = true
 		}
 		cur.Delivery = &dl
 		return nil
-	})
+	}
+	var updated Application
+	err := errStale
+	if etag != "" {
+		cur := a
+		if err = mutate(&cur); err == nil {
+			if _, err = d.repo.updateIfMatch(ctx, &cur, etag, false); err == nil {
+				updated = cur
+			} else if errors.Is(err, docstore.ErrPrecondition) {
+				err = errStale
+			}
+		}
+	}
+	if errors.Is(err, errStale) {
+		updated, err = d.repo.update(ctx, a.ID(), mutate, false)
+	}
+	if err == nil && IndexKey(updated) != IndexKey(a) {
+		indexAfterWrite(ctx, d.repo.Store(), updated) // not reached while downloads keep the status
+	}
 	if first {
 		if err != nil || !wrote || !hasEvent(updated, env.ID) {
 			_ = DiscardOutbox(context.WithoutCancel(ctx), d.repo.Store(), env.ID)
-		} else {
-			_ = FlushOutbox(context.WithoutCancel(ctx), d.repo.Store(), d.pub, d.queue, env)
+		} else if perr := outbox.Send(context.WithoutCancel(ctx), d.pub, d.cleaner, d.queue, env); perr != nil {
+			slog.Default().WarnContext(ctx, "result download: event left in outbox for repair", "code", a.Code, "event_id", env.ID, "error", perr.Error())
 		}
 	}
 	if err != nil {
@@ -356,3 +412,6 @@ func (d *ResultDownloads) Download(ctx context.Context, a Application, correlati
 	}
 	return ResultDownload{URL: url, ExpiresAt: APITime(now.Add(ResultDownloadTTL)), ContentType: ResultContentType, Size: updated.Result.Size}, nil
 }
+
+// errStale means the application read before has changed since: read it again.
+var errStale = errors.New("application changed since read")

@@ -354,6 +354,9 @@ func TestProcessor_applies_publishes_and_audits(t *testing.T) {
 	if strings.Contains(string(pub[0].Payload), "officer1") {
 		t.Fatal("officer id in the event")
 	}
+	if err := p.Drain(ctx); err != nil { // markers are deleted in the background
+		t.Fatal(err)
+	}
 	for _, k := range store.Keys() {
 		if strings.HasPrefix(k, application.OutboxPrefix) {
 			t.Fatalf("outbox marker left: %s", k)
@@ -591,6 +594,9 @@ func TestProcessor_concurrent_officers_on_embedded_S3(t *testing.T) {
 		if !sent[r.Event.EventID] {
 			t.Fatalf("winner's event %s not published", r.Event.EventID)
 		}
+	}
+	if err := proc.Drain(ctx); err != nil { // markers are deleted in the background
+		t.Fatal(err)
 	}
 	page, err := p.Store.List(ctx, application.OutboxPrefix, "", 100)
 	if err != nil || len(page.Entries) != 0 {

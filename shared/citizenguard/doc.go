@@ -12,7 +12,12 @@
 //     no client string ever reaches a storage key.
 //  2. The attempt is admitted by the throttle (Guard.Check): an in-process
 //     global rate, then counters in the document store, counted up front
-//     with compare-and-swap so parallel guesses cannot overrun them.
+//     with compare-and-swap so parallel guesses cannot overrun them. The
+//     client's counter is counted first (a client that must wait costs one
+//     or two counter requests, nothing more); the pair's and the
+//     identifier's then side by side. A counter that does not exist (the
+//     common case: an honest citizen has no failures) is created holding
+//     this attempt in one create-once write, with no read first.
 //  3. The record is looked up (the caller's load function).
 //  4. The secret is compared at constant cost: a keyed HMAC against the
 //     stored hash (see Hashing), or against a dummy hash of the same form
@@ -101,9 +106,13 @@
 // CPU from a flood of hash computations; it answers 429 with a 1 s
 // Retry-After and counts nothing.
 //
-// A success clears the identifier's and the pair's counters (the holder
-// knows the secret) and takes the attempt back from the client's counter,
-// whose earlier failures stay. Counters live in the document store under
+// A success clears the pair's counter (the holder knows the secret) and
+// takes the attempt back from the client's and the identifier's counters,
+// whose earlier failures stay; the three writes go side by side. A counter
+// this attempt created and nobody wrote since holds that attempt only: it
+// is deleted with compare-and-swap on its ETag (a conditional DELETE), so
+// the next honest attempt creates it again in one write; one that was
+// written meanwhile gets the attempt removed with compare-and-swap. Counters live in the document store under
 // hashed keys (never the raw identifier or address), so every replica sees
 // the same counts and they survive restarts; they age out with their
 // window. A store failure fails closed (5xx).

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -250,80 +252,187 @@ func (g *Guard) key(scope string, parts ...string) string {
 type ticket struct {
 	g       *Guard
 	at      int64
-	targets []target
+	targets []counted
+}
+
+// counted is one counter this attempt's failure was written to.
+type counted struct {
+	target
+	// created is the ETag of the counter when this attempt created it (it
+	// held this failure only); "" when the counter existed before.
+	created string
 }
 
 // acquire counts the attempt as a failure on every counter, or refuses it
-// (counting nothing) when one of them asks to wait.
+// (counting nothing) when one of them asks to wait. The client's counter
+// goes first, so a client that must wait costs one counter read (two when
+// its counter is written as a fresh one first); the pair's and the
+// identifier's are then counted side by side.
 func (g *Guard) acquire(ctx context.Context, at Attempt) (*ticket, error) {
 	now := g.now()
 	tk := &ticket{g: g, at: now.UnixNano()}
-	for _, tg := range g.targets(at) {
-		var c counter
-		err := docstore.Upsert(ctx, g.store, tg.key, &c, func() error {
-			c.live(now, tg.rule)
-			if n := len(c.Failures); n > 0 {
-				if d := tg.rule.delay(n); d > 0 {
-					if next := time.Unix(0, c.Failures[n-1]).Add(d); now.Before(next) {
-						return &LimitedError{Scope: tg.scope, RetryAfter: next.Sub(now)}
-					}
-				}
-			}
-			c.Failures = append(c.Failures, tk.at)
-			return nil
-		}, 0)
-		if err != nil {
-			if rerr := tk.refund(context.WithoutCancel(ctx), tk.targets); rerr != nil {
-				g.log.WarnContext(ctx, "guard: attempt not given back", "error", rerr.Error())
-			}
-			var lim *LimitedError
-			if errors.As(err, &lim) {
-				return nil, lim
-			}
-			return nil, fmt.Errorf("guard %s counter: %w", tg.scope, err)
+	tgs := g.targets(at)
+	first := 0
+	if len(tgs) > 0 && tgs[0].scope == ScopeClient {
+		first = 1
+	}
+	results := make([]countResult, len(tgs))
+	for i := range first {
+		results[i] = g.count(ctx, tgs[i], now, tk.at)
+	}
+	if first == 0 || results[0].err == nil {
+		var wg sync.WaitGroup
+		for i := first; i < len(tgs); i++ {
+			wg.Go(func() { results[i] = g.count(ctx, tgs[i], now, tk.at) })
 		}
-		tk.targets = append(tk.targets, tg)
+		wg.Wait()
+	}
+	var firstErr error
+	for i, r := range results {
+		switch {
+		case r.err != nil && firstErr == nil:
+			firstErr = fmt.Errorf("guard %s counter: %w", tgs[i].scope, r.err)
+		case r.err == nil && r.counted:
+			tk.targets = append(tk.targets, counted{tgs[i], r.created})
+		}
+	}
+	if firstErr != nil {
+		if rerr := tk.refund(context.WithoutCancel(ctx), tk.targets); rerr != nil {
+			g.log.WarnContext(ctx, "guard: attempt not given back", "error", rerr.Error())
+		}
+		var lim *LimitedError
+		if errors.As(firstErr, &lim) {
+			return nil, lim
+		}
+		return nil, firstErr
 	}
 	return tk, nil
+}
+
+// countResult is what count did to one counter.
+type countResult struct {
+	counted bool
+	created string // ETag, when count created the counter
+	err     error
+}
+
+// count writes the failure at to one counter, or refuses with a
+// *LimitedError when the counter asks to wait. Most counters do not exist
+// (a success deletes the ones it created; an honest citizen has no
+// failures): the failure is first written as a new counter, create once,
+// which admits by construction (no failures, no wait); only when the
+// counter exists is it read and updated with compare-and-swap.
+func (g *Guard) count(ctx context.Context, tg target, now time.Time, at int64) countResult {
+	etag, err := docstore.PutJSON(ctx, g.store, tg.key, counter{Failures: []int64{at}}, docstore.PutOptions{IfNoneMatch: true})
+	if err == nil {
+		return countResult{counted: true, created: etag}
+	}
+	if !errors.Is(err, docstore.ErrConflict) && !errors.Is(err, docstore.ErrPrecondition) {
+		return countResult{err: err}
+	}
+	var c counter
+	err = docstore.Upsert(ctx, g.store, tg.key, &c, func() error {
+		c.live(now, tg.rule)
+		if n := len(c.Failures); n > 0 {
+			if d := tg.rule.delay(n); d > 0 {
+				if next := time.Unix(0, c.Failures[n-1]).Add(d); now.Before(next) {
+					return &LimitedError{Scope: tg.scope, RetryAfter: next.Sub(now)}
+				}
+			}
+		}
+		c.Failures = append(c.Failures, at)
+		return nil
+	}, 0)
+	if err != nil {
+		return countResult{err: err}
+	}
+	return countResult{counted: true}
 }
 
 // succeed clears the pair's counter (this client knows the secret) and
 // gives the attempt back to the others, whose earlier failures stay: one
 // success does not launder an address's or an identifier's wrong guesses.
+// The counters are written side by side.
 func (tk *ticket) succeed(ctx context.Context) error {
-	var errs []error
-	var rest []target
-	for _, tg := range tk.targets {
-		if tg.scope != ScopePair {
-			rest = append(rest, tg)
-			continue
-		}
-		if err := tk.g.store.Delete(ctx, tg.key, ""); err != nil && !errors.Is(err, docstore.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("guard succeed: %w", err))
-		}
+	errs := make([]error, len(tk.targets))
+	var wg sync.WaitGroup
+	for i, tg := range tk.targets {
+		wg.Go(func() {
+			if tg.scope != ScopePair {
+				errs[i] = tk.giveBack(ctx, tg)
+				return
+			}
+			if err := tk.g.store.Delete(ctx, tg.key, ""); err != nil && !errors.Is(err, docstore.ErrNotFound) {
+				errs[i] = fmt.Errorf("guard succeed: %w", err)
+			}
+		})
 	}
-	errs = append(errs, tk.refund(ctx, rest))
+	wg.Wait()
 	tk.targets = nil
 	return errors.Join(errs...)
 }
 
-// refund removes this attempt's failure from targets.
-func (tk *ticket) refund(ctx context.Context, targets []target) error {
-	var errs []error
-	for _, tg := range targets {
-		var c counter
-		err := docstore.Update(ctx, tk.g.store, tg.key, &c, func() error {
-			for i, at := range c.Failures {
-				if at == tk.at {
-					c.Failures = append(c.Failures[:i], c.Failures[i+1:]...)
-					return nil
-				}
-			}
-			return docstore.ErrUnchanged
-		}, 0)
-		if err != nil && !errors.Is(err, docstore.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("guard refund %s: %w", tg.scope, err))
-		}
+// refund removes this attempt's failure from targets, side by side.
+func (tk *ticket) refund(ctx context.Context, targets []counted) error {
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, tg := range targets {
+		wg.Go(func() { errs[i] = tk.giveBack(ctx, tg) })
 	}
+	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// giveBack removes this attempt's failure from one counter. A counter this
+// attempt created and nobody has written since holds that failure only:
+// it is deleted (compare-and-swap on its ETag), so the next attempt
+// creates it again in one write. Otherwise the failure is taken out of the
+// stored list with compare-and-swap.
+func (tk *ticket) giveBack(ctx context.Context, tg counted) error {
+	if tg.created != "" {
+		err := tk.g.store.Delete(ctx, tg.key, tg.created)
+		if err == nil || errors.Is(err, docstore.ErrNotFound) {
+			return nil
+		}
+		if !errors.Is(err, docstore.ErrPrecondition) {
+			return fmt.Errorf("guard refund %s: %w", tg.scope, err)
+		}
+		// Written since (another attempt counted there): update it.
+	}
+	var lastErr error
+	for attempt := 0; attempt <= docstore.DefaultUpdateRetries; attempt++ {
+		if attempt > 0 {
+			if err := docstore.Backoff(ctx, attempt, 7); err != nil {
+				return fmt.Errorf("guard refund %s: %w", tg.scope, err)
+			}
+		}
+		var c counter
+		etag, err := docstore.GetJSON(ctx, tk.g.store, tg.key, &c)
+		if errors.Is(err, docstore.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("guard refund %s: %w", tg.scope, err)
+		}
+		i := slices.Index(c.Failures, tk.at)
+		if i < 0 {
+			return nil
+		}
+		c.Failures = slices.Delete(c.Failures, i, i+1)
+		if len(c.Failures) == 0 {
+			// Nothing left: delete it (compare-and-swap), so the next
+			// attempt creates it in one write.
+			err = tk.g.store.Delete(ctx, tg.key, etag)
+		} else {
+			_, err = docstore.PutJSON(ctx, tk.g.store, tg.key, c, docstore.PutOptions{IfMatch: etag})
+		}
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, docstore.ErrPrecondition) && !errors.Is(err, docstore.ErrConflict) {
+			return fmt.Errorf("guard refund %s: %w", tg.scope, err)
+		}
+		lastErr = err
+	}
+	return fmt.Errorf("guard refund %s: gave up: %w", tg.scope, lastErr)
 }

@@ -332,3 +332,109 @@ func FuzzClientAddress(f *testing.F) {
 		}
 	})
 }
+
+// counters returns the failures stored in each counter under the guard's
+// prefix, by scope.
+func (f *fixture) counters(t *testing.T) map[string][]int {
+	t.Helper()
+	out := map[string][]int{}
+	page, err := f.st.List(context.Background(), DefaultPrefix, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range page.Entries {
+		var c counter
+		if _, err := docstore.GetJSON(context.Background(), f.st, e.Key, &c); err != nil {
+			t.Fatal(err)
+		}
+		scope := e.Key[len(DefaultPrefix):]
+		scope = scope[:len(scope)-len("/")-len(hexKeyLen)-len(".json")]
+		out[scope] = append(out[scope], len(c.Failures))
+	}
+	return out
+}
+
+// hexKeyLen is as long as a counter key's hash part.
+const hexKeyLen = "0123456789abcdef0123456789abcdef"
+
+// TestCheck_success_leaves_no_counter: an honest attempt creates its
+// three counters and deletes them again, so the store holds nothing
+// afterwards and the next attempt creates them again (no read first).
+func TestCheck_success_leaves_no_counter(t *testing.T) {
+	f := newFixture(t)
+	for range 3 {
+		if err := f.try("A-1", "203.0.113.7", "12345678"); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.counters(t); len(got) != 0 {
+			t.Fatalf("counters left after a success: %v", got)
+		}
+	}
+}
+
+// TestCheck_success_keeps_failures_counted_meanwhile: a right attempt
+// whose counters were written by a wrong one while it was in flight gives
+// back only its own failure: the identifier's counter keeps the other's,
+// the client's counters of the other address too.
+func TestCheck_success_keeps_failures_counted_meanwhile(t *testing.T) {
+	f := newFixture(t)
+	loading := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := Check(context.Background(), f.g, Attempt{Kind: "application", ID: "A-1", Client: "203.0.113.7", Secret: "12345678", Refusal: errRefused},
+			func(context.Context) (string, Hashed, error) {
+				close(loading)
+				<-release
+				return "record", f.hash, nil
+			})
+		done <- err
+	}()
+	<-loading // the right attempt is counted (its counters created) and looking up
+	if err := f.try("A-1", "198.51.100.9", "00000000"); !errors.Is(err, errRefused) {
+		t.Fatalf("wrong attempt: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("right attempt: %v", err)
+	}
+	got := f.counters(t)
+	// Left: the wrong attempt's client and pair counters (1 failure each)
+	// and the identifier's, written by both and given back by the right
+	// one only (1 failure). The right attempt's client and pair: deleted.
+	want := map[string][]int{ScopeClient: {1}, ScopePair: {1}, ScopeID: {1}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("counters %v, want %v", got, want)
+	}
+}
+
+// TestCheck_overlapping_successes_leave_no_counter: two right attempts from
+// one address whose counting overlaps (the second finds the first's fresh
+// counters and adds to them) leave nothing behind once both succeeded: a
+// counter emptied by a give-back is deleted, not kept as an empty list.
+func TestCheck_overlapping_successes_leave_no_counter(t *testing.T) {
+	f := newFixture(t)
+	loading := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := Check(context.Background(), f.g, Attempt{Kind: "application", ID: "A-1", Client: "203.0.113.7", Secret: "12345678", Refusal: errRefused},
+			func(context.Context) (string, Hashed, error) {
+				close(loading)
+				<-release
+				return "record", f.hash, nil
+			})
+		done <- err
+	}()
+	<-loading
+	if err := f.try("A-1", "203.0.113.7", "12345678"); err != nil {
+		t.Fatalf("second attempt: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("first attempt: %v", err)
+	}
+	if got := f.counters(t); len(got) != 0 {
+		t.Fatalf("counters left: %v", got)
+	}
+}

@@ -114,6 +114,16 @@ type Store interface {
 	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 
+// PrefixReader is implemented by stores that read the start of a document
+// and its size in one round trip (S3 GetObject with a Range). It is
+// optional, like BatchDeleter: callers type-assert a Store and fall back
+// to Head and Get.
+type PrefixReader interface {
+	// GetPrefix returns the first n bytes of key (all of it when it is
+	// shorter) and the document's whole size; ErrNotFound when absent.
+	GetPrefix(ctx context.Context, key string, n int64) (head []byte, size int64, err error)
+}
+
 // MaxDeleteMany is the most keys one S3 DeleteObjects request carries;
 // BatchDeleter implementations split longer lists at it.
 const MaxDeleteMany = 1000

@@ -69,6 +69,20 @@ func (m *MemStore) Get(ctx context.Context, key string) (Object, error) {
 	return Object{Key: key, ETag: d.etag, Body: slices.Clone(d.body), ContentType: d.contentType, LastModified: d.modified}, nil
 }
 
+// GetPrefix returns the first n bytes of key and its size (PrefixReader).
+func (m *MemStore) GetPrefix(ctx context.Context, key string, n int64) ([]byte, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("docstore get %s: %w", key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.docs[key]
+	if !ok {
+		return nil, 0, fmt.Errorf("docstore get %s: %w", key, ErrNotFound)
+	}
+	return slices.Clone(d.body[:min(int64(len(d.body)), max(n, 0))]), int64(len(d.body)), nil
+}
+
 // Head reads a document's metadata; ErrNotFound when absent.
 func (m *MemStore) Head(ctx context.Context, key string) (Entry, error) {
 	if err := ctx.Err(); err != nil {

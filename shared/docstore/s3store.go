@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,6 +70,55 @@ func (s *S3Store) Get(ctx context.Context, key string) (Object, error) {
 	}, nil
 }
 
+// GetPrefix returns the first n bytes of key and its whole size in one
+// GetObject with Range bytes=0-(n-1) (PrefixReader): the size comes from
+// Content-Range on a 206; a server that ignores the range answers 200 with
+// the whole document, of which n bytes are read and the rest discarded
+// unread; an empty document answers 416 (no byte in range), size 0.
+func (s *S3Store) GetPrefix(ctx context.Context, key string, n int64) ([]byte, int64, error) {
+	if n < 1 {
+		e, err := s.Head(ctx, key)
+		return nil, e.Size, err
+	}
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key, Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1))})
+	if err != nil {
+		if isRangeNotSatisfiable(err) {
+			e, herr := s.Head(ctx, key) // empty (or vanished): confirm
+			if herr != nil {
+				return nil, 0, herr
+			}
+			return nil, e.Size, nil
+		}
+		return nil, 0, fmt.Errorf("docstore get %s/%s: %w", s.bucket, key, mapErr(err, ErrPrecondition))
+	}
+	defer out.Body.Close()
+	head, err := io.ReadAll(io.LimitReader(out.Body, n))
+	if err != nil {
+		return nil, 0, fmt.Errorf("docstore get %s/%s: read body: %w", s.bucket, key, err)
+	}
+	size := aws.ToInt64(out.ContentLength)
+	if cr := aws.ToString(out.ContentRange); cr != "" {
+		// "bytes 0-4/12345"
+		i := strings.LastIndexByte(cr, '/')
+		total, perr := strconv.ParseInt(cr[i+1:], 10, 64)
+		if i < 0 || perr != nil {
+			return nil, 0, fmt.Errorf("docstore get %s/%s: Content-Range %q", s.bucket, key, cr)
+		}
+		size = total
+	}
+	return head, size, nil
+}
+
+// isRangeNotSatisfiable reports a 416 (InvalidRange) answer.
+func isRangeNotSatisfiable(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "InvalidRange" {
+		return true
+	}
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusRequestedRangeNotSatisfiable
+}
+
 // Head reads a document's metadata; ErrNotFound when absent.
 func (s *S3Store) Head(ctx context.Context, key string) (Entry, error) {
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
@@ -123,33 +174,35 @@ func (s *S3Store) Put(ctx context.Context, key string, body []byte, opts PutOpti
 	return aws.ToString(out.ETag), nil
 }
 
-// Delete removes a document. With ifMatch it is conditional: the current
-// ETag is checked first (a server that ignores If-Match on DeleteObject, as
-// some S3-compatible servers do, still gets the check, though not
-// atomically), then DeleteObject is sent with If-Match. A conditional delete
-// of an absent key is ErrPrecondition; an unconditional one succeeds.
+// Delete removes a document. With ifMatch it is conditional: DeleteObject
+// is sent with If-Match, which S3 (general-purpose buckets, since
+// 2025-09-16) and the embedded server check atomically: 412 when the ETag
+// changed, 404 when the key is gone, both ErrPrecondition. A server that
+// answers 501 to a conditional DELETE (LocalStack 4.x) gets the check from
+// a Head first and then a plain delete; the window between the two is not
+// protected there (callers use conditional deletes only for clean-up of
+// their own records). Servers that silently ignore If-Match on DeleteObject
+// are not supported for conditional deletes. An unconditional delete of an
+// absent key succeeds.
 func (s *S3Store) Delete(ctx context.Context, key string, ifMatch string) error {
 	in := &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}
 	if ifMatch != "" {
-		e, err := s.Head(ctx, key)
-		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("docstore delete %s/%s: gone: %w", s.bucket, key, ErrPrecondition)
-		}
-		if err != nil {
-			return fmt.Errorf("docstore delete %s/%s: %w", s.bucket, key, err)
-		}
-		if e.ETag != ifMatch {
-			return fmt.Errorf("docstore delete %s/%s: etag changed: %w", s.bucket, key, ErrPrecondition)
-		}
 		in.IfMatch = aws.String(ifMatch)
 	}
 	_, err := s.client.DeleteObject(ctx, in)
 	if err != nil && in.IfMatch != nil && isNotImplemented(err) {
-		// Some S3-compatible servers (LocalStack 4.x among them) answer
-		// 501 to a conditional DELETE. The Head above already compared the
-		// ETag; fall back to a plain delete. The window between that Head
-		// and this delete is not protected on such servers — callers use
-		// conditional deletes only for clean-up of their own records.
+		// No conditional DELETE on this server: compare the ETag with a
+		// Head, then delete plainly.
+		e, herr := s.Head(ctx, key)
+		if errors.Is(herr, ErrNotFound) {
+			return fmt.Errorf("docstore delete %s/%s: gone: %w", s.bucket, key, ErrPrecondition)
+		}
+		if herr != nil {
+			return fmt.Errorf("docstore delete %s/%s: %w", s.bucket, key, herr)
+		}
+		if e.ETag != ifMatch {
+			return fmt.Errorf("docstore delete %s/%s: etag changed: %w", s.bucket, key, ErrPrecondition)
+		}
 		in.IfMatch = nil
 		_, err = s.client.DeleteObject(ctx, in)
 	}

@@ -141,6 +141,7 @@ type Service struct {
 	queueName string
 	now       func() time.Time
 	log       *slog.Logger
+	cleaner   *outbox.Cleaner // deletes the markers of published events in batches
 }
 
 // NewService returns a rating service writing to store and announcing
@@ -155,8 +156,13 @@ func NewService(store docstore.Store, auth Authenticator, pub queue.Publisher, q
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{store: store, auth: auth, pub: pub, queueName: queueName, now: now, log: log}, nil
+	return &Service{store: store, auth: auth, pub: pub, queueName: queueName, now: now, log: log,
+		cleaner: outbox.NewCleaner(store, log)}, nil
 }
+
+// Drain waits until the outbox markers of published events are deleted
+// (tests and graceful shutdown), or ctx ends.
+func (s *Service) Drain(ctx context.Context) error { return s.cleaner.Drain(ctx) }
 
 // Result is the answer to a rating request.
 type Result struct {
@@ -193,11 +199,11 @@ func (s *Service) Rate(ctx context.Context, in Input, client, correlationID stri
 	if err != nil {
 		return Result{}, err
 	}
-	if existing, err := s.get(ctx, a.Code); err == nil {
-		return s.replay(ctx, existing, in)
-	} else if !errors.Is(err, docstore.ErrNotFound) {
-		return Result{}, err
-	}
+	// An application is rated only once returned, and a returned one stays
+	// returned: checking the status first answers as the stored rating
+	// would. An existing rating is found by the create-once write below
+	// (a retry, or a second rating), not read up front: most calls are
+	// first ratings.
 	if a.Status != application.StatusReturned {
 		return Result{}, ErrNotReturned.With("current_status", string(a.Status))
 	}
@@ -233,7 +239,7 @@ func (s *Service) Rate(ctx context.Context, in Input, client, correlationID stri
 		s.discard(ctx, env.ID)
 		return Result{}, fmt.Errorf("rating: put %s: %w", r.Code, err)
 	}
-	if err := outbox.Flush(ctx, s.store, s.pub, s.queueName, env); err != nil {
+	if err := outbox.Send(context.WithoutCancel(ctx), s.pub, s.cleaner, s.queueName, env); err != nil {
 		// The rating is durable; the marker stays for the outbox repair.
 		s.log.WarnContext(ctx, "rating event not published yet; outbox marker kept", "code", r.Code, "event_id", env.ID, "error", err.Error())
 	}

@@ -112,7 +112,11 @@ func TestRate_rules(t *testing.T) {
 			if len(ids) != 1 || !ids[res.Rating.EventID] {
 				t.Fatalf("events %v, want exactly %s", ids, res.Rating.EventID)
 			}
-			// The outbox marker is gone once published.
+			// The outbox marker is gone once published (deleted in the
+			// background: Drain waits for it).
+			if err := svc.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
 			page, _ := store.List(ctx, application.OutboxPrefix, "", 10)
 			if len(page.Entries) != 0 {
 				t.Fatalf("outbox markers left: %v", page.Entries)

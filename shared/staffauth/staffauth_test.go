@@ -8,9 +8,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -427,4 +429,75 @@ func TestFromError_problem(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVerify_cached_token_keeps_every_check: a token verified once is
+// remembered, but a repeat is still refused when its clock checks fail
+// (expired, not yet valid) and a token carrying a remembered token's
+// signature under another payload is checked from scratch and refused.
+func TestVerify_cached_token_keeps_every_check(t *testing.T) {
+	s, _ := newTestSigner(t, "")
+	v, _ := verifierFor(t, s)
+	tok := mustMint(t, s, officer, time.Hour, t0)
+	first, err := v.Verify("Bearer "+tok, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := v.Verify("Bearer "+tok, t0.Add(time.Minute))
+	if err != nil || again.Subject != first.Subject || again.Agency != first.Agency || !again.ExpiresAt.Equal(first.ExpiresAt) {
+		t.Fatalf("repeat: %+v, %v; first %+v", again, err, first)
+	}
+	again.Roles[0] = "admin" // a caller changing its copy changes nothing stored
+	if c, err := v.Verify("Bearer "+tok, t0); err != nil || !c.HasRole(RoleStaff) {
+		t.Fatalf("after a caller changed its roles: %+v, %v", c, err)
+	}
+	var e *Error
+	if _, err := v.Verify("Bearer "+tok, t0.Add(time.Hour+Leeway+time.Second)); !errors.As(err, &e) || e.Kind != KindExpired {
+		t.Fatalf("expired repeat: %v, want KindExpired", err)
+	}
+	if _, err := v.Verify("Bearer "+tok, t0.Add(-2*Leeway)); !errors.As(err, &e) || e.Kind != KindInvalid {
+		t.Fatalf("repeat before iat: %v, want KindInvalid", err)
+	}
+	parts := strings.Split(tok, ".")
+	forged := goodClaims(t0, time.Hour)
+	forged["sub"], forged["agency"] = "officer2", "UBND-X"
+	payload, err := json.Marshal(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	swapped := parts[0] + "." + base64.RawURLEncoding.EncodeToString(payload) + "." + parts[2]
+	if c, err := v.Verify("Bearer "+swapped, t0); !errors.As(err, &e) || e.Kind != KindInvalid {
+		t.Fatalf("remembered signature on another payload: %+v, %v, want KindInvalid", c, err)
+	}
+}
+
+// BenchmarkVerify is one staff token check: a fresh token each time (the
+// signature verified) against the same token again (remembered).
+//
+//	go test ./shared/staffauth -run '^$' -bench Verify
+func BenchmarkVerify(b *testing.B) {
+	s, _ := newTestSigner(b, "")
+	v, _ := verifierFor(b, s)
+	b.Run("fresh", func(b *testing.B) {
+		toks := make([]string, b.N)
+		for i := range toks {
+			c := officer
+			c.Subject = fmt.Sprintf("officer-%d", i)
+			toks[i] = "Bearer " + mustMint(b, s, c, time.Hour, t0)
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			if _, err := v.Verify(toks[i], t0.Add(time.Minute)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("repeat", func(b *testing.B) {
+		tok := "Bearer " + mustMint(b, s, officer, time.Hour, t0)
+		for b.Loop() {
+			if _, err := v.Verify(tok, t0.Add(time.Minute)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

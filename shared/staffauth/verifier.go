@@ -3,6 +3,7 @@ package staffauth
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,26 @@ type Verifier struct {
 	mu   sync.Mutex
 	raw  string
 	keys *KeySet
+
+	// verified caches tokens that passed every check but the clock
+	// (cachedVerification); cacheMu guards it.
+	cacheMu  sync.Mutex
+	verified map[string]cachedVerification
+}
+
+// verifiedCacheSize bounds the verified-token cache: a province's officers
+// working at one time, with room to spare.
+const verifiedCacheSize = 1024
+
+// cachedVerification is a token that passed Verify: its signature under a
+// key of keys, issuer, audience, lifetime, subject, agency and role. Only
+// the clock checks (exp, nbf, iat against now, with Leeway) depend on the
+// moment, so a later Verify of the very same token string under the very
+// same key set (keys is replaced whenever the secret's bytes change, so a
+// rotation or a removed key empties the cache in effect) needs only those.
+type cachedVerification struct {
+	keys   *KeySet
+	claims Claims
 }
 
 // VerifierOption adjusts a Verifier.
@@ -92,6 +113,14 @@ func (v *Verifier) keySet() (*KeySet, error) {
 // expired or not yet valid (Leeway), and carry sub, agency and the staff
 // role. Failures are *Error: KindInvalid or KindExpired (401), KindNotStaff
 // (403). An unreadable key set is a plain error (a server fault, 500).
+//
+// A token that passed is remembered, keyed by the whole token string (never
+// by its signature alone: the same signature under another header or
+// payload must be checked from scratch and fails), for the key set it was
+// verified under: the same token again costs a map look-up and the clock
+// checks instead of a signature verification. A token whose clock checks
+// fail on the fast path is verified from scratch, so every refusal gives
+// the same error as before.
 func (v *Verifier) Verify(authorizationHeader string, now time.Time) (Claims, error) {
 	ks, err := v.keySet()
 	if err != nil {
@@ -104,6 +133,63 @@ func (v *Verifier) Verify(authorizationHeader string, now time.Time) (Claims, er
 	if len(tokStr) > maxTokenLen {
 		return Claims{}, invalid("token longer than %d bytes", maxTokenLen)
 	}
+	if c, ok := v.cached(tokStr, ks, now); ok {
+		return c, nil
+	}
+	c, err := v.verify(tokStr, ks, now)
+	if err != nil {
+		return Claims{}, err
+	}
+	v.remember(tokStr, ks, c, now)
+	return c, nil
+}
+
+// inTime reports whether c's exp, nbf and iat admit now with leeway, as
+// the parser checks them (exp: now before exp+leeway; nbf and iat: not
+// after now+leeway).
+func inTime(c Claims, now time.Time, leeway time.Duration) bool {
+	return now.Before(c.ExpiresAt.Add(leeway)) && !now.Add(leeway).Before(c.NotBefore) && !now.Add(leeway).Before(c.IssuedAt)
+}
+
+// cached returns the claims of tok when it was verified under ks before and
+// its clock checks pass at now.
+func (v *Verifier) cached(tok string, ks *KeySet, now time.Time) (Claims, bool) {
+	v.cacheMu.Lock()
+	e, ok := v.verified[tok]
+	v.cacheMu.Unlock()
+	if !ok || e.keys != ks || !inTime(e.claims, now, v.leeway) {
+		return Claims{}, false
+	}
+	c := e.claims
+	c.Roles = slices.Clone(c.Roles) // callers may change theirs
+	return c, true
+}
+
+// remember caches the verified claims c of tok under ks. When the cache is
+// full, entries expired at now (or verified under another key set) go
+// first; if none did, it starts over empty.
+func (v *Verifier) remember(tok string, ks *KeySet, c Claims, now time.Time) {
+	c.Roles = slices.Clone(c.Roles)
+	v.cacheMu.Lock()
+	defer v.cacheMu.Unlock()
+	if v.verified == nil {
+		v.verified = make(map[string]cachedVerification)
+	}
+	if len(v.verified) >= verifiedCacheSize {
+		for k, e := range v.verified {
+			if e.keys != ks || !now.Before(e.claims.ExpiresAt.Add(v.leeway)) {
+				delete(v.verified, k)
+			}
+		}
+		if len(v.verified) >= verifiedCacheSize {
+			clear(v.verified)
+		}
+	}
+	v.verified[tok] = cachedVerification{keys: ks, claims: c}
+}
+
+// verify checks tokStr from scratch under ks at now.
+func (v *Verifier) verify(tokStr string, ks *KeySet, now time.Time) (Claims, error) {
 	var tc tokenClaims
 	var kid string
 	parser := jwt.NewParser(

@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) docstore.Store, opts ...Optio
 		{"upsert_and_unchanged", testUpsert},
 		{"list_prefix_paginated", testList},
 		{"presigned_put_then_get", s.testPresign},
+		{"get_prefix", testGetPrefix},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -476,5 +477,30 @@ func (s suite) testPresign(t *testing.T, st docstore.Store, p string) {
 	obj := mustBody(t, st, key, string(body))
 	if obj.ContentType != "application/pdf" {
 		t.Errorf("uploaded ContentType = %q, want application/pdf", obj.ContentType)
+	}
+}
+
+// testGetPrefix: a PrefixReader returns the first n bytes and the whole
+// size, for documents longer and shorter than n and empty ones, and
+// ErrNotFound for an absent key.
+func testGetPrefix(t *testing.T, st docstore.Store, p string) {
+	pr, ok := st.(docstore.PrefixReader)
+	if !ok {
+		t.Skipf("%T does not implement docstore.PrefixReader", st)
+	}
+	mustPut(t, st, p+"long", "%PDF-1.7 and the rest of it", docstore.PutOptions{ContentType: "application/pdf"})
+	mustPut(t, st, p+"short", "%P", docstore.PutOptions{ContentType: "application/pdf"})
+	mustPut(t, st, p+"empty", "", docstore.PutOptions{ContentType: "application/pdf"})
+	for _, c := range []struct {
+		key, head string
+		size      int64
+	}{{"long", "%PDF-", 27}, {"short", "%P", 2}, {"empty", "", 0}} {
+		head, size, err := pr.GetPrefix(ctx(t), p+c.key, 5)
+		if err != nil || string(head) != c.head || size != c.size {
+			t.Errorf("GetPrefix(%s, 5) = %q, %d, %v; want %q, %d", c.key, head, size, err, c.head, c.size)
+		}
+	}
+	if _, _, err := pr.GetPrefix(ctx(t), p+"absent", 5); !errors.Is(err, docstore.ErrNotFound) {
+		t.Errorf("GetPrefix of an absent key: %v, want ErrNotFound", err)
 	}
 }
