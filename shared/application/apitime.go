@@ -20,6 +20,7 @@ func APITime(t time.Time) time.Time {
 func (a Application) InAPIZone() Application {
 	a.SubmittedAt, a.DueAt = APITime(a.SubmittedAt), APITime(a.DueAt)
 	a.ReceivedAt, a.SettledAt = apiTimePtr(a.ReceivedAt), apiTimePtr(a.SettledAt)
+	a.ExpectedDueAt = apiTimePtr(a.ExpectedDueAt)
 	a.Fee.PaidAt = apiTimePtr(a.Fee.PaidAt)
 	a.Timeline = eventsInAPIZone(a.Timeline)
 	a.Documents = documentsInAPIZone(a.Documents)

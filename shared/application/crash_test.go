@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -246,6 +247,75 @@ func TestSubmit_crash_at_every_write_loses_nothing(t *testing.T) {
 					if keys, _ := store.List(ctx, application.OutboxPrefix, "", 10); len(keys.Entries) != 0 {
 						t.Errorf("outbox left after repair: %v", keys.Entries)
 					}
+				})
+			}
+		}
+	}
+}
+
+// TestSyncIndex_first_move_crash_at_every_write_repairs kills the first
+// index sync that moves a submitted application's entry (no pointer yet:
+// put the new entry, create the pointer, delete the first entry) after its
+// k-th write, lost or landed; then the sync runs again (the next write of
+// the application, or the outbox repair of the step's marker), or not, and
+// RebuildIndex runs. After the sync again the moved entry exists and the
+// pointer names it (the first entry may be left when the crash came after
+// the pointer, as an old entry is after any move: `motcua applications
+// reindex` removes it); after RebuildIndex one entry is left, the moved one.
+func TestSyncIndex_first_move_crash_at_every_write_repairs(t *testing.T) {
+	ctx := context.Background()
+	for _, lostAck := range []bool{false, true} {
+		for k := 1; k <= 4; k++ {
+			for _, repair := range []string{"sync_again_then_rebuild", "rebuild"} {
+				t.Run(fmt.Sprintf("write_%d_lost_ack_%v_%s", k, lostAck, repair), func(t *testing.T) {
+					e := newEnv(t, nil)
+					out, err := e.svc.Submit(ctx, validInput(), "", "corr-1")
+					if err != nil {
+						t.Fatal(err)
+					}
+					_ = e.svc.Drain(ctx)
+					repo := application.NewRepository(e.store)
+					a, _, err := repo.Get(ctx, mustCode(out.Code))
+					if err != nil {
+						t.Fatal(err)
+					}
+					// Received: the entry moves (status, due, received time).
+					recv := e.now.Add(time.Hour).UTC()
+					a.Status, a.ReceivedAt, a.DueAt, a.Version = application.StatusReceived, &recv, recv.AddDate(0, 0, 7), 2
+					if _, err := docstore.PutJSON(ctx, e.store, application.Key(a.ID()), a, docstore.PutOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					cp := &crashPoint{k: k, lostAck: lostAck}
+					if err := application.SyncIndex(ctx, crashStore{e.store, cp}, a); err == nil && cp.dead() {
+						t.Fatal("crashed sync reported success")
+					}
+					want := application.IndexKey(a)
+					checkPointer := func(step string) {
+						t.Helper()
+						var ptr struct {
+							Key     string `json:"key"`
+							Version int    `json:"version"`
+						}
+						if _, err := docstore.GetJSON(ctx, e.store, application.IndexPointerKey(a.ID()), &ptr); err != nil || ptr.Key != want || ptr.Version != 2 {
+							t.Fatalf("%s: pointer %+v (%v), want %s version 2", step, ptr, err, want)
+						}
+					}
+					if repair == "sync_again_then_rebuild" {
+						if err := application.SyncIndex(ctx, e.store, a); err != nil {
+							t.Fatal(err)
+						}
+						checkPointer("sync again")
+						if got := indexEntries(t, e.store); !slices.Contains(got, want) {
+							t.Fatalf("sync again: entries %v, want %s among them", got, want)
+						}
+					}
+					if _, err := application.RebuildIndex(ctx, e.store); err != nil {
+						t.Fatal(err)
+					}
+					if got := indexEntries(t, e.store); len(got) != 1 || got[0] != want {
+						t.Fatalf("rebuild: entries %v, want %s", got, want)
+					}
+					checkPointer("rebuild")
 				})
 			}
 		}

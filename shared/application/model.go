@@ -262,6 +262,11 @@ type Application struct {
 	// DueAt is the due time: expected (from SubmittedAt) until received,
 	// then recomputed from ReceivedAt.
 	DueAt time.Time `json:"dueAt"`
+	// ExpectedDueAt is the due time announced at submission (DueAt until
+	// receipt recomputes it); it names the application's first work-queue
+	// entry, whose index pointer is only written when the entry first
+	// moves (see SyncIndex). Nil in applications filed before it existed.
+	ExpectedDueAt *time.Time `json:"expectedDueAt,omitempty"`
 	// SettledAt is when a result (or refusal) was issued.
 	SettledAt *time.Time `json:"settledAt,omitempty"`
 	// Settlement is early, on_time or late (workdays.Settlement).

@@ -203,7 +203,8 @@ type SubmitResult struct {
 // The durable part costs two rounds of concurrent writes and one send:
 // first the outbox marker of the application.submitted event (and, through
 // HTTP, the idempotency record holding the answer), then the application
-// (create once) with its work-queue index entry and pointer, then the
+// (create once) with its work-queue index entry (the entry's pointer is
+// only written when a later write moves the entry, see SyncIndex), then the
 // event is sent; the marker is deleted in the background (see Drain). A
 // crash after the marker leaves it to RepairOutbox, which publishes the
 // event if the application was written and discards it otherwise; a
@@ -328,6 +329,8 @@ func (s *Service) submit(ctx context.Context, in SubmitInput, authorization, cor
 		SubmittedAt: now, DueAt: s.d.Calendar.AddWorkingDays(now, proc.ProcessingDays),
 		PINHash: hash, PINSalt: salt, Version: 1,
 	}
+	expected := app.DueAt
+	app.ExpectedDueAt = &expected
 	actor := ActorCitizen
 	if channel != ChannelOnline {
 		actor = proc.Agency.Code

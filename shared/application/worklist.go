@@ -5,7 +5,7 @@ package application
 // applications without reading application documents.
 //
 //	index/agency/<AGENCY>/<family>/<due>/<code>/<status>/<procedure>/<received>   empty object, one per application
-//	index/code/<code>.json                                                        pointer: the application's current entry
+//	index/code/<code>.json                                                        pointer: the application's current entry, once it moved
 //	index/agency/<AGENCY>/counts.json                                             finished applications per status
 //
 // family is "open" (work left: submitted … processed) or "done" (rejected,
@@ -20,6 +20,14 @@ package application
 // by the agency's workload), so submissions never contend on one document. A crash between
 // those steps leaves a stale or missing entry until the next write of the
 // application or `motcua applications reindex` (RebuildIndex).
+//
+// A submission writes its entry only (one PUT, beside the application):
+// the pointer is created by the first write that moves the entry (e.g.
+// receive). Until then a missing pointer means "the first entry", which is
+// a pure function of the application (firstIndexKey: status submitted, not
+// received, due at Application.ExpectedDueAt), so that first move knows
+// which entry to delete, and an entry without a pointer is never taken for
+// a stale one while its application names it.
 
 import (
 	"context"
@@ -32,7 +40,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"motcua/shared/docstore"
@@ -85,13 +92,17 @@ type indexPointer struct {
 }
 
 // SyncIndex brings a's index entry, pointer and agency counts up to date
-// with a (as just written). Safe to repeat and to run concurrently.
+// with a (as just written). Safe to repeat and to run concurrently. While
+// a's entry is its first one (firstIndexKey) and no pointer exists, it only
+// makes sure the entry is there; the first write that moves the entry
+// creates the pointer (create once) and deletes the first entry.
 func SyncIndex(ctx context.Context, store docstore.Store, a Application) error {
 	code := a.ID()
 	if code.IsZero() {
 		return fmt.Errorf("sync index: malformed code %q", a.Code)
 	}
 	want := IndexKey(a)
+	first := firstIndexKey(a)
 	for attempt := 0; attempt < syncRetries; attempt++ {
 		var ptr indexPointer
 		etag, err := docstore.GetJSON(ctx, store, IndexPointerKey(code), &ptr)
@@ -102,8 +113,10 @@ func SyncIndex(ctx context.Context, store docstore.Store, a Application) error {
 		if exists && ptr.Version > a.Version {
 			return nil // a newer write already moved the entry
 		}
-		if exists && ptr.Key == want {
-			// Same entry: make sure it is there (a crash may have lost it).
+		if (exists && ptr.Key == want) || (!exists && want == first) {
+			// Same entry (the pointer's, or the first one, which stands
+			// without a pointer): make sure it is there (a crash may have
+			// lost it).
 			if _, err := store.Head(ctx, want); errors.Is(err, docstore.ErrNotFound) {
 				if _, err := store.Put(ctx, want, nil, docstore.PutOptions{ContentType: "application/octet-stream"}); err != nil {
 					return fmt.Errorf("sync index %s: %w", code, err)
@@ -134,14 +147,32 @@ func SyncIndex(ctx context.Context, store docstore.Store, a Application) error {
 				return fmt.Errorf("sync index %s: %w", code, err)
 			}
 		}
-		if exists && ptr.Key != want {
-			if err := store.Delete(ctx, ptr.Key, ""); err != nil {
+		old := first // no pointer yet: the entry moves from the first one
+		if exists {
+			old = ptr.Key
+		}
+		if old != "" && old != want {
+			if err := store.Delete(ctx, old, ""); err != nil {
 				return fmt.Errorf("sync index %s: %w", code, err)
 			}
 		}
 		return nil
 	}
 	return fmt.Errorf("sync index %s: %w", code, docstore.ErrPrecondition)
+}
+
+// firstIndexKey returns the entry a had when it was filed (version 1:
+// submitted, not received, due at ExpectedDueAt), the entry a missing
+// pointer stands for; "" when a does not carry its ExpectedDueAt (filed
+// before it was kept: those applications got their pointer at submission,
+// and a missing one means a lost index, as it always did).
+func firstIndexKey(a Application) string {
+	if a.ExpectedDueAt == nil {
+		return ""
+	}
+	f := a
+	f.Status, f.ReceivedAt, f.DueAt = StatusSubmitted, nil, *a.ExpectedDueAt
+	return IndexKey(f)
 }
 
 // agencyCounts is the stored per-status count of an agency.
@@ -169,26 +200,20 @@ func bumpCounts(ctx context.Context, store docstore.Store, from *indexPointer, t
 }
 
 // indexCreated writes the index of an application being created (Version
-// 1), concurrently with the application itself: its entry and its pointer
-// (create once) at the same time, one round instead of SyncIndex's read,
-// write, write. If the pointer exists already (a retried submission) it
-// falls back to SyncIndex. An entry whose application write then fails
-// names an application that does not exist: the work queue shows it until
-// the submission is retried with the same Idempotency-Key (same code) or
+// 1), concurrently with the application itself: its first entry only, one
+// PUT instead of SyncIndex's read and writes (the pointer waits for the
+// entry's first move, see SyncIndex). An application that does not name
+// its first entry (no ExpectedDueAt), or a failed PUT, falls back to
+// SyncIndex. An entry whose application write then fails names an
+// application that does not exist: the work queue shows it until the
+// submission is retried with the same Idempotency-Key (same code) or
 // RebuildIndex removes it. Failures are logged like indexAfterWrite's.
 func indexCreated(ctx context.Context, store docstore.Store, a Application) {
 	ctx = context.WithoutCancel(ctx)
-	want := IndexKey(a)
-	var entryErr error
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		_, entryErr = store.Put(ctx, want, nil, docstore.PutOptions{ContentType: "application/octet-stream"})
-	})
-	ptr := indexPointer{Key: want, Agency: strings.ToUpper(a.Agency.Code), Status: a.Status, Version: a.Version}
-	_, ptrErr := docstore.PutJSON(ctx, store, IndexPointerKey(a.ID()), ptr, docstore.PutOptions{IfNoneMatch: true})
-	wg.Wait()
-	if entryErr == nil && ptrErr == nil {
-		return
+	if want := IndexKey(a); a.Version == 1 && want == firstIndexKey(a) {
+		if _, err := store.Put(ctx, want, nil, docstore.PutOptions{ContentType: "application/octet-stream"}); err == nil {
+			return
+		}
 	}
 	indexAfterWrite(ctx, store, a)
 }
@@ -450,7 +475,8 @@ type RebuildResult struct {
 }
 
 // RebuildIndex re-syncs the index of every stored application, removes
-// entries no pointer names and entries (with their pointer) of
+// entries no pointer names (an application without a pointer names its
+// first entry, see SyncIndex) and entries (with their pointer) of
 // applications never written that are older than orphanAge, and
 // recomputes every agency's counts. Entries
 // are safe to rebuild while applications are written (each sync only
@@ -459,7 +485,7 @@ type RebuildResult struct {
 func RebuildIndex(ctx context.Context, store docstore.Store) (RebuildResult, error) {
 	var res RebuildResult
 	counts := map[string]map[Status]int{}
-	indexed := map[string]bool{}
+	indexed := map[string]string{} // code → its entry as synced
 	err := listAll(ctx, store, "applications/", func(key string) error {
 		rest := strings.TrimPrefix(key, "applications/")
 		if strings.Contains(rest, "/") || !strings.HasSuffix(rest, ".json") {
@@ -487,7 +513,7 @@ func RebuildIndex(ctx context.Context, store docstore.Store) (RebuildResult, err
 			counts[ag][a.Status]++
 		}
 		res.Applications++
-		indexed[code.String()] = true
+		indexed[code.String()] = IndexKey(a)
 		return nil
 	})
 	if err != nil {
@@ -511,12 +537,21 @@ func RebuildIndex(ctx context.Context, store docstore.Store) (RebuildResult, err
 		if err != nil && !errors.Is(err, docstore.ErrNotFound) {
 			return err
 		}
-		if ptr.Key == key {
-			// Named by its pointer: stale only if the application was
-			// never written (a submission that failed after writing its
-			// index, see indexCreated) and old enough not to be one in
-			// flight or about to be retried.
-			if indexed[code.String()] {
+		hasPtr := err == nil
+		synced, wasIndexed := indexed[code.String()]
+		// Named by its pointer or, without one, the first entry of its
+		// application (see SyncIndex), or of an application not synced
+		// above (filed since, or never written).
+		named := ptr.Key == key
+		if !hasPtr {
+			named = !wasIndexed || synced == key
+		}
+		if named {
+			// Stale only if the application was never written (a
+			// submission that failed after writing its index, see
+			// indexCreated) and old enough not to be one in flight or
+			// about to be retried.
+			if wasIndexed {
 				return nil
 			}
 			orphan, err := orphanIndex(ctx, store, code, key, time.Now().Add(-orphanAge))
@@ -524,8 +559,10 @@ func RebuildIndex(ctx context.Context, store docstore.Store) (RebuildResult, err
 				return err
 			}
 			res.StaleRemoved++
-			if err := store.Delete(ctx, IndexPointerKey(code), ptrTag); err != nil && !errors.Is(err, docstore.ErrPrecondition) {
-				return err
+			if hasPtr {
+				if err := store.Delete(ctx, IndexPointerKey(code), ptrTag); err != nil && !errors.Is(err, docstore.ErrPrecondition) {
+					return err
+				}
 			}
 		} else {
 			res.StaleRemoved++

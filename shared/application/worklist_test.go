@@ -2,6 +2,7 @@ package application_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -217,4 +218,149 @@ func TestWorkQueue_refuses_bad_queries(t *testing.T) {
 			}
 		})
 	}
+}
+
+// indexEntries lists the work-queue entries in store (counts left out).
+func indexEntries(t *testing.T, store *docstore.MemStore) []string {
+	t.Helper()
+	var out []string
+	for _, key := range store.Keys() {
+		if strings.HasPrefix(key, "index/agency/") && !strings.HasSuffix(key, "/counts.json") {
+			out = append(out, key)
+		}
+	}
+	return out
+}
+
+// TestWorkQueue_submission_writes_no_pointer_until_the_entry_moves follows
+// a submitted application's index: the submission writes its first entry
+// only; writes that keep the entry keep it without a pointer; the first
+// write that moves it (receive) creates the pointer and deletes the first
+// entry; a stale sync of version 1 afterwards changes nothing; and
+// RebuildIndex keeps a pointerless first entry, removes another entry of the
+// same application and keeps a young entry of an application not written.
+func TestWorkQueue_submission_writes_no_pointer_until_the_entry_moves(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	out, err := e.svc.Submit(ctx, validInput(), "", "corr-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = e.svc.Drain(ctx)
+	code := mustCode(out.Code)
+	repo := application.NewRepository(e.store)
+	v1, _, err := repo.Get(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1.ExpectedDueAt == nil || !v1.ExpectedDueAt.Equal(v1.DueAt) {
+		t.Fatalf("expectedDueAt %v, dueAt %v", v1.ExpectedDueAt, v1.DueAt)
+	}
+	first := application.IndexKey(v1)
+	noPointer := func(step string) {
+		t.Helper()
+		if _, err := e.store.Head(ctx, application.IndexPointerKey(code)); !errors.Is(err, docstore.ErrNotFound) {
+			t.Fatalf("%s: pointer %v, want none", step, err)
+		}
+	}
+	onlyEntry := func(step, want string) {
+		t.Helper()
+		if got := indexEntries(t, e.store); len(got) != 1 || got[0] != want {
+			t.Fatalf("%s: entries %v, want %s", step, got, want)
+		}
+	}
+	noPointer("submitted")
+	onlyEntry("submitted", first)
+
+	agency := v1.Agency.Code
+	claims := staffauth.Claims{Subject: "officer1", Agency: agency, Roles: []string{staffauth.RoleStaff}}
+	cal := trCalendar(t)
+	p, err := application.NewProcessor(e.store, e.q, eventsQueue, cal, func() time.Time { return e.now.Add(time.Hour) }, trQuiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wq, err := p.WorkQueue(ctx, claims, application.WorkQueueQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wq.Items) != 1 || wq.Items[0].Code != out.Code || wq.Items[0].Status != application.StatusSubmitted || wq.Counts[application.StatusSubmitted] != 1 {
+		t.Fatalf("queue after submit: %+v", wq)
+	}
+
+	// A write that keeps the entry (version 2) keeps it pointerless.
+	if _, err := repo.Update(ctx, code, func(a *application.Application) error {
+		a.ResultDelivery.Method = application.DeliveryOnline
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	noPointer("same-entry write")
+	onlyEntry("same-entry write", first)
+
+	// RebuildIndex: the first entry stays, a stray entry of the same
+	// application goes, a young entry of an application never written
+	// stays (it may be a submission in flight).
+	// Beside an application stored before ExpectedDueAt existed: its
+	// pointer was written at creation (legacy), and the rebuild keeps both.
+	legacy := trSeed(t, e.store, application.StatusSubmitted)
+	legacyEntry := application.IndexKey(legacy)
+	if _, err := e.store.Head(ctx, application.IndexPointerKey(legacy.ID())); err != nil {
+		t.Fatalf("legacy application without its pointer: %v", err)
+	}
+	stray := application.IndexAgencyPrefix(agency) + "open/20260101T000000Z/" + out.Code + "/processing/X.HT.004/-"
+	inFlight := application.IndexAgencyPrefix(agency) + "open/20261130T000000Z/" + agency + "-261124-9999/submitted/X.HT.004/-"
+	for _, k := range []string{stray, inFlight} {
+		if _, err := e.store.Put(ctx, k, nil, docstore.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rb, err := application.RebuildIndex(ctx, e.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Applications != 2 || rb.StaleRemoved != 1 {
+		t.Fatalf("rebuild = %+v", rb)
+	}
+	want := []string{first, inFlight, legacyEntry}
+	slices.Sort(want)
+	if got := indexEntries(t, e.store); !slices.Equal(got, want) {
+		t.Fatalf("after rebuild: entries %v, want %v", got, want)
+	}
+	noPointer("rebuild")
+	for _, k := range []string{inFlight, legacyEntry, application.IndexPointerKey(legacy.ID())} {
+		if err := e.store.Delete(ctx, k, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.store.Delete(ctx, application.Key(legacy.ID()), ""); err != nil {
+		t.Fatal(err)
+	}
+
+	// The first move creates the pointer and deletes the first entry.
+	res, err := p.Process(ctx, claims, application.ProcessInput{Code: out.Code, Action: application.Action{Name: application.ActReceive}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := application.IndexKey(res.Application.Application)
+	if moved == first {
+		t.Fatal("receive did not move the entry: a useless case")
+	}
+	onlyEntry("received", moved)
+	var ptr struct {
+		Key     string `json:"key"`
+		Version int    `json:"version"`
+	}
+	if _, err := docstore.GetJSON(ctx, e.store, application.IndexPointerKey(code), &ptr); err != nil || ptr.Key != moved || ptr.Version != res.Application.Version {
+		t.Fatalf("pointer %+v (%v), want %s version %d", ptr, err, moved, res.Application.Version)
+	}
+	// A late sync of version 1 (a retried submission, the outbox repair)
+	// moves nothing back.
+	if err := application.SyncIndex(ctx, e.store, v1); err != nil {
+		t.Fatal(err)
+	}
+	onlyEntry("late version-1 sync", moved)
+	if rb, err := application.RebuildIndex(ctx, e.store); err != nil || rb.StaleRemoved != 0 {
+		t.Fatalf("rebuild after receive = %+v, %v", rb, err)
+	}
+	onlyEntry("rebuild after receive", moved)
 }
