@@ -18,6 +18,10 @@ package main
 // payment.confirmed published to payment-events, paced at a fixed rate;
 // the latency of each is the receipt's index StoredAt minus the publish
 // time (same host clock).
+//
+// Part 3, throughput through the connector: burst paid payments get their
+// payment.confirmed published at once; receipts/s is burst over the time
+// from the publish to the last receipt's StoredAt.
 
 import (
 	"context"
@@ -26,6 +30,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"motcua/cmd/motcua-local/app"
@@ -46,6 +53,7 @@ type rcptOptions struct {
 	n       int
 	m       int
 	rate    int
+	burst   int
 }
 
 // register adds the scenario's flags to fs.
@@ -54,12 +62,13 @@ func (o *rcptOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.n, "rcpt-n", 200, "receipts issued per concurrency level")
 	fs.IntVar(&o.m, "rcpt-m", 100, "payment.confirmed events published for the connector latency")
 	fs.IntVar(&o.rate, "rcpt-rate", 10, "events per second published for the connector latency")
+	fs.IntVar(&o.burst, "rcpt-burst", 200, "payment.confirmed events published at once for the throughput through the connector")
 }
 
 // validate checks the flags when the scenario is enabled.
 func (o rcptOptions) validate() error {
-	if o.enabled && (o.n < 1 || o.m < 1 || o.rate < 1) {
-		return errors.New("-rcpt-n, -rcpt-m and -rcpt-rate must be at least 1")
+	if o.enabled && (o.n < 1 || o.m < 1 || o.rate < 1 || o.burst < 1) {
+		return errors.New("-rcpt-n, -rcpt-m, -rcpt-rate and -rcpt-burst must be at least 1")
 	}
 	return nil
 }
@@ -77,15 +86,75 @@ type RcptLevel struct {
 	DocumentsPerSecond float64 `json:"documents_per_second"`
 	// Gapless is true when the series is exactly 1..n, each once.
 	Gapless bool `json:"gapless"`
+	// Storage requests per receipt issued (all of them; the series
+	// counter's compare-and-swap writes; those of them that lost the race)
+	// and the counter writes per Allocate + Complete of the numbering alone.
+	RequestsPerReceipt      float64 `json:"requests_per_receipt"`
+	CounterWritesPerReceipt float64 `json:"counter_writes_per_receipt"`
+	CounterLostPerReceipt   float64 `json:"counter_lost_per_receipt"`
+	NumberingWritesPerOp    float64 `json:"numbering_writes_per_op"`
+	// CPUMsPerReceipt is this process's CPU time (user + system) over the
+	// issuing, per receipt: the book's work and the embedded S3 server's,
+	// a figure other load on the machine does not inflate the way it does
+	// wall time.
+	CPUMsPerReceipt float64 `json:"cpu_ms_per_receipt"`
+}
+
+// processCPU is the CPU time this process used so far (user + system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// countingStore counts the storage requests made through it: all of them,
+// and the writes of series counters (numbering.Prefix) with the ones that
+// lost their compare-and-swap.
+type countingStore struct {
+	docstore.Store
+	requests, counterWrites, counterLost atomic.Int64
+}
+
+func (c *countingStore) Get(ctx context.Context, key string) (docstore.Object, error) {
+	c.requests.Add(1)
+	return c.Store.Get(ctx, key)
+}
+
+func (c *countingStore) Head(ctx context.Context, key string) (docstore.Entry, error) {
+	c.requests.Add(1)
+	return c.Store.Head(ctx, key)
+}
+
+func (c *countingStore) Delete(ctx context.Context, key, ifMatch string) error {
+	c.requests.Add(1)
+	return c.Store.Delete(ctx, key, ifMatch)
+}
+
+func (c *countingStore) Put(ctx context.Context, key string, body []byte, opts docstore.PutOptions) (string, error) {
+	c.requests.Add(1)
+	etag, err := c.Store.Put(ctx, key, body, opts)
+	if strings.HasPrefix(key, numbering.Prefix) {
+		c.counterWrites.Add(1)
+		if errors.Is(err, docstore.ErrPrecondition) || errors.Is(err, docstore.ErrConflict) {
+			c.counterLost.Add(1)
+		}
+	}
+	return etag, err
 }
 
 // RcptReport is the receipts scenario's result.
 type RcptReport struct {
 	Levels []RcptLevel `json:"levels"`
 	// Connector is payment.confirmed published → receipt stored.
-	Connector Stat     `json:"connector"`
-	Rate      int      `json:"rate"`
-	Problems  []string `json:"problems"`
+	Connector Stat `json:"connector"`
+	Rate      int  `json:"rate"`
+	// Burst events published at once drained at BurstPerSecond receipts/s
+	// through the connector (first publish → last receipt stored).
+	Burst          int      `json:"burst"`
+	BurstPerSecond float64  `json:"burst_per_second"`
+	Problems       []string `json:"problems"`
 }
 
 // benchReceipts runs the scenario on the started stack a.
@@ -114,7 +183,8 @@ func benchReceipts(ctx context.Context, a *app.App, o rcptOptions, stderr io.Wri
 		progress(stderr, "receipts: %d issuers, %d receipts in one series", c, o.n)
 		lvl := RcptLevel{Workers: c}
 		unit := benchUnit(fmt.Sprintf("R%d{YY}", c))
-		b, err := book.New(book.Deps{Store: store, Publisher: queue.NewMemQueue(book.DefaultEventsQueue), Documents: docs, Log: quiet}, book.Config{Unit: unit})
+		counted := &countingStore{Store: store}
+		b, err := book.New(book.Deps{Store: counted, Publisher: queue.NewMemQueue(book.DefaultEventsQueue), Documents: docs, Log: quiet}, book.Config{Unit: unit})
 		if err != nil {
 			return nil, err
 		}
@@ -122,20 +192,26 @@ func benchReceipts(ctx context.Context, a *app.App, o rcptOptions, stderr io.Wri
 		if err != nil {
 			return nil, err
 		}
+		cpu0 := processCPU()
 		lat, wall, err := payHammer(ctx, c, o.n, func(ctx context.Context, i int) error {
 			_, _, err := b.IssueForPayment(ctx, refs[i], "")
 			return err
 		})
+		lvl.CPUMsPerReceipt = float64(processCPU()-cpu0) / float64(time.Millisecond) / float64(o.n)
 		if err != nil {
 			return nil, fmt.Errorf("receipts: issue: %w", err)
 		}
 		lvl.Issue, lvl.IssuePerSecond = summarize(lat), float64(o.n)/wall.Seconds()
+		lvl.RequestsPerReceipt = float64(counted.requests.Load()) / float64(o.n)
+		lvl.CounterWritesPerReceipt = float64(counted.counterWrites.Load()) / float64(o.n)
+		lvl.CounterLostPerReceipt = float64(counted.counterLost.Load()) / float64(o.n)
 		series := unit.SeriesAt(time.Now())
 		if lvl.Gapless, err = gapless(ctx, b, series, o.n); err != nil {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("%d issuers: %v", c, err))
 		}
 
-		al := numbering.New(store)
+		ncounted := &countingStore{Store: store}
+		al := numbering.New(ncounted)
 		nseries := fmt.Sprintf("N%d%02d", c, time.Now().Year()%100)
 		lat, wall, err = payHammer(ctx, c, o.n, func(ctx context.Context, i int) error {
 			ref := fmt.Sprintf("bench-%d", i)
@@ -148,6 +224,7 @@ func benchReceipts(ctx context.Context, a *app.App, o rcptOptions, stderr io.Wri
 			return nil, fmt.Errorf("receipts: numbering: %w", err)
 		}
 		lvl.Numbering, lvl.NumberingPerSecond = summarize(lat), float64(o.n)/wall.Seconds()
+		lvl.NumberingWritesPerOp = float64(ncounted.counterWrites.Load()) / float64(o.n)
 
 		sample := benchReceipt(unit)
 		lat, wall, err = payHammer(ctx, c, o.n, func(ctx context.Context, i int) error {
@@ -215,6 +292,43 @@ func benchReceipts(ctx context.Context, a *app.App, o rcptOptions, stderr io.Wri
 		}
 	}
 	rep.Connector = summarize(lat)
+
+	// Part 3: throughput through the connector: a burst published at once.
+	progress(stderr, "receipts: %d payment.confirmed through the connector at once", o.burst)
+	if refs, err = seedPaid(ctx, store, o.burst, 8); err != nil {
+		return nil, err
+	}
+	envs := make([]queue.Envelope, len(refs))
+	for i, ref := range refs {
+		if envs[i], err = queue.NewEnvelope(payment.EventConfirmed, "", payment.ConfirmedPayload{Ref: ref, AmountVND: payBenchAmount, Method: payment.MethodVNPay}); err != nil {
+			return nil, err
+		}
+	}
+	begin := time.Now()
+	if err := pub.PublishBatch(ctx, payBenchEvents0, envs); err != nil {
+		return nil, fmt.Errorf("receipts: publish burst: %w", err)
+	}
+	var last time.Time
+	deadline = time.Now().Add(5 * time.Minute)
+	for _, ref := range refs {
+		for {
+			rec, err := lookup.ByPayment(ctx, ref)
+			if err == nil {
+				if rec.StoredAt.After(last) {
+					last = rec.StoredAt
+				}
+				break
+			}
+			if !errors.Is(err, book.ErrNotFound) {
+				return nil, err
+			}
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("receipts: burst: payment %s has no receipt after 5 min", ref)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	rep.Burst, rep.BurstPerSecond = o.burst, float64(o.burst)/last.Sub(begin).Seconds()
 	return rep, nil
 }
 
@@ -301,14 +415,16 @@ func printReceipts(w io.Writer, r *RcptReport) {
 		return
 	}
 	fmt.Fprintln(w, "\n### Receipts (one series; issuers in-process on the embedded S3)")
-	fmt.Fprintln(w, "\n| issuers | issue receipts/s | p50 / p99 | numbering alone/s | documents alone/s | issue ÷ numbering | gapless |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "\n| issuers | issue receipts/s | p50 / p99 | CPU ms / receipt (process) | storage requests / receipt | counter CAS writes / receipt (lost) | numbering alone/s (writes / op) | documents alone/s | issue ÷ numbering | gapless |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, l := range r.Levels {
-		fmt.Fprintf(w, "| %d | %.0f | %s / %s | %.0f | %.0f | %.2f× | %v |\n", l.Workers, l.IssuePerSecond, fmtMs(l.Issue.P50Ms), fmtMs(l.Issue.P99Ms),
-			l.NumberingPerSecond, l.DocumentsPerSecond, l.IssuePerSecond/l.NumberingPerSecond, l.Gapless)
+		fmt.Fprintf(w, "| %d | %.0f | %s / %s | %.1f | %.1f | %.2f (%.2f) | %.0f (%.2f) | %.0f | %.2f× | %v |\n", l.Workers, l.IssuePerSecond, fmtMs(l.Issue.P50Ms), fmtMs(l.Issue.P99Ms),
+			l.CPUMsPerReceipt, l.RequestsPerReceipt, l.CounterWritesPerReceipt, l.CounterLostPerReceipt, l.NumberingPerSecond, l.NumberingWritesPerOp,
+			l.DocumentsPerSecond, l.IssuePerSecond/l.NumberingPerSecond, l.Gapless)
 	}
 	fmt.Fprintf(w, "\npayment.confirmed published → receipt stored, through the connector and issue-receipt (%d at %d/s): p50 %s, p99 %s, max %s\n",
 		r.Connector.N, r.Rate, fmtMs(r.Connector.P50Ms), fmtMs(r.Connector.P99Ms), fmtMs(r.Connector.MaxMs))
+	fmt.Fprintf(w, "\n%d payment.confirmed published at once → all receipts stored, through the connector: %.1f receipts/s\n", r.Burst, r.BurstPerSecond)
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(w, "problems:\n  %v\n", r.Problems)
 	}

@@ -23,11 +23,16 @@ func stageEvent(ctx context.Context, store docstore.Store, queueName string, env
 
 // flushEvent publishes env if its marker is still staged, then deletes the
 // marker; a marker already gone means a previous attempt published it.
-func flushEvent(ctx context.Context, store docstore.Store, pub queue.Publisher, queueName string, env queue.Envelope) error {
-	if _, err := store.Head(ctx, application.OutboxKey(env.ID)); errors.Is(err, docstore.ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
+// staged says the caller staged the marker itself just before, so it is
+// not looked for: at worst a concurrent delivery of the same receipt
+// published it too, a duplicate consumers drop by event ID.
+func flushEvent(ctx context.Context, store docstore.Store, pub queue.Publisher, queueName string, env queue.Envelope, staged bool) error {
+	if !staged {
+		if _, err := store.Head(ctx, application.OutboxKey(env.ID)); errors.Is(err, docstore.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
 	}
 	return application.FlushOutbox(ctx, store, pub, queueName, env)
 }

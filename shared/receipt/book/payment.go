@@ -108,7 +108,7 @@ func (b *Book) finishIssued(ctx context.Context, rec Record, numKey, correlation
 	if err != nil {
 		return err
 	}
-	if err := flushEvent(ctx, b.store, b.pub, b.cfg.EventsQueue, env); err != nil {
+	if err := flushEvent(ctx, b.store, b.pub, b.cfg.EventsQueue, env, false); err != nil {
 		b.log.WarnContext(ctx, "receipt.issued left in outbox for repair", "event_id", env.ID, "error", err.Error())
 	}
 	return nil

@@ -18,6 +18,50 @@
 // whose Issued check ran before a Complete of the same payment always fails
 // its compare-and-swap and starts over; one whose check ran after it sees
 // the caller's record. Hence each payment gets exactly one number.
+//
+// # Group commit
+//
+// Within one process, the Allocate and Complete calls on one series share
+// the counter's reads and writes. A call on an idle series starts a
+// committer at once (no timer); calls arriving while it reads and writes
+// wait, and the committer then takes all of them (up to WithMaxBatch) as
+// one batch: one read (ETag E), the Issued checks of the batch's
+// allocations run concurrently, then one write with If-Match E carrying
+// every new number and every removal. The proof above holds per batch,
+// because it only needs each Issued check to run between the read and the
+// write that records its allocation, which is still so:
+//
+//   - an allocation's payment already in flight in the counter as read gets
+//     that entry (it is durable: it is in the stored counter);
+//   - otherwise its Issued check runs after the read; a payment whose
+//     Complete was written before the read recorded its number before
+//     calling Complete, so the check sees it; a number recorded for it
+//     after the read can only come from an allocation written after the
+//     read, which makes the batch's write fail (If-Match E);
+//   - a Complete and an Allocate of the same payment in one batch: the
+//     Allocate is answered from the counter as read (the entry the
+//     Complete then removes, i.e. the payment's own number), or, if the
+//     entry was already gone, by its Issued check (the Complete's caller
+//     recorded the number before calling); a Complete only removes entries
+//     present when read, never one the same batch allocates;
+//   - two allocations of the same payment in one batch get the same
+//     number; numbers in a batch are consecutive from the last one, in
+//     arrival order, and each At is max(wanted time, previous At), so
+//     numbers and issue times ascend together across batches too.
+//
+// Failure: a write that loses its compare-and-swap (another process wrote)
+// retries the whole batch from the read, re-running its checks, with the
+// calls that arrived meanwhile; any other failed write fails every caller
+// whose answer waited for it (none of them got a number; if the write
+// did land, the next call for the same payment finds its entry in flight,
+// exactly as after a crash). A failed Issued check fails its own call only.
+// A caller whose context ends returns at once: if its call was not taken
+// yet it is dropped; if it is in a batch the batch goes on without it (the
+// storage requests are cancelled only when every caller of the batch
+// left). Complete stays a durable write the caller waits for (not a lazy
+// removal folded into a later write): a process killed after answering a
+// delivery would otherwise leave entries in flight that only the repair
+// sweep removes.
 package numbering
 
 import (
@@ -31,6 +75,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"motcua/shared/docstore"
@@ -45,6 +90,11 @@ const MaxNumber uint32 = 99_999_999
 
 // DefaultMaxAttempts bounds the compare-and-swap attempts of one call.
 const DefaultMaxAttempts = 400
+
+// DefaultMaxBatch bounds the calls that share one counter write: enough
+// for every issuer of a process (a write with 256 new in-flight entries is
+// about 40 KB).
+const DefaultMaxBatch = 256
 
 const domain = "numbering"
 
@@ -120,17 +170,34 @@ type IssuedFunc func(ctx context.Context) (a Allocation, ok bool, err error)
 type Allocator struct {
 	store       docstore.Store
 	maxAttempts int
+	maxBatch    int
+
+	mu     sync.Mutex
+	series map[string]*waitRoom // by series symbol
+
+	stats counters
 }
 
 // Option configures an Allocator.
 type Option func(*Allocator)
 
-// WithMaxAttempts bounds the compare-and-swap attempts of one call.
+// WithMaxAttempts bounds the compare-and-swap attempts of one call (of
+// one batch: see the package doc).
 func WithMaxAttempts(n int) Option { return func(a *Allocator) { a.maxAttempts = n } }
+
+// WithMaxBatch bounds the calls that share one write (DefaultMaxBatch; 1
+// gives one write per call, calls of one series taking turns).
+func WithMaxBatch(n int) Option {
+	return func(a *Allocator) {
+		if n > 0 {
+			a.maxBatch = n
+		}
+	}
+}
 
 // New returns an Allocator over store (the data bucket).
 func New(store docstore.Store, opts ...Option) *Allocator {
-	a := &Allocator{store: store, maxAttempts: DefaultMaxAttempts}
+	a := &Allocator{store: store, maxAttempts: DefaultMaxAttempts, maxBatch: DefaultMaxBatch, series: map[string]*waitRoom{}}
 	for _, o := range opts {
 		o(a)
 	}
@@ -187,94 +254,27 @@ func lost(err error) bool {
 // year when yearEnd is not zero (a retry that crosses midnight of 31
 // December keeps the series it started in). A nil error means the
 // allocation is durable.
+//
+// Concurrent calls on the same series in this process share the counter's
+// read and compare-and-swap write (see the package doc); issued runs
+// between that read and that write, concurrently with the other calls'
+// checks, with ctx. A call whose ctx ends returns at once; if its request
+// was already in a write, the number may still be recorded in flight for
+// ref, exactly as if the caller had crashed: the next call for ref gets it.
 func (al *Allocator) Allocate(ctx context.Context, series, ref string, now, yearEnd time.Time, issued IssuedFunc) (Allocation, error) {
 	if ref == "" {
 		return Allocation{}, errors.New("numbering: empty payment reference")
 	}
-	var lastErr error
-	for attempt := 0; attempt < al.maxAttempts; attempt++ {
-		if attempt > 0 {
-			if err := sleep(ctx, attempt); err != nil {
-				return Allocation{}, err
-			}
-		}
-		c, etag, err := al.read(ctx, series)
-		if err != nil {
-			return Allocation{}, err
-		}
-		if a, ok := c.InFlight[ref]; ok {
-			return a, nil
-		}
-		if issued != nil {
-			a, ok, err := issued(ctx)
-			if err != nil {
-				return Allocation{}, fmt.Errorf("allocate %s/%s: %w", series, ref, err)
-			}
-			if ok {
-				return a, nil
-			}
-		}
-		if c.Last >= MaxNumber {
-			return Allocation{}, ErrSeriesFull
-		}
-		token, err := NewToken()
-		if err != nil {
-			return Allocation{}, err
-		}
-		at := now.UTC().Truncate(time.Second)
-		if c.LastAt.After(at) {
-			at = c.LastAt
-		}
-		if !yearEnd.IsZero() && at.After(yearEnd) {
-			at = yearEnd.UTC()
-		}
-		a := Allocation{Series: series, Number: c.Last + 1, At: at, Token: token}
-		if c.InFlight == nil {
-			c.InFlight = map[string]Allocation{}
-		}
-		c.InFlight[ref] = a
-		c.Last, c.LastAt = a.Number, a.At
-		err = al.write(ctx, c, etag)
-		if err == nil {
-			return a, nil
-		}
-		if !lost(err) {
-			return Allocation{}, fmt.Errorf("allocate %s/%s: %w", series, ref, err)
-		}
-		lastErr = err
-	}
-	return Allocation{}, ErrContention.WithCause(lastErr)
+	return al.submit(ctx, series, &request{ref: ref, now: now, yearEnd: yearEnd, issued: issued})
 }
 
 // Complete removes payment ref's in-flight entry once the caller's durable
 // record of its number exists. Completing an entry that is not there is
-// not an error.
+// not an error. A nil error means the removal is durable. Concurrent calls
+// share writes with each other and with Allocate (see the package doc).
 func (al *Allocator) Complete(ctx context.Context, series, ref string) error {
-	var lastErr error
-	for attempt := 0; attempt < al.maxAttempts; attempt++ {
-		if attempt > 0 {
-			if err := sleep(ctx, attempt); err != nil {
-				return err
-			}
-		}
-		c, etag, err := al.read(ctx, series)
-		if err != nil {
-			return err
-		}
-		if _, ok := c.InFlight[ref]; !ok || etag == "" {
-			return nil
-		}
-		delete(c.InFlight, ref)
-		err = al.write(ctx, c, etag)
-		if err == nil {
-			return nil
-		}
-		if !lost(err) {
-			return fmt.Errorf("complete %s/%s: %w", series, ref, err)
-		}
-		lastErr = err
-	}
-	return ErrContention.WithCause(lastErr)
+	_, err := al.submit(ctx, series, &request{ref: ref, complete: true})
+	return err
 }
 
 // Series lists the series that have a counter, in lexical order.

@@ -105,10 +105,21 @@ func issueOnce(ctx context.Context, store docstore.Store, al *numbering.Allocato
 // each payment once.
 func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate float64) {
 	t.Helper()
+	runCrashTestProcesses(t, base, payments, workers, 1, rate)
+}
+
+// runCrashTestProcesses is runCrashTest with procs allocators over the
+// same store (procs processes sharing the bucket), worker i using
+// allocator i%procs.
+func runCrashTestProcesses(t *testing.T, base docstore.Store, payments, workers, procs int, rate float64) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cs := &docstoretest.CrashStore{Store: base, Rate: rate}
-	al := numbering.New(cs)
+	als := make([]*numbering.Allocator, procs)
+	for i := range als {
+		als[i] = numbering.New(cs)
+	}
 	const series = "BL26T"
 
 	queue := make(chan string, payments*4)
@@ -128,7 +139,8 @@ func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate
 	var fatalMu sync.Mutex
 	var fatal error
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
+		al := als[w%procs]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -192,8 +204,16 @@ func runCrashTest(t *testing.T, base docstore.Store, payments, workers int, rate
 	if len(seen) != payments {
 		t.Fatalf("%d payments numbered, want %d", len(seen), payments)
 	}
-	t.Logf("%d payments, %d workers: %d attempts, %d failed and redelivered, %d injected crashes",
-		payments, workers, attempts.Load(), failures.Load(), cs.Crashes())
+	var st numbering.Stats
+	for _, al := range als {
+		s := al.Stats()
+		st.Writes += s.Writes
+		st.Lost += s.Lost
+		st.Batches += s.Batches
+		st.Requests += s.Requests
+	}
+	t.Logf("%d payments, %d workers, %d allocators: %d attempts, %d failed and redelivered, %d injected crashes; %d calls in %d batches, %d counter writes (%d lost)",
+		payments, workers, procs, attempts.Load(), failures.Load(), cs.Crashes(), st.Requests, st.Batches, st.Writes, st.Lost)
 	if cs.Crashes() == 0 {
 		t.Fatal("no crash was injected: the test proves nothing")
 	}
@@ -219,6 +239,28 @@ func TestAllocate_gapless_16_workers_with_crashes_embedded_s3(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCrashTest(t, docstore.NewS3Store(awsx.S3(cfg), nil, "motcua-data"), n, 16, 0.05)
+}
+
+// TestAllocate_gapless_2_processes_with_crashes_memstore is the proof with
+// two allocators (two processes, each with its own group commit) sharing
+// the store: batches of one process lose compare-and-swaps to the other's.
+func TestAllocate_gapless_2_processes_with_crashes_memstore(t *testing.T) {
+	runCrashTestProcesses(t, docstore.NewMemStore("motcua-data"), 2000, 32, 2, 0.05)
+}
+
+// TestAllocate_gapless_2_processes_with_crashes_embedded_s3 is the same
+// through the real AWS SDK against the embedded S3 server.
+func TestAllocate_gapless_2_processes_with_crashes_embedded_s3(t *testing.T) {
+	n := 1000
+	if testing.Short() {
+		n = 200
+	}
+	stack := embedded.StartForTest(t)
+	cfg, err := stack.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCrashTestProcesses(t, docstore.NewS3Store(awsx.S3(cfg), nil, "motcua-data"), n, 32, 2, 0.05)
 }
 
 func TestAllocate(t *testing.T) {

@@ -371,3 +371,14 @@ func GenerateDevSecret(kid string) ([]byte, error) {
 func PNG(payload string, size int) ([]byte, error) {
 	return qrcode.Encode(payload, qrcode.Medium, size)
 }
+
+// Modules returns a payload's QR code as its modules, row by row (true =
+// dark), quiet zone included: the same symbol as PNG (error correction
+// level M), for renderers that draw it as vector squares.
+func Modules(payload string) ([][]bool, error) {
+	q, err := qrcode.New(payload, qrcode.Medium)
+	if err != nil {
+		return nil, err
+	}
+	return q.Bitmap(), nil
+}

@@ -137,3 +137,51 @@ func TestAmount(t *testing.T) {
 		}
 	}
 }
+
+// tool finds an external tool: required in CI, a skip elsewhere.
+func tool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI (apt-get install -y %s)", name, pkg)
+		}
+		t.Skipf("%s not installed (apt-get install -y %s); skipping the QR scan", name, pkg)
+	}
+	return bin
+}
+
+// TestRender_qr_scans_back_to_the_payload rasterises the PDF (poppler's
+// pdftoppm, at a phone-camera-like 150 dpi and at 300 dpi) and reads the
+// QR code with a real scanner (zbarimg): it must give the signed payload.
+func TestRender_qr_scans_back_to_the_payload(t *testing.T) {
+	ppm := tool(t, "pdftoppm", "poppler-utils")
+	zbar := tool(t, "zbarimg", "zbar-tools")
+	for _, size := range []string{"A5", "A4"} {
+		for _, dpi := range []string{"150", "300"} {
+			t.Run(size+"_"+dpi+"dpi", func(t *testing.T) {
+				r := receipttest.Sample()
+				want := payload(t, r)
+				doc, err := pdf.Render(r, pdf.Options{PageSize: size, QRPayload: want, SignedBy: "Sở Tư pháp", SignedAt: r.IssuedAt})
+				if err != nil {
+					t.Fatal(err)
+				}
+				dir := t.TempDir()
+				f := filepath.Join(dir, "receipt.pdf")
+				if err := os.WriteFile(f, doc, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if out, err := exec.Command(ppm, "-r", dpi, "-gray", "-png", "-singlefile", f, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+					t.Fatalf("pdftoppm: %v: %s", err, out)
+				}
+				out, err := exec.Command(zbar, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", filepath.Join(dir, "page.png")).Output()
+				if err != nil {
+					t.Fatalf("zbarimg found no QR code: %v", err)
+				}
+				if got := strings.TrimSpace(string(out)); got != want {
+					t.Fatalf("QR reads %q, want %q", got, want)
+				}
+			})
+		}
+	}
+}
