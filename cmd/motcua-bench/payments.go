@@ -254,6 +254,11 @@ func seedPayments(ctx context.Context, store docstore.Store, n, c int) ([]string
 	_, _, err := payHammer(ctx, c, n, func(ctx context.Context, i int) error {
 		code := "BENCHPAY-" + refs[i] + now.In(workdays.Location).Format("-060102-") + fmt.Sprintf("%04d", i+1)
 		a := &application.Application{Code: code, ProcedureCode: "T.TP.001", ProcedureName: "Cấp Phiếu lý lịch tư pháp",
+			// A real applicant: issue-receipt (driven by payment.confirmed
+			// while the scenario runs) prints the payer from it and refuses
+			// a receipt without the payer's CCCD.
+			Applicant: application.Applicant{Kind: application.ApplicantPerson, Name: "Nguyễn Thị Hoa",
+				IDNumber: "001190123456", DateOfBirth: "1990-05-17", Address: "12 Hàng Bài, Hoàn Kiếm, Hà Nội"},
 			Status: application.StatusAwaitingPayment, SubmittedAt: now, DueAt: now.Add(240 * time.Hour),
 			Fee: application.Fee{AmountVND: payBenchAmount, Kind: "fee", PaymentState: application.PaymentUnpaid}}
 		if _, err := apps.Create(ctx, a); err != nil {

@@ -175,6 +175,18 @@ type FnRow struct {
 	P99Ms        float64 `json:"p99_ms"`
 	MaxMs        float64 `json:"max_ms"`
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	// CPUSeconds is the CPU time (user + system) its process(es) used
+	// during the run.
+	CPUSeconds float64 `json:"cpu_seconds"`
+}
+
+// CPURow is the CPU time one process (or the rest of the machine) used
+// during the run, after the stack's first start.
+type CPURow struct {
+	Process string  `json:"process"`
+	Seconds float64 `json:"seconds"`
+	// Share is Seconds over the machine's busy time in the same window.
+	Share float64 `json:"share"`
 }
 
 // CheckRow is one end-of-run check.
@@ -194,27 +206,34 @@ type KillRow struct {
 
 // ProvinceReport is the scenario's result (the -json output).
 type ProvinceReport struct {
-	When         string             `json:"when"`
-	Host         string             `json:"host"`
-	CPUs         int                `json:"cpus"`
-	Seed         uint64             `json:"seed"`
-	Scale        float64            `json:"scale"`
-	Applications int                `json:"applications"`
-	Feedback     int                `json:"feedback"`
-	Concurrency  int                `json:"concurrency"`
-	Chaos        bool               `json:"chaos"`
-	Kills        []KillRow          `json:"kills,omitempty"`
-	WallSeconds  float64            `json:"wall_seconds"`
-	StartSeconds []float64          `json:"start_seconds"`
-	Stages       []StageRow         `json:"stages"`
-	Bound        string             `json:"bound_by"`
-	Functions    []FnRow            `json:"functions"`
-	Retries      int64              `json:"retries"`
-	DiskBytes    int64              `json:"disk_bytes"`
-	Mix          map[string]int     `json:"mix"`
-	Figures      map[string]float64 `json:"figures"`
-	Checks       []CheckRow         `json:"checks"`
-	Notes        []string           `json:"notes"`
+	When         string     `json:"when"`
+	Host         string     `json:"host"`
+	CPUs         int        `json:"cpus"`
+	Seed         uint64     `json:"seed"`
+	Scale        float64    `json:"scale"`
+	Applications int        `json:"applications"`
+	Feedback     int        `json:"feedback"`
+	Concurrency  int        `json:"concurrency"`
+	Chaos        bool       `json:"chaos"`
+	Kills        []KillRow  `json:"kills,omitempty"`
+	WallSeconds  float64    `json:"wall_seconds"`
+	StartSeconds []float64  `json:"start_seconds"`
+	Stages       []StageRow `json:"stages"`
+	Bound        string     `json:"bound_by"`
+	Functions    []FnRow    `json:"functions"`
+	Retries      int64      `json:"retries"`
+	DiskBytes    int64      `json:"disk_bytes"`
+	// CPU is where the machine's CPU went from the first start of the stack
+	// to the end: each process of the stack, this benchmark's own clients,
+	// and everything else on the machine (other work sharing it).
+	CPU []CPURow `json:"cpu"`
+	// CPUPerApplicationMs is the stack's and the clients' CPU time per
+	// application, in ms (other work on the machine left out).
+	CPUPerApplicationMs float64            `json:"cpu_per_application_ms"`
+	Mix                 map[string]int     `json:"mix"`
+	Figures             map[string]float64 `json:"figures"`
+	Checks              []CheckRow         `json:"checks"`
+	Notes               []string           `json:"notes"`
 }
 
 // Failed reports whether any check failed.
@@ -259,19 +278,22 @@ type provFeedback struct {
 
 // province is one run.
 type province struct {
-	o      provOptions
-	stderr io.Writer
-	log    *slog.Logger
-	root   string
-	stack  *childStack
-	cl     *provClient
-	s3c    *s3.Client
-	sqsc   *sqs.Client
-	store  docstore.Store
-	signer *staffauth.Signer
-	bank   *sim.Bank
-	tmn    string
-	secret string
+	o provOptions
+	// busy0/busy1 and self0/self1 are the machine's busy CPU time and this
+	// process's CPU time at the stack's first start and at the end.
+	busy0, busy1, self0, self1 time.Duration
+	stderr                     io.Writer
+	log                        *slog.Logger
+	root                       string
+	stack                      *childStack
+	cl                         *provClient
+	s3c                        *s3.Client
+	sqsc                       *sqs.Client
+	store                      docstore.Store
+	signer                     *staffauth.Signer
+	bank                       *sim.Bank
+	tmn                        string
+	secret                     string
 
 	apps []*provApp
 	fbs  []*provFeedback
@@ -366,6 +388,8 @@ func benchProvince(ctx context.Context, o options, stderr io.Writer) (*ProvinceR
 	if err := p.stack.Start(ctx); err != nil {
 		return nil, err
 	}
+	p.busy0, _ = machineBusy()
+	p.self0 = selfCPU()
 	defer func() {
 		if err := p.stack.Stop(time.Minute); err != nil {
 			progress(stderr, "province: %v", err)
@@ -393,6 +417,8 @@ func benchProvince(ctx context.Context, o options, stderr io.Writer) (*ProvinceR
 	err = p.run(ctx)
 	p.rep.WallSeconds = time.Since(begin).Seconds()
 	p.stack.SamplePeaks()
+	p.busy1, _ = machineBusy()
+	p.self1 = selfCPU()
 	p.finishReport(data)
 	return p.rep, err
 }
@@ -1676,20 +1702,22 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 func (p *province) finishReport(data string) {
 	r := p.rep
 	peaks := p.stack.Peaks()
+	cpu := p.stack.CPU()
 	lat := p.cl.latencies()
 	seen := map[string]bool{}
 	for fn, ds := range lat {
 		s := summarize(ds)
-		row := FnRow{Function: fn, Calls: s.N, P50Ms: s.P50Ms, P99Ms: s.P99Ms, MaxMs: s.MaxMs, PeakRSSBytes: peaks[fn]}
+		row := FnRow{Function: fn, Calls: s.N, P50Ms: s.P50Ms, P99Ms: s.P99Ms, MaxMs: s.MaxMs, PeakRSSBytes: peaks[fn], CPUSeconds: cpu[fn].Seconds()}
 		r.Functions = append(r.Functions, row)
 		seen[fn] = true
 	}
 	for fn, pk := range peaks {
 		if !seen[fn] {
-			r.Functions = append(r.Functions, FnRow{Function: fn, PeakRSSBytes: pk})
+			r.Functions = append(r.Functions, FnRow{Function: fn, PeakRSSBytes: pk, CPUSeconds: cpu[fn].Seconds()})
 		}
 	}
 	sort.Slice(r.Functions, func(i, j int) bool { return r.Functions[i].Function < r.Functions[j].Function })
+	p.cpuReport()
 	r.Retries = p.cl.retries.Load()
 	r.DiskBytes = diskBytes(data)
 	for _, d := range p.stack.starts {
@@ -1727,6 +1755,46 @@ func (p *province) finishReport(data string) {
 	}
 }
 
+// benchCPUName is the row of this benchmark's own process: the clients,
+// the bank simulator, the checks.
+const benchCPUName = "motcua-bench (clients, bank simulator, checks)"
+
+// cpuReport fills the report's CPU rows: every process of the stack, the
+// benchmark itself, and the rest of the machine's busy time.
+func (p *province) cpuReport() {
+	r := p.rep
+	busy := p.busy1 - p.busy0
+	var ours time.Duration
+	for name, d := range p.stack.CPU() {
+		r.CPU = append(r.CPU, CPURow{Process: name, Seconds: d.Seconds()})
+		ours += d
+	}
+	self := p.self1 - p.self0
+	r.CPU = append(r.CPU, CPURow{Process: benchCPUName, Seconds: self.Seconds()})
+	ours += self
+	sort.Slice(r.CPU, func(i, j int) bool { return r.CPU[i].Seconds > r.CPU[j].Seconds })
+	if other := busy - ours; busy > 0 {
+		// Sampling every 2 s can leave the sum a little above the
+		// machine's count; never show negative other work.
+		r.CPU = append(r.CPU, CPURow{Process: "everything else on the machine", Seconds: max(other, 0).Seconds()})
+		for i := range r.CPU {
+			r.CPU[i].Share = r.CPU[i].Seconds / busy.Seconds()
+		}
+	}
+	if r.Applications > 0 {
+		r.CPUPerApplicationMs = float64(ours.Milliseconds()) / float64(r.Applications)
+	}
+}
+
+// selfCPU is this process's CPU time so far (user + system).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // printProvince writes the scenario's markdown report.
 func printProvince(w io.Writer, r *ProvinceReport) {
 	chaos := ""
@@ -1743,9 +1811,9 @@ func printProvince(w io.Writer, r *ProvinceReport) {
 		fmt.Fprintf(w, "| %s | %d | %.1f | %.1f | %d |\n", s.Name, s.Items, s.Seconds, s.PerSecond, s.Calls)
 	}
 	fmt.Fprintf(w, "\nBound by: **%s** (the longest stage).\n\n", r.Bound)
-	fmt.Fprintln(w, "### Functions (client-side latency; peak RSS of the process)")
-	fmt.Fprintln(w, "\n| function | calls | p50 | p99 | max | peak RSS |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "### Functions (client-side latency; peak RSS and CPU time of the process)")
+	fmt.Fprintln(w, "\n| function | calls | p50 | p99 | max | peak RSS | CPU |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, f := range r.Functions {
 		lat := []string{"—", "—", "—"}
 		if f.Calls > 0 && f.P99Ms > 0 {
@@ -1755,7 +1823,15 @@ func printProvince(w io.Writer, r *ProvinceReport) {
 		if f.PeakRSSBytes > 0 {
 			rss = fmt.Sprintf("%.1f MB", float64(f.PeakRSSBytes)/(1<<20))
 		}
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s |\n", f.Function, f.Calls, lat[0], lat[1], lat[2], rss)
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %.1f s |\n", f.Function, f.Calls, lat[0], lat[1], lat[2], rss, f.CPUSeconds)
+	}
+	if len(r.CPU) > 0 {
+		fmt.Fprintf(w, "\n### Where the CPU went (%.1f ms of CPU per application: the stack and the clients)\n", r.CPUPerApplicationMs)
+		fmt.Fprintln(w, "\n| process | CPU | share of the machine's busy time |")
+		fmt.Fprintln(w, "|---|---:|---:|")
+		for _, c := range r.CPU {
+			fmt.Fprintf(w, "| %s | %.1f s | %.1f %% |\n", c.Process, c.Seconds, 100*c.Share)
+		}
 	}
 	if len(r.Kills) > 0 {
 		fmt.Fprintln(w, "\n### Chaos")

@@ -32,12 +32,17 @@ type childStack struct {
 	logPath                      string
 	startTimeout                 time.Duration
 
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-	done  chan struct{}
-	pids  map[string]int   // function → current pid
-	peak  map[string]int64 // function → highest VmHWM seen (bytes)
-	lives int              // starts so far
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+	pids map[string]int   // function → current pid
+	peak map[string]int64 // function → highest VmHWM seen (bytes)
+	// cpu is the CPU time each process name used while sampled: the sum
+	// over its pids (a restarted function is a new pid) of the last CPU
+	// time read; seen holds that last read per pid.
+	cpu   map[string]time.Duration
+	seen  map[int]time.Duration
+	lives int // starts so far
 	// Starts holds each start-to-ready.
 	starts []time.Duration
 }
@@ -78,7 +83,8 @@ func newChildStack(bin, root, dataDir, buildDir, logPath string, startTimeout ti
 		return nil, err
 	}
 	return &childStack{bin: bin, root: root, dataDir: dataDir, buildDir: buildDir, edgeAddr: edge, gwAddr: gw,
-		logPath: logPath, startTimeout: startTimeout, pids: map[string]int{}, peak: map[string]int64{}}, nil
+		logPath: logPath, startTimeout: startTimeout, pids: map[string]int{}, peak: map[string]int64{},
+		cpu: map[string]time.Duration{}, seen: map[int]time.Duration{}}, nil
 }
 
 // GatewayURL and EdgeURL are where the stack listens (the same across
@@ -181,13 +187,21 @@ func (s *childStack) Start(ctx context.Context) error {
 	return nil
 }
 
-// SamplePeaks reads VmHWM of every known process into the peaks.
+// SamplePeaks reads VmHWM of every known process into the peaks, and its
+// CPU time into the CPU totals. What a process uses after its last sample
+// before it exits is not counted (at most the sampling interval; a
+// function process is replaced only by a crash or a chaos kill, and the
+// stack is sampled just before each kill).
 func (s *childStack) SamplePeaks() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	read := func(name string, pid int) {
 		if _, hwm, err := procRSS(pid); err == nil && hwm > s.peak[name] {
 			s.peak[name] = hwm
+		}
+		if c, err := procCPU(pid); err == nil && c >= s.seen[pid] {
+			s.cpu[name] += c - s.seen[pid]
+			s.seen[pid] = c
 		}
 	}
 	for fn, pid := range s.pids {
@@ -204,6 +218,17 @@ func (s *childStack) Peaks() map[string]int64 {
 	defer s.mu.Unlock()
 	out := make(map[string]int64, len(s.peak))
 	for k, v := range s.peak {
+		out[k] = v
+	}
+	return out
+}
+
+// CPU returns the CPU time used per process (see SamplePeaks).
+func (s *childStack) CPU() map[string]time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]time.Duration, len(s.cpu))
+	for k, v := range s.cpu {
 		out[k] = v
 	}
 	return out

@@ -62,7 +62,8 @@ type Platform struct {
 	// numbers and dropping secrets (see shared/logx).
 	Log *slog.Logger
 
-	// guardOpts are Guard's options (proxies, logger), for CitizenGuard.
+	// guardOpts are Guard's options (proxies, policy, logger), for
+	// CitizenGuard.
 	guardOpts []citizenguard.Option
 }
 
@@ -137,6 +138,10 @@ func New(ctx context.Context, src config.Source, awsCfg aws.Config) (*Platform, 
 	if err != nil {
 		return nil, fmt.Errorf("platform: %w", err)
 	}
+	guardPolicy, err := citizenguard.PolicyFromEnv(src.Lookup)
+	if err != nil {
+		return nil, fmt.Errorf("platform: %w", err)
+	}
 	s3c := awsx.S3WithPathStyle(awsCfg, force)
 	presign := s3.NewPresignClient(s3c)
 	sqsPub := queue.NewSQSPublisher(awsx.SQS(awsCfg))
@@ -151,7 +156,7 @@ func New(ctx context.Context, src config.Source, awsCfg aws.Config) (*Platform, 
 		Queue:   queue.NewFanout(pub, queue.DefaultRoutes),
 		Log:     logx.New(os.Stderr, common.LogLevel),
 	}
-	p.guardOpts = []citizenguard.Option{citizenguard.WithProxies(proxies), citizenguard.WithLogger(p.Log)}
+	p.guardOpts = []citizenguard.Option{citizenguard.WithProxies(proxies), citizenguard.WithPolicy(guardPolicy), citizenguard.WithLogger(p.Log)}
 	p.Guard = citizenguard.New(p.Store, p.guardOpts...)
 	if common.UploadsBucket != "" {
 		// Assigned only when configured: a nil *S3Store in the interface

@@ -151,6 +151,15 @@ func TestNew_bad_sqs_batch_switch_is_named(t *testing.T) {
 	}
 }
 
+func TestNew_bad_pin_guard_rate_is_named(t *testing.T) {
+	for _, key := range []string{citizenguard.EnvGlobalRate, citizenguard.EnvGlobalBurst} {
+		_, err := New(context.Background(), config.MapSource{"MOTCUA_BUCKET": "motcua-data", key: "0"}, unusedAWSConfig())
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Fatalf("New with %s=0: %v, want an error naming it", key, err)
+		}
+	}
+}
+
 func TestNew_sqs_batch_switch(t *testing.T) {
 	stack := embedded.StartForTest(t)
 	ctx := context.Background()
