@@ -176,21 +176,31 @@ func procCPU(pid int) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	// The command name (field 2) is in parentheses and may hold spaces:
-	// count fields after its closing parenthesis (field 3 is the state).
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	d, err := parseStatCPU(string(b))
+	if err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	f := strings.Fields(string(b[i+1:]))
+	return d, nil
+}
+
+// parseStatCPU reads utime + stime from the text of /proc/<pid>/stat.
+func parseStatCPU(stat string) (time.Duration, error) {
+	// The command name (field 2) is in parentheses and may hold spaces and
+	// parentheses: count fields after its last closing parenthesis (field
+	// 3, the state, is the first of them).
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("no command name")
+	}
+	f := strings.Fields(stat[i+1:])
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+		return 0, fmt.Errorf("%d fields after the command name", len(f))
 	}
 	var ticks int64
 	for _, v := range f[11:13] { // utime, stime (fields 14 and 15)
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("CPU time %q", v)
 		}
 		ticks += n
 	}
